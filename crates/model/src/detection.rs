@@ -1,0 +1,201 @@
+//! What detectors emit and what detections become.
+
+use std::fmt;
+use std::net::IpAddr;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::{EventId, OrgId};
+
+/// The kinds of attack tocsin recognises. The snake_case names are part of the output
+/// format (`kind` in `scan --json` and the API).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DetectionKind {
+    /// Many failed attempts against one account.
+    BruteForce,
+    /// One source failing against many accounts, a few attempts each.
+    PasswordSpray,
+}
+
+impl DetectionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DetectionKind::BruteForce => "brute_force",
+            DetectionKind::PasswordSpray => "password_spray",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "brute_force" => Some(DetectionKind::BruteForce),
+            "password_spray" => Some(DetectionKind::PasswordSpray),
+            _ => None,
+        }
+    }
+
+    /// The MITRE ATT&CK technique this kind of attack is.
+    pub fn technique(self) -> Technique {
+        match self {
+            DetectionKind::BruteForce => Technique::PASSWORD_GUESSING,
+            DetectionKind::PasswordSpray => Technique::PASSWORD_SPRAYING,
+        }
+    }
+}
+
+impl fmt::Display for DetectionKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A MITRE ATT&CK technique id such as `T1110.003`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct Technique(&'static str);
+
+impl Technique {
+    /// T1110.001 Brute Force: Password Guessing.
+    pub const PASSWORD_GUESSING: Technique = Technique("T1110.001");
+    /// T1110.003 Brute Force: Password Spraying.
+    pub const PASSWORD_SPRAYING: Technique = Technique("T1110.003");
+
+    pub fn id(self) -> &'static str {
+        self.0
+    }
+}
+
+impl fmt::Display for Technique {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+/// How urgently the targeted organisation must act. Ordered: a change to a higher
+/// severity is an escalation and is notified again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Low,
+    Medium,
+    High,
+    /// An account is probably in the attacker's hands.
+    Critical,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "low" => Some(Severity::Low),
+            "medium" => Some(Severity::Medium),
+            "high" => Some(Severity::High),
+            "critical" => Some(Severity::Critical),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One finding of one detector, with the evidence behind it.
+///
+/// A detector emits a detection when an attack first crosses its threshold and again,
+/// with only the new evidence, each time the same attack goes on. Detections with the
+/// same `org` and `campaign_key` belong to the same incident.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Detection {
+    pub kind: DetectionKind,
+    pub org: OrgId,
+    /// Detector-defined identity of the attack: the source for a spray, the account for a
+    /// brute force.
+    pub campaign_key: String,
+    pub severity: Severity,
+    pub first_seen: Timestamp,
+    pub last_seen: Timestamp,
+    /// Accounts targeted by the evidence in this detection, sorted, without repeats.
+    pub accounts: Vec<String>,
+    /// Addresses the evidence came from, sorted, without repeats.
+    pub sources: Vec<IpAddr>,
+    /// Accounts that a source of this attack then signed in to (or whose password it
+    /// proved valid): the attack probably succeeded.
+    pub compromised: Vec<String>,
+    /// The sign-ins this detection rests on that no earlier detection of the same attack
+    /// carried.
+    pub evidence: Vec<EventId>,
+    /// Why the detector fired, one sentence each, for people.
+    pub reasons: Vec<String>,
+}
+
+/// Where an incident is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IncidentState {
+    /// Opened; the organisation has not been told yet.
+    New,
+    /// A notification has been queued for the organisation.
+    Notified,
+}
+
+impl IncidentState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IncidentState::New => "new",
+            IncidentState::Notified => "notified",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "new" => Some(IncidentState::New),
+            "notified" => Some(IncidentState::Notified),
+            _ => None,
+        }
+    }
+}
+
+/// One attack on one organisation, built from one or more detections.
+///
+/// The serde shape is the incident object of `scan --json` and of the HTTP API.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Incident {
+    pub id: String,
+    #[serde(skip)]
+    pub org: OrgId,
+    pub kind: DetectionKind,
+    pub technique: Technique,
+    pub severity: Severity,
+    pub state: IncidentState,
+    #[serde(skip)]
+    pub campaign_key: String,
+    /// Targeted accounts, sorted, capped at [`Incident::MAX_LISTED`].
+    pub accounts: Vec<String>,
+    /// Source addresses, sorted, capped at [`Incident::MAX_LISTED`].
+    pub sources: Vec<String>,
+    /// Accounts the attacker probably got into.
+    pub compromised_accounts: Vec<String>,
+    pub first_seen: Timestamp,
+    pub last_seen: Timestamp,
+    /// How many sign-ins the incident rests on (all of them, also those not listed).
+    pub evidence_count: u64,
+    pub summary: String,
+}
+
+impl Incident {
+    /// Lists of accounts and sources stop growing here; the counts go on. An attacker who
+    /// sprays a million accounts must not make one incident a million rows long.
+    pub const MAX_LISTED: usize = 1000;
+}

@@ -1,0 +1,258 @@
+//! The normalised sign-in event that every source is parsed into.
+
+use std::fmt;
+use std::net::IpAddr;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::OrgId;
+
+/// One authentication attempt, whatever system reported it.
+///
+/// The serde shape of this type is the NDJSON that `tocsin parse` prints; docs/output.md
+/// documents it and it only grows compatibly.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignIn {
+    /// When the attempt happened, as the source recorded it (event time, UTC).
+    pub time: Timestamp,
+    /// The account the attempt was made against, lower-cased (a UPN, a mail address or a
+    /// local user name).
+    pub account: String,
+    /// Where the attempt came from, when the source says.
+    pub source_ip: Option<IpAddr>,
+    pub outcome: Outcome,
+    /// Why the attempt failed; `None` on success.
+    pub failure_kind: Option<FailureKind>,
+    pub protocol: Protocol,
+    /// The application signed in to, as the source names it (`appDisplayName`, `sshd`).
+    pub app: Option<String>,
+    /// The source's own result code (Entra `status.errorCode`), kept for analysts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result_code: Option<String>,
+    /// The source's own words for a failure (`status.failureReason`, the sshd message).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The source's unique id for this record, used to drop duplicates on re-delivery.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record_id: Option<String>,
+    /// ISO 3166 country code the source located the address in, if it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+    pub format: Format,
+    pub origin: Origin,
+}
+
+impl SignIn {
+    pub fn is_failure(&self) -> bool {
+        self.outcome == Outcome::Failure
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Success,
+    Failure,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Success => "success",
+            Outcome::Failure => "failure",
+        }
+    }
+}
+
+/// Why a sign-in failed, in terms that matter for detection: a wrong password is what a
+/// spray produces, an unknown account is what a dictionary produces, a lockout is what a
+/// brute force ends in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureKind {
+    /// The password (or key) was wrong for an account that exists.
+    BadPassword,
+    /// The account does not exist (sshd "invalid user", Entra 50034).
+    UnknownAccount,
+    /// The account is locked out (Entra 50053).
+    Locked,
+    /// The account is disabled (Entra 50057).
+    Disabled,
+    /// The password was right but has expired (Entra 50055).
+    ExpiredPassword,
+    /// The password was right and a second factor was asked for (Entra 50074, 50076).
+    /// Not a credential failure: for an attacker it means the password is known.
+    MfaRequired,
+    /// The second factor failed or was denied (Entra 500121).
+    MfaFailed,
+    /// A policy blocked the attempt (Entra 53003 Conditional Access).
+    BlockedByPolicy,
+    /// Any other failure.
+    Other,
+}
+
+impl FailureKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureKind::BadPassword => "bad_password",
+            FailureKind::UnknownAccount => "unknown_account",
+            FailureKind::Locked => "locked",
+            FailureKind::Disabled => "disabled",
+            FailureKind::ExpiredPassword => "expired_password",
+            FailureKind::MfaRequired => "mfa_required",
+            FailureKind::MfaFailed => "mfa_failed",
+            FailureKind::BlockedByPolicy => "blocked_by_policy",
+            FailureKind::Other => "other",
+        }
+    }
+
+    /// Whether this failure means the password itself was accepted: for an attacker it
+    /// is as good as a success, and it must never count as a wrong guess.
+    pub fn password_was_valid(self) -> bool {
+        matches!(
+            self,
+            FailureKind::ExpiredPassword | FailureKind::MfaRequired | FailureKind::MfaFailed
+        )
+    }
+}
+
+/// The protocol or client family the attempt used. Legacy protocols matter because they
+/// cannot do multi-factor authentication and are what sprays use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Protocol {
+    Browser,
+    /// Modern desktop and mobile clients (OAuth).
+    ModernClient,
+    ExchangeActiveSync,
+    Imap,
+    Pop3,
+    Smtp,
+    /// Exchange Web Services, MAPI, Autodiscover, PowerShell and other Exchange basic-auth
+    /// protocols.
+    ExchangeLegacy,
+    /// Entra's "Other clients".
+    OtherClient,
+    Ssh,
+    Unknown,
+}
+
+impl Protocol {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Browser => "browser",
+            Protocol::ModernClient => "modern_client",
+            Protocol::ExchangeActiveSync => "exchange_active_sync",
+            Protocol::Imap => "imap",
+            Protocol::Pop3 => "pop3",
+            Protocol::Smtp => "smtp",
+            Protocol::ExchangeLegacy => "exchange_legacy",
+            Protocol::OtherClient => "other_client",
+            Protocol::Ssh => "ssh",
+            Protocol::Unknown => "unknown",
+        }
+    }
+
+    /// Protocols that authenticate with a password alone and cannot be made to ask for a
+    /// second factor.
+    pub fn is_legacy(self) -> bool {
+        matches!(
+            self,
+            Protocol::ExchangeActiveSync
+                | Protocol::Imap
+                | Protocol::Pop3
+                | Protocol::Smtp
+                | Protocol::ExchangeLegacy
+                | Protocol::OtherClient
+        )
+    }
+}
+
+/// The source format a record was read as.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Format {
+    /// A Microsoft Graph `signIn` resource (Entra ID sign-in logs).
+    EntraGraph,
+    /// An OpenSSH `sshd` line in a syslog file.
+    Sshd,
+}
+
+impl Format {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::EntraGraph => "entra_graph",
+            Format::Sshd => "sshd",
+        }
+    }
+}
+
+/// Where a record was read from, so that a user can find it again.
+///
+/// Serialised as `{"file": "auth.log", "line": 12}` for line-oriented input,
+/// `{"file": "signins.json", "record": 3}` for records inside one JSON document, and
+/// `{"request": "…", "line": 3}` for a line of an HTTP intake request.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Origin {
+    FileLine { file: String, line: u64 },
+    FileRecord { file: String, record: u64 },
+    RequestLine { request: String, line: u64 },
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::FileLine { file, line } => write!(f, "{file}:{line}"),
+            Origin::FileRecord { file, record } => write!(f, "{file} record {record}"),
+            Origin::RequestLine { request, line } => write!(f, "request {request} line {line}"),
+        }
+    }
+}
+
+/// The stored identity of a sign-in: its row in the store, or its sequence number in an
+/// offline scan. Detections refer to their evidence by it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct EventId(pub i64);
+
+/// A sign-in as the detectors see it: accepted for one organisation and given an id.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Observation {
+    pub id: EventId,
+    pub org: OrgId,
+    pub sign_in: SignIn,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origin_serialises_to_the_documented_shapes() {
+        let line = Origin::FileLine { file: "auth.log".into(), line: 12 };
+        let record = Origin::FileRecord { file: "s.json".into(), record: 3 };
+        let request = Origin::RequestLine { request: "r1".into(), line: 2 };
+        assert_eq!(
+            serde_json::to_string(&line).expect("json"),
+            r#"{"file":"auth.log","line":12}"#
+        );
+        assert_eq!(
+            serde_json::to_string(&record).expect("json"),
+            r#"{"file":"s.json","record":3}"#
+        );
+        assert_eq!(
+            serde_json::to_string(&request).expect("json"),
+            r#"{"request":"r1","line":2}"#
+        );
+        assert_eq!(line.to_string(), "auth.log:12");
+    }
+
+    #[test]
+    fn only_password_accepting_failures_count_as_valid_password() {
+        assert!(FailureKind::MfaRequired.password_was_valid());
+        assert!(!FailureKind::BadPassword.password_was_valid());
+        assert!(!FailureKind::UnknownAccount.password_was_valid());
+    }
+}

@@ -1,0 +1,1 @@
+//! Deterministic generators of realistic sign-in traffic and attacks, shared by tests, the demo and benchmarks.

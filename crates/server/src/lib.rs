@@ -1,0 +1,1 @@
+//! The HTTP API: organisations, sign-in intake, incidents; authentication and tenancy.
