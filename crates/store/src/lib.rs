@@ -1,1 +1,118 @@
-//! Persistence: the embedded SQLite store, its migrations, tenancy-scoped queries and the notification outbox table.
+//! Persistence for tocsin: the embedded SQLite store.
+//!
+//! This crate owns the schema and its migrations, every SQL statement, the data
+//! directory's files (the database and the master key) and the notification outbox
+//! table. It holds no policy: what an incident is, when to notify and how to deliver are
+//! decided in `notify`; this crate only makes those decisions durable.
+//!
+//! Tenancy is by construction: every query over organisation data takes the [`OrgId`]
+//! of the caller as a parameter and filters on it in SQL; no method returns rows of more
+//! than one organisation except the operator's and the outbox worker's.
+
+mod incidents;
+mod keys;
+mod migrate;
+mod orgs;
+mod outbox;
+mod signins;
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+
+pub use keys::{MasterKey, Principal};
+pub use model::OrgId;
+pub use orgs::{NewOrganisation, Organisation};
+pub use outbox::{Delivery, NewDelivery, OutboxCounts};
+pub use signins::{Intake, StoredSignIn};
+
+/// What can go wrong in the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "the database schema is version {found}, newer than this tocsin understands ({supported}); \
+         run the tocsin release that wrote it or a newer one"
+    )]
+    SchemaTooNew { found: i64, supported: i64 },
+    #[error("stored row is not readable: {0}")]
+    Corrupt(String),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// A handle on the store; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: SqlitePool,
+    master_key: MasterKey,
+    data_dir: PathBuf,
+}
+
+impl Store {
+    /// The database file's name inside the data directory.
+    pub const DATABASE_FILE: &'static str = "tocsin.db";
+
+    /// Opens (creating if missing) the store in `data_dir` and applies migrations.
+    pub async fn open(data_dir: &Path) -> Result<Store> {
+        std::fs::create_dir_all(data_dir).map_err(|source| StoreError::Io {
+            path: data_dir.to_owned(),
+            source,
+        })?;
+        let master_key = MasterKey::load_or_create(data_dir)?;
+        let db_path = data_dir.join(Self::DATABASE_FILE);
+        let options = SqliteConnectOptions::from_str("sqlite:")?
+            .filename(&db_path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // NORMAL in WAL mode survives a crash of the process (a committed transaction
+            // is in the OS's hands); only a power loss can take the last commits back.
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await?;
+        migrate::apply(&pool).await?;
+        Ok(Store {
+            pool,
+            master_key,
+            data_dir: data_dir.to_owned(),
+        })
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// The key webhook signing secrets are derived from; it never leaves the data
+    /// directory.
+    pub fn master_key(&self) -> &MasterKey {
+        &self.master_key
+    }
+
+    /// Closes the pool, waiting for connections to finish.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+fn now_text() -> String {
+    jiff::Timestamp::now().to_string()
+}
+
+fn corrupt(what: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(what.to_string())
+}

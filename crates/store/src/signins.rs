@@ -1,0 +1,239 @@
+//! Sign-in intake: the write transaction that stores accepted sign-ins together with the
+//! incident changes and notifications they cause, and reads of stored sign-ins.
+
+use jiff::Timestamp;
+use sqlx::{Row, Sqlite, Transaction};
+
+use crate::incidents::{incident_from_row, INCIDENT_COLUMNS};
+use crate::outbox::NewDelivery;
+use crate::{Result, Store, corrupt, now_text};
+use model::{EventId, Incident, Observation, OrgId, SignIn};
+
+/// A stored sign-in with its id.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct StoredSignIn {
+    pub id: EventId,
+    #[serde(flatten)]
+    pub sign_in: SignIn,
+}
+
+/// One write transaction. Nothing in it is visible or durable until [`Intake::commit`];
+/// dropping it rolls everything back.
+pub struct Intake {
+    tx: Transaction<'static, Sqlite>,
+    received_at: String,
+}
+
+impl Store {
+    /// Starts a write transaction. SQLite has one writer at a time; taking the write lock
+    /// up front avoids a deadlock between two readers that both want to write.
+    pub async fn begin_intake(&self) -> Result<Intake> {
+        Ok(Intake {
+            tx: self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            received_at: now_text(),
+        })
+    }
+
+    /// Sign-ins of every organisation at or after `since`, oldest first, at most `limit`:
+    /// what the detectors replay at start to rebuild their windows.
+    pub async fn observations_since(&self, since: Timestamp, limit: u32) -> Result<Vec<Observation>> {
+        let rows = sqlx::query(
+            "SELECT * FROM signins WHERE time_us >= ? ORDER BY time_us, id LIMIT ?",
+        )
+        .bind(since.as_microsecond())
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let stored = signin_from_row(row)?;
+                Ok(Observation {
+                    id: stored.id,
+                    org: OrgId(row.try_get("org_id")?),
+                    sign_in: stored.sign_in,
+                })
+            })
+            .collect()
+    }
+
+    /// The newest event time stored, if any sign-in is stored.
+    pub async fn latest_signin_time(&self) -> Result<Option<Timestamp>> {
+        let us: Option<i64> = sqlx::query_scalar("SELECT max(time_us) FROM signins")
+            .fetch_one(&self.pool)
+            .await?;
+        us.map(|us| Timestamp::from_microsecond(us).map_err(corrupt)).transpose()
+    }
+
+    /// The sign-ins an incident of `org` rests on, oldest first, at most `limit`.
+    /// An incident of another organisation yields nothing.
+    pub async fn evidence(&self, org: OrgId, incident_id: &str, limit: u32) -> Result<Vec<StoredSignIn>> {
+        let rows = sqlx::query(
+            "SELECT s.* FROM incident_evidence e \
+             JOIN incidents i ON i.id = e.incident_id \
+             JOIN signins s ON s.id = e.signin_id \
+             WHERE e.incident_id = ? AND i.org_id = ? AND s.org_id = ? \
+             ORDER BY s.time_us, s.id LIMIT ?",
+        )
+        .bind(incident_id)
+        .bind(org.0)
+        .bind(org.0)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(signin_from_row).collect()
+    }
+}
+
+impl Intake {
+    /// Stores a sign-in for `org`. Returns `None` when the source already delivered a
+    /// record with the same id for this organisation.
+    pub async fn insert_signin(&mut self, org: OrgId, sign_in: &SignIn) -> Result<Option<EventId>> {
+        let origin = serde_json::to_string(&sign_in.origin).map_err(corrupt)?;
+        let id: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO signins (org_id, time_us, account, source_ip, outcome, failure_kind, \
+             protocol, app, result_code, reason, record_id, country, format, origin, received_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+             ON CONFLICT DO NOTHING RETURNING id",
+        )
+        .bind(org.0)
+        .bind(sign_in.time.as_microsecond())
+        .bind(&sign_in.account)
+        .bind(sign_in.source_ip.map(|ip| ip.to_string()))
+        .bind(sign_in.outcome.as_str())
+        .bind(sign_in.failure_kind.map(|kind| kind.as_str()))
+        .bind(sign_in.protocol.as_str())
+        .bind(&sign_in.app)
+        .bind(&sign_in.result_code)
+        .bind(&sign_in.reason)
+        .bind(&sign_in.record_id)
+        .bind(&sign_in.country)
+        .bind(sign_in.format.as_str())
+        .bind(origin)
+        .bind(&self.received_at)
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        Ok(id.map(EventId))
+    }
+
+    /// The newest incident of `org` for `campaign_key` last seen at or after `not_before`.
+    pub async fn open_incident(
+        &mut self,
+        org: OrgId,
+        campaign_key: &str,
+        not_before: Timestamp,
+    ) -> Result<Option<Incident>> {
+        let sql = format!(
+            "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE org_id = ? AND campaign_key = ? \
+             AND last_seen_us >= ? ORDER BY last_seen_us DESC LIMIT 1"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(org.0)
+            .bind(campaign_key)
+            .bind(not_before.as_microsecond())
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        row.as_ref().map(incident_from_row).transpose()
+    }
+
+    /// Inserts or replaces an incident.
+    pub async fn save_incident(&mut self, incident: &Incident) -> Result<()> {
+        let json = |list: &Vec<String>| serde_json::to_string(list).map_err(corrupt);
+        let now = now_text();
+        sqlx::query(
+            "INSERT INTO incidents (id, org_id, kind, campaign_key, severity, state, accounts, \
+             sources, compromised, first_seen_us, last_seen_us, evidence_count, summary, \
+             opened_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+             ON CONFLICT (id) DO UPDATE SET severity = excluded.severity, state = excluded.state, \
+             accounts = excluded.accounts, sources = excluded.sources, \
+             compromised = excluded.compromised, first_seen_us = excluded.first_seen_us, \
+             last_seen_us = excluded.last_seen_us, evidence_count = excluded.evidence_count, \
+             summary = excluded.summary, updated_at = excluded.updated_at \
+             WHERE incidents.org_id = excluded.org_id",
+        )
+        .bind(&incident.id)
+        .bind(incident.org.0)
+        .bind(incident.kind.as_str())
+        .bind(&incident.campaign_key)
+        .bind(incident.severity.as_str())
+        .bind(incident.state.as_str())
+        .bind(json(&incident.accounts)?)
+        .bind(json(&incident.sources)?)
+        .bind(json(&incident.compromised_accounts)?)
+        .bind(incident.first_seen.as_microsecond())
+        .bind(incident.last_seen.as_microsecond())
+        .bind(incident.evidence_count as i64)
+        .bind(&incident.summary)
+        .bind(&now)
+        .bind(&now)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Links sign-ins to an incident as its evidence.
+    pub async fn add_evidence(&mut self, incident_id: &str, evidence: &[EventId]) -> Result<()> {
+        for id in evidence {
+            sqlx::query("INSERT OR IGNORE INTO incident_evidence (incident_id, signin_id) VALUES (?, ?)")
+                .bind(incident_id)
+                .bind(id.0)
+                .execute(&mut *self.tx)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Sign-ins of `org` by id, in time order; ids of other organisations are skipped.
+    pub async fn signins(&mut self, org: OrgId, ids: &[EventId]) -> Result<Vec<StoredSignIn>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Only `?` placeholders are spliced in; the values are bound.
+        let placeholders = vec!["?"; ids.len()].join(", ");
+        let sql = format!(
+            "SELECT * FROM signins WHERE org_id = ? AND id IN ({placeholders}) ORDER BY time_us, id"
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(org.0);
+        for id in ids {
+            query = query.bind(id.0);
+        }
+        let rows = query.fetch_all(&mut *self.tx).await?;
+        rows.iter().map(signin_from_row).collect()
+    }
+
+    /// Queues a notification; it is delivered only if this transaction commits.
+    pub async fn enqueue(&mut self, delivery: &NewDelivery) -> Result<()> {
+        crate::outbox::insert(&mut self.tx, delivery).await
+    }
+
+    pub async fn commit(self) -> Result<()> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+}
+
+pub(crate) fn signin_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<StoredSignIn> {
+    let text = |name: &str| -> Result<String> { Ok(row.try_get::<String, _>(name)?) };
+    let opt = |name: &str| -> Result<Option<String>> { Ok(row.try_get::<Option<String>, _>(name)?) };
+    let time = Timestamp::from_microsecond(row.try_get("time_us")?).map_err(corrupt)?;
+    let sign_in = SignIn {
+        time,
+        account: text("account")?,
+        source_ip: opt("source_ip")?.map(|ip| ip.parse()).transpose().map_err(corrupt)?,
+        outcome: parse_name(text("outcome")?)?,
+        failure_kind: opt("failure_kind")?.map(parse_name).transpose()?,
+        protocol: parse_name(text("protocol")?)?,
+        app: opt("app")?,
+        result_code: opt("result_code")?,
+        reason: opt("reason")?,
+        record_id: opt("record_id")?,
+        country: opt("country")?,
+        format: parse_name(text("format")?)?,
+        origin: serde_json::from_str(&text("origin")?).map_err(corrupt)?,
+    };
+    Ok(StoredSignIn { id: EventId(row.try_get("id")?), sign_in })
+}
+
+/// Reads back one of the model's snake_case enums from the name it was stored under.
+fn parse_name<T: serde::de::DeserializeOwned>(name: String) -> Result<T> {
+    serde_json::from_value(serde_json::Value::String(name)).map_err(corrupt)
+}
