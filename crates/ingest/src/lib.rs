@@ -1,1 +1,130 @@
-//! Parsers that turn sign-in logs into normalised events: format sniffing, Entra ID Graph signIn, OpenSSH sshd syslog.
+//! Parsers that turn sign-in logs into normalised [`SignIn`] events.
+//!
+//! This crate owns format sniffing and one parser per source format: Microsoft Graph
+//! `signIn` records ([`entra`]), OpenSSH `sshd` lines ([`sshd`]) inside syslog lines
+//! (`syslog`), and a [`SourceReader`] that turns a file or stream into records.
+//!
+//! Invariants: parsing is pure and synchronous; it does no I/O beyond the `Read` it is
+//! given, never reads the clock (the year of an RFC 3164 timestamp comes from
+//! [`ParseOptions::default_year`]) and never panics, whatever the input. A bad record is
+//! an error value that names what is wrong; it never stops the records after it.
+
+pub mod entra;
+mod error;
+mod reader;
+pub mod sshd;
+mod syslog;
+#[cfg(test)]
+mod test_support;
+
+use jiff::tz::TimeZone;
+use model::{Origin, SignIn};
+
+pub use error::RecordError;
+pub use reader::{Record, SourceReader};
+
+/// The longest line [`parse_line`] and [`SourceReader`] accept unless told otherwise.
+pub const DEFAULT_MAX_LINE_BYTES: usize = 64 * 1024;
+
+/// The largest whole JSON document [`SourceReader`] reads unless told otherwise.
+pub const DEFAULT_MAX_DOCUMENT_BYTES: u64 = 1024 * 1024 * 1024;
+
+/// Settings that parsing needs but the input does not carry.
+///
+/// There is deliberately no `Default`: RFC 3164 syslog timestamps have no year, and only
+/// the caller knows the clock. Build one with [`ParseOptions::for_year`] and override
+/// fields with struct update syntax.
+#[derive(Clone, Debug)]
+pub struct ParseOptions {
+    /// The year given to syslog timestamps that carry none (RFC 3164, `Mar  1 03:14:15`).
+    /// Callers set it from their clock, or from the file's modification time for old
+    /// files; a file that spans New Year gets the wrong year for one side of it.
+    pub default_year: i16,
+    /// The zone of syslog timestamps without an offset. UTC from [`ParseOptions::for_year`].
+    pub time_zone: TimeZone,
+    /// Lines longer than this are rejected without being buffered whole.
+    pub max_line_bytes: usize,
+    /// Whole-document JSON files larger than this are rejected.
+    pub max_document_bytes: u64,
+}
+
+impl ParseOptions {
+    /// Options for input whose year-less timestamps fall in `default_year`, read as UTC,
+    /// with the default size limits.
+    pub fn for_year(default_year: i16) -> ParseOptions {
+        ParseOptions {
+            default_year,
+            time_zone: TimeZone::UTC,
+            max_line_bytes: DEFAULT_MAX_LINE_BYTES,
+            max_document_bytes: DEFAULT_MAX_DOCUMENT_BYTES,
+        }
+    }
+}
+
+/// What one line or record turned out to be.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Parsed {
+    /// Sign-in attempts. Usually one; a Graph list page or an rsyslog
+    /// `message repeated N times` line gives several, and the vector is never empty.
+    SignIns(Vec<SignIn>),
+    /// A valid line that is not a sign-in attempt: another daemon's syslog line, an sshd
+    /// line about something else, an empty line.
+    Noise,
+}
+
+/// Parses one line of input: a JSON record if it starts with `{` (after whitespace),
+/// otherwise a syslog line.
+///
+/// `origin` is stamped on every [`SignIn`] produced so that a user can find the line again.
+pub fn parse_line(line: &str, origin: Origin, opts: &ParseOptions) -> Result<Parsed, RecordError> {
+    if line.len() > opts.max_line_bytes {
+        return Err(RecordError::LineTooLong {
+            length: line.len() as u64,
+            limit: opts.max_line_bytes,
+        });
+    }
+    let trimmed = line.trim_start();
+    if trimmed.starts_with('{') {
+        entra::parse_json(trimmed, &origin).map(|sign_ins| {
+            if sign_ins.is_empty() {
+                Parsed::Noise
+            } else {
+                Parsed::SignIns(sign_ins)
+            }
+        })
+    } else {
+        sshd::parse_syslog_line(line, &origin, opts)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn origin() -> Origin {
+        Origin::FileLine {
+            file: "t".into(),
+            line: 1,
+        }
+    }
+
+    #[test]
+    fn over_long_lines_are_rejected_with_their_length() {
+        let opts = ParseOptions {
+            max_line_bytes: 10,
+            ..ParseOptions::for_year(2026)
+        };
+        let err = parse_line("01234567890", origin(), &opts).expect_err("too long");
+        assert_eq!(
+            err.to_string(),
+            "line is 11 bytes, longer than the limit of 10"
+        );
+    }
+
+    #[test]
+    fn blank_lines_are_noise() {
+        let opts = ParseOptions::for_year(2026);
+        assert_eq!(parse_line("", origin(), &opts), Ok(Parsed::Noise));
+        assert_eq!(parse_line("   ", origin(), &opts), Ok(Parsed::Noise));
+    }
+}

@@ -1,0 +1,274 @@
+//! Microsoft Entra ID sign-ins in the Microsoft Graph `signIn` shape, as returned by
+//! `GET /auditLogs/signIns` and exported from the Entra admin centre.
+//!
+//! This module owns the mapping from Graph fields to [`SignIn`]: which error codes mean a
+//! wrong password, which mean the password was right, and which client names are legacy
+//! protocols. It reads only the fields it maps and ignores the rest, so new Graph fields
+//! and `null`s in unused fields never break intake. Other Microsoft shapes (the Azure
+//! Monitor diagnostic record with the sign-in under `properties`, the Office 365
+//! Management Activity record) are recognised only to say so in the error.
+
+use std::borrow::Cow;
+use std::net::IpAddr;
+
+use model::{FailureKind, Format, Origin, Outcome, Protocol, SignIn};
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+use serde_json::value::RawValue;
+
+use crate::RecordError;
+
+/// The fields of a Graph `signIn` that tocsin maps, plus the clues that tell other
+/// shapes apart. Everything is optional so that the error for a missing field can name it.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GraphSignIn<'a> {
+    #[serde(borrow)]
+    id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    created_date_time: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    user_principal_name: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    app_display_name: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    ip_address: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    client_app_used: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    status: Option<Status<'a>>,
+    #[serde(borrow)]
+    location: Option<Location<'a>>,
+    /// A Graph list response (`{"@odata.context": …, "value": [ … ]}`) on one line.
+    #[serde(borrow)]
+    value: Option<&'a RawValue>,
+    /// Azure Monitor diagnostic records keep the sign-in here.
+    properties: Option<IgnoredAny>,
+    operation_name: Option<IgnoredAny>,
+    /// Office 365 Management Activity records name their service here.
+    #[serde(rename = "Workload")]
+    workload: Option<IgnoredAny>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Status<'a> {
+    error_code: Option<i64>,
+    #[serde(borrow)]
+    failure_reason: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Location<'a> {
+    #[serde(borrow)]
+    country_or_region: Option<Cow<'a, str>>,
+}
+
+/// Parses one JSON line: a single Graph `signIn`, or a Graph list response whose `value`
+/// holds several. A list response with an empty `value` gives an empty vector.
+pub fn parse_json(text: &str, origin: &Origin) -> Result<Vec<SignIn>, RecordError> {
+    let record: GraphSignIn<'_> = deserialize(text)?;
+    if record.created_date_time.is_none()
+        && record.user_principal_name.is_none()
+        && let Some(value) = record.value
+    {
+        return parse_page(value, origin);
+    }
+    Ok(vec![record.into_sign_in(origin)?])
+}
+
+/// Parses one Graph `signIn` object, such as an element of a JSON array document.
+pub fn parse_record(text: &str, origin: &Origin) -> Result<SignIn, RecordError> {
+    let record: GraphSignIn<'_> = deserialize(text)?;
+    record.into_sign_in(origin)
+}
+
+fn parse_page(value: &RawValue, origin: &Origin) -> Result<Vec<SignIn>, RecordError> {
+    let records: Vec<&RawValue> = serde_json::from_str(value.get())
+        .map_err(|_| RecordError::field("value", "expected an array of signIn records"))?;
+    records
+        .iter()
+        .enumerate()
+        .map(|(i, raw)| {
+            parse_record(raw.get(), origin).map_err(|err| match err {
+                RecordError::Field { field, problem } => {
+                    RecordError::field(format!("value[{i}].{field}"), problem)
+                }
+                other => RecordError::field(format!("value[{i}]"), other.to_string()),
+            })
+        })
+        .collect()
+}
+
+/// Deserialises with the path of a bad field kept, so that the error can name it.
+fn deserialize<'a>(text: &'a str) -> Result<GraphSignIn<'a>, RecordError> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let record = serde_path_to_error::deserialize(&mut de).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        if !inner.is_data() {
+            RecordError::json(&inner)
+        } else if path == "." {
+            RecordError::UnrecognisedJson {
+                hint: Some("the record is not a JSON object"),
+            }
+        } else {
+            let RecordError::Json { message, .. } = RecordError::json(&inner) else {
+                return RecordError::field(path, inner.to_string());
+            };
+            RecordError::field(path, message)
+        }
+    })?;
+    de.end().map_err(|err| RecordError::json(&err))?;
+    Ok(record)
+}
+
+impl GraphSignIn<'_> {
+    fn into_sign_in(self, origin: &Origin) -> Result<SignIn, RecordError> {
+        let (Some(created), Some(upn)) = (&self.created_date_time, &self.user_principal_name)
+        else {
+            return Err(self.missing_key_field());
+        };
+        let time = created.parse::<jiff::Timestamp>().map_err(|_| {
+            RecordError::field(
+                "createdDateTime",
+                format!("{created:?} is not an RFC 3339 time"),
+            )
+        })?;
+        if upn.trim().is_empty() {
+            return Err(RecordError::field("userPrincipalName", "is empty"));
+        }
+        let source_ip = match self.ip_address.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(text) => Some(
+                text.parse::<IpAddr>()
+                    .map_err(|_| {
+                        RecordError::field("ipAddress", format!("{text:?} is not an IP address"))
+                    })?
+                    .to_canonical(),
+            ),
+        };
+        let status = self.status.ok_or_else(|| {
+            RecordError::field("status", "missing; expected an object with `errorCode`")
+        })?;
+        let code = status
+            .error_code
+            .ok_or_else(|| RecordError::field("status.errorCode", "missing"))?;
+        let (outcome, failure_kind) = match code {
+            0 => (Outcome::Success, None),
+            code => (Outcome::Failure, Some(failure_kind(code))),
+        };
+        let reason = status
+            .failure_reason
+            .map(Cow::into_owned)
+            .filter(|r| !r.trim().is_empty())
+            // Graph fills successes with the placeholder "Other.".
+            .filter(|r| outcome == Outcome::Failure || r != "Other.");
+        Ok(SignIn {
+            time,
+            account: upn.to_lowercase(),
+            source_ip,
+            outcome,
+            failure_kind,
+            protocol: protocol(self.client_app_used.as_deref()),
+            app: non_empty(self.app_display_name),
+            result_code: Some(code.to_string()),
+            reason,
+            record_id: non_empty(self.id),
+            country: self.location.and_then(|l| non_empty(l.country_or_region)),
+            format: Format::EntraGraph,
+            origin: origin.clone(),
+        })
+    }
+
+    fn missing_key_field(&self) -> RecordError {
+        match (&self.created_date_time, &self.user_principal_name) {
+            (Some(_), None) => RecordError::field("userPrincipalName", "missing"),
+            (None, Some(_)) => RecordError::field("createdDateTime", "missing"),
+            _ if self.properties.is_some() && self.operation_name.is_some() => {
+                RecordError::UnrecognisedJson {
+                    hint: Some(
+                        "this looks like an Azure Monitor diagnostic record, which keeps the \
+                         sign-in under `properties` and is not supported; export sign-ins \
+                         from Microsoft Graph instead",
+                    ),
+                }
+            }
+            _ if self.workload.is_some() => RecordError::UnrecognisedJson {
+                hint: Some(
+                    "this looks like an Office 365 Management Activity record, which is not \
+                     supported",
+                ),
+            },
+            _ => RecordError::UnrecognisedJson { hint: None },
+        }
+    }
+}
+
+fn non_empty(text: Option<Cow<'_, str>>) -> Option<String> {
+    text.filter(|t| !t.trim().is_empty()).map(Cow::into_owned)
+}
+
+/// Maps an Entra `status.errorCode` (an AADSTS number) to what it means for detection.
+///
+/// Interrupts that Entra logs as failures after the password was checked (50140 "keep me
+/// signed in", 50158 external challenge) map to [`FailureKind::MfaRequired`]: the model
+/// has no "interrupted" kind, and what matters is that the password was right, which
+/// `MfaRequired` says and a wrong-password kind would hide.
+pub fn failure_kind(code: i64) -> FailureKind {
+    match code {
+        // 50056: no password stored for the user; still a password guess that failed.
+        // 50064: credential validation failed.
+        50126 | 50056 | 50064 => FailureKind::BadPassword,
+        // 50059 and 50128: no tenant for the domain, so no such account either.
+        50034 | 50059 | 50128 => FailureKind::UnknownAccount,
+        50053 => FailureKind::Locked,
+        50057 => FailureKind::Disabled,
+        // 50144: the on-premises Active Directory password has expired.
+        50055 | 50144 => FailureKind::ExpiredPassword,
+        50072 | 50074 | 50076 | 50079 | 50140 | 50158 => FailureKind::MfaRequired,
+        500121 => FailureKind::MfaFailed,
+        // 53000 to 53004: Conditional Access (device state, app, proof-up) blocked it.
+        53000..=53004 => FailureKind::BlockedByPolicy,
+        _ => FailureKind::Other,
+    }
+}
+
+/// Maps `clientAppUsed` to a protocol. Older exports say "Other clients; IMAP" where newer
+/// ones say "IMAP4", so the part after "Other clients; " is looked at too.
+pub fn protocol(client_app_used: Option<&str>) -> Protocol {
+    let Some(name) = client_app_used.map(str::trim) else {
+        return Protocol::Unknown;
+    };
+    let name = name.strip_prefix("Other clients; ").unwrap_or(name);
+    const TABLE: &[(&str, Protocol)] = &[
+        ("Browser", Protocol::Browser),
+        ("Mobile Apps and Desktop clients", Protocol::ModernClient),
+        ("Exchange ActiveSync", Protocol::ExchangeActiveSync),
+        ("IMAP4", Protocol::Imap),
+        ("IMAP", Protocol::Imap),
+        ("POP3", Protocol::Pop3),
+        ("POP", Protocol::Pop3),
+        ("Authenticated SMTP", Protocol::Smtp),
+        ("SMTP", Protocol::Smtp),
+        ("Exchange Web Services", Protocol::ExchangeLegacy),
+        ("MAPI Over HTTP", Protocol::ExchangeLegacy),
+        ("MAPI", Protocol::ExchangeLegacy),
+        ("Offline Address Book", Protocol::ExchangeLegacy),
+        ("Autodiscover", Protocol::ExchangeLegacy),
+        ("Exchange Online PowerShell", Protocol::ExchangeLegacy),
+        ("Outlook Anywhere (RPC over HTTP)", Protocol::ExchangeLegacy),
+        ("Reporting Web Services", Protocol::ExchangeLegacy),
+        ("Universal Outlook", Protocol::ExchangeLegacy),
+        ("Older Office clients", Protocol::OtherClient),
+        ("Other clients", Protocol::OtherClient),
+    ];
+    TABLE
+        .iter()
+        .find(|(known, _)| known.eq_ignore_ascii_case(name))
+        .map_or(Protocol::Unknown, |(_, protocol)| *protocol)
+}
+
+#[cfg(test)]
+mod tests;
