@@ -1,0 +1,101 @@
+//! Property tests: no input, however mangled, makes parsing panic.
+
+use model::Origin;
+use proptest::prelude::*;
+use tocsin_ingest::{ParseOptions, Parsed, SourceReader, parse_line};
+
+/// Real-shaped lines of every supported kind, to be mutated.
+const SEEDS: &[&str] = &[
+    "Mar  1 03:14:15 web1 sshd[1234]: Failed password for root from 203.0.113.9 port 22 ssh2",
+    "Mar  1 03:14:15 web1 sshd[1234]: Failed password for invalid user  from 2001:db8::1 port 22 ssh2",
+    "Mar  1 03:14:15 web1 sshd[1234]: message repeated 3 times: [ Failed password for root from 203.0.113.9 port 22 ssh2]",
+    "Mar  1 03:14:15 web1 sshd[1234]: Accepted publickey for bob from 198.51.100.4 port 50000 ssh2: ED25519 SHA256:Zk3c",
+    "<38>1 2026-11-23T10:00:00.123Z web1 sshd 1234 ID [a@1 k=\"v\\]\"] Invalid user admin from 203.0.113.9 port 4444",
+    "2026-11-23T10:00:00.123456+01:00 web1 sshd-session[5]: Failed keyboard-interactive/pam for alice from 203.0.113.9 port 1022 ssh2",
+    r#"{"id":"1","createdDateTime":"2026-03-01T10:00:00Z","userPrincipalName":"A@x.org","ipAddress":"203.0.113.9","clientAppUsed":"IMAP4","status":{"errorCode":50126,"failureReason":"Bad."},"location":{"countryOrRegion":"US"}}"#,
+    r#"{"@odata.context":"x","value":[{"createdDateTime":"2026-03-01T10:00:00Z","userPrincipalName":"a@x.org","status":{"errorCode":0}}]}"#,
+];
+
+fn origin() -> Origin {
+    Origin::FileLine {
+        file: "prop".into(),
+        line: 1,
+    }
+}
+
+/// Applies edits (position, operation, character) to a seed line.
+fn mutate(seed: &str, edits: &[(usize, u8, char)]) -> String {
+    let mut chars: Vec<char> = seed.chars().collect();
+    for &(position, operation, c) in edits {
+        let at = if chars.is_empty() {
+            0
+        } else {
+            position % (chars.len() + 1)
+        };
+        match operation % 3 {
+            0 => chars.insert(at, c),
+            1 if at < chars.len() => {
+                chars.remove(at);
+            }
+            _ if at < chars.len() => chars[at] = c,
+            _ => chars.push(c),
+        }
+    }
+    chars.into_iter().collect()
+}
+
+fn check_invariants(result: &Result<Parsed, tocsin_ingest::RecordError>) {
+    match result {
+        Ok(Parsed::SignIns(sign_ins)) => assert!(!sign_ins.is_empty()),
+        Ok(Parsed::Noise) => {}
+        Err(err) => assert!(!err.to_string().is_empty()),
+    }
+}
+
+proptest! {
+    #[test]
+    fn arbitrary_strings(line in any::<String>()) {
+        check_invariants(&parse_line(&line, origin(), &ParseOptions::for_year(2026)));
+    }
+
+    #[test]
+    fn mutated_valid_lines(
+        seed in 0..SEEDS.len(),
+        edits in proptest::collection::vec(
+            (any::<usize>(), any::<u8>(), prop_oneof![
+                Just(' '), Just('"'), Just('{'), Just('}'), Just('['), Just(']'), Just(':'),
+                Just('\\'), Just('\u{feff}'), Just('0'), Just('9'), any::<char>(),
+            ]),
+            0..6,
+        ),
+    ) {
+        let line = mutate(SEEDS[seed], &edits);
+        check_invariants(&parse_line(&line, origin(), &ParseOptions::for_year(2026)));
+    }
+
+    #[test]
+    fn arbitrary_bytes_through_the_reader(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+        let opts = ParseOptions { max_line_bytes: 64, max_document_bytes: 256, ..ParseOptions::for_year(2026) };
+        for record in SourceReader::new("prop", bytes.as_slice(), opts) {
+            check_invariants(&record.result);
+        }
+    }
+
+    #[test]
+    fn seeds_joined_through_the_reader(picks in proptest::collection::vec(0..SEEDS.len(), 0..8)) {
+        let text: String = picks.iter().map(|&i| format!("{}\n", SEEDS[i])).collect();
+        let count = SourceReader::new("prop", text.as_bytes(), ParseOptions::for_year(2026))
+            .inspect(|record| check_invariants(&record.result))
+            .count();
+        // Every line is one record; a first JSON line that is complete keeps line mode.
+        prop_assert_eq!(count, picks.len());
+    }
+}
+
+#[test]
+fn every_seed_parses_to_sign_ins_or_noise() {
+    for seed in SEEDS {
+        let result = parse_line(seed, origin(), &ParseOptions::for_year(2026));
+        assert!(result.is_ok(), "{seed}: {result:?}");
+    }
+}
