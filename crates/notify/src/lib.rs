@@ -1,1 +1,17 @@
-//! Correlation of detections into incidents, notification payloads, signed webhooks and the outbox delivery worker.
+//! What happens after detection: incidents, notifications and their delivery.
+//!
+//! This crate owns correlation ([`correlate`]), the intake pipeline that joins storage,
+//! detection and correlation in one transaction ([`intake`]), what a notification says
+//! ([`payload`]), the webhook signature scheme and a client that refuses internal
+//! targets ([`webhook`]), and the worker that drains the outbox ([`outbox`]).
+//! It uses tokio; it knows nothing of HTTP servers or of log formats.
+
+pub mod config;
+pub mod correlate;
+pub mod intake;
+pub mod outbox;
+pub mod payload;
+pub mod webhook;
+
+pub use config::{NotifyConfig, WebhookConfig};
+pub use intake::{Accepted, SignInIntake};

@@ -1,1 +1,47 @@
-//! The HTTP API: organisations, sign-in intake, incidents; authentication and tenancy.
+//! The HTTP API of tocsin: enrolment of organisations, sign-in intake and incidents.
+//!
+//! This crate is the only one that knows HTTP. It authenticates every request to a
+//! [`store::Principal`] and takes the organisation a request acts for from the key, never
+//! from the request, so an organisation's key reaches only its own data. Handlers are
+//! thin: parsing is `ingest`'s, the pipeline is `notify`'s, SQL is `store`'s.
+
+mod auth;
+mod config;
+mod error;
+mod routes;
+
+use std::sync::Arc;
+
+use axum::Router;
+
+pub use config::HttpConfig;
+pub use error::ApiError;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub intake: Arc<notify::SignInIntake>,
+    pub http: HttpConfig,
+    /// Whether organisations may point webhooks at internal addresses.
+    pub allow_private_webhooks: bool,
+}
+
+impl AppState {
+    fn store(&self) -> &store::Store {
+        self.intake.store()
+    }
+}
+
+/// The service's routes.
+pub fn router(state: AppState) -> Router {
+    routes::router(state)
+}
+
+/// Serves the router on `listener` until `shutdown` completes.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+}

@@ -1,0 +1,119 @@
+//! Settings of correlation and delivery, with their documented defaults.
+
+use jiff::SignedDuration;
+use serde::{Deserialize, Serialize};
+
+/// How detections become incidents and how the organisation is told.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NotifyConfig {
+    /// A detection joins the incident of the same attack (same organisation and campaign
+    /// key) if that incident was last active less than this long before; otherwise it
+    /// opens a new incident.
+    #[serde(serialize_with = "jiff::fmt::serde::duration::friendly::compact::required")]
+    pub reopen_after: SignedDuration,
+    pub webhook: WebhookConfig,
+}
+
+impl Default for NotifyConfig {
+    fn default() -> Self {
+        NotifyConfig { reopen_after: SignedDuration::from_hours(24), webhook: WebhookConfig::default() }
+    }
+}
+
+/// Delivery of signed webhooks.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebhookConfig {
+    /// How long one delivery attempt may take, connection included.
+    #[serde(serialize_with = "jiff::fmt::serde::duration::friendly::compact::required")]
+    pub timeout: SignedDuration,
+    /// Attempts before a notification is given up on and marked dead.
+    pub max_attempts: u32,
+    /// Wait before the first retry; each further retry waits twice as long, with jitter.
+    #[serde(serialize_with = "jiff::fmt::serde::duration::friendly::compact::required")]
+    pub initial_backoff: SignedDuration,
+    /// The longest wait between two attempts.
+    #[serde(serialize_with = "jiff::fmt::serde::duration::friendly::compact::required")]
+    pub max_backoff: SignedDuration,
+    /// Allow webhook URLs on loopback, private and link-local networks. Off by default so
+    /// that an organisation cannot make the service probe the network it runs in.
+    pub allow_private_targets: bool,
+}
+
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        WebhookConfig {
+            timeout: SignedDuration::from_secs(10),
+            max_attempts: 12,
+            initial_backoff: SignedDuration::from_secs(5),
+            max_backoff: SignedDuration::from_hours(1),
+            allow_private_targets: false,
+        }
+    }
+}
+
+impl NotifyConfig {
+    /// Checks values serde cannot: durations must be positive, attempts at least one.
+    pub fn validate(&self) -> Result<(), String> {
+        let positive = [
+            ("notify.reopen_after", self.reopen_after),
+            ("notify.webhook.timeout", self.webhook.timeout),
+            ("notify.webhook.initial_backoff", self.webhook.initial_backoff),
+            ("notify.webhook.max_backoff", self.webhook.max_backoff),
+        ];
+        for (name, value) in positive {
+            if !value.is_positive() {
+                return Err(format!("{name} must be longer than zero, not {value:#}"));
+            }
+        }
+        if self.webhook.max_attempts == 0 {
+            return Err("notify.webhook.max_attempts must be at least 1".into());
+        }
+        Ok(())
+    }
+}
+
+impl WebhookConfig {
+    /// How long to wait after `attempts` failed attempts: exponential from
+    /// `initial_backoff`, capped at `max_backoff`, with up to 20% taken off at random so
+    /// that many queued notifications do not retry in lockstep. `jitter` is in [0, 1).
+    pub fn backoff(&self, attempts: u32, jitter: f64) -> SignedDuration {
+        let exponent = attempts.saturating_sub(1).min(30);
+        let base = self.initial_backoff.as_secs_f64() * f64::from(1u32 << exponent);
+        let capped = base.min(self.max_backoff.as_secs_f64());
+        SignedDuration::from_secs_f64(capped * (1.0 - 0.2 * jitter.clamp(0.0, 1.0)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_then_caps() {
+        let config = WebhookConfig::default();
+        let secs = |attempts| config.backoff(attempts, 0.0).as_secs();
+        assert_eq!([secs(1), secs(2), secs(3), secs(4)], [5, 10, 20, 40]);
+        assert_eq!(secs(20), 3600);
+        assert_eq!(config.backoff(1, 0.5).as_secs_f64(), 4.5);
+    }
+
+    #[test]
+    fn durations_read_friendly_and_write_back_the_same() {
+        let config: NotifyConfig = toml::from_str(
+            "reopen_after = \"12h\"\n[webhook]\ntimeout = \"3s\"\nmax_attempts = 4\n",
+        )
+        .expect("parse");
+        assert_eq!(config.reopen_after, SignedDuration::from_hours(12));
+        assert_eq!(config.webhook.timeout, SignedDuration::from_secs(3));
+        assert_eq!(config.webhook.max_attempts, 4);
+        assert_eq!(config.webhook.max_backoff, SignedDuration::from_hours(1));
+        let written = toml::to_string(&config).expect("serialise");
+        assert!(written.contains("reopen_after = \"12h\""), "{written}");
+        let again: NotifyConfig = toml::from_str(&written).expect("reparse");
+        assert_eq!(again, config);
+        let unknown = toml::from_str::<NotifyConfig>("reopen = \"1h\"").expect_err("unknown key");
+        assert!(unknown.to_string().contains("unknown field `reopen`"), "{unknown}");
+    }
+}

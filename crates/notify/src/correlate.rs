@@ -1,0 +1,193 @@
+//! Correlation: folding detections into incidents.
+//!
+//! Pure functions over model types; the caller loads the incident a detection may
+//! belong to and stores what comes back. An incident is one attack on one organisation:
+//! detections with the same campaign key that arrive while the incident is still recent
+//! extend it instead of opening another.
+
+use std::collections::BTreeSet;
+
+use model::{Detection, DetectionKind, Incident, IncidentState, Severity};
+
+/// What a detection did to its incident. Opening and escalating are what the
+/// organisation is told about; an extension only adds evidence.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Change {
+    Opened,
+    /// The incident became more severe, or an account is newly believed compromised.
+    Escalated { from: Severity },
+    Extended,
+}
+
+impl Change {
+    /// The notification event name, if the organisation must be told.
+    pub fn event(self) -> Option<&'static str> {
+        match self {
+            Change::Opened => Some("incident.opened"),
+            Change::Escalated { .. } => Some("incident.escalated"),
+            Change::Extended => None,
+        }
+    }
+}
+
+/// Folds `detection` into `existing` (the incident of the same organisation and campaign
+/// key, if there is a recent one) or opens a new incident with id `new_id`.
+pub fn absorb(existing: Option<Incident>, detection: &Detection, new_id: impl FnOnce() -> String) -> (Incident, Change) {
+    let Some(mut incident) = existing else {
+        let mut incident = Incident {
+            id: new_id(),
+            org: detection.org,
+            kind: detection.kind,
+            technique: detection.kind.technique(),
+            severity: detection.severity,
+            state: IncidentState::New,
+            campaign_key: detection.campaign_key.clone(),
+            accounts: capped(detection.accounts.iter().cloned()),
+            sources: capped(detection.sources.iter().map(|ip| ip.to_string())),
+            compromised_accounts: capped(detection.compromised.iter().cloned()),
+            first_seen: detection.first_seen,
+            last_seen: detection.last_seen,
+            evidence_count: detection.evidence.len() as u64,
+            summary: String::new(),
+        };
+        incident.summary = summary(&incident);
+        return (incident, Change::Opened);
+    };
+    debug_assert_eq!(incident.org, detection.org, "correlation never crosses organisations");
+    let before = incident.severity;
+    let compromised_before = incident.compromised_accounts.len();
+    incident.severity = incident.severity.max(detection.severity);
+    incident.accounts = capped(incident.accounts.drain(..).chain(detection.accounts.iter().cloned()));
+    incident.sources = capped(
+        incident.sources.drain(..).chain(detection.sources.iter().map(|ip| ip.to_string())),
+    );
+    incident.compromised_accounts = capped(
+        incident.compromised_accounts.drain(..).chain(detection.compromised.iter().cloned()),
+    );
+    incident.first_seen = incident.first_seen.min(detection.first_seen);
+    incident.last_seen = incident.last_seen.max(detection.last_seen);
+    incident.evidence_count += detection.evidence.len() as u64;
+    incident.summary = summary(&incident);
+    let change = if incident.severity > before || incident.compromised_accounts.len() > compromised_before {
+        Change::Escalated { from: before }
+    } else {
+        Change::Extended
+    };
+    (incident, change)
+}
+
+fn capped(items: impl Iterator<Item = String>) -> Vec<String> {
+    let set: BTreeSet<String> = items.collect();
+    set.into_iter().take(Incident::MAX_LISTED).collect()
+}
+
+/// One paragraph a person reads first: what, against whom, from where, when, and
+/// whether it worked.
+pub fn summary(incident: &Incident) -> String {
+    let window = format!(
+        "between {} and {} UTC",
+        incident.first_seen.strftime("%Y-%m-%d %H:%M"),
+        incident.last_seen.strftime("%Y-%m-%d %H:%M")
+    );
+    let mut text = match incident.kind {
+        DetectionKind::BruteForce => format!(
+            "Brute force against {}: {} failed sign-ins from {} {window}.",
+            listing(&incident.accounts, "account"),
+            incident.evidence_count.saturating_sub(incident.compromised_accounts.len() as u64),
+            listing(&incident.sources, "address"),
+        ),
+        DetectionKind::PasswordSpray => format!(
+            "Password spray from {} against {}: {} failed sign-ins {window}.",
+            listing(&incident.sources, "address"),
+            listing(&incident.accounts, "account"),
+            incident.evidence_count.saturating_sub(incident.compromised_accounts.len() as u64),
+        ),
+    };
+    if !incident.compromised_accounts.is_empty() {
+        text.push_str(&format!(
+            " The attacker then signed in to {}: treat it as compromised.",
+            listing(&incident.compromised_accounts, "account")
+        ));
+    }
+    text
+}
+
+/// "alice@x", "alice@x and bob@x", or "17 accounts (alice@x, bob@x, carol@x, …)".
+fn listing(items: &[String], noun: &str) -> String {
+    match items {
+        [] => format!("no known {noun}"),
+        [one] => one.clone(),
+        [a, b] => format!("{a} and {b}"),
+        _ => {
+            let shown: Vec<&str> = items.iter().take(3).map(String::as_str).collect();
+            let more = if items.len() > 3 { ", …" } else { "" };
+            // Lists stop at the cap; say so rather than understate the attack.
+            let plus = if items.len() >= Incident::MAX_LISTED { "+" } else { "" };
+            format!("{}{plus} {noun}s ({}{more})", items.len(), shown.join(", "))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use model::{EventId, OrgId, Timestamp};
+
+    fn at(s: &str) -> Timestamp {
+        s.parse().expect("timestamp")
+    }
+
+    fn brute_force(evidence: i64, severity: Severity, compromised: &[&str]) -> Detection {
+        Detection {
+            kind: DetectionKind::BruteForce,
+            org: OrgId(7),
+            campaign_key: "brute_force:alice@example.org".into(),
+            severity,
+            first_seen: at("2026-11-23T09:00:00Z"),
+            last_seen: at("2026-11-23T09:05:00Z"),
+            accounts: vec!["alice@example.org".into()],
+            sources: vec!["198.51.100.23".parse().expect("ip")],
+            compromised: compromised.iter().map(|s| s.to_string()).collect(),
+            evidence: (0..evidence).map(EventId).collect(),
+            reasons: vec![],
+        }
+    }
+
+    #[test]
+    fn first_detection_opens_and_later_ones_extend_or_escalate() {
+        let (incident, change) = absorb(None, &brute_force(10, Severity::Medium, &[]), || "i1".into());
+        assert_eq!(change, Change::Opened);
+        assert_eq!(incident.id, "i1");
+        assert_eq!(incident.evidence_count, 10);
+        assert_eq!(
+            incident.summary,
+            "Brute force against alice@example.org: 10 failed sign-ins from 198.51.100.23 \
+             between 2026-11-23 09:00 and 2026-11-23 09:05 UTC."
+        );
+
+        let mut more = brute_force(1, Severity::Medium, &[]);
+        more.last_seen = at("2026-11-23T09:07:00Z");
+        let (incident, change) = absorb(Some(incident), &more, || unreachable!());
+        assert_eq!(change, Change::Extended);
+        assert_eq!(incident.evidence_count, 11);
+        assert_eq!(incident.last_seen, at("2026-11-23T09:07:00Z"));
+
+        let success = brute_force(1, Severity::Critical, &["alice@example.org"]);
+        let (incident, change) = absorb(Some(incident), &success, || unreachable!());
+        assert_eq!(change, Change::Escalated { from: Severity::Medium });
+        assert_eq!(incident.severity, Severity::Critical);
+        assert_eq!(incident.compromised_accounts, vec!["alice@example.org".to_string()]);
+        assert!(incident.summary.ends_with("treat it as compromised."), "{}", incident.summary);
+        assert!(incident.summary.contains(": 11 failed sign-ins"), "{}", incident.summary);
+    }
+
+    #[test]
+    fn listed_accounts_stop_at_the_cap_while_counts_go_on() {
+        let mut spray = brute_force(1, Severity::Medium, &[]);
+        spray.kind = DetectionKind::PasswordSpray;
+        spray.accounts = (0..Incident::MAX_LISTED + 50).map(|i| format!("u{i:05}@example.org")).collect();
+        let (incident, _) = absorb(None, &spray, || "i".into());
+        assert_eq!(incident.accounts.len(), Incident::MAX_LISTED);
+        assert!(incident.summary.contains("1000+ accounts (u00000@example.org"), "{}", incident.summary);
+    }
+}

@@ -1,0 +1,72 @@
+//! What a notification says: the incident, the evidence, and what to do now.
+//!
+//! The JSON built here is the webhook body, documented in docs/webhooks.md. It is built
+//! once when the notification is queued and sent byte for byte on every attempt.
+
+use serde::Serialize;
+
+use model::{DetectionKind, Incident, OrgId};
+use store::StoredSignIn;
+
+/// How many sign-ins a notification carries; the rest are one API call away.
+pub const EVIDENCE_IN_NOTIFICATION: usize = 20;
+
+#[derive(Serialize)]
+struct Notification<'a> {
+    event: &'a str,
+    delivery_id: &'a str,
+    organisation: OrganisationRef<'a>,
+    incident: &'a Incident,
+    evidence: Vec<&'a StoredSignIn>,
+    recommended_actions: Vec<&'static str>,
+}
+
+#[derive(Serialize)]
+struct OrganisationRef<'a> {
+    id: OrgId,
+    name: &'a str,
+}
+
+/// The webhook body for `event` on `incident`.
+pub fn notification(
+    event: &str,
+    delivery_id: &str,
+    org_name: &str,
+    incident: &Incident,
+    evidence: &[StoredSignIn],
+) -> String {
+    let body = Notification {
+        event,
+        delivery_id,
+        organisation: OrganisationRef { id: incident.org, name: org_name },
+        incident,
+        evidence: evidence.iter().take(EVIDENCE_IN_NOTIFICATION).collect(),
+        recommended_actions: recommended_actions(incident),
+    };
+    // Serialising plain data with string keys cannot fail.
+    serde_json::to_string(&body).unwrap_or_default()
+}
+
+/// What the organisation should do now, most urgent first.
+pub fn recommended_actions(incident: &Incident) -> Vec<&'static str> {
+    let mut actions = Vec::new();
+    if !incident.compromised_accounts.is_empty() {
+        actions.extend([
+            "Treat the compromised accounts as in the attacker's hands: reset their passwords and revoke all their sessions and refresh tokens now.",
+            "Check the compromised accounts for new MFA methods, mailbox forwarding or inbox rules, OAuth consents and sent mail since the attack began, and remove what the owner did not add.",
+        ]);
+    }
+    match incident.kind {
+        DetectionKind::BruteForce => actions.extend([
+            "Block the listed source addresses at the identity provider or firewall.",
+            "Make sure the targeted accounts use multi-factor authentication and a long, unique password.",
+            "Confirm that account lockout (or Entra smart lockout) is on for these accounts.",
+        ]),
+        DetectionKind::PasswordSpray => actions.extend([
+            "Block the listed source addresses at the identity provider or firewall.",
+            "Require multi-factor authentication for every targeted account and block legacy authentication (IMAP, POP, SMTP AUTH, Exchange ActiveSync with basic auth), which sprays rely on.",
+            "Look for any successful sign-in from the listed addresses, and ban common and breached passwords (Entra password protection).",
+        ]),
+    }
+    actions
+}

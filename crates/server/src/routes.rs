@@ -1,0 +1,230 @@
+//! The routes of API version 1 and their handlers.
+
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+
+use crate::auth::{Operator, OrgKey};
+use crate::{ApiError, AppState};
+use ingest::{ParseOptions, Parsed};
+use model::{Incident, Origin, Sector};
+use notify::webhook;
+use store::{NewOrganisation, Organisation, StoredSignIn};
+
+/// Evidence listed per incident in a list of incidents, and in one incident.
+const EVIDENCE_IN_LIST: u32 = 50;
+const EVIDENCE_IN_ONE: u32 = 1000;
+
+pub(crate) fn router(state: AppState) -> Router {
+    let body_limit = state.http.max_body_bytes;
+    Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/api/v1/orgs", post(create_org).get(list_orgs))
+        .route("/api/v1/org", get(own_org))
+        .route("/api/v1/org/webhook", put(set_webhook))
+        .route("/api/v1/signins", post(push_signins))
+        .route("/api/v1/incidents", get(list_incidents))
+        .route("/api/v1/incidents/{id}", get(one_incident))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .with_state(state)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateOrg {
+    name: String,
+    sector: String,
+    country: String,
+    #[serde(default)]
+    domains: Vec<String>,
+    webhook_url: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Created {
+    organisation: Organisation,
+    /// Shown once; only its hash is kept.
+    api_key: String,
+    webhook_secret: String,
+}
+
+async fn create_org(
+    _: Operator,
+    State(state): State<AppState>,
+    Json(body): Json<CreateOrg>,
+) -> Result<(StatusCode, Json<Created>), ApiError> {
+    let sector: Sector = body.sector.parse().map_err(|e: model::UnknownSector| ApiError::bad_request(e.to_string()))?;
+    if let Some(url) = &body.webhook_url {
+        webhook::check_target(url, state.allow_private_webhooks).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    }
+    let new = NewOrganisation {
+        name: body.name,
+        sector,
+        country: body.country,
+        domains: body.domains,
+        webhook_url: body.webhook_url,
+    };
+    let (organisation, api_key) = state.store().create_organisation(&new).await?;
+    let webhook_secret = webhook::signing_secret(state.store().master_key(), organisation.id);
+    tracing::info!(org = %organisation.id, name = %organisation.name, "Organisation enrolled.");
+    Ok((StatusCode::CREATED, Json(Created { organisation, api_key, webhook_secret })))
+}
+
+async fn list_orgs(_: Operator, State(state): State<AppState>) -> Result<Json<Vec<Organisation>>, ApiError> {
+    Ok(Json(state.store().organisations().await?))
+}
+
+async fn own_org(OrgKey(org): OrgKey, State(state): State<AppState>) -> Result<Json<Organisation>, ApiError> {
+    let organisation = state.store().organisation(org).await?.ok_or_else(|| ApiError::not_found("organisation not found"))?;
+    Ok(Json(organisation))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SetWebhook {
+    url: Option<String>,
+}
+
+async fn set_webhook(
+    OrgKey(org): OrgKey,
+    State(state): State<AppState>,
+    Json(body): Json<SetWebhook>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    if let Some(url) = &body.url {
+        webhook::check_target(url, state.allow_private_webhooks).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    }
+    state.store().set_webhook(org, body.url.as_deref()).await?;
+    let secret = webhook::signing_secret(state.store().master_key(), org);
+    Ok(Json(serde_json::json!({ "url": body.url, "webhook_secret": secret })))
+}
+
+/// One line of an intake request that was not accepted.
+#[derive(Serialize)]
+struct LineError {
+    line: u64,
+    reason: String,
+}
+
+#[derive(Serialize)]
+struct IntakeReport {
+    request_id: String,
+    /// Sign-ins stored (committed before this answer was sent).
+    accepted: u64,
+    /// Sign-ins already delivered before, by record id.
+    duplicates: u64,
+    /// Lines that are valid but not sign-in events (other daemons' syslog lines).
+    ignored: u64,
+    /// Lines that could not be read; `errors` lists the first of them.
+    rejected: u64,
+    errors: Vec<LineError>,
+    detections: u64,
+    incidents_opened: u64,
+    incidents_escalated: u64,
+}
+
+/// Takes sign-in records, one per line: Entra ID Graph `signIn` JSON objects (NDJSON) or
+/// syslog lines, mixed freely. A bad line is reported with its number and does not stop
+/// the others. Answers 200 when every line was read, 207 when some were not, and 422 when
+/// none was.
+async fn push_signins(
+    OrgKey(org): OrgKey,
+    State(state): State<AppState>,
+    body: Bytes,
+) -> Result<(StatusCode, Json<IntakeReport>), ApiError> {
+    let request_id = uuid::Uuid::now_v7().to_string();
+    let year = jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).year();
+    let options = ParseOptions { max_line_bytes: state.http.max_line_bytes, ..ParseOptions::for_year(year) };
+    let mut report = IntakeReport {
+        request_id: request_id.clone(),
+        accepted: 0,
+        duplicates: 0,
+        ignored: 0,
+        rejected: 0,
+        errors: Vec::new(),
+        detections: 0,
+        incidents_opened: 0,
+        incidents_escalated: 0,
+    };
+    let mut sign_ins = Vec::new();
+    let reject = |report: &mut IntakeReport, line: u64, reason: String| {
+        report.rejected += 1;
+        if report.errors.len() < state.http.max_reported_errors {
+            report.errors.push(LineError { line, reason });
+        }
+    };
+    for (index, raw) in body.split(|&b| b == b'\n').enumerate() {
+        let line_no = index as u64 + 1;
+        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+        if raw.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        if raw.len() > state.http.max_line_bytes {
+            let reason = format!("line is {} bytes, longer than the limit of {}", raw.len(), state.http.max_line_bytes);
+            reject(&mut report, line_no, reason);
+            continue;
+        }
+        let Ok(text) = std::str::from_utf8(raw) else {
+            reject(&mut report, line_no, "line is not valid UTF-8".into());
+            continue;
+        };
+        let origin = Origin::RequestLine { request: request_id.clone(), line: line_no };
+        match ingest::parse_line(text, origin, &options) {
+            Ok(Parsed::SignIns(parsed)) => sign_ins.extend(parsed),
+            Ok(Parsed::Noise) => report.ignored += 1,
+            Err(error) => reject(&mut report, line_no, error.to_string()),
+        }
+    }
+    let accepted = state.intake.accept(org, sign_ins).await?;
+    report.accepted = accepted.accepted;
+    report.duplicates = accepted.duplicates;
+    report.detections = accepted.detections;
+    report.incidents_opened = accepted.incidents_opened;
+    report.incidents_escalated = accepted.incidents_escalated;
+    let status = match (report.rejected, report.accepted + report.duplicates + report.ignored) {
+        (0, _) => StatusCode::OK,
+        (_, 0) => StatusCode::UNPROCESSABLE_ENTITY,
+        _ => StatusCode::MULTI_STATUS,
+    };
+    Ok((status, Json(report)))
+}
+
+#[derive(Serialize)]
+struct IncidentWithEvidence {
+    #[serde(flatten)]
+    incident: Incident,
+    evidence: Vec<StoredSignIn>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    limit: Option<u32>,
+}
+
+async fn list_incidents(
+    OrgKey(org): OrgKey,
+    State(state): State<AppState>,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let limit = query.limit.unwrap_or(100).clamp(1, 1000);
+    let mut incidents = Vec::new();
+    for incident in state.store().incidents(org, limit).await? {
+        let evidence = state.store().evidence(org, &incident.id, EVIDENCE_IN_LIST).await?;
+        incidents.push(IncidentWithEvidence { incident, evidence });
+    }
+    Ok(Json(serde_json::json!({ "incidents": incidents })))
+}
+
+async fn one_incident(
+    OrgKey(org): OrgKey,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<IncidentWithEvidence>, ApiError> {
+    // Another organisation's incident is indistinguishable from a missing one.
+    let incident = state.store().incident(org, &id).await?.ok_or_else(|| ApiError::not_found("no such incident"))?;
+    let evidence = state.store().evidence(org, &id, EVIDENCE_IN_ONE).await?;
+    Ok(Json(IncidentWithEvidence { incident, evidence }))
+}

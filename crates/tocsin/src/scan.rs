@@ -1,0 +1,271 @@
+//! `tocsin scan` and `tocsin parse`: the service's parsers and detectors over files,
+//! offline. Nothing is stored and nothing is sent.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{self, BufWriter, Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use ingest::{ParseOptions, Parsed, SourceReader};
+use model::{EventId, Incident, Observation, OrgId};
+use notify::correlate::absorb;
+
+/// How many unreadable records the closing summary lists; the count covers all.
+const LISTED_ERRORS: usize = 20;
+
+#[derive(clap::Args)]
+pub struct InputArgs {
+    /// Log files to read: Entra ID sign-in JSON (NDJSON, a JSON array or a Graph
+    /// response page) or syslog with sshd lines. `-` reads standard input; gzip is
+    /// recognised by its content.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// The year of syslog timestamps that carry none (RFC 3164). Default: this year.
+    #[arg(long)]
+    year: Option<i16>,
+}
+
+#[derive(clap::Args)]
+pub struct ScanArgs {
+    #[command(flatten)]
+    input: InputArgs,
+    /// Print one JSON document per incident and line instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// Configuration file whose `[detect]` thresholds to use.
+    #[arg(long, short)]
+    config: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+pub struct ParseArgs {
+    #[command(flatten)]
+    input: InputArgs,
+    /// Also print the lines that are not sign-in events.
+    #[arg(long)]
+    all: bool,
+}
+
+/// Every record of every input, in order, with a progress bar over the bytes read.
+/// A file that cannot be opened is reported and skipped.
+fn for_each_record(input: &InputArgs, mut each: impl FnMut(ingest::Record)) -> Tally {
+    let year = input.year.unwrap_or_else(|| jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).year());
+    let options = ParseOptions::for_year(year);
+    let total: u64 = input.files.iter().filter_map(|path| std::fs::metadata(path).ok()).map(|m| m.len()).sum();
+    let progress = ProgressBar::new(total);
+    progress.set_style(
+        ProgressStyle::with_template("{spinner} {bytes}/{total_bytes} {wide_bar} {eta} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    // Small inputs finish before a bar would be read.
+    if total < 8 * 1024 * 1024 {
+        progress.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    let mut tally = Tally::default();
+    let mut done_before = 0;
+    for path in &input.files {
+        let name = path.display().to_string();
+        let reader: Box<dyn Read> = if name == "-" {
+            Box::new(io::stdin().lock())
+        } else {
+            match File::open(path) {
+                Ok(file) => Box::new(file),
+                Err(error) => {
+                    tally.unreadable_files.push(format!("{name}: {error}"));
+                    continue;
+                }
+            }
+        };
+        progress.set_message(name.clone());
+        let mut records = SourceReader::new(&name, reader, options.clone());
+        let mut count = 0u64;
+        while let Some(record) = records.next() {
+            match &record.result {
+                Ok(Parsed::SignIns(sign_ins)) => tally.sign_ins += sign_ins.len() as u64,
+                Ok(Parsed::Noise) => tally.ignored += 1,
+                Err(error) => {
+                    tally.rejected += 1;
+                    if tally.errors.len() < LISTED_ERRORS {
+                        tally.errors.push(format!("{}: {error}", record.origin));
+                    }
+                }
+            }
+            each(record);
+            count += 1;
+            if count % 4096 == 0 {
+                progress.set_position(done_before + records.bytes_read());
+            }
+        }
+        done_before += records.bytes_read();
+        progress.set_position(done_before);
+    }
+    progress.finish_and_clear();
+    tally
+}
+
+/// What the inputs held, for the closing summary on standard error.
+#[derive(Default)]
+struct Tally {
+    sign_ins: u64,
+    ignored: u64,
+    rejected: u64,
+    errors: Vec<String>,
+    unreadable_files: Vec<String>,
+}
+
+impl Tally {
+    fn report(&self) -> ExitCode {
+        let mut err = io::stderr().lock();
+        let _ = writeln!(
+            err,
+            "Read {} sign-ins; {} lines were not sign-in events; {} records could not be read.",
+            self.sign_ins, self.ignored, self.rejected
+        );
+        for error in &self.errors {
+            let _ = writeln!(err, "  {error}");
+        }
+        if self.rejected as usize > self.errors.len() {
+            let _ = writeln!(err, "  … and {} more (`tocsin parse` lists every one).", self.rejected as usize - self.errors.len());
+        }
+        for file in &self.unreadable_files {
+            let _ = writeln!(err, "error: cannot read {file}");
+        }
+        if self.unreadable_files.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+    }
+}
+
+pub fn parse(args: ParseArgs) -> anyhow::Result<ExitCode> {
+    let mut out = BufWriter::new(io::stdout().lock());
+    let mut failed = None;
+    let tally = for_each_record(&args.input, |record| {
+        if failed.is_some() {
+            return;
+        }
+        let written = match record.result {
+            Ok(Parsed::SignIns(sign_ins)) => sign_ins.iter().try_for_each(|s| write_json(&mut out, s)),
+            Ok(Parsed::Noise) if args.all => {
+                write_json(&mut out, &serde_json::json!({ "origin": record.origin, "ignored": "not a sign-in event" }))
+            }
+            Ok(Parsed::Noise) => Ok(()),
+            Err(error) => write_json(&mut out, &serde_json::json!({ "origin": record.origin, "error": error.to_string() })),
+        };
+        failed = written.err();
+    });
+    if let Some(error) = failed {
+        return broken_pipe_or(error);
+    }
+    out.flush().or_else(ignore_broken_pipe)?;
+    Ok(tally.report())
+}
+
+pub fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
+    let config = match &args.config {
+        Some(path) => crate::config::Config::load(path)?,
+        None => crate::config::Config::default(),
+    };
+    let mut detectors = detect::Detectors::new(config.detect.clone());
+    let mut incidents: HashMap<String, Incident> = HashMap::new();
+    let mut order: Vec<String> = Vec::new();
+    let mut next_id = 0i64;
+    let tally = for_each_record(&args.input, |record| {
+        let Ok(Parsed::SignIns(sign_ins)) = record.result else { return };
+        for sign_in in sign_ins {
+            next_id += 1;
+            let observation = Observation { id: EventId(next_id), org: OrgId::LOCAL, sign_in };
+            for detection in detectors.observe(&observation) {
+                let key = detection.campaign_key.clone();
+                let existing = incidents.remove(&key);
+                if existing.is_none() {
+                    order.push(key.clone());
+                }
+                // Offline, incidents are numbered in the order they open, so that two
+                // scans of the same input print the same ids.
+                let number = order.len();
+                let (incident, _) = absorb(existing, &detection, || format!("scan-{number:04}"));
+                incidents.insert(key, incident);
+            }
+        }
+    });
+    let mut found: Vec<Incident> = order.iter().filter_map(|key| incidents.remove(key)).collect();
+    found.sort_by(|a, b| a.id.cmp(&b.id));
+    let mut out = BufWriter::new(io::stdout().lock());
+    let written = if args.json {
+        found.iter().try_for_each(|incident| write_json(&mut out, incident))
+    } else {
+        write_table(&mut out, &found)
+    };
+    if let Err(error) = written.and_then(|()| out.flush()) {
+        return broken_pipe_or(error);
+    }
+    Ok(tally.report())
+}
+
+fn write_json(out: &mut impl Write, value: &impl serde::Serialize) -> io::Result<()> {
+    serde_json::to_writer(&mut *out, value)?;
+    out.write_all(b"\n")
+}
+
+pub(crate) fn write_table(out: &mut impl Write, incidents: &[Incident]) -> io::Result<()> {
+    if incidents.is_empty() {
+        return writeln!(out, "No incidents.");
+    }
+    let rows: Vec<[String; 8]> = incidents
+        .iter()
+        .map(|i| {
+            [
+                i.id.clone(),
+                i.kind.to_string(),
+                i.technique.to_string(),
+                i.severity.to_string(),
+                abbreviate(&i.accounts),
+                abbreviate(&i.sources),
+                format!("{} – {}", i.first_seen.strftime("%Y-%m-%d %H:%M:%S"), i.last_seen.strftime("%H:%M:%S")),
+                i.evidence_count.to_string(),
+            ]
+        })
+        .collect();
+    let header = ["ID", "KIND", "TECHNIQUE", "SEVERITY", "ACCOUNTS", "SOURCES", "WHEN (UTC)", "EVIDENCE"];
+    let mut widths = header.map(|h| h.chars().count());
+    for row in &rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let line = |out: &mut dyn Write, cells: &[String]| -> io::Result<()> {
+        let padded: Vec<String> = cells.iter().zip(widths).map(|(cell, w)| format!("{cell:<w$}")).collect();
+        writeln!(out, "{}", padded.join("  ").trim_end())
+    };
+    line(out, &header.map(String::from))?;
+    for row in &rows {
+        line(out, row)?;
+    }
+    writeln!(out)?;
+    for incident in incidents {
+        writeln!(out, "{}: {}", incident.id, incident.summary)?;
+    }
+    Ok(())
+}
+
+/// "a", "a, b" or "a, b +15".
+fn abbreviate(items: &[String]) -> String {
+    match items {
+        [] => "-".into(),
+        [one] => one.clone(),
+        [a, b] => format!("{a}, {b}"),
+        [a, b, rest @ ..] => format!("{a}, {b} +{}", rest.len()),
+    }
+}
+
+/// `tocsin parse | head` closes the pipe early; that is not an error.
+fn ignore_broken_pipe(error: io::Error) -> io::Result<()> {
+    if error.kind() == io::ErrorKind::BrokenPipe { Ok(()) } else { Err(error) }
+}
+
+fn broken_pipe_or(error: io::Error) -> anyhow::Result<ExitCode> {
+    ignore_broken_pipe(error).context("cannot write to standard output")?;
+    Ok(ExitCode::SUCCESS)
+}

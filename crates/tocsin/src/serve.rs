@@ -1,0 +1,104 @@
+//! `tocsin serve`: the store, the intake pipeline, the outbox worker and the HTTP API in
+//! one process.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+
+use crate::config::Config;
+
+/// A running service; dropping it does not stop it, [`Service::shutdown`] does.
+pub struct Service {
+    pub address: std::net::SocketAddr,
+    pub intake: Arc<notify::SignInIntake>,
+    stop: tokio::sync::oneshot::Sender<()>,
+    http: tokio::task::JoinHandle<std::io::Result<()>>,
+    outbox: tokio::task::JoinHandle<Result<(), store::StoreError>>,
+}
+
+impl Service {
+    /// Opens the store, rebuilds detector state and starts listening.
+    pub async fn start(config: Config) -> anyhow::Result<Service> {
+        config.validate()?;
+        let store = store::Store::open(&config.data_dir)
+            .await
+            .with_context(|| format!("cannot open the data directory {}", config.data_dir.display()))?;
+        let intake = notify::SignInIntake::new(store.clone(), config.detect.clone(), config.notify.clone())
+            .await
+            .context("cannot rebuild detector state from the store")?;
+        let intake = Arc::new(intake);
+        let outbox = tokio::spawn(notify::outbox::deliver_forever(store, config.notify.webhook.clone(), intake.outbox_wake()));
+        let listener = tokio::net::TcpListener::bind(config.http.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}; is another service using it? Choose another with --listen", config.http.listen))?;
+        let address = listener.local_addr()?;
+        let state = server::AppState {
+            intake: Arc::clone(&intake),
+            http: config.http.clone(),
+            allow_private_webhooks: config.notify.webhook.allow_private_targets,
+        };
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let http = tokio::spawn(server::serve(listener, state, async move {
+            let _ = stopped.await;
+        }));
+        Ok(Service { address, intake, stop, http, outbox })
+    }
+
+    pub async fn shutdown(self) -> anyhow::Result<()> {
+        let _ = self.stop.send(());
+        self.http.await.context("the HTTP server panicked")??;
+        self.outbox.abort();
+        self.intake.store().close().await;
+        Ok(())
+    }
+}
+
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    let data_dir = config.data_dir.clone();
+    let service = Service::start(config).await?;
+    // Scripts and tests read this line to find the port when they asked for port 0.
+    println!("tocsin listening on http://{}", service.address);
+    tracing::info!(
+        address = %service.address,
+        data_dir = %data_dir.display(),
+        "Service started. Create an operator key with `tocsin operator-key --data-dir {}`.",
+        data_dir.display()
+    );
+    let mut service = service;
+    tokio::select! {
+        () = shutdown_signal() => {}
+        // The worker only returns on a store failure; a service that cannot deliver
+        // notifications must not pretend to run.
+        result = &mut service.outbox => {
+            let cause = match result {
+                Ok(Ok(())) => "stopped".to_owned(),
+                Ok(Err(error)) => error.to_string(),
+                Err(error) => error.to_string(),
+            };
+            anyhow::bail!("the notification worker failed: {cause}");
+        }
+    }
+    tracing::info!("Shutting down.");
+    service.shutdown().await
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let terminate = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut signal) => {
+                    signal.recv().await;
+                }
+                Err(_) => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = interrupt => {}
+            () = terminate => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+}
