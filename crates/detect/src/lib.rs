@@ -1,1 +1,130 @@
-//! Streaming sign-in detectors over event time with bounded memory: brute force and password spray. No I/O, no clock.
+//! Streaming sign-in detectors over event time with bounded memory: brute force and
+//! password spray.
+//!
+//! This crate owns the decision that a run of sign-ins is an attack, and the evidence and
+//! reasons for it. Feed it [`Observation`]s with [`Detectors::observe`]; it returns the
+//! [`Detection`]s they complete. It does no I/O and never reads the clock: all windows
+//! are measured in event time, so replaying the same events gives the same detections.
+//! Every piece of state is keyed by organisation, so one organisation's events never
+//! appear in another's detection.
+//!
+//! Campaign keys, which tie detections of one attack together, are
+//! `brute_force:<account>` ([`brute_force_key`]) and `password_spray:<address>`
+//! ([`password_spray_key`]).
+
+mod brute_force;
+mod config;
+mod password_spray;
+mod window;
+
+use std::net::IpAddr;
+
+use jiff::Timestamp;
+use model::{Detection, Observation, Outcome, SignIn};
+
+pub use config::{BruteForceConfig, DetectConfig, MAX_RETAINED_EVENTS, PasswordSprayConfig};
+
+use brute_force::BruteForceDetector;
+use password_spray::PasswordSprayDetector;
+
+/// The campaign key of a brute force against `account`.
+pub fn brute_force_key(account: &str) -> String {
+    format!("brute_force:{account}")
+}
+
+/// The campaign key of a password spray from `source`.
+pub fn password_spray_key(source: IpAddr) -> String {
+    format!("password_spray:{source}")
+}
+
+/// What a sign-in means to the detectors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Class {
+    /// A failure that is not proof of a valid password: a wrong guess.
+    CredentialFailure,
+    /// A success, or a failure after the password was accepted (second factor asked for,
+    /// password expired): for an attacker as good as a success.
+    ValidPassword,
+}
+
+pub(crate) fn classify(s: &SignIn) -> Class {
+    match (s.outcome, s.failure_kind) {
+        (Outcome::Success, _) => Class::ValidPassword,
+        (Outcome::Failure, Some(kind)) if kind.password_was_valid() => Class::ValidPassword,
+        (Outcome::Failure, _) => Class::CredentialFailure,
+    }
+}
+
+/// The sign-in detectors, fed one observation at a time.
+#[derive(Debug)]
+pub struct Detectors {
+    brute_force: BruteForceDetector,
+    password_spray: PasswordSprayDetector,
+    observed: u64,
+}
+
+impl Detectors {
+    /// Detectors with `config`, which should have passed [`DetectConfig::validate`];
+    /// an invalid config does not panic but detects nonsense (a zero threshold alerts on
+    /// every failure).
+    pub fn new(config: DetectConfig) -> Self {
+        Detectors {
+            brute_force: BruteForceDetector::new(config.brute_force, config.max_tracked_keys),
+            password_spray: PasswordSprayDetector::new(
+                config.password_spray,
+                config.max_tracked_keys,
+            ),
+            observed: 0,
+        }
+    }
+
+    /// Feeds one observation to every detector and returns what it completes: brute-force
+    /// detections first, then password-spray ones. Observations may arrive somewhat out
+    /// of time order; each is placed where its time says within its key's window.
+    pub fn observe(&mut self, obs: &Observation) -> Vec<Detection> {
+        self.observed += 1;
+        let mut out = Vec::new();
+        self.brute_force.observe(obs, &mut out);
+        self.password_spray.observe(obs, &mut out);
+        out
+    }
+
+    /// The newest event time seen so far (the watermark), if any.
+    pub fn watermark(&self) -> Option<Timestamp> {
+        self.brute_force.watermark()
+    }
+
+    /// Counters that show what the detectors hold and what they had to forget.
+    pub fn stats(&self) -> DetectorStats {
+        DetectorStats {
+            observed: self.observed,
+            brute_force: self.brute_force.stats(),
+            password_spray: self.password_spray.stats(),
+            spray_skipped_without_source: self.password_spray.skipped_without_source(),
+        }
+    }
+}
+
+/// A snapshot of the detectors' bookkeeping.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DetectorStats {
+    /// Observations fed so far.
+    pub observed: u64,
+    pub brute_force: KeyStats,
+    pub password_spray: KeyStats,
+    /// Sign-ins without a source address, which password-spray detection cannot key.
+    pub spray_skipped_without_source: u64,
+}
+
+/// The bookkeeping of one detector.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct KeyStats {
+    /// Keys (accounts or source addresses, per organisation) currently tracked.
+    pub tracked_keys: usize,
+    /// Keys forgotten because `max_tracked_keys` was reached.
+    pub evicted_keys: u64,
+    /// Keys forgotten because their window had passed.
+    pub expired_keys: u64,
+    /// Events forgotten because a key's window held [`MAX_RETAINED_EVENTS`] already.
+    pub dropped_evidence: u64,
+}

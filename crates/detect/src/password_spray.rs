@@ -1,0 +1,375 @@
+//! The password-spray detector: one source address failing against many accounts, a few
+//! attempts each.
+//!
+//! Owns the per-(organisation, address) windows of failures and successes, the spray
+//! episodes with their extensions and escalation, and the compromise a success from a
+//! spraying address reveals. Event time only: no clock, no I/O, and no state shared
+//! between organisations.
+
+use std::collections::{BTreeSet, HashMap};
+use std::net::IpAddr;
+
+use jiff::Timestamp;
+use model::{Detection, DetectionKind, EventId, Observation, OrgId, Severity};
+
+use crate::config::{MAX_RETAINED_EVENTS, PasswordSprayConfig};
+use crate::window::{Keyed, LastSeen, TimeWindow, minus, plus};
+use crate::{Class, KeyStats, classify, password_spray_key};
+
+/// Accounts an episode remembers; counting distinct accounts stops here.
+const MAX_EPISODE_ACCOUNTS: usize = MAX_RETAINED_EVENTS;
+
+/// Severity becomes high when a spray reaches this many times `min_accounts` accounts.
+const HIGH_SEVERITY_FACTOR: u64 = 5;
+
+#[derive(Debug)]
+struct Attempt {
+    id: EventId,
+    account: String,
+}
+
+#[derive(Debug)]
+struct Episode {
+    first: Timestamp,
+    last: Timestamp,
+    failures: u64,
+    accounts: BTreeSet<String>,
+    severity: Severity,
+}
+
+#[derive(Debug)]
+struct SourceState {
+    last_seen: Timestamp,
+    /// Credential failures in the window, outside an episode.
+    failures: TimeWindow<Attempt>,
+    /// Valid-password events in the window, outside an episode.
+    successes: TimeWindow<Attempt>,
+    /// Failures in `failures` per account. Bounded by the window's cap.
+    per_account: HashMap<String, u32>,
+    /// Accounts in `per_account` with 1 to `max_attempts_per_account` failures.
+    sprayed: u32,
+    episode: Option<Episode>,
+}
+
+impl LastSeen for SourceState {
+    fn last_seen(&self) -> Timestamp {
+        self.last_seen
+    }
+}
+
+impl SourceState {
+    fn new(time: Timestamp) -> Self {
+        SourceState {
+            last_seen: time,
+            failures: TimeWindow::new(MAX_RETAINED_EVENTS),
+            successes: TimeWindow::new(MAX_RETAINED_EVENTS),
+            per_account: HashMap::new(),
+            sprayed: 0,
+            episode: None,
+        }
+    }
+
+    fn count_failure(&mut self, account: &str, max_attempts: u32) {
+        let count = self.per_account.entry(account.to_owned()).or_insert(0);
+        *count += 1;
+        if *count == 1 {
+            self.sprayed += 1;
+        } else if *count == max_attempts.saturating_add(1) {
+            self.sprayed -= 1;
+        }
+    }
+
+    fn uncount_failure(&mut self, account: &str, max_attempts: u32) {
+        let Some(count) = self.per_account.get_mut(account) else {
+            return;
+        };
+        if *count == max_attempts.saturating_add(1) {
+            self.sprayed += 1;
+        }
+        *count -= 1;
+        if *count == 0 {
+            self.sprayed -= 1;
+            self.per_account.remove(account);
+        }
+    }
+
+    fn prune(&mut self, config: &PasswordSprayConfig) {
+        let newest = match (self.failures.newest(), self.successes.newest()) {
+            (Some(a), Some(b)) => a.max(b),
+            (Some(t), None) | (None, Some(t)) => t,
+            (None, None) => return,
+        };
+        let cutoff = minus(newest, config.window);
+        let mut gone = Vec::new();
+        self.failures.prune_before(cutoff, |a| gone.push(a.account));
+        for account in gone {
+            self.uncount_failure(&account, config.max_attempts_per_account);
+        }
+        self.successes.prune_before(cutoff, drop);
+    }
+
+    fn clear_window(&mut self) {
+        self.failures.clear();
+        self.successes.clear();
+        self.per_account.clear();
+        self.sprayed = 0;
+    }
+
+    fn failure_ratio(&self) -> f64 {
+        let failures = self.failures.len() as f64;
+        let all = failures + self.successes.len() as f64;
+        if all == 0.0 { 0.0 } else { failures / all }
+    }
+}
+
+/// Password-spray detection over a stream of observations.
+#[derive(Debug)]
+pub(crate) struct PasswordSprayDetector {
+    config: PasswordSprayConfig,
+    keys: Keyed<(OrgId, IpAddr), SourceState>,
+    dropped_evidence: u64,
+    skipped_without_source: u64,
+}
+
+impl PasswordSprayDetector {
+    pub(crate) fn new(config: PasswordSprayConfig, max_tracked_keys: usize) -> Self {
+        let keys = Keyed::new(max_tracked_keys, config.window);
+        PasswordSprayDetector {
+            config,
+            keys,
+            dropped_evidence: 0,
+            skipped_without_source: 0,
+        }
+    }
+
+    pub(crate) fn stats(&self) -> KeyStats {
+        KeyStats {
+            tracked_keys: self.keys.len(),
+            evicted_keys: self.keys.evicted(),
+            expired_keys: self.keys.expired(),
+            dropped_evidence: self.dropped_evidence,
+        }
+    }
+
+    pub(crate) fn skipped_without_source(&self) -> u64 {
+        self.skipped_without_source
+    }
+
+    pub(crate) fn observe(&mut self, obs: &Observation, out: &mut Vec<Detection>) {
+        let s = &obs.sign_in;
+        self.keys.advance(s.time);
+        let Some(ip) = s.source_ip else {
+            self.skipped_without_source += 1;
+            return;
+        };
+        let config = &self.config;
+        let state = self.keys.entry((obs.org, ip), || SourceState::new(s.time));
+        state.last_seen = state.last_seen.max(s.time);
+        if state
+            .episode
+            .as_ref()
+            .is_some_and(|ep| s.time > plus(ep.last, config.window))
+        {
+            state.episode = None;
+        }
+        let attempt = Attempt {
+            id: obs.id,
+            account: s.account.clone(),
+        };
+        match classify(s) {
+            Class::ValidPassword => {
+                if let Some(ep) = &state.episode {
+                    if s.time >= ep.first {
+                        out.push(compromise(obs, ip, ep.failures));
+                    }
+                    return;
+                }
+                if state.successes.insert(s.time, attempt).is_some() {
+                    self.dropped_evidence += 1;
+                }
+                state.prune(config);
+            }
+            Class::CredentialFailure => {
+                if let Some(ep) = &mut state.episode {
+                    out.push(extend(config, ep, obs, ip));
+                    return;
+                }
+                if let Some((_, old)) = state.failures.insert(s.time, attempt) {
+                    self.dropped_evidence += 1;
+                    state.uncount_failure(&old.account, config.max_attempts_per_account);
+                }
+                state.count_failure(&s.account, config.max_attempts_per_account);
+                state.prune(config);
+                if state.sprayed >= config.min_accounts
+                    && state.failure_ratio() >= config.min_failure_ratio
+                {
+                    cross(config, state, obs, ip, out);
+                }
+            }
+        }
+    }
+}
+
+/// The threshold is reached: one detection with every failure in the window, and a
+/// compromise for every valid password the source had in the window.
+fn cross(
+    config: &PasswordSprayConfig,
+    state: &mut SourceState,
+    obs: &Observation,
+    ip: IpAddr,
+    out: &mut Vec<Detection>,
+) {
+    let mut evidence = Vec::with_capacity(state.failures.len());
+    let mut accounts = BTreeSet::new();
+    for (_, a) in state.failures.iter() {
+        evidence.push(a.id);
+        if accounts.len() < MAX_EPISODE_ACCOUNTS || accounts.contains(&a.account) {
+            accounts.insert(a.account.clone());
+        }
+    }
+    let first = state
+        .failures
+        .iter()
+        .next()
+        .map_or(obs.sign_in.time, |(t, _)| *t);
+    let last = state.failures.newest().unwrap_or(obs.sign_in.time);
+    let failures = evidence.len() as u64;
+    let attempts = failures + state.successes.len() as u64;
+    let high = u64::from(state.sprayed) >= HIGH_SEVERITY_FACTOR * u64::from(config.min_accounts);
+    let mut reasons = vec![format!(
+        "{ip} failed to sign in to {sprayed} accounts with at most {max} attempts each within \
+         {span:#}, reaching the threshold of {min} accounts within {window:#}; {failures} of \
+         its {attempts} sign-ins failed.",
+        sprayed = state.sprayed,
+        max = config.max_attempts_per_account,
+        span = last.duration_since(first),
+        min = config.min_accounts,
+        window = config.window,
+    )];
+    if high {
+        reasons.push(format!(
+            "At least {} accounts were sprayed.",
+            HIGH_SEVERITY_FACTOR * u64::from(config.min_accounts)
+        ));
+    }
+    let severity = if high {
+        Severity::High
+    } else {
+        Severity::Medium
+    };
+    out.push(Detection {
+        kind: DetectionKind::PasswordSpray,
+        org: obs.org,
+        campaign_key: password_spray_key(ip),
+        severity,
+        first_seen: first,
+        last_seen: last,
+        accounts: accounts.iter().cloned().collect(),
+        sources: vec![ip],
+        compromised: Vec::new(),
+        evidence,
+        reasons,
+    });
+    for (time, success) in state.successes.iter() {
+        let reason = format!(
+            "{ip} proved a valid password for {} during the spray ({failures} failed attempts).",
+            success.account
+        );
+        out.push(compromised(
+            obs.org,
+            ip,
+            success.id,
+            *time,
+            &success.account,
+            reason,
+        ));
+    }
+    state.clear_window();
+    state.episode = Some(Episode {
+        first,
+        last,
+        failures,
+        accounts,
+        severity,
+    });
+}
+
+/// A further failure during an episode: a detection with only this failure as evidence.
+fn extend(
+    config: &PasswordSprayConfig,
+    ep: &mut Episode,
+    obs: &Observation,
+    ip: IpAddr,
+) -> Detection {
+    let s = &obs.sign_in;
+    ep.failures += 1;
+    ep.first = ep.first.min(s.time);
+    ep.last = ep.last.max(s.time);
+    if ep.accounts.len() < MAX_EPISODE_ACCOUNTS {
+        ep.accounts.insert(s.account.clone());
+    }
+    let mut reasons = vec![format!(
+        "Failed sign-in number {} from {ip} in an ongoing password spray, against {}.",
+        ep.failures, s.account
+    )];
+    let high_at = HIGH_SEVERITY_FACTOR * u64::from(config.min_accounts);
+    if ep.severity < Severity::High && ep.accounts.len() as u64 >= high_at {
+        ep.severity = Severity::High;
+        reasons.push(format!("At least {high_at} accounts were sprayed."));
+    }
+    Detection {
+        kind: DetectionKind::PasswordSpray,
+        org: obs.org,
+        campaign_key: password_spray_key(ip),
+        severity: ep.severity,
+        first_seen: s.time,
+        last_seen: s.time,
+        accounts: vec![s.account.clone()],
+        sources: vec![ip],
+        compromised: Vec::new(),
+        evidence: vec![obs.id],
+        reasons,
+    }
+}
+
+/// A valid password from a spraying address.
+fn compromise(obs: &Observation, ip: IpAddr, failures: u64) -> Detection {
+    let s = &obs.sign_in;
+    let reason = match s.failure_kind {
+        None => format!(
+            "{} signed in successfully from {ip}, which had failed {failures} times against \
+             many accounts.",
+            s.account
+        ),
+        Some(kind) => format!(
+            "The password of {} was accepted from {ip}, which had failed {failures} times \
+             against many accounts (the sign-in then failed with {}).",
+            s.account,
+            kind.as_str()
+        ),
+    };
+    compromised(obs.org, ip, obs.id, s.time, &s.account, reason)
+}
+
+fn compromised(
+    org: OrgId,
+    ip: IpAddr,
+    id: EventId,
+    time: Timestamp,
+    account: &str,
+    reason: String,
+) -> Detection {
+    Detection {
+        kind: DetectionKind::PasswordSpray,
+        org,
+        campaign_key: password_spray_key(ip),
+        severity: Severity::Critical,
+        first_seen: time,
+        last_seen: time,
+        accounts: vec![account.to_owned()],
+        sources: vec![ip],
+        compromised: vec![account.to_owned()],
+        evidence: vec![id],
+        reasons: vec![reason],
+    }
+}
