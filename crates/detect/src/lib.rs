@@ -128,3 +128,67 @@ pub struct KeyStats {
     /// Events forgotten because a key's window held [`MAX_RETAINED_EVENTS`] already.
     pub dropped_evidence: u64,
 }
+
+#[cfg(test)]
+mod tests {
+    use model::{FailureKind, Format, Origin, Protocol};
+
+    use super::*;
+
+    fn sign_in(outcome: Outcome, kind: Option<FailureKind>) -> SignIn {
+        SignIn {
+            time: Timestamp::UNIX_EPOCH,
+            account: "a".into(),
+            source_ip: None,
+            outcome,
+            failure_kind: kind,
+            protocol: Protocol::Ssh,
+            app: None,
+            result_code: None,
+            reason: None,
+            record_id: None,
+            country: None,
+            format: Format::Sshd,
+            origin: Origin::FileLine {
+                file: "t".into(),
+                line: 1,
+            },
+        }
+    }
+
+    #[test]
+    fn failures_that_prove_the_password_count_as_valid_passwords() {
+        let check = |outcome, kind, class| assert_eq!(classify(&sign_in(outcome, kind)), class);
+        check(Outcome::Success, None, Class::ValidPassword);
+        check(
+            Outcome::Failure,
+            Some(FailureKind::MfaRequired),
+            Class::ValidPassword,
+        );
+        check(
+            Outcome::Failure,
+            Some(FailureKind::ExpiredPassword),
+            Class::ValidPassword,
+        );
+        check(
+            Outcome::Failure,
+            Some(FailureKind::BadPassword),
+            Class::CredentialFailure,
+        );
+        check(
+            Outcome::Failure,
+            Some(FailureKind::Locked),
+            Class::CredentialFailure,
+        );
+        check(Outcome::Failure, None, Class::CredentialFailure);
+    }
+
+    #[test]
+    fn campaign_keys_name_the_account_or_the_address() {
+        assert_eq!(brute_force_key("a@x.example"), "brute_force:a@x.example");
+        assert_eq!(
+            password_spray_key("2001:db8::1".parse().expect("ip")),
+            "password_spray:2001:db8::1"
+        );
+    }
+}

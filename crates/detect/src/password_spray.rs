@@ -373,3 +373,24 @@ fn compromised(
         reasons: vec![reason],
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sprayed_accounts_are_those_with_one_to_max_failures() {
+        let mut s = SourceState::new(Timestamp::UNIX_EPOCH);
+        for account in ["a", "b", "b", "c", "c", "c", "c"] {
+            s.count_failure(account, 3);
+        }
+        assert_eq!(s.sprayed, 2, "c has four failures");
+        s.uncount_failure("c", 3);
+        assert_eq!(s.sprayed, 3, "c is back to three");
+        s.uncount_failure("a", 3);
+        assert_eq!(s.sprayed, 2);
+        assert!(!s.per_account.contains_key("a"));
+        s.uncount_failure("unknown", 3);
+        assert_eq!(s.sprayed, 2);
+    }
+}

@@ -159,7 +159,7 @@ fn the_episode_ends_after_a_quiet_window_and_the_next_crossing_is_new() {
     let first = attack(12, false);
     let mut second = attack(10, false);
     for s in &mut second {
-        s.time = s.time + secs(66 + 601);
+        s.time += secs(66 + 601);
     }
     let mut out = run(&mut d, OrgId(1), 0, &first);
     assert_eq!(out.len(), 3);
@@ -194,7 +194,7 @@ fn failures_without_a_source_address_still_count() {
     let out = run(&mut d, OrgId(1), 0, &events);
     assert_eq!(out.len(), 1);
     assert!(out[0].sources.is_empty());
-    assert_eq!(out[0].reasons[0].contains("from 0 addresses"), true);
+    assert!(out[0].reasons[0].contains("from 0 addresses"));
     assert_eq!(d.stats().spray_skipped_without_source, 10);
 }
 
