@@ -172,11 +172,16 @@ impl reqwest::dns::Resolve for PublicOnlyResolver {
     }
 }
 
+/// Makes ring the process's TLS crypto provider. reqwest is built without a default
+/// one, so every process that builds a reqwest client calls this first; a second call,
+/// or a provider installed by someone else, is harmless.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 /// The HTTP client that posts webhooks.
 pub(crate) fn client(timeout: Duration, allow_private: bool) -> Result<reqwest::Client, reqwest::Error> {
-    // reqwest is built without a default crypto provider; ring is the one we ship.
-    // Installing fails harmlessly when another part of the process already did.
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    install_crypto_provider();
     let builder = reqwest::Client::builder()
         .timeout(timeout)
         .connect_timeout(timeout)

@@ -113,6 +113,7 @@ enum OrgCommand {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
+    notify::webhook::install_crypto_provider();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
