@@ -97,7 +97,8 @@ pub fn parse_message(message: &str) -> Result<Option<Attempt>, RecordError> {
     let Some((method, rest)) = rest.split_once(' ') else {
         return Ok(None);
     };
-    let Some(rest) = rest.strip_prefix("for ") else {
+    // A line cut short after "for" is still an attempt we failed to read, not prose.
+    let Some(rest) = rest.strip_prefix("for ").or((rest == "for").then_some("")) else {
         return Ok(None);
     };
     if method == "none" {

@@ -84,11 +84,14 @@ fn capped(items: impl Iterator<Item = String>) -> Vec<String> {
 /// One paragraph a person reads first: what, against whom, from where, when, and
 /// whether it worked.
 pub fn summary(incident: &Incident) -> String {
-    let window = format!(
-        "between {} and {} UTC",
-        incident.first_seen.strftime("%Y-%m-%d %H:%M"),
-        incident.last_seen.strftime("%Y-%m-%d %H:%M")
-    );
+    let first = incident.first_seen.strftime("%Y-%m-%d %H:%M:%S").to_string();
+    let last = incident.last_seen.strftime("%Y-%m-%d %H:%M:%S").to_string();
+    // The date once when the attack fits in one day.
+    let last = match last.split_once(' ') {
+        Some((day, time)) if first.starts_with(day) => time.to_owned(),
+        _ => last,
+    };
+    let window = format!("between {first} and {last} UTC");
     let mut text = match incident.kind {
         DetectionKind::BruteForce => format!(
             "Brute force against {}: {} failed sign-ins from {} {window}.",
@@ -162,7 +165,7 @@ mod tests {
         assert_eq!(
             incident.summary,
             "Brute force against alice@example.org: 10 failed sign-ins from 198.51.100.23 \
-             between 2026-11-23 09:00 and 2026-11-23 09:05 UTC."
+             between 2026-11-23 09:00:00 and 09:05:00 UTC."
         );
 
         let mut more = brute_force(1, Severity::Medium, &[]);

@@ -122,8 +122,10 @@ impl Tally {
         let mut err = io::stderr().lock();
         let _ = writeln!(
             err,
-            "Read {} sign-ins; {} lines were not sign-in events; {} records could not be read.",
-            self.sign_ins, self.ignored, self.rejected
+            "Read {}, ignored {} of other events, could not read {}.",
+            count(self.sign_ins, "sign-in", "sign-ins"),
+            count(self.ignored, "line", "lines"),
+            count(self.rejected, "record", "records"),
         );
         for error in &self.errors {
             let _ = writeln!(err, "  {error}");
@@ -268,4 +270,8 @@ fn ignore_broken_pipe(error: io::Error) -> io::Result<()> {
 fn broken_pipe_or(error: io::Error) -> anyhow::Result<ExitCode> {
     ignore_broken_pipe(error).context("cannot write to standard output")?;
     Ok(ExitCode::SUCCESS)
+}
+
+fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
