@@ -88,7 +88,12 @@ pub struct UnknownSector(pub String);
 impl fmt::Display for UnknownSector {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let names: Vec<&str> = Sector::ALL.iter().map(|s| s.as_str()).collect();
-        write!(f, "unknown sector {:?}; expected one of: {}", self.0, names.join(", "))
+        write!(
+            f,
+            "unknown sector {:?}; expected one of: {}",
+            self.0,
+            names.join(", ")
+        )
     }
 }
 

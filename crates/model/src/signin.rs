@@ -231,9 +231,18 @@ mod tests {
 
     #[test]
     fn origin_serialises_to_the_documented_shapes() {
-        let line = Origin::FileLine { file: "auth.log".into(), line: 12 };
-        let record = Origin::FileRecord { file: "s.json".into(), record: 3 };
-        let request = Origin::RequestLine { request: "r1".into(), line: 2 };
+        let line = Origin::FileLine {
+            file: "auth.log".into(),
+            line: 12,
+        };
+        let record = Origin::FileRecord {
+            file: "s.json".into(),
+            record: 3,
+        };
+        let request = Origin::RequestLine {
+            request: "r1".into(),
+            line: 2,
+        };
         assert_eq!(
             serde_json::to_string(&line).expect("json"),
             r#"{"file":"auth.log","line":12}"#

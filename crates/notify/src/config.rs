@@ -17,7 +17,10 @@ pub struct NotifyConfig {
 
 impl Default for NotifyConfig {
     fn default() -> Self {
-        NotifyConfig { reopen_after: SignedDuration::from_hours(24), webhook: WebhookConfig::default() }
+        NotifyConfig {
+            reopen_after: SignedDuration::from_hours(24),
+            webhook: WebhookConfig::default(),
+        }
     }
 }
 
@@ -59,7 +62,10 @@ impl NotifyConfig {
         let positive = [
             ("notify.reopen_after", self.reopen_after),
             ("notify.webhook.timeout", self.webhook.timeout),
-            ("notify.webhook.initial_backoff", self.webhook.initial_backoff),
+            (
+                "notify.webhook.initial_backoff",
+                self.webhook.initial_backoff,
+            ),
             ("notify.webhook.max_backoff", self.webhook.max_backoff),
         ];
         for (name, value) in positive {
@@ -114,6 +120,9 @@ mod tests {
         let again: NotifyConfig = toml::from_str(&written).expect("reparse");
         assert_eq!(again, config);
         let unknown = toml::from_str::<NotifyConfig>("reopen = \"1h\"").expect_err("unknown key");
-        assert!(unknown.to_string().contains("unknown field `reopen`"), "{unknown}");
+        assert!(
+            unknown.to_string().contains("unknown field `reopen`"),
+            "{unknown}"
+        );
     }
 }

@@ -15,7 +15,9 @@ use model::{Detection, DetectionKind, Incident, IncidentState, Severity};
 pub enum Change {
     Opened,
     /// The incident became more severe, or an account is newly believed compromised.
-    Escalated { from: Severity },
+    Escalated {
+        from: Severity,
+    },
     Extended,
 }
 
@@ -32,7 +34,11 @@ impl Change {
 
 /// Folds `detection` into `existing` (the incident of the same organisation and campaign
 /// key, if there is a recent one) or opens a new incident with id `new_id`.
-pub fn absorb(existing: Option<Incident>, detection: &Detection, new_id: impl FnOnce() -> String) -> (Incident, Change) {
+pub fn absorb(
+    existing: Option<Incident>,
+    detection: &Detection,
+    new_id: impl FnOnce() -> String,
+) -> (Incident, Change) {
     let Some(mut incident) = existing else {
         let mut incident = Incident {
             id: new_id(),
@@ -53,26 +59,41 @@ pub fn absorb(existing: Option<Incident>, detection: &Detection, new_id: impl Fn
         incident.summary = summary(&incident);
         return (incident, Change::Opened);
     };
-    debug_assert_eq!(incident.org, detection.org, "correlation never crosses organisations");
+    debug_assert_eq!(
+        incident.org, detection.org,
+        "correlation never crosses organisations"
+    );
     let before = incident.severity;
     let compromised_before = incident.compromised_accounts.len();
     incident.severity = incident.severity.max(detection.severity);
-    incident.accounts = capped(incident.accounts.drain(..).chain(detection.accounts.iter().cloned()));
+    incident.accounts = capped(
+        incident
+            .accounts
+            .drain(..)
+            .chain(detection.accounts.iter().cloned()),
+    );
     incident.sources = capped(
-        incident.sources.drain(..).chain(detection.sources.iter().map(|ip| ip.to_string())),
+        incident
+            .sources
+            .drain(..)
+            .chain(detection.sources.iter().map(|ip| ip.to_string())),
     );
     incident.compromised_accounts = capped(
-        incident.compromised_accounts.drain(..).chain(detection.compromised.iter().cloned()),
+        incident
+            .compromised_accounts
+            .drain(..)
+            .chain(detection.compromised.iter().cloned()),
     );
     incident.first_seen = incident.first_seen.min(detection.first_seen);
     incident.last_seen = incident.last_seen.max(detection.last_seen);
     incident.evidence_count += detection.evidence.len() as u64;
     incident.summary = summary(&incident);
-    let change = if incident.severity > before || incident.compromised_accounts.len() > compromised_before {
-        Change::Escalated { from: before }
-    } else {
-        Change::Extended
-    };
+    let change =
+        if incident.severity > before || incident.compromised_accounts.len() > compromised_before {
+            Change::Escalated { from: before }
+        } else {
+            Change::Extended
+        };
     (incident, change)
 }
 
@@ -84,7 +105,10 @@ fn capped(items: impl Iterator<Item = String>) -> Vec<String> {
 /// One paragraph a person reads first: what, against whom, from where, when, and
 /// whether it worked.
 pub fn summary(incident: &Incident) -> String {
-    let first = incident.first_seen.strftime("%Y-%m-%d %H:%M:%S").to_string();
+    let first = incident
+        .first_seen
+        .strftime("%Y-%m-%d %H:%M:%S")
+        .to_string();
     let last = incident.last_seen.strftime("%Y-%m-%d %H:%M:%S").to_string();
     // The date once when the attack fits in one day.
     let last = match last.split_once(' ') {
@@ -96,14 +120,18 @@ pub fn summary(incident: &Incident) -> String {
         DetectionKind::BruteForce => format!(
             "Brute force against {}: {} failed sign-ins from {} {window}.",
             listing(&incident.accounts, "account"),
-            incident.evidence_count.saturating_sub(incident.compromised_accounts.len() as u64),
+            incident
+                .evidence_count
+                .saturating_sub(incident.compromised_accounts.len() as u64),
             listing(&incident.sources, "address"),
         ),
         DetectionKind::PasswordSpray => format!(
             "Password spray from {} against {}: {} failed sign-ins {window}.",
             listing(&incident.sources, "address"),
             listing(&incident.accounts, "account"),
-            incident.evidence_count.saturating_sub(incident.compromised_accounts.len() as u64),
+            incident
+                .evidence_count
+                .saturating_sub(incident.compromised_accounts.len() as u64),
         ),
     };
     if !incident.compromised_accounts.is_empty() {
@@ -125,7 +153,11 @@ fn listing(items: &[String], noun: &str) -> String {
             let shown: Vec<&str> = items.iter().take(3).map(String::as_str).collect();
             let more = if items.len() > 3 { ", …" } else { "" };
             // Lists stop at the cap; say so rather than understate the attack.
-            let plus = if items.len() >= Incident::MAX_LISTED { "+" } else { "" };
+            let plus = if items.len() >= Incident::MAX_LISTED {
+                "+"
+            } else {
+                ""
+            };
             format!("{}{plus} {noun}s ({}{more})", items.len(), shown.join(", "))
         }
     }
@@ -158,7 +190,9 @@ mod tests {
 
     #[test]
     fn first_detection_opens_and_later_ones_extend_or_escalate() {
-        let (incident, change) = absorb(None, &brute_force(10, Severity::Medium, &[]), || "i1".into());
+        let (incident, change) = absorb(None, &brute_force(10, Severity::Medium, &[]), || {
+            "i1".into()
+        });
         assert_eq!(change, Change::Opened);
         assert_eq!(incident.id, "i1");
         assert_eq!(incident.evidence_count, 10);
@@ -177,20 +211,44 @@ mod tests {
 
         let success = brute_force(1, Severity::Critical, &["alice@example.org"]);
         let (incident, change) = absorb(Some(incident), &success, || unreachable!());
-        assert_eq!(change, Change::Escalated { from: Severity::Medium });
+        assert_eq!(
+            change,
+            Change::Escalated {
+                from: Severity::Medium
+            }
+        );
         assert_eq!(incident.severity, Severity::Critical);
-        assert_eq!(incident.compromised_accounts, vec!["alice@example.org".to_string()]);
-        assert!(incident.summary.ends_with("treat it as compromised."), "{}", incident.summary);
-        assert!(incident.summary.contains(": 11 failed sign-ins"), "{}", incident.summary);
+        assert_eq!(
+            incident.compromised_accounts,
+            vec!["alice@example.org".to_string()]
+        );
+        assert!(
+            incident.summary.ends_with("treat it as compromised."),
+            "{}",
+            incident.summary
+        );
+        assert!(
+            incident.summary.contains(": 11 failed sign-ins"),
+            "{}",
+            incident.summary
+        );
     }
 
     #[test]
     fn listed_accounts_stop_at_the_cap_while_counts_go_on() {
         let mut spray = brute_force(1, Severity::Medium, &[]);
         spray.kind = DetectionKind::PasswordSpray;
-        spray.accounts = (0..Incident::MAX_LISTED + 50).map(|i| format!("u{i:05}@example.org")).collect();
+        spray.accounts = (0..Incident::MAX_LISTED + 50)
+            .map(|i| format!("u{i:05}@example.org"))
+            .collect();
         let (incident, _) = absorb(None, &spray, || "i".into());
         assert_eq!(incident.accounts.len(), Incident::MAX_LISTED);
-        assert!(incident.summary.contains("1000+ accounts (u00000@example.org"), "{}", incident.summary);
+        assert!(
+            incident
+                .summary
+                .contains("1000+ accounts (u00000@example.org"),
+            "{}",
+            incident.summary
+        );
     }
 }

@@ -56,7 +56,11 @@ struct Touched {
 impl SignInIntake {
     /// Builds the pipeline and warms the detectors up with the stored sign-ins that are
     /// still inside their windows, so a restart does not forget an attack in progress.
-    pub async fn new(store: Store, detect: DetectConfig, config: NotifyConfig) -> Result<Self, StoreError> {
+    pub async fn new(
+        store: Store,
+        detect: DetectConfig,
+        config: NotifyConfig,
+    ) -> Result<Self, StoreError> {
         let horizon = detect.brute_force.window.max(detect.password_spray.window);
         let mut detectors = Detectors::new(detect);
         if let Some(latest) = store.latest_signin_time().await? {
@@ -66,7 +70,12 @@ impl SignInIntake {
                 let _ = detectors.observe(&observation);
             }
         }
-        Ok(SignInIntake { store, detectors: Mutex::new(detectors), config, outbox_wake: Arc::new(Notify::new()) })
+        Ok(SignInIntake {
+            store,
+            detectors: Mutex::new(detectors),
+            config,
+            outbox_wake: Arc::new(Notify::new()),
+        })
     }
 
     pub fn store(&self) -> &Store {
@@ -102,10 +111,17 @@ impl SignInIntake {
                 let existing = match touched.remove(&detection.campaign_key) {
                     Some(t) => Some(t),
                     None => {
-                        let not_before = detection.first_seen.checked_sub(self.config.reopen_after).unwrap_or(Timestamp::MIN);
+                        let not_before = detection
+                            .first_seen
+                            .checked_sub(self.config.reopen_after)
+                            .unwrap_or(Timestamp::MIN);
                         tx.open_incident(org, &detection.campaign_key, not_before)
                             .await?
-                            .map(|incident| Touched { incident, change: Change::Extended, sample: Vec::new() })
+                            .map(|incident| Touched {
+                                incident,
+                                change: Change::Extended,
+                                sample: Vec::new(),
+                            })
                     }
                 };
                 let linked_before = existing.as_ref().map_or(0, |t| t.incident.evidence_count);
@@ -113,7 +129,8 @@ impl SignInIntake {
                     Some(t) => (Some(t.change), t.sample, Some(t.incident)),
                     None => (None, Vec::new(), None),
                 };
-                let (incident, change) = absorb(incident, &detection, || uuid::Uuid::now_v7().to_string());
+                let (incident, change) =
+                    absorb(incident, &detection, || uuid::Uuid::now_v7().to_string());
                 let room = MAX_LINKED_EVIDENCE.saturating_sub(linked_before) as usize;
                 let linked = &detection.evidence[..detection.evidence.len().min(room)];
                 let room = payload::EVIDENCE_IN_NOTIFICATION.saturating_sub(sample.len());
@@ -127,14 +144,28 @@ impl SignInIntake {
                 };
                 tx.save_incident(&incident).await?;
                 tx.add_evidence(&incident.id, linked).await?;
-                touched.insert(detection.campaign_key.clone(), Touched { incident, change, sample });
+                touched.insert(
+                    detection.campaign_key.clone(),
+                    Touched {
+                        incident,
+                        change,
+                        sample,
+                    },
+                );
             }
         }
         let mut touched: Vec<Touched> = touched.into_values().collect();
-        touched.sort_by(|a, b| a.incident.first_seen.cmp(&b.incident.first_seen).then(a.incident.id.cmp(&b.incident.id)));
+        touched.sort_by(|a, b| {
+            a.incident
+                .first_seen
+                .cmp(&b.incident.first_seen)
+                .then(a.incident.id.cmp(&b.incident.id))
+        });
         let mut queued = false;
         for mut t in touched {
-            let Some(event) = t.change.event() else { continue };
+            let Some(event) = t.change.event() else {
+                continue;
+            };
             match t.change {
                 Change::Opened => report.incidents_opened += 1,
                 _ => report.incidents_escalated += 1,
@@ -146,7 +177,13 @@ impl SignInIntake {
             tx.save_incident(&t.incident).await?;
             let evidence = tx.signins(org, &t.sample).await?;
             let delivery_id = uuid::Uuid::now_v7().to_string();
-            let body = payload::notification(event, &delivery_id, &organisation.name, &t.incident, &evidence);
+            let body = payload::notification(
+                event,
+                &delivery_id,
+                &organisation.name,
+                &t.incident,
+                &evidence,
+            );
             tx.enqueue(&NewDelivery {
                 delivery_id,
                 org,

@@ -24,15 +24,23 @@ const MAX_IDLE: Duration = Duration::from_secs(5);
 /// Why one delivery attempt failed.
 enum Failure {
     /// Worth trying again, possibly not before the receiver's `Retry-After`.
-    Retry { error: String, retry_after: Option<Duration> },
+    Retry {
+        error: String,
+        retry_after: Option<Duration>,
+    },
     /// Trying again cannot help.
     GiveUp(String),
 }
 
 /// Delivers notifications until the task is dropped.
-pub async fn deliver_forever(store: Store, config: WebhookConfig, wake: Arc<Notify>) -> Result<(), StoreError> {
-    let client = webhook::client(unsigned(config.timeout), config.allow_private_targets)
-        .map_err(|error| StoreError::Invalid(format!("cannot build the webhook client: {error}")))?;
+pub async fn deliver_forever(
+    store: Store,
+    config: WebhookConfig,
+    wake: Arc<Notify>,
+) -> Result<(), StoreError> {
+    let client = webhook::client(unsigned(config.timeout), config.allow_private_targets).map_err(
+        |error| StoreError::Invalid(format!("cannot build the webhook client: {error}")),
+    )?;
     loop {
         let due = store.due_deliveries(Timestamp::now(), BATCH).await?;
         for delivery in &due {
@@ -52,7 +60,12 @@ pub async fn deliver_forever(store: Store, config: WebhookConfig, wake: Arc<Noti
     }
 }
 
-async fn deliver(store: &Store, client: &reqwest::Client, config: &WebhookConfig, delivery: &Delivery) -> Result<(), StoreError> {
+async fn deliver(
+    store: &Store,
+    client: &reqwest::Client,
+    config: &WebhookConfig,
+    delivery: &Delivery,
+) -> Result<(), StoreError> {
     match attempt(store, client, config, delivery).await {
         Ok(()) => {
             tracing::info!(delivery = %delivery.delivery_id, org = %delivery.org, event = %delivery.event, "Notification delivered.");
@@ -69,7 +82,9 @@ async fn deliver(store: &Store, client: &reqwest::Client, config: &WebhookConfig
                 return store.mark_failed(delivery.id, &error, None).await;
             }
             let backoff = config.backoff(attempts, fastrand::f64());
-            let wait = retry_after.map_or(backoff, |after| backoff.max(after.try_into().unwrap_or(backoff)));
+            let wait = retry_after.map_or(backoff, |after| {
+                backoff.max(after.try_into().unwrap_or(backoff))
+            });
             let retry_at = Timestamp::now().checked_add(wait).unwrap_or(Timestamp::MAX);
             tracing::info!(delivery = %delivery.delivery_id, org = %delivery.org, %error, attempts, %retry_at, "Notification attempt failed; will retry.");
             store.mark_failed(delivery.id, &error, Some(retry_at)).await
@@ -77,14 +92,24 @@ async fn deliver(store: &Store, client: &reqwest::Client, config: &WebhookConfig
     }
 }
 
-async fn attempt(store: &Store, client: &reqwest::Client, config: &WebhookConfig, delivery: &Delivery) -> Result<(), Failure> {
+async fn attempt(
+    store: &Store,
+    client: &reqwest::Client,
+    config: &WebhookConfig,
+    delivery: &Delivery,
+) -> Result<(), Failure> {
     let url = delivery
         .webhook_url
         .as_deref()
         .ok_or_else(|| Failure::GiveUp("the organisation has no webhook URL any more".into()))?;
-    let url = webhook::check_target(url, config.allow_private_targets).map_err(|error| Failure::GiveUp(error.to_string()))?;
+    let url = webhook::check_target(url, config.allow_private_targets)
+        .map_err(|error| Failure::GiveUp(error.to_string()))?;
     let secret = webhook::signing_secret(store.master_key(), delivery.org);
-    let signature = webhook::sign(&secret, Timestamp::now().as_second(), delivery.payload.as_bytes());
+    let signature = webhook::sign(
+        &secret,
+        Timestamp::now().as_second(),
+        delivery.payload.as_bytes(),
+    );
     let response = client
         .post(url)
         .header(reqwest::header::CONTENT_TYPE, "application/json")
@@ -94,7 +119,10 @@ async fn attempt(store: &Store, client: &reqwest::Client, config: &WebhookConfig
         .body(delivery.payload.clone())
         .send()
         .await
-        .map_err(|error| Failure::Retry { error: describe(&error), retry_after: None })?;
+        .map_err(|error| Failure::Retry {
+            error: describe(&error),
+            retry_after: None,
+        })?;
     let status = response.status();
     if status.is_success() {
         return Ok(());
@@ -108,7 +136,10 @@ async fn attempt(store: &Store, client: &reqwest::Client, config: &WebhookConfig
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.trim().parse::<u64>().ok())
         .map(|secs| Duration::from_secs(secs.min(86_400)));
-    Err(Failure::Retry { error: format!("the receiver answered {status}"), retry_after })
+    Err(Failure::Retry {
+        error: format!("the receiver answered {status}"),
+        retry_after,
+    })
 }
 
 /// The error and its causes on one line: reqwest's own message alone says little.

@@ -38,7 +38,10 @@ pub fn notification(
     let body = Notification {
         event,
         delivery_id,
-        organisation: OrganisationRef { id: incident.org, name: org_name },
+        organisation: OrganisationRef {
+            id: incident.org,
+            name: org_name,
+        },
         incident,
         evidence: evidence.iter().take(EVIDENCE_IN_NOTIFICATION).collect(),
         recommended_actions: recommended_actions(incident),

@@ -28,18 +28,29 @@ pub const EVENT_HEADER: &str = "Tocsin-Event";
 /// The secret an organisation verifies its webhooks with. Derived from the master key
 /// so that it is never stored: a copy of the database alone cannot forge notifications.
 pub fn signing_secret(master: &MasterKey, org: OrgId) -> String {
-    let mut mac = HmacSha256::new_from_slice(master.as_bytes()).expect("HMAC takes keys of any length");
-    mac.update(format!("tocsin webhook signing secret v1 for organisation {}", org.0).as_bytes());
+    let mut mac =
+        HmacSha256::new_from_slice(master.as_bytes()).expect("HMAC takes keys of any length");
+    mac.update(
+        format!(
+            "tocsin webhook signing secret v1 for organisation {}",
+            org.0
+        )
+        .as_bytes(),
+    );
     format!("whsec_{}", hex::encode(mac.finalize().into_bytes()))
 }
 
 /// The `Tocsin-Signature` header value for `body` sent at `unix_seconds`.
 pub fn sign(secret: &str, unix_seconds: i64, body: &[u8]) -> String {
-    let mut mac = HmacSha256::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length");
+    let mut mac =
+        HmacSha256::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length");
     mac.update(unix_seconds.to_string().as_bytes());
     mac.update(b".");
     mac.update(body);
-    format!("t={unix_seconds},v1={}", hex::encode(mac.finalize().into_bytes()))
+    format!(
+        "t={unix_seconds},v1={}",
+        hex::encode(mac.finalize().into_bytes())
+    )
 }
 
 /// Why a received webhook was refused.
@@ -55,13 +66,21 @@ pub enum VerifyError {
 
 /// Checks a `Tocsin-Signature` header against the body, in constant time, accepting any
 /// of several `v1` values (several are sent while a secret is being rotated).
-pub fn verify(secret: &str, header: &str, body: &[u8], now_unix: i64, tolerance_secs: i64) -> Result<(), VerifyError> {
+pub fn verify(
+    secret: &str,
+    header: &str,
+    body: &[u8],
+    now_unix: i64,
+    tolerance_secs: i64,
+) -> Result<(), VerifyError> {
     let mut timestamp = None;
     let mut signatures = Vec::new();
     for part in header.split(',') {
         match part.trim().split_once('=') {
             Some(("t", t)) => timestamp = t.parse::<i64>().ok(),
-            Some(("v1", sig)) => signatures.push(hex::decode(sig).map_err(|_| VerifyError::Malformed)?),
+            Some(("v1", sig)) => {
+                signatures.push(hex::decode(sig).map_err(|_| VerifyError::Malformed)?)
+            }
             _ => {}
         }
     }
@@ -74,13 +93,18 @@ pub fn verify(secret: &str, header: &str, body: &[u8], now_unix: i64, tolerance_
         return Err(VerifyError::Stale(skew));
     }
     let matches = signatures.iter().any(|sig| {
-        let mut mac = HmacSha256::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length");
+        let mut mac =
+            HmacSha256::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length");
         mac.update(timestamp.to_string().as_bytes());
         mac.update(b".");
         mac.update(body);
         mac.verify_slice(sig).is_ok()
     });
-    if matches { Ok(()) } else { Err(VerifyError::Mismatch) }
+    if matches {
+        Ok(())
+    } else {
+        Err(VerifyError::Mismatch)
+    }
 }
 
 /// Why a webhook target is refused.
@@ -180,7 +204,10 @@ pub fn install_crypto_provider() {
 }
 
 /// The HTTP client that posts webhooks.
-pub(crate) fn client(timeout: Duration, allow_private: bool) -> Result<reqwest::Client, reqwest::Error> {
+pub(crate) fn client(
+    timeout: Duration,
+    allow_private: bool,
+) -> Result<reqwest::Client, reqwest::Error> {
     install_crypto_provider();
     let builder = reqwest::Client::builder()
         .timeout(timeout)
@@ -188,7 +215,11 @@ pub(crate) fn client(timeout: Duration, allow_private: bool) -> Result<reqwest::
         // A redirect could lead anywhere, including inside; receivers must answer 2xx.
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("tocsin/", env!("CARGO_PKG_VERSION")));
-    let builder = if allow_private { builder } else { builder.dns_resolver(Arc::new(PublicOnlyResolver)) };
+    let builder = if allow_private {
+        builder
+    } else {
+        builder.dns_resolver(Arc::new(PublicOnlyResolver))
+    };
     builder.build()
 }
 
@@ -203,10 +234,22 @@ mod tests {
         let header = sign(secret, 1_700_000_000, body);
         assert!(header.starts_with("t=1700000000,v1="));
         assert_eq!(verify(secret, &header, body, 1_700_000_100, 300), Ok(()));
-        assert_eq!(verify(secret, &header, b"{}", 1_700_000_100, 300), Err(VerifyError::Mismatch));
-        assert_eq!(verify("whsec_other", &header, body, 1_700_000_100, 300), Err(VerifyError::Mismatch));
-        assert_eq!(verify(secret, &header, body, 1_700_001_000, 300), Err(VerifyError::Stale(1000)));
-        assert_eq!(verify(secret, "v1=00", body, 1_700_000_000, 300), Err(VerifyError::Malformed));
+        assert_eq!(
+            verify(secret, &header, b"{}", 1_700_000_100, 300),
+            Err(VerifyError::Mismatch)
+        );
+        assert_eq!(
+            verify("whsec_other", &header, body, 1_700_000_100, 300),
+            Err(VerifyError::Mismatch)
+        );
+        assert_eq!(
+            verify(secret, &header, body, 1_700_001_000, 300),
+            Err(VerifyError::Stale(1000))
+        );
+        assert_eq!(
+            verify(secret, "v1=00", body, 1_700_000_000, 300),
+            Err(VerifyError::Malformed)
+        );
         let rotated = format!("{header},v1=00ff");
         assert_eq!(verify(secret, &rotated, body, 1_700_000_000, 300), Ok(()));
     }
@@ -215,7 +258,10 @@ mod tests {
     fn known_answer_matches_an_independent_hmac() {
         // HMAC-SHA256(key="key", "1.{}") computed with Python's hmac module.
         let header = sign("key", 1, b"{}");
-        assert_eq!(header, "t=1,v1=1ba6b8171186efc613e8bcc0cbdab2748f24984d7c5a84faa2637afa0e40d224");
+        assert_eq!(
+            header,
+            "t=1,v1=1ba6b8171186efc613e8bcc0cbdab2748f24984d7c5a84faa2637afa0e40d224"
+        );
     }
 
     #[test]
@@ -228,12 +274,21 @@ mod tests {
             "http://[::ffff:192.168.1.1]/",
             "http://100.64.0.1/",
         ] {
-            assert!(matches!(check_target(url, false), Err(TargetError::Internal(_))), "{url}");
+            assert!(
+                matches!(check_target(url, false), Err(TargetError::Internal(_))),
+                "{url}"
+            );
             assert!(check_target(url, true).is_ok(), "{url}");
         }
         assert!(check_target("https://hooks.example.net/tocsin", false).is_ok());
         assert!(check_target("http://8.8.8.8/", false).is_ok());
-        assert_eq!(check_target("ftp://example.net/", false), Err(TargetError::Scheme("ftp".into())));
-        assert!(matches!(check_target("not a url", false), Err(TargetError::NotAUrl(_))));
+        assert_eq!(
+            check_target("ftp://example.net/", false),
+            Err(TargetError::Scheme("ftp".into()))
+        );
+        assert!(matches!(
+            check_target("not a url", false),
+            Err(TargetError::NotAUrl(_))
+        ));
     }
 }

@@ -22,7 +22,11 @@ async fn principal(parts: &Parts, state: &AppState) -> Result<Principal, ApiErro
         .and_then(|value| value.strip_prefix("Bearer "))
         .map(str::trim)
         .ok_or_else(ApiError::unauthorized)?;
-    state.store().authenticate(token).await?.ok_or_else(ApiError::unauthorized)
+    state
+        .store()
+        .authenticate(token)
+        .await?
+        .ok_or_else(ApiError::unauthorized)
 }
 
 impl FromRequestParts<AppState> for Operator {

@@ -56,9 +56,13 @@ async fn create_org(
     State(state): State<AppState>,
     Json(body): Json<CreateOrg>,
 ) -> Result<(StatusCode, Json<Created>), ApiError> {
-    let sector: Sector = body.sector.parse().map_err(|e: model::UnknownSector| ApiError::bad_request(e.to_string()))?;
+    let sector: Sector = body
+        .sector
+        .parse()
+        .map_err(|e: model::UnknownSector| ApiError::bad_request(e.to_string()))?;
     if let Some(url) = &body.webhook_url {
-        webhook::check_target(url, state.allow_private_webhooks).map_err(|e| ApiError::bad_request(e.to_string()))?;
+        webhook::check_target(url, state.allow_private_webhooks)
+            .map_err(|e| ApiError::bad_request(e.to_string()))?;
     }
     let new = NewOrganisation {
         name: body.name,
@@ -70,15 +74,32 @@ async fn create_org(
     let (organisation, api_key) = state.store().create_organisation(&new).await?;
     let webhook_secret = webhook::signing_secret(state.store().master_key(), organisation.id);
     tracing::info!(org = %organisation.id, name = %organisation.name, "Organisation enrolled.");
-    Ok((StatusCode::CREATED, Json(Created { organisation, api_key, webhook_secret })))
+    Ok((
+        StatusCode::CREATED,
+        Json(Created {
+            organisation,
+            api_key,
+            webhook_secret,
+        }),
+    ))
 }
 
-async fn list_orgs(_: Operator, State(state): State<AppState>) -> Result<Json<Vec<Organisation>>, ApiError> {
+async fn list_orgs(
+    _: Operator,
+    State(state): State<AppState>,
+) -> Result<Json<Vec<Organisation>>, ApiError> {
     Ok(Json(state.store().organisations().await?))
 }
 
-async fn own_org(OrgKey(org): OrgKey, State(state): State<AppState>) -> Result<Json<Organisation>, ApiError> {
-    let organisation = state.store().organisation(org).await?.ok_or_else(|| ApiError::not_found("organisation not found"))?;
+async fn own_org(
+    OrgKey(org): OrgKey,
+    State(state): State<AppState>,
+) -> Result<Json<Organisation>, ApiError> {
+    let organisation = state
+        .store()
+        .organisation(org)
+        .await?
+        .ok_or_else(|| ApiError::not_found("organisation not found"))?;
     Ok(Json(organisation))
 }
 
@@ -94,11 +115,14 @@ async fn set_webhook(
     Json(body): Json<SetWebhook>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     if let Some(url) = &body.url {
-        webhook::check_target(url, state.allow_private_webhooks).map_err(|e| ApiError::bad_request(e.to_string()))?;
+        webhook::check_target(url, state.allow_private_webhooks)
+            .map_err(|e| ApiError::bad_request(e.to_string()))?;
     }
     state.store().set_webhook(org, body.url.as_deref()).await?;
     let secret = webhook::signing_secret(state.store().master_key(), org);
-    Ok(Json(serde_json::json!({ "url": body.url, "webhook_secret": secret })))
+    Ok(Json(
+        serde_json::json!({ "url": body.url, "webhook_secret": secret }),
+    ))
 }
 
 /// One line of an intake request that was not accepted.
@@ -135,8 +159,13 @@ async fn push_signins(
     body: Bytes,
 ) -> Result<(StatusCode, Json<IntakeReport>), ApiError> {
     let request_id = uuid::Uuid::now_v7().to_string();
-    let year = jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).year();
-    let options = ParseOptions { max_line_bytes: state.http.max_line_bytes, ..ParseOptions::for_year(year) };
+    let year = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .year();
+    let options = ParseOptions {
+        max_line_bytes: state.http.max_line_bytes,
+        ..ParseOptions::for_year(year)
+    };
     let mut report = IntakeReport {
         request_id: request_id.clone(),
         accepted: 0,
@@ -162,7 +191,11 @@ async fn push_signins(
             continue;
         }
         if raw.len() > state.http.max_line_bytes {
-            let reason = format!("line is {} bytes, longer than the limit of {}", raw.len(), state.http.max_line_bytes);
+            let reason = format!(
+                "line is {} bytes, longer than the limit of {}",
+                raw.len(),
+                state.http.max_line_bytes
+            );
             reject(&mut report, line_no, reason);
             continue;
         }
@@ -170,7 +203,10 @@ async fn push_signins(
             reject(&mut report, line_no, "line is not valid UTF-8".into());
             continue;
         };
-        let origin = Origin::RequestLine { request: request_id.clone(), line: line_no };
+        let origin = Origin::RequestLine {
+            request: request_id.clone(),
+            line: line_no,
+        };
         match ingest::parse_line(text, origin, &options) {
             Ok(Parsed::SignIns(parsed)) => sign_ins.extend(parsed),
             Ok(Parsed::Noise) => report.ignored += 1,
@@ -183,7 +219,10 @@ async fn push_signins(
     report.detections = accepted.detections;
     report.incidents_opened = accepted.incidents_opened;
     report.incidents_escalated = accepted.incidents_escalated;
-    let status = match (report.rejected, report.accepted + report.duplicates + report.ignored) {
+    let status = match (
+        report.rejected,
+        report.accepted + report.duplicates + report.ignored,
+    ) {
         (0, _) => StatusCode::OK,
         (_, 0) => StatusCode::UNPROCESSABLE_ENTITY,
         _ => StatusCode::MULTI_STATUS,
@@ -212,7 +251,10 @@ async fn list_incidents(
     let limit = query.limit.unwrap_or(100).clamp(1, 1000);
     let mut incidents = Vec::new();
     for incident in state.store().incidents(org, limit).await? {
-        let evidence = state.store().evidence(org, &incident.id, EVIDENCE_IN_LIST).await?;
+        let evidence = state
+            .store()
+            .evidence(org, &incident.id, EVIDENCE_IN_LIST)
+            .await?;
         incidents.push(IncidentWithEvidence { incident, evidence });
     }
     Ok(Json(serde_json::json!({ "incidents": incidents })))
@@ -224,7 +266,11 @@ async fn one_incident(
     Path(id): Path<String>,
 ) -> Result<Json<IncidentWithEvidence>, ApiError> {
     // Another organisation's incident is indistinguishable from a missing one.
-    let incident = state.store().incident(org, &id).await?.ok_or_else(|| ApiError::not_found("no such incident"))?;
+    let incident = state
+        .store()
+        .incident(org, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("no such incident"))?;
     let evidence = state.store().evidence(org, &id, EVIDENCE_IN_ONE).await?;
     Ok(Json(IncidentWithEvidence { incident, evidence }))
 }

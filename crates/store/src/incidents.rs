@@ -57,7 +57,8 @@ pub(crate) fn incident_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Inciden
         Timestamp::from_microsecond(row.try_get(name)?).map_err(corrupt)
     };
     let kind: String = row.try_get("kind")?;
-    let kind = DetectionKind::parse(&kind).ok_or_else(|| corrupt(format!("incident kind {kind:?}")))?;
+    let kind =
+        DetectionKind::parse(&kind).ok_or_else(|| corrupt(format!("incident kind {kind:?}")))?;
     let severity: String = row.try_get("severity")?;
     let state: String = row.try_get("state")?;
     let evidence_count: i64 = row.try_get("evidence_count")?;
@@ -66,7 +67,8 @@ pub(crate) fn incident_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Inciden
         org: OrgId(row.try_get("org_id")?),
         kind,
         technique: kind.technique(),
-        severity: Severity::parse(&severity).ok_or_else(|| corrupt(format!("severity {severity:?}")))?,
+        severity: Severity::parse(&severity)
+            .ok_or_else(|| corrupt(format!("severity {severity:?}")))?,
         state: IncidentState::parse(&state).ok_or_else(|| corrupt(format!("state {state:?}")))?,
         campaign_key: row.try_get("campaign_key")?,
         accounts: list("accounts")?,

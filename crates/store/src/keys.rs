@@ -29,13 +29,17 @@ const KEY_PREFIX: &str = "tsn_";
 
 pub(crate) fn random_bytes<const N: usize>() -> Result<[u8; N]> {
     let mut bytes = [0u8; N];
-    getrandom::fill(&mut bytes)
-        .map_err(|error| StoreError::Invalid(format!("the system random source failed: {error}")))?;
+    getrandom::fill(&mut bytes).map_err(|error| {
+        StoreError::Invalid(format!("the system random source failed: {error}"))
+    })?;
     Ok(bytes)
 }
 
 fn new_token() -> Result<String> {
-    Ok(format!("{KEY_PREFIX}{}", hex::encode(random_bytes::<32>()?)))
+    Ok(format!(
+        "{KEY_PREFIX}{}",
+        hex::encode(random_bytes::<32>()?)
+    ))
 }
 
 fn token_hash(token: &str) -> Vec<u8> {
@@ -74,7 +78,9 @@ impl Store {
         match (role.as_str(), org) {
             ("operator", None) => Ok(Some(Principal::Operator)),
             ("organisation", Some(org)) => Ok(Some(Principal::Organisation(OrgId(org)))),
-            _ => Err(crate::corrupt(format!("api key with role {role:?} and org {org:?}"))),
+            _ => Err(crate::corrupt(format!(
+                "api key with role {role:?} and org {org:?}"
+            ))),
         }
     }
 
@@ -133,10 +139,15 @@ impl MasterKey {
 
     pub(crate) fn load_or_create(data_dir: &Path) -> Result<MasterKey> {
         let path = data_dir.join(Self::FILE);
-        let io = |source| StoreError::Io { path: path.clone(), source };
+        let io = |source| StoreError::Io {
+            path: path.clone(),
+            source,
+        };
         match std::fs::read_to_string(&path) {
             Ok(text) => {
-                let bytes = hex::decode(text.trim()).ok().and_then(|b| <[u8; 32]>::try_from(b).ok());
+                let bytes = hex::decode(text.trim())
+                    .ok()
+                    .and_then(|b| <[u8; 32]>::try_from(b).ok());
                 bytes.map(MasterKey).ok_or_else(|| {
                     StoreError::Invalid(format!(
                         "{}: not 64 hex digits; restore the file from a backup (webhook secrets derive from it)",

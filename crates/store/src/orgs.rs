@@ -33,7 +33,10 @@ pub struct Organisation {
 
 impl Store {
     /// Enrols an organisation and creates its first API key, returned once.
-    pub async fn create_organisation(&self, new: &NewOrganisation) -> Result<(Organisation, String)> {
+    pub async fn create_organisation(
+        &self,
+        new: &NewOrganisation,
+    ) -> Result<(Organisation, String)> {
         let name = new.name.trim();
         if name.is_empty() {
             return Err(StoreError::Invalid("organisation name is empty".into()));
@@ -45,7 +48,11 @@ impl Store {
                 new.country
             )));
         }
-        let mut domains: Vec<String> = new.domains.iter().map(|d| d.trim().trim_end_matches('.').to_ascii_lowercase()).collect();
+        let mut domains: Vec<String> = new
+            .domains
+            .iter()
+            .map(|d| d.trim().trim_end_matches('.').to_ascii_lowercase())
+            .collect();
         domains.sort();
         domains.dedup();
         if let Some(bad) = domains.iter().find(|d| !is_plausible_domain(d)) {
@@ -151,7 +158,8 @@ fn is_plausible_domain(domain: &str) -> bool {
                 && label.len() <= 63
                 && !label.starts_with('-')
                 && !label.ends_with('-')
-                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
         })
 }
-

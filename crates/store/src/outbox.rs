@@ -96,7 +96,8 @@ impl Store {
             sqlx::query_scalar("SELECT min(next_attempt_us) FROM outbox WHERE state = 'pending'")
                 .fetch_one(&self.pool)
                 .await?;
-        us.map(|us| Timestamp::from_microsecond(us).map_err(corrupt)).transpose()
+        us.map(|us| Timestamp::from_microsecond(us).map_err(corrupt))
+            .transpose()
     }
 
     pub async fn mark_delivered(&self, id: i64) -> Result<()> {
@@ -112,7 +113,12 @@ impl Store {
     }
 
     /// Records a failed attempt: retried at `retry_at`, or given up on (`None`).
-    pub async fn mark_failed(&self, id: i64, error: &str, retry_at: Option<Timestamp>) -> Result<()> {
+    pub async fn mark_failed(
+        &self,
+        id: i64,
+        error: &str,
+        retry_at: Option<Timestamp>,
+    ) -> Result<()> {
         let (state, next) = match retry_at {
             Some(at) => ("pending", Some(at.as_microsecond())),
             None => ("dead", None),

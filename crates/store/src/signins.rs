@@ -4,7 +4,7 @@
 use jiff::Timestamp;
 use sqlx::{Row, Sqlite, Transaction};
 
-use crate::incidents::{incident_from_row, INCIDENT_COLUMNS};
+use crate::incidents::{INCIDENT_COLUMNS, incident_from_row};
 use crate::outbox::NewDelivery;
 use crate::{Result, Store, corrupt, now_text};
 use model::{EventId, Incident, Observation, OrgId, SignIn};
@@ -36,14 +36,17 @@ impl Store {
 
     /// Sign-ins of every organisation at or after `since`, oldest first, at most `limit`:
     /// what the detectors replay at start to rebuild their windows.
-    pub async fn observations_since(&self, since: Timestamp, limit: u32) -> Result<Vec<Observation>> {
-        let rows = sqlx::query(
-            "SELECT * FROM signins WHERE time_us >= ? ORDER BY time_us, id LIMIT ?",
-        )
-        .bind(since.as_microsecond())
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
+    pub async fn observations_since(
+        &self,
+        since: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<Observation>> {
+        let rows =
+            sqlx::query("SELECT * FROM signins WHERE time_us >= ? ORDER BY time_us, id LIMIT ?")
+                .bind(since.as_microsecond())
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?;
         rows.iter()
             .map(|row| {
                 let stored = signin_from_row(row)?;
@@ -61,12 +64,18 @@ impl Store {
         let us: Option<i64> = sqlx::query_scalar("SELECT max(time_us) FROM signins")
             .fetch_one(&self.pool)
             .await?;
-        us.map(|us| Timestamp::from_microsecond(us).map_err(corrupt)).transpose()
+        us.map(|us| Timestamp::from_microsecond(us).map_err(corrupt))
+            .transpose()
     }
 
     /// The sign-ins an incident of `org` rests on, oldest first, at most `limit`.
     /// An incident of another organisation yields nothing.
-    pub async fn evidence(&self, org: OrgId, incident_id: &str, limit: u32) -> Result<Vec<StoredSignIn>> {
+    pub async fn evidence(
+        &self,
+        org: OrgId,
+        incident_id: &str,
+        limit: u32,
+    ) -> Result<Vec<StoredSignIn>> {
         let rows = sqlx::query(
             "SELECT s.* FROM incident_evidence e \
              JOIN incidents i ON i.id = e.incident_id \
@@ -173,11 +182,13 @@ impl Intake {
     /// Links sign-ins to an incident as its evidence.
     pub async fn add_evidence(&mut self, incident_id: &str, evidence: &[EventId]) -> Result<()> {
         for id in evidence {
-            sqlx::query("INSERT OR IGNORE INTO incident_evidence (incident_id, signin_id) VALUES (?, ?)")
-                .bind(incident_id)
-                .bind(id.0)
-                .execute(&mut *self.tx)
-                .await?;
+            sqlx::query(
+                "INSERT OR IGNORE INTO incident_evidence (incident_id, signin_id) VALUES (?, ?)",
+            )
+            .bind(incident_id)
+            .bind(id.0)
+            .execute(&mut *self.tx)
+            .await?;
         }
         Ok(())
     }
@@ -213,12 +224,16 @@ impl Intake {
 
 pub(crate) fn signin_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<StoredSignIn> {
     let text = |name: &str| -> Result<String> { Ok(row.try_get::<String, _>(name)?) };
-    let opt = |name: &str| -> Result<Option<String>> { Ok(row.try_get::<Option<String>, _>(name)?) };
+    let opt =
+        |name: &str| -> Result<Option<String>> { Ok(row.try_get::<Option<String>, _>(name)?) };
     let time = Timestamp::from_microsecond(row.try_get("time_us")?).map_err(corrupt)?;
     let sign_in = SignIn {
         time,
         account: text("account")?,
-        source_ip: opt("source_ip")?.map(|ip| ip.parse()).transpose().map_err(corrupt)?,
+        source_ip: opt("source_ip")?
+            .map(|ip| ip.parse())
+            .transpose()
+            .map_err(corrupt)?,
         outcome: parse_name(text("outcome")?)?,
         failure_kind: opt("failure_kind")?.map(parse_name).transpose()?,
         protocol: parse_name(text("protocol")?)?,
@@ -230,7 +245,10 @@ pub(crate) fn signin_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<StoredSig
         format: parse_name(text("format")?)?,
         origin: serde_json::from_str(&text("origin")?).map_err(corrupt)?,
     };
-    Ok(StoredSignIn { id: EventId(row.try_get("id")?), sign_in })
+    Ok(StoredSignIn {
+        id: EventId(row.try_get("id")?),
+        sign_in,
+    })
 }
 
 /// Reads back one of the model's snake_case enums from the name it was stored under.

@@ -33,9 +33,13 @@ impl Default for Config {
 impl Config {
     /// Reads and checks a configuration file.
     pub fn load(path: &Path) -> anyhow::Result<Config> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read the configuration file {}", path.display()))?;
-        let config: Config = toml::from_str(&text).with_context(|| format!("{} is not a valid tocsin configuration", path.display()))?;
-        config.validate().with_context(|| format!("{}", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the configuration file {}", path.display()))?;
+        let config: Config = toml::from_str(&text)
+            .with_context(|| format!("{} is not a valid tocsin configuration", path.display()))?;
+        config
+            .validate()
+            .with_context(|| format!("{}", path.display()))?;
         Ok(config)
     }
 
@@ -58,7 +62,11 @@ mod tests {
 
     #[test]
     fn a_typo_is_refused_with_its_name() {
-        let error = toml::from_str::<Config>("[detect.brute_force]\nmin_failure = 3\n").expect_err("typo");
-        assert!(error.to_string().contains("unknown field `min_failure`"), "{error}");
+        let error =
+            toml::from_str::<Config>("[detect.brute_force]\nmin_failure = 3\n").expect_err("typo");
+        assert!(
+            error.to_string().contains("unknown field `min_failure`"),
+            "{error}"
+        );
     }
 }

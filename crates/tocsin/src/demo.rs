@@ -20,8 +20,14 @@ use notify::webhook::{DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER};
 const BATCH_LINES: usize = 500;
 
 pub async fn run(listen: SocketAddr, once: bool, seed: u64) -> anyhow::Result<()> {
-    let data_dir = tempfile::Builder::new().prefix("tocsin-demo-").tempdir().context("cannot create a temporary data directory")?;
-    let mut config = Config { data_dir: data_dir.path().to_owned(), ..Config::default() };
+    let data_dir = tempfile::Builder::new()
+        .prefix("tocsin-demo-")
+        .tempdir()
+        .context("cannot create a temporary data directory")?;
+    let mut config = Config {
+        data_dir: data_dir.path().to_owned(),
+        ..Config::default()
+    };
     config.http.listen = listen;
     // The demo's receiver is on loopback, which organisations are normally not allowed.
     config.notify.webhook.allow_private_targets = true;
@@ -31,11 +37,15 @@ pub async fn run(listen: SocketAddr, once: bool, seed: u64) -> anyhow::Result<()
     let service = Service::start(config).await?;
     let store = service.intake.store().clone();
     let base = format!("http://{}", service.address);
-    println!("tocsin demo: service on {base}, data in {} (deleted on exit)", data_dir.path().display());
+    println!(
+        "tocsin demo: service on {base}, data in {} (deleted on exit)",
+        data_dir.path().display()
+    );
 
     let now = jiff::Timestamp::now();
     let start = now.checked_sub(jiff::SignedDuration::from_hours(24))?;
-    let start = jiff::Timestamp::from_second(start.as_second() - start.as_second().rem_euclid(3600))?;
+    let start =
+        jiff::Timestamp::from_second(start.as_second() - start.as_second().rem_euclid(3600))?;
     let demo = scenario::demo(seed, start);
 
     let client = reqwest::Client::new();
@@ -51,23 +61,39 @@ pub async fn run(listen: SocketAddr, once: bool, seed: u64) -> anyhow::Result<()
         let (created, key) = store.create_organisation(&new).await?;
         let url = format!("{}/hooks/{}", receiver.base, created.id);
         store.set_webhook(created.id, Some(&url)).await?;
-        receiver.expect(created.id, &created.name, notify::webhook::signing_secret(store.master_key(), created.id));
+        receiver.expect(
+            created.id,
+            &created.name,
+            notify::webhook::signing_secret(store.master_key(), created.id),
+        );
         keys.push((created.id, created.name.clone(), key));
     }
-    println!("\nReplaying 24 hours of sign-ins ({} organisations) through POST /api/v1/signins:", demo.orgs.len());
+    println!(
+        "\nReplaying 24 hours of sign-ins ({} organisations) through POST /api/v1/signins:",
+        demo.orgs.len()
+    );
     for (org, (_, name, key)) in demo.orgs.iter().zip(&keys) {
         let mut accepted = 0;
         let mut opened = 0;
         for chunk in org.lines.chunks(BATCH_LINES) {
             let body = chunk.join("\n");
-            let response = client.post(format!("{base}/api/v1/signins")).bearer_auth(key).body(body).send().await?;
+            let response = client
+                .post(format!("{base}/api/v1/signins"))
+                .bearer_auth(key)
+                .body(body)
+                .send()
+                .await?;
             let status = response.status();
             let report: serde_json::Value = response.json().await?;
             anyhow::ensure!(status.is_success(), "intake answered {status}: {report}");
             accepted += report["accepted"].as_u64().unwrap_or(0);
             opened += report["incidents_opened"].as_u64().unwrap_or(0);
         }
-        println!("  {name:<24} {:>5} {} lines, {accepted} sign-ins accepted, {opened} incident(s) opened", org.lines.len(), org.format.as_str());
+        println!(
+            "  {name:<24} {:>5} {} lines, {accepted} sign-ins accepted, {opened} incident(s) opened",
+            org.lines.len(),
+            org.format.as_str()
+        );
     }
 
     // Notifications go out as soon as they are queued; wait for the last of them.
@@ -76,12 +102,22 @@ pub async fn run(listen: SocketAddr, once: bool, seed: u64) -> anyhow::Result<()
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let counts = store.outbox_counts().await?;
-    println!("\nNotifications: {} delivered, {} pending, {} dead; {} signatures verified by the receiver, {} refused.",
-        counts.delivered, counts.pending, counts.dead, receiver.verified(), receiver.refused());
+    println!(
+        "\nNotifications: {} delivered, {} pending, {} dead; {} signatures verified by the receiver, {} refused.",
+        counts.delivered,
+        counts.pending,
+        counts.dead,
+        receiver.verified(),
+        receiver.refused()
+    );
 
     for (org, name, key) in &keys {
         let incidents = store.incidents(*org, 100).await?;
-        let noun = if incidents.len() == 1 { "incident" } else { "incidents" };
+        let noun = if incidents.len() == 1 {
+            "incident"
+        } else {
+            "incidents"
+        };
         println!("\n{name} ({} {noun}):", incidents.len());
         let mut out = Vec::new();
         crate::scan::write_table(&mut out, &incidents)?;
@@ -93,7 +129,10 @@ pub async fn run(listen: SocketAddr, once: bool, seed: u64) -> anyhow::Result<()
         let _ = tokio::signal::ctrl_c().await;
     }
     service.shutdown().await?;
-    anyhow::ensure!(counts.pending == 0 && counts.dead == 0, "not every notification was delivered");
+    anyhow::ensure!(
+        counts.pending == 0 && counts.dead == 0,
+        "not every notification was delivered"
+    );
     Ok(())
 }
 
@@ -114,7 +153,9 @@ struct ReceiverState {
 impl Receiver {
     async fn start() -> anyhow::Result<Receiver> {
         let state = Arc::new(ReceiverState::default());
-        let app = axum::Router::new().route("/hooks/{org}", axum::routing::post(receive)).with_state(Arc::clone(&state));
+        let app = axum::Router::new()
+            .route("/hooks/{org}", axum::routing::post(receive))
+            .with_state(Arc::clone(&state));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let base = format!("http://{}", listener.local_addr()?);
         tokio::spawn(async move { axum::serve(listener, app).await });
@@ -128,11 +169,15 @@ impl Receiver {
     }
 
     fn verified(&self) -> u64 {
-        self.state.verified.load(std::sync::atomic::Ordering::Relaxed)
+        self.state
+            .verified
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     fn refused(&self) -> u64 {
-        self.state.refused.load(std::sync::atomic::Ordering::Relaxed)
+        self.state
+            .refused
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 }
 
@@ -142,17 +187,28 @@ async fn receive(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> StatusCode {
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
     let Some((name, secret)) = state.secrets.lock().ok().and_then(|s| s.get(&org).cloned()) else {
         return StatusCode::NOT_FOUND;
     };
     let now = jiff::Timestamp::now().as_second();
-    if let Err(error) = notify::webhook::verify(&secret, &header(SIGNATURE_HEADER), &body, now, 300) {
-        state.refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    if let Err(error) = notify::webhook::verify(&secret, &header(SIGNATURE_HEADER), &body, now, 300)
+    {
+        state
+            .refused
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         println!("  ✗ webhook for {name} refused: {error}");
         return StatusCode::UNAUTHORIZED;
     }
-    state.verified.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    state
+        .verified
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let payload: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
     let incident = &payload["incident"];
     println!(

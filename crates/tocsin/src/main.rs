@@ -114,7 +114,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
     notify::webhook::install_crypto_provider();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("error: cannot start the async runtime: {error}");
@@ -159,17 +162,36 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             eprintln!("Operator key created. It is shown once; keep it in a password manager.");
             Ok(ExitCode::SUCCESS)
         }
-        Command::Org(OrgCommand::Create { dir, name, sector, country, domains, webhook }) => {
+        Command::Org(OrgCommand::Create {
+            dir,
+            name,
+            sector,
+            country,
+            domains,
+            webhook,
+        }) => {
             let store = open_store(&dir.data_dir).await?;
             let sector = sector.parse().map_err(anyhow::Error::new)?;
             if let Some(url) = &webhook {
                 notify::webhook::check_target(url, true)?;
             }
-            let new = store::NewOrganisation { name, sector, country, domains, webhook_url: webhook };
+            let new = store::NewOrganisation {
+                name,
+                sector,
+                country,
+                domains,
+                webhook_url: webhook,
+            };
             let (org, key) = store.create_organisation(&new).await?;
             let secret = notify::webhook::signing_secret(store.master_key(), org.id);
-            println!("organisation_id={}\napi_key={key}\nwebhook_secret={secret}", org.id);
-            eprintln!("Organisation {:?} enrolled. The key is shown once.", org.name);
+            println!(
+                "organisation_id={}\napi_key={key}\nwebhook_secret={secret}",
+                org.id
+            );
+            eprintln!(
+                "Organisation {:?} enrolled. The key is shown once.",
+                org.name
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Org(OrgCommand::List { dir }) => {
@@ -187,7 +209,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 async fn open_store(dir: &std::path::Path) -> anyhow::Result<store::Store> {
-    store::Store::open(dir).await.with_context(|| format!("cannot open the data directory {}", dir.display()))
+    store::Store::open(dir)
+        .await
+        .with_context(|| format!("cannot open the data directory {}", dir.display()))
 }
 
 fn init_logging() {

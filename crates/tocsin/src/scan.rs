@@ -53,9 +53,18 @@ pub struct ParseArgs {
 /// Every record of every input, in order, with a progress bar over the bytes read.
 /// A file that cannot be opened is reported and skipped.
 fn for_each_record(input: &InputArgs, mut each: impl FnMut(ingest::Record)) -> Tally {
-    let year = input.year.unwrap_or_else(|| jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).year());
+    let year = input.year.unwrap_or_else(|| {
+        jiff::Timestamp::now()
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .year()
+    });
     let options = ParseOptions::for_year(year);
-    let total: u64 = input.files.iter().filter_map(|path| std::fs::metadata(path).ok()).map(|m| m.len()).sum();
+    let total: u64 = input
+        .files
+        .iter()
+        .filter_map(|path| std::fs::metadata(path).ok())
+        .map(|m| m.len())
+        .sum();
     let progress = ProgressBar::new(total);
     progress.set_style(
         ProgressStyle::with_template("{spinner} {bytes}/{total_bytes} {wide_bar} {eta} {msg}")
@@ -96,7 +105,7 @@ fn for_each_record(input: &InputArgs, mut each: impl FnMut(ingest::Record)) -> T
             }
             each(record);
             count += 1;
-            if count % 4096 == 0 {
+            if count.is_multiple_of(4096) {
                 progress.set_position(done_before + records.bytes_read());
             }
         }
@@ -131,12 +140,20 @@ impl Tally {
             let _ = writeln!(err, "  {error}");
         }
         if self.rejected as usize > self.errors.len() {
-            let _ = writeln!(err, "  … and {} more (`tocsin parse` lists every one).", self.rejected as usize - self.errors.len());
+            let _ = writeln!(
+                err,
+                "  … and {} more (`tocsin parse` lists every one).",
+                self.rejected as usize - self.errors.len()
+            );
         }
         for file in &self.unreadable_files {
             let _ = writeln!(err, "error: cannot read {file}");
         }
-        if self.unreadable_files.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+        if self.unreadable_files.is_empty() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        }
     }
 }
 
@@ -148,12 +165,18 @@ pub fn parse(args: ParseArgs) -> anyhow::Result<ExitCode> {
             return;
         }
         let written = match record.result {
-            Ok(Parsed::SignIns(sign_ins)) => sign_ins.iter().try_for_each(|s| write_json(&mut out, s)),
-            Ok(Parsed::Noise) if args.all => {
-                write_json(&mut out, &serde_json::json!({ "origin": record.origin, "ignored": "not a sign-in event" }))
+            Ok(Parsed::SignIns(sign_ins)) => {
+                sign_ins.iter().try_for_each(|s| write_json(&mut out, s))
             }
+            Ok(Parsed::Noise) if args.all => write_json(
+                &mut out,
+                &serde_json::json!({ "origin": record.origin, "ignored": "not a sign-in event" }),
+            ),
             Ok(Parsed::Noise) => Ok(()),
-            Err(error) => write_json(&mut out, &serde_json::json!({ "origin": record.origin, "error": error.to_string() })),
+            Err(error) => write_json(
+                &mut out,
+                &serde_json::json!({ "origin": record.origin, "error": error.to_string() }),
+            ),
         };
         failed = written.err();
     });
@@ -174,10 +197,16 @@ pub fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
     let mut order: Vec<String> = Vec::new();
     let mut next_id = 0i64;
     let tally = for_each_record(&args.input, |record| {
-        let Ok(Parsed::SignIns(sign_ins)) = record.result else { return };
+        let Ok(Parsed::SignIns(sign_ins)) = record.result else {
+            return;
+        };
         for sign_in in sign_ins {
             next_id += 1;
-            let observation = Observation { id: EventId(next_id), org: OrgId::LOCAL, sign_in };
+            let observation = Observation {
+                id: EventId(next_id),
+                org: OrgId::LOCAL,
+                sign_in,
+            };
             for detection in detectors.observe(&observation) {
                 let key = detection.campaign_key.clone();
                 let existing = incidents.remove(&key);
@@ -192,11 +221,16 @@ pub fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
             }
         }
     });
-    let mut found: Vec<Incident> = order.iter().filter_map(|key| incidents.remove(key)).collect();
+    let mut found: Vec<Incident> = order
+        .iter()
+        .filter_map(|key| incidents.remove(key))
+        .collect();
     found.sort_by(|a, b| a.id.cmp(&b.id));
     let mut out = BufWriter::new(io::stdout().lock());
     let written = if args.json {
-        found.iter().try_for_each(|incident| write_json(&mut out, incident))
+        found
+            .iter()
+            .try_for_each(|incident| write_json(&mut out, incident))
     } else {
         write_table(&mut out, &found)
     };
@@ -225,12 +259,25 @@ pub(crate) fn write_table(out: &mut impl Write, incidents: &[Incident]) -> io::R
                 i.severity.to_string(),
                 abbreviate(&i.accounts),
                 abbreviate(&i.sources),
-                format!("{} – {}", i.first_seen.strftime("%Y-%m-%d %H:%M:%S"), i.last_seen.strftime("%H:%M:%S")),
+                format!(
+                    "{} – {}",
+                    i.first_seen.strftime("%Y-%m-%d %H:%M:%S"),
+                    i.last_seen.strftime("%H:%M:%S")
+                ),
                 i.evidence_count.to_string(),
             ]
         })
         .collect();
-    let header = ["ID", "KIND", "TECHNIQUE", "SEVERITY", "ACCOUNTS", "SOURCES", "WHEN (UTC)", "EVIDENCE"];
+    let header = [
+        "ID",
+        "KIND",
+        "TECHNIQUE",
+        "SEVERITY",
+        "ACCOUNTS",
+        "SOURCES",
+        "WHEN (UTC)",
+        "EVIDENCE",
+    ];
     let mut widths = header.map(|h| h.chars().count());
     for row in &rows {
         for (width, cell) in widths.iter_mut().zip(row) {
@@ -238,7 +285,11 @@ pub(crate) fn write_table(out: &mut impl Write, incidents: &[Incident]) -> io::R
         }
     }
     let line = |out: &mut dyn Write, cells: &[String]| -> io::Result<()> {
-        let padded: Vec<String> = cells.iter().zip(widths).map(|(cell, w)| format!("{cell:<w$}")).collect();
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(widths)
+            .map(|(cell, w)| format!("{cell:<w$}"))
+            .collect();
         writeln!(out, "{}", padded.join("  ").trim_end())
     };
     line(out, &header.map(String::from))?;
@@ -264,7 +315,11 @@ fn abbreviate(items: &[String]) -> String {
 
 /// `tocsin parse | head` closes the pipe early; that is not an error.
 fn ignore_broken_pipe(error: io::Error) -> io::Result<()> {
-    if error.kind() == io::ErrorKind::BrokenPipe { Ok(()) } else { Err(error) }
+    if error.kind() == io::ErrorKind::BrokenPipe {
+        Ok(())
+    } else {
+        Err(error)
+    }
 }
 
 fn broken_pipe_or(error: io::Error) -> anyhow::Result<ExitCode> {

@@ -22,12 +22,22 @@ impl Service {
         config.validate()?;
         let store = store::Store::open(&config.data_dir)
             .await
-            .with_context(|| format!("cannot open the data directory {}", config.data_dir.display()))?;
-        let intake = notify::SignInIntake::new(store.clone(), config.detect.clone(), config.notify.clone())
-            .await
-            .context("cannot rebuild detector state from the store")?;
+            .with_context(|| {
+                format!(
+                    "cannot open the data directory {}",
+                    config.data_dir.display()
+                )
+            })?;
+        let intake =
+            notify::SignInIntake::new(store.clone(), config.detect.clone(), config.notify.clone())
+                .await
+                .context("cannot rebuild detector state from the store")?;
         let intake = Arc::new(intake);
-        let outbox = tokio::spawn(notify::outbox::deliver_forever(store, config.notify.webhook.clone(), intake.outbox_wake()));
+        let outbox = tokio::spawn(notify::outbox::deliver_forever(
+            store,
+            config.notify.webhook.clone(),
+            intake.outbox_wake(),
+        ));
         let listener = tokio::net::TcpListener::bind(config.http.listen)
             .await
             .with_context(|| format!("cannot listen on {}; is another service using it? Choose another with --listen", config.http.listen))?;
@@ -41,7 +51,13 @@ impl Service {
         let http = tokio::spawn(server::serve(listener, state, async move {
             let _ = stopped.await;
         }));
-        Ok(Service { address, intake, stop, http, outbox })
+        Ok(Service {
+            address,
+            intake,
+            stop,
+            http,
+            outbox,
+        })
     }
 
     pub async fn shutdown(self) -> anyhow::Result<()> {

@@ -19,7 +19,9 @@ fn tocsin(args: &[&str], stdin: Option<&[u8]>) -> Output {
         .spawn()
         .expect("spawn tocsin");
     let mut input = child.stdin.take().expect("stdin");
-    input.write_all(stdin.unwrap_or_default()).expect("write stdin");
+    input
+        .write_all(stdin.unwrap_or_default())
+        .expect("write stdin");
     drop(input);
     child.wait_with_output().expect("wait")
 }
@@ -53,12 +55,29 @@ fn scan_finds_exactly_the_attacks_the_scenario_contains_and_nothing_in_the_backg
     let dir = tempfile::tempdir().expect("tempdir");
     let (demo, files) = demo_files(dir.path());
     for (org, file) in demo.orgs.iter().zip(&files) {
-        let output = tocsin(&["scan", "--json", "--year", "2026", file.to_str().expect("path")], None);
+        let output = tocsin(
+            &[
+                "scan",
+                "--json",
+                "--year",
+                "2026",
+                file.to_str().expect("path"),
+            ],
+            None,
+        );
         assert!(output.status.success(), "{}", stderr(&output));
-        let incidents: Vec<serde_json::Value> =
-            stdout(&output).lines().map(|line| serde_json::from_str(line).expect("one JSON document per line")).collect();
-        let expected: Vec<&scenario::ExpectedDetection> = demo.expected.iter().filter(|e| e.org == org.name).collect();
-        assert_eq!(incidents.len(), expected.len(), "{}: {incidents:?}", org.name);
+        let incidents: Vec<serde_json::Value> = stdout(&output)
+            .lines()
+            .map(|line| serde_json::from_str(line).expect("one JSON document per line"))
+            .collect();
+        let expected: Vec<&scenario::ExpectedDetection> =
+            demo.expected.iter().filter(|e| e.org == org.name).collect();
+        assert_eq!(
+            incidents.len(),
+            expected.len(),
+            "{}: {incidents:?}",
+            org.name
+        );
         for want in expected {
             let got = incidents
                 .iter()
@@ -66,15 +85,29 @@ fn scan_finds_exactly_the_attacks_the_scenario_contains_and_nothing_in_the_backg
                 .unwrap_or_else(|| panic!("{}: no {} incident", org.name, want.kind));
             assert_eq!(got["severity"], want.severity.as_str(), "{}", org.name);
             assert_eq!(got["technique"], want.kind.technique().id());
-            assert_eq!(got["accounts"], serde_json::json!(want.accounts), "{}", org.name);
+            assert_eq!(
+                got["accounts"],
+                serde_json::json!(want.accounts),
+                "{}",
+                org.name
+            );
             let sources: Vec<String> = want.sources.iter().map(|ip| ip.to_string()).collect();
             assert_eq!(got["sources"], serde_json::json!(sources), "{}", org.name);
-            assert_eq!(got["compromised_accounts"], serde_json::json!(want.compromised), "{}", org.name);
+            assert_eq!(
+                got["compromised_accounts"],
+                serde_json::json!(want.compromised),
+                "{}",
+                org.name
+            );
             for field in ["id", "first_seen", "last_seen", "evidence_count", "summary"] {
                 assert!(!got[field].is_null(), "{field} missing in {got}");
             }
         }
-        assert!(stderr(&output).contains("could not read 0 records"), "{}", stderr(&output));
+        assert!(
+            stderr(&output).contains("could not read 0 records"),
+            "{}",
+            stderr(&output)
+        );
     }
 }
 
@@ -91,10 +124,23 @@ fn small_log() -> String {
     attack.protocol = model::Protocol::Ssh;
     attack.failure_kind = model::FailureKind::BadPassword;
     attack.then_success = true;
-    let mut lines: Vec<String> = scenario::brute_force(&attack).iter().map(|s| scenario::render_sshd(s, "gw")).collect();
-    lines.insert(2, "May  4 03:00:04 gw CRON[2211]: pam_unix(cron:session): session opened for user root".into());
-    lines.insert(4, "May  4 03:00:07 gw sshd[991]: Failed password for".into());
-    lines.insert(6, "{\"createdDateTime\": \"yesterday\", \"userPrincipalName\": \"a@b.example\"}".into());
+    let mut lines: Vec<String> = scenario::brute_force(&attack)
+        .iter()
+        .map(|s| scenario::render_sshd(s, "gw"))
+        .collect();
+    lines.insert(
+        2,
+        "May  4 03:00:04 gw CRON[2211]: pam_unix(cron:session): session opened for user root"
+            .into(),
+    );
+    lines.insert(
+        4,
+        "May  4 03:00:07 gw sshd[991]: Failed password for".into(),
+    );
+    lines.insert(
+        6,
+        "{\"createdDateTime\": \"yesterday\", \"userPrincipalName\": \"a@b.example\"}".into(),
+    );
     lines.join("\n") + "\n"
 }
 
@@ -104,36 +150,85 @@ fn scan_prints_a_table_and_json_and_reads_gzip_and_stdin_alike() {
     let plain = dir.path().join("auth.log");
     std::fs::write(&plain, small_log()).expect("write");
     let gz = dir.path().join("auth.log.1.gz");
-    let mut encoder = flate2::write::GzEncoder::new(std::fs::File::create(&gz).expect("create"), flate2::Compression::fast());
+    let mut encoder = flate2::write::GzEncoder::new(
+        std::fs::File::create(&gz).expect("create"),
+        flate2::Compression::fast(),
+    );
     encoder.write_all(small_log().as_bytes()).expect("gzip");
     encoder.finish().expect("finish");
 
-    let table = tocsin(&["scan", "--year", "2026", plain.to_str().expect("path")], None);
+    let table = tocsin(
+        &["scan", "--year", "2026", plain.to_str().expect("path")],
+        None,
+    );
     assert!(table.status.success());
     insta::assert_snapshot!("scan_table", stdout(&table));
     let summary = stderr(&table).replace(plain.to_str().expect("path"), "auth.log");
     insta::assert_snapshot!("scan_summary", summary);
 
-    let json = tocsin(&["scan", "--json", "--year", "2026", plain.to_str().expect("path")], None);
+    let json = tocsin(
+        &[
+            "scan",
+            "--json",
+            "--year",
+            "2026",
+            plain.to_str().expect("path"),
+        ],
+        None,
+    );
     insta::assert_snapshot!("scan_json", stdout(&json));
-    let from_gzip = tocsin(&["scan", "--json", "--year", "2026", gz.to_str().expect("path")], None);
+    let from_gzip = tocsin(
+        &[
+            "scan",
+            "--json",
+            "--year",
+            "2026",
+            gz.to_str().expect("path"),
+        ],
+        None,
+    );
     assert_eq!(stdout(&from_gzip), stdout(&json));
-    let from_stdin = tocsin(&["scan", "--json", "--year", "2026", "-"], Some(small_log().as_bytes()));
+    let from_stdin = tocsin(
+        &["scan", "--json", "--year", "2026", "-"],
+        Some(small_log().as_bytes()),
+    );
     assert_eq!(stdout(&from_stdin), stdout(&json));
 }
 
 #[test]
 fn parse_shows_every_sign_in_and_every_unreadable_line_with_its_origin() {
-    let output = tocsin(&["parse", "--year", "2026", "-"], Some(small_log().as_bytes()));
+    let output = tocsin(
+        &["parse", "--year", "2026", "-"],
+        Some(small_log().as_bytes()),
+    );
     assert!(output.status.success());
-    let records: Vec<serde_json::Value> = stdout(&output).lines().map(|l| serde_json::from_str(l).expect("JSON")).collect();
+    let records: Vec<serde_json::Value> = stdout(&output)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON"))
+        .collect();
     // 11 failures + 1 success, and two unreadable lines; the cron line is not printed.
     assert_eq!(records.len(), 14);
-    let errors: Vec<&serde_json::Value> = records.iter().filter(|r| r.get("error").is_some()).collect();
+    let errors: Vec<&serde_json::Value> = records
+        .iter()
+        .filter(|r| r.get("error").is_some())
+        .collect();
     assert_eq!(errors.len(), 2);
-    assert_eq!(errors[0]["origin"], serde_json::json!({"file": "-", "line": 5}));
-    assert_eq!(errors[1]["origin"], serde_json::json!({"file": "-", "line": 7}));
-    assert!(errors[1]["error"].as_str().expect("reason").contains("createdDateTime"), "{}", errors[1]);
+    assert_eq!(
+        errors[0]["origin"],
+        serde_json::json!({"file": "-", "line": 5})
+    );
+    assert_eq!(
+        errors[1]["origin"],
+        serde_json::json!({"file": "-", "line": 7})
+    );
+    assert!(
+        errors[1]["error"]
+            .as_str()
+            .expect("reason")
+            .contains("createdDateTime"),
+        "{}",
+        errors[1]
+    );
     let first = &records[0];
     assert_eq!(first["time"], "2026-05-04T03:00:00Z");
     assert_eq!(first["account"], "root");
@@ -142,10 +237,23 @@ fn parse_shows_every_sign_in_and_every_unreadable_line_with_its_origin() {
     assert_eq!(first["failure_kind"], "bad_password");
     assert_eq!(first["protocol"], "ssh");
     assert_eq!(first["origin"], serde_json::json!({"file": "-", "line": 1}));
-    assert!(stderr(&output).contains("Read 12 sign-ins, ignored 1 line of other events, could not read 2 records."), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains(
+            "Read 12 sign-ins, ignored 1 line of other events, could not read 2 records."
+        ),
+        "{}",
+        stderr(&output)
+    );
 
-    let all = tocsin(&["parse", "--all", "--year", "2026", "-"], Some(small_log().as_bytes()));
-    let ignored: Vec<serde_json::Value> = stdout(&all).lines().map(|l| serde_json::from_str(l).expect("JSON")).filter(|r: &serde_json::Value| r.get("ignored").is_some()).collect();
+    let all = tocsin(
+        &["parse", "--all", "--year", "2026", "-"],
+        Some(small_log().as_bytes()),
+    );
+    let ignored: Vec<serde_json::Value> = stdout(&all)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON"))
+        .filter(|r: &serde_json::Value| r.get("ignored").is_some())
+        .collect();
     assert_eq!(ignored.len(), 1);
     assert_eq!(ignored[0]["origin"]["line"], 3);
 }
@@ -155,10 +263,29 @@ fn a_missing_file_is_reported_and_the_others_are_still_scanned() {
     let dir = tempfile::tempdir().expect("tempdir");
     let plain = dir.path().join("auth.log");
     std::fs::write(&plain, small_log()).expect("write");
-    let output = tocsin(&["scan", "--json", "--year", "2026", "/nonexistent/auth.log", plain.to_str().expect("path")], None);
+    let output = tocsin(
+        &[
+            "scan",
+            "--json",
+            "--year",
+            "2026",
+            "/nonexistent/auth.log",
+            plain.to_str().expect("path"),
+        ],
+        None,
+    );
     assert_eq!(output.status.code(), Some(1));
-    assert_eq!(stdout(&output).lines().count(), 1, "the readable file's incident is still printed");
-    assert!(stderr(&output).contains("error: cannot read /nonexistent/auth.log: No such file or directory"), "{}", stderr(&output));
+    assert_eq!(
+        stdout(&output).lines().count(),
+        1,
+        "the readable file's incident is still printed"
+    );
+    assert!(
+        stderr(&output)
+            .contains("error: cannot read /nonexistent/auth.log: No such file or directory"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[test]
@@ -170,7 +297,11 @@ fn the_demo_delivers_every_notification_with_a_valid_signature() {
     assert!(out.contains("St. Brigid's Hospital (2 incidents)"), "{out}");
     assert!(out.contains("Northwind Vaccines (1 incident)"), "{out}");
     assert!(out.contains("Open Witness (1 incident)"), "{out}");
-    assert_eq!(out.matches("treat it as compromised").count(), 2, "the brute force's notification and its table line: {out}");
+    assert_eq!(
+        out.matches("treat it as compromised").count(),
+        2,
+        "the brute force's notification and its table line: {out}"
+    );
 }
 
 #[test]

@@ -13,7 +13,13 @@ fn at(s: &str) -> Timestamp {
 
 /// Graph JSON lines of a brute force: `failures` bad passwords then a success.
 fn brute_force_lines(account: &str, failures: u32, start: &str) -> Vec<String> {
-    let mut attack = BruteForce::new(account, "198.51.100.23".parse().expect("ip"), at(start), failures, SignedDuration::from_secs(5));
+    let mut attack = BruteForce::new(
+        account,
+        "198.51.100.23".parse().expect("ip"),
+        at(start),
+        failures,
+        SignedDuration::from_secs(5),
+    );
     attack.then_success = true;
     brute_force(&attack).iter().map(render_graph).collect()
 }
@@ -27,11 +33,17 @@ async fn sign_ins_become_one_incident_per_attack_delivered_signed_and_only_to_th
     let server = Server::start(&config).await;
     let api = Api::new(&server.base);
 
-    let (a_id, a_key, a_secret) = api.enrol(&operator, "Alpha", &format!("{}/alpha", receiver.base)).await;
-    let (_b_id, b_key, _) = api.enrol(&operator, "Bravo", &format!("{}/bravo", receiver.base)).await;
+    let (a_id, a_key, a_secret) = api
+        .enrol(&operator, "Alpha", &format!("{}/alpha", receiver.base))
+        .await;
+    let (_b_id, b_key, _) = api
+        .enrol(&operator, "Bravo", &format!("{}/bravo", receiver.base))
+        .await;
 
     // Keys act only within their role.
-    let (status, body) = api.post_json("/api/v1/orgs", &a_key, serde_json::json!({})).await;
+    let (status, body) = api
+        .post_json("/api/v1/orgs", &a_key, serde_json::json!({}))
+        .await;
     assert_eq!(status, 403, "{body}");
     let (status, _) = api.get("/api/v1/incidents", "tsn_0000").await;
     assert_eq!(status, 401);
@@ -41,20 +53,37 @@ async fn sign_ins_become_one_incident_per_attack_delivered_signed_and_only_to_th
     // 12 bad passwords and a success, with a malformed line and a noise line among them.
     let mut lines = brute_force_lines("nurse.kelly@alpha.example", 12, "2026-11-20T09:00:00Z");
     lines.insert(3, "{\"createdDateTime\": \"2026-11-20T09:00:00Z\"".into());
-    lines.insert(5, "Nov 20 09:00:01 gw CRON[88]: (root) CMD (run-parts /etc/cron.hourly)".into());
-    let (status, report) = api.post_text("/api/v1/signins", &a_key, lines.join("\n")).await;
+    lines.insert(
+        5,
+        "Nov 20 09:00:01 gw CRON[88]: (root) CMD (run-parts /etc/cron.hourly)".into(),
+    );
+    let (status, report) = api
+        .post_text("/api/v1/signins", &a_key, lines.join("\n"))
+        .await;
     assert_eq!(status, 207, "{report}");
     assert_eq!(report["accepted"], 13, "{report}");
     assert_eq!(report["rejected"], 1, "{report}");
     assert_eq!(report["ignored"], 1, "{report}");
     assert_eq!(report["errors"][0]["line"], 4, "{report}");
-    assert!(report["errors"][0]["reason"].as_str().expect("reason").contains("JSON"), "{report}");
+    assert!(
+        report["errors"][0]["reason"]
+            .as_str()
+            .expect("reason")
+            .contains("JSON"),
+        "{report}"
+    );
     assert_eq!(report["incidents_opened"], 1, "{report}");
 
     // Pushing the same records again adds nothing.
-    let (status, report) = api.post_text("/api/v1/signins", &a_key, lines[..3].join("\n")).await;
+    let (status, report) = api
+        .post_text("/api/v1/signins", &a_key, lines[..3].join("\n"))
+        .await;
     assert_eq!(status, 200, "{report}");
-    assert_eq!((report["accepted"].as_u64(), report["duplicates"].as_u64()), (Some(0), Some(3)), "{report}");
+    assert_eq!(
+        (report["accepted"].as_u64(), report["duplicates"].as_u64()),
+        (Some(0), Some(3)),
+        "{report}"
+    );
 
     let (status, listed) = api.get("/api/v1/incidents", &a_key).await;
     assert_eq!(status, 200);
@@ -64,14 +93,31 @@ async fn sign_ins_become_one_incident_per_attack_delivered_signed_and_only_to_th
     assert_eq!(incident["kind"], "brute_force");
     assert_eq!(incident["technique"], "T1110.001");
     assert_eq!(incident["severity"], "critical");
-    assert_eq!(incident["accounts"], serde_json::json!(["nurse.kelly@alpha.example"]));
+    assert_eq!(
+        incident["accounts"],
+        serde_json::json!(["nurse.kelly@alpha.example"])
+    );
     assert_eq!(incident["sources"], serde_json::json!(["198.51.100.23"]));
-    assert_eq!(incident["compromised_accounts"], serde_json::json!(["nurse.kelly@alpha.example"]));
+    assert_eq!(
+        incident["compromised_accounts"],
+        serde_json::json!(["nurse.kelly@alpha.example"])
+    );
     assert_eq!(incident["evidence_count"], 13);
     let evidence = incident["evidence"].as_array().expect("evidence");
     assert_eq!(evidence.len(), 13);
-    assert_eq!(evidence.iter().filter(|e| e["outcome"] == "failure").count(), 12);
-    assert!(evidence.iter().all(|e| e["account"] == "nurse.kelly@alpha.example" && e["source_ip"] == "198.51.100.23"));
+    assert_eq!(
+        evidence
+            .iter()
+            .filter(|e| e["outcome"] == "failure")
+            .count(),
+        12
+    );
+    assert!(
+        evidence
+            .iter()
+            .all(|e| e["account"] == "nurse.kelly@alpha.example"
+                && e["source_ip"] == "198.51.100.23")
+    );
     let incident_id = incident["id"].as_str().expect("id").to_owned();
 
     // The notification: one delivery, to Alpha's receiver, signed with Alpha's secret.
@@ -81,7 +127,8 @@ async fn sign_ins_become_one_incident_per_attack_delivered_signed_and_only_to_th
     assert_eq!(note.path, "/alpha");
     assert_eq!(note.event, "incident.opened");
     let now = Timestamp::now().as_second();
-    notify::webhook::verify(&a_secret, &note.signature, &note.body, now, 300).expect("signature verifies");
+    notify::webhook::verify(&a_secret, &note.signature, &note.body, now, 300)
+        .expect("signature verifies");
     assert!(notify::webhook::verify("whsec_wrong", &note.signature, &note.body, now, 300).is_err());
     let payload = note.json();
     assert_eq!(payload["delivery_id"], note.delivery_id.as_str());
@@ -89,41 +136,87 @@ async fn sign_ins_become_one_incident_per_attack_delivered_signed_and_only_to_th
     assert_eq!(payload["incident"]["id"], incident_id.as_str());
     assert_eq!(payload["incident"]["severity"], "critical");
     assert_eq!(payload["evidence"].as_array().map(Vec::len), Some(13));
-    assert!(payload["recommended_actions"][0].as_str().expect("action").contains("reset their passwords"));
+    assert!(
+        payload["recommended_actions"][0]
+            .as_str()
+            .expect("action")
+            .contains("reset their passwords")
+    );
 
     // Bravo sees nothing of Alpha's, by list or by id.
     let (status, listed) = api.get("/api/v1/incidents", &b_key).await;
-    assert_eq!((status, listed["incidents"].as_array().map(Vec::len)), (200, Some(0)));
-    let (status, _) = api.get(&format!("/api/v1/incidents/{incident_id}"), &b_key).await;
+    assert_eq!(
+        (status, listed["incidents"].as_array().map(Vec::len)),
+        (200, Some(0))
+    );
+    let (status, _) = api
+        .get(&format!("/api/v1/incidents/{incident_id}"), &b_key)
+        .await;
     assert_eq!(status, 404);
-    let (status, one) = api.get(&format!("/api/v1/incidents/{incident_id}"), &a_key).await;
+    let (status, one) = api
+        .get(&format!("/api/v1/incidents/{incident_id}"), &a_key)
+        .await;
     assert_eq!((status, one["evidence_count"].as_u64()), (200, Some(13)));
 
     // The same attack pushed with Bravo's key is Bravo's own incident and notification.
-    let (status, report) = api.post_text("/api/v1/signins", &b_key, lines.join("\n")).await;
-    assert_eq!((status, report["incidents_opened"].as_u64()), (207, Some(1)), "{report}");
+    let (status, report) = api
+        .post_text("/api/v1/signins", &b_key, lines.join("\n"))
+        .await;
+    assert_eq!(
+        (status, report["incidents_opened"].as_u64()),
+        (207, Some(1)),
+        "{report}"
+    );
     let delivered = receiver.wait_for_delivered(2, 30).await;
     assert_eq!(delivered[1].path, "/bravo");
     assert_ne!(delivered[1].json()["incident"]["id"], incident_id.as_str());
     let (_, listed) = api.get("/api/v1/incidents", &a_key).await;
-    assert_eq!(listed["incidents"][0]["evidence_count"], 13, "Alpha's incident is untouched: {listed}");
+    assert_eq!(
+        listed["incidents"][0]["evidence_count"], 13,
+        "Alpha's incident is untouched: {listed}"
+    );
 
     // A password spray over sshd lines, in the same service.
     let accounts: Vec<String> = (0..12).map(|i| format!("user{i}")).collect();
-    let mut spray = PasswordSpray::new("203.0.113.66".parse().expect("ip"), &accounts, 2, at("2026-11-21T02:00:00Z"), SignedDuration::from_secs(20));
+    let mut spray = PasswordSpray::new(
+        "203.0.113.66".parse().expect("ip"),
+        &accounts,
+        2,
+        at("2026-11-21T02:00:00Z"),
+        SignedDuration::from_secs(20),
+    );
     spray.format = model::Format::Sshd;
     spray.protocol = model::Protocol::Ssh;
-    let sshd: Vec<String> = password_spray(&spray).iter().map(|s| render_sshd(s, "gw")).collect();
-    let (status, report) = api.post_text("/api/v1/signins", &a_key, sshd.join("\n")).await;
-    assert_eq!((status, report["accepted"].as_u64(), report["incidents_opened"].as_u64()), (200, Some(24), Some(1)), "{report}");
+    let sshd: Vec<String> = password_spray(&spray)
+        .iter()
+        .map(|s| render_sshd(s, "gw"))
+        .collect();
+    let (status, report) = api
+        .post_text("/api/v1/signins", &a_key, sshd.join("\n"))
+        .await;
+    assert_eq!(
+        (
+            status,
+            report["accepted"].as_u64(),
+            report["incidents_opened"].as_u64()
+        ),
+        (200, Some(24), Some(1)),
+        "{report}"
+    );
     let (_, listed) = api.get("/api/v1/incidents", &a_key).await;
     // Most recently active first.
     let spray_incident = &listed["incidents"][0];
     assert_eq!(spray_incident["kind"], "password_spray", "{listed}");
     assert_eq!(listed["incidents"][1]["kind"], "brute_force", "{listed}");
     assert_eq!(spray_incident["technique"], "T1110.003");
-    assert_eq!(spray_incident["sources"], serde_json::json!(["203.0.113.66"]));
-    assert_eq!(spray_incident["accounts"].as_array().map(Vec::len), Some(12));
+    assert_eq!(
+        spray_incident["sources"],
+        serde_json::json!(["203.0.113.66"])
+    );
+    assert_eq!(
+        spray_incident["accounts"].as_array().map(Vec::len),
+        Some(12)
+    );
     server.kill().await;
 }
 
@@ -136,16 +229,27 @@ async fn a_crash_before_delivery_loses_nothing_and_keeps_the_delivery_id() {
     let receiver = Receiver::start(1).await;
     let server = Server::start(&config).await;
     let api = Api::new(&server.base);
-    let (_, key, secret) = api.enrol(&operator, "Charlie", &format!("{}/charlie", receiver.base)).await;
+    let (_, key, secret) = api
+        .enrol(&operator, "Charlie", &format!("{}/charlie", receiver.base))
+        .await;
 
     let lines = brute_force_lines("ward.clerk@charlie.example", 10, "2026-11-20T10:00:00Z");
-    let (status, report) = api.post_text("/api/v1/signins", &key, lines.join("\n")).await;
-    assert_eq!((status, report["incidents_opened"].as_u64()), (200, Some(1)), "{report}");
+    let (status, report) = api
+        .post_text("/api/v1/signins", &key, lines.join("\n"))
+        .await;
+    assert_eq!(
+        (status, report["incidents_opened"].as_u64()),
+        (200, Some(1)),
+        "{report}"
+    );
 
     // Wait for the failed first attempt, then crash before the retry.
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
     while receiver.all().is_empty() {
-        assert!(tokio::time::Instant::now() < deadline, "no delivery attempt");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no delivery attempt"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
     server.kill().await;
@@ -155,10 +259,20 @@ async fn a_crash_before_delivery_loses_nothing_and_keeps_the_delivery_id() {
     let server = Server::start(&config).await;
     let delivered = receiver.wait_for_delivered(1, 30).await;
     assert_eq!(delivered.len(), 1);
-    assert_eq!(delivered[0].delivery_id, first.delivery_id, "the retry after the crash carries the same delivery id");
+    assert_eq!(
+        delivered[0].delivery_id, first.delivery_id,
+        "the retry after the crash carries the same delivery id"
+    );
     assert_eq!(delivered[0].body, first.body, "and the same body");
     let now = Timestamp::now().as_second();
-    notify::webhook::verify(&secret, &delivered[0].signature, &delivered[0].body, now, 300).expect("signature");
+    notify::webhook::verify(
+        &secret,
+        &delivered[0].signature,
+        &delivered[0].body,
+        now,
+        300,
+    )
+    .expect("signature");
     server.kill().await;
 }
 
@@ -170,22 +284,49 @@ async fn sign_ins_accepted_before_a_crash_still_count_towards_detection_after_it
     let receiver = Receiver::start(0).await;
     let server = Server::start(&config).await;
     let api = Api::new(&server.base);
-    let (_, key, _) = api.enrol(&operator, "Delta", &format!("{}/delta", receiver.base)).await;
+    let (_, key, _) = api
+        .enrol(&operator, "Delta", &format!("{}/delta", receiver.base))
+        .await;
 
     // 14 failures: below the threshold of 10 in the first half, above it together.
-    let mut attack = BruteForce::new("pharmacist@delta.example", "198.51.100.77".parse().expect("ip"), at("2026-11-20T11:00:00Z"), 14, SignedDuration::from_secs(10));
+    let mut attack = BruteForce::new(
+        "pharmacist@delta.example",
+        "198.51.100.77".parse().expect("ip"),
+        at("2026-11-20T11:00:00Z"),
+        14,
+        SignedDuration::from_secs(10),
+    );
     attack.seed = 9;
     let lines: Vec<String> = brute_force(&attack).iter().map(render_graph).collect();
-    let (status, report) = api.post_text("/api/v1/signins", &key, lines[..7].join("\n")).await;
-    assert_eq!((status, report["accepted"].as_u64(), report["detections"].as_u64()), (200, Some(7), Some(0)), "{report}");
+    let (status, report) = api
+        .post_text("/api/v1/signins", &key, lines[..7].join("\n"))
+        .await;
+    assert_eq!(
+        (
+            status,
+            report["accepted"].as_u64(),
+            report["detections"].as_u64()
+        ),
+        (200, Some(7), Some(0)),
+        "{report}"
+    );
     server.kill().await;
 
     let server = Server::start(&config).await;
     let api = Api::new(&server.base);
-    let (status, report) = api.post_text("/api/v1/signins", &key, lines[7..].join("\n")).await;
-    assert_eq!((status, report["incidents_opened"].as_u64()), (200, Some(1)), "{report}");
+    let (status, report) = api
+        .post_text("/api/v1/signins", &key, lines[7..].join("\n"))
+        .await;
+    assert_eq!(
+        (status, report["incidents_opened"].as_u64()),
+        (200, Some(1)),
+        "{report}"
+    );
     let (_, listed) = api.get("/api/v1/incidents", &key).await;
-    assert_eq!(listed["incidents"][0]["evidence_count"], 14, "the 7 sign-ins from before the crash are evidence too: {listed}");
+    assert_eq!(
+        listed["incidents"][0]["evidence_count"], 14,
+        "the 7 sign-ins from before the crash are evidence too: {listed}"
+    );
     receiver.wait_for_delivered(1, 30).await;
     server.kill().await;
 }

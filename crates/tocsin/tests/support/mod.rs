@@ -49,7 +49,10 @@ impl Server {
             .expect("server announces its address within a minute")
             .expect("read stdout")
             .expect("a line");
-        let base = first.strip_prefix("tocsin listening on ").expect("announcement").to_owned();
+        let base = first
+            .strip_prefix("tocsin listening on ")
+            .expect("announcement")
+            .to_owned();
         // Keep draining stdout so the child never blocks on a full pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         Server { child, base }
@@ -68,8 +71,15 @@ pub fn operator_key(config_dir: &Path) -> String {
         .arg(config_dir.join("data"))
         .output()
         .expect("run operator-key");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).expect("utf8").trim().to_owned()
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .expect("utf8")
+        .trim()
+        .to_owned()
 }
 
 /// One request the receiver got.
@@ -106,10 +116,16 @@ impl Receiver {
         let app = axum::Router::new()
             .route("/{*path}", axum::routing::post(receive))
             .with_state(state);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         tokio::spawn(async move { axum::serve(listener, app).await });
-        Receiver { base, received, fail_first: fail }
+        Receiver {
+            base,
+            received,
+            fail_first: fail,
+        }
     }
 
     pub fn all(&self) -> Vec<Received> {
@@ -120,11 +136,20 @@ impl Receiver {
     pub async fn wait_for_delivered(&self, n: usize, secs: u64) -> Vec<Received> {
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(secs);
         loop {
-            let ok: Vec<Received> = self.all().into_iter().filter(|r| r.answered < 300).collect();
+            let ok: Vec<Received> = self
+                .all()
+                .into_iter()
+                .filter(|r| r.answered < 300)
+                .collect();
             if ok.len() >= n {
                 return ok;
             }
-            assert!(tokio::time::Instant::now() < deadline, "only {} of {n} deliveries arrived: {:?}", ok.len(), self.all());
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "only {} of {n} deliveries arrived: {:?}",
+                ok.len(),
+                self.all()
+            );
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
     }
@@ -138,9 +163,21 @@ async fn receive(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> StatusCode {
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
-    let failing = fail.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok();
-    let status = if failing { StatusCode::INTERNAL_SERVER_ERROR } else { StatusCode::NO_CONTENT };
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let failing = fail
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok();
+    let status = if failing {
+        StatusCode::INTERNAL_SERVER_ERROR
+    } else {
+        StatusCode::NO_CONTENT
+    };
     received.lock().expect("lock").push(Received {
         path: uri.path().to_owned(),
         delivery_id: header("tocsin-delivery"),
@@ -161,23 +198,51 @@ pub struct Api {
 impl Api {
     pub fn new(base: &str) -> Api {
         notify::webhook::install_crypto_provider();
-        Api { base: base.to_owned(), http: reqwest::Client::new() }
+        Api {
+            base: base.to_owned(),
+            http: reqwest::Client::new(),
+        }
     }
 
-    pub async fn post_json(&self, path: &str, key: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
-        let response = self.http.post(format!("{}{path}", self.base)).bearer_auth(key).json(&body).send().await.expect("request");
+    pub async fn post_json(
+        &self,
+        path: &str,
+        key: &str,
+        body: serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(key)
+            .json(&body)
+            .send()
+            .await
+            .expect("request");
         let status = response.status().as_u16();
         (status, response.json().await.expect("JSON answer"))
     }
 
     pub async fn post_text(&self, path: &str, key: &str, body: String) -> (u16, serde_json::Value) {
-        let response = self.http.post(format!("{}{path}", self.base)).bearer_auth(key).body(body).send().await.expect("request");
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(key)
+            .body(body)
+            .send()
+            .await
+            .expect("request");
         let status = response.status().as_u16();
         (status, response.json().await.expect("JSON answer"))
     }
 
     pub async fn get(&self, path: &str, key: &str) -> (u16, serde_json::Value) {
-        let response = self.http.get(format!("{}{path}", self.base)).bearer_auth(key).send().await.expect("request");
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(key)
+            .send()
+            .await
+            .expect("request");
         let status = response.status().as_u16();
         (status, response.json().await.expect("JSON answer"))
     }
