@@ -1,0 +1,248 @@
+//! The store's promises, through its public API: tenancy, idempotent intake, hashed keys,
+//! transactional outbox, and refusal of a newer schema.
+
+use model::{
+    Format, Incident, IncidentState, OrgId, Origin, Outcome, Protocol, Sector, SignIn, Timestamp,
+};
+use tocsin_store::{NewDelivery, NewOrganisation, Principal, Store, StoreError};
+
+fn org(name: &str) -> NewOrganisation {
+    NewOrganisation {
+        name: name.into(),
+        sector: Sector::Hospital,
+        country: "ie".into(),
+        domains: vec![
+            format!("{}.example", name.to_lowercase()),
+            "Dup.example.".into(),
+            "dup.example".into(),
+        ],
+        webhook_url: None,
+    }
+}
+
+fn sign_in(record: &str) -> SignIn {
+    SignIn {
+        time: "2026-11-20T09:00:00Z".parse().expect("time"),
+        account: "alice@a.example".into(),
+        source_ip: Some("198.51.100.1".parse().expect("ip")),
+        outcome: Outcome::Failure,
+        failure_kind: Some(model::FailureKind::BadPassword),
+        protocol: Protocol::Imap,
+        app: Some("Office 365 Exchange Online".into()),
+        result_code: Some("50126".into()),
+        reason: None,
+        record_id: Some(record.into()),
+        country: Some("NL".into()),
+        format: Format::EntraGraph,
+        origin: Origin::RequestLine {
+            request: "r".into(),
+            line: 1,
+        },
+    }
+}
+
+fn incident(org: OrgId, id: &str, evidence_count: u64) -> Incident {
+    let t: Timestamp = "2026-11-20T09:00:00Z".parse().expect("time");
+    Incident {
+        id: id.into(),
+        org,
+        kind: model::DetectionKind::BruteForce,
+        technique: model::DetectionKind::BruteForce.technique(),
+        severity: model::Severity::Medium,
+        state: IncidentState::New,
+        campaign_key: "brute_force:alice@a.example".into(),
+        accounts: vec!["alice@a.example".into()],
+        sources: vec!["198.51.100.1".into()],
+        compromised_accounts: vec![],
+        first_seen: t,
+        last_seen: t,
+        evidence_count,
+        summary: "s".into(),
+    }
+}
+
+#[tokio::test]
+async fn organisations_keys_and_incidents_stay_with_their_organisation() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(dir.path()).await.expect("open");
+    let (a, a_key) = store
+        .create_organisation(&org("Alpha"))
+        .await
+        .expect("alpha");
+    let (b, b_key) = store
+        .create_organisation(&org("Bravo"))
+        .await
+        .expect("bravo");
+    assert_eq!(a.country, "IE");
+    assert_eq!(
+        a.domains,
+        vec!["alpha.example".to_string(), "dup.example".to_string()]
+    );
+    assert_eq!(
+        store.authenticate(&a_key).await.expect("auth"),
+        Some(Principal::Organisation(a.id))
+    );
+    assert_eq!(
+        store.authenticate(&b_key).await.expect("auth"),
+        Some(Principal::Organisation(b.id))
+    );
+    assert_eq!(
+        store.authenticate("tsn_not-a-key").await.expect("auth"),
+        None
+    );
+
+    let mut tx = store.begin_intake().await.expect("begin");
+    let first = tx
+        .insert_signin(a.id, &sign_in("r1"))
+        .await
+        .expect("insert")
+        .expect("new");
+    assert_eq!(
+        tx.insert_signin(a.id, &sign_in("r1"))
+            .await
+            .expect("insert"),
+        None,
+        "same record twice"
+    );
+    let bs = tx
+        .insert_signin(b.id, &sign_in("r1"))
+        .await
+        .expect("insert")
+        .expect("same id, other org");
+    tx.save_incident(&incident(a.id, "inc-a", 1))
+        .await
+        .expect("save");
+    tx.add_evidence("inc-a", &[first]).await.expect("evidence");
+    // Another organisation's sign-ins are not read back through an incident of A.
+    assert!(tx.signins(a.id, &[bs]).await.expect("read").is_empty());
+    tx.commit().await.expect("commit");
+
+    assert_eq!(store.incidents(a.id, 10).await.expect("list").len(), 1);
+    assert!(store.incidents(b.id, 10).await.expect("list").is_empty());
+    assert!(store.incident(b.id, "inc-a").await.expect("one").is_none());
+    assert!(
+        store
+            .evidence(b.id, "inc-a", 10)
+            .await
+            .expect("evidence")
+            .is_empty()
+    );
+    let evidence = store.evidence(a.id, "inc-a", 10).await.expect("evidence");
+    assert_eq!(evidence.len(), 1);
+    assert_eq!(
+        evidence[0].sign_in,
+        sign_in("r1"),
+        "a stored sign-in reads back unchanged"
+    );
+
+    // Revoked keys stop working at once.
+    let prefix: String = a_key.chars().take(12).collect();
+    assert_eq!(
+        store.revoke_api_key(a.id, &prefix).await.expect("revoke"),
+        1
+    );
+    assert_eq!(store.authenticate(&a_key).await.expect("auth"), None);
+}
+
+#[tokio::test]
+async fn keys_are_stored_only_as_hashes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(dir.path()).await.expect("open");
+    let key = store
+        .create_api_key(Principal::Operator)
+        .await
+        .expect("key");
+    assert!(key.starts_with("tsn_") && key.len() == 68, "{key}");
+    store.close().await;
+    let mut bytes = Vec::new();
+    for entry in std::fs::read_dir(dir.path()).expect("dir") {
+        bytes.extend(std::fs::read(entry.expect("entry").path()).expect("read"));
+    }
+    let secret = &key[4..];
+    assert!(
+        !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+        "the token is nowhere on disk"
+    );
+}
+
+#[tokio::test]
+async fn a_rolled_back_intake_leaves_no_trace_and_a_committed_one_queues_its_notification() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(dir.path()).await.expect("open");
+    let (a, _) = store
+        .create_organisation(&org("Alpha"))
+        .await
+        .expect("alpha");
+    let delivery = |id: &str| NewDelivery {
+        delivery_id: id.into(),
+        org: a.id,
+        incident_id: "inc".into(),
+        channel: "webhook".into(),
+        event: "incident.opened".into(),
+        payload: "{}".into(),
+        not_before: "2026-01-01T00:00:00Z".parse().expect("time"),
+    };
+    let mut tx = store.begin_intake().await.expect("begin");
+    tx.insert_signin(a.id, &sign_in("r1"))
+        .await
+        .expect("insert");
+    tx.enqueue(&delivery("d1")).await.expect("enqueue");
+    drop(tx);
+    assert_eq!(store.latest_signin_time().await.expect("latest"), None);
+    assert_eq!(store.outbox_counts().await.expect("counts").pending, 0);
+
+    let mut tx = store.begin_intake().await.expect("begin");
+    tx.enqueue(&delivery("d2")).await.expect("enqueue");
+    tx.commit().await.expect("commit");
+    let due = store
+        .due_deliveries(Timestamp::now(), 10)
+        .await
+        .expect("due");
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].delivery_id, "d2");
+    let later = Timestamp::now()
+        .checked_add(jiff::SignedDuration::from_hours(1))
+        .expect("later");
+    store
+        .mark_failed(due[0].id, "receiver down", Some(later))
+        .await
+        .expect("fail");
+    assert!(
+        store
+            .due_deliveries(Timestamp::now(), 10)
+            .await
+            .expect("due")
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .next_delivery_time()
+            .await
+            .expect("next")
+            .map(|t| t.as_second()),
+        Some(later.as_second())
+    );
+}
+
+#[tokio::test]
+async fn a_database_from_a_newer_tocsin_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(dir.path()).await.expect("open");
+    store.close().await;
+    drop(store);
+    // Pretend a future release migrated the database further.
+    let url = format!("sqlite:{}", dir.path().join(Store::DATABASE_FILE).display());
+    let pool = sqlx::SqlitePool::connect(&url).await.expect("connect");
+    sqlx::query("INSERT INTO schema_version (version) VALUES (999)")
+        .execute(&pool)
+        .await
+        .expect("insert");
+    pool.close().await;
+    match Store::open(dir.path()).await {
+        Err(StoreError::SchemaTooNew {
+            found: 999,
+            supported: 1,
+        }) => {}
+        other => panic!("expected SchemaTooNew, got {other:?}"),
+    }
+}
