@@ -330,3 +330,25 @@ async fn sign_ins_accepted_before_a_crash_still_count_towards_detection_after_it
     receiver.wait_for_delivered(1, 30).await;
     server.kill().await;
 }
+
+/// Runs the Python verifier printed in docs/webhooks.md, so the documentation cannot
+/// drift from what the service sends.
+fn python_verifier_from_the_docs(secret: &str, header: &str, body: &[u8]) -> bool {
+    let docs = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/webhooks.md"
+    ))
+    .expect("docs");
+    let start = docs.find("```python\n").expect("a python block") + "```python\n".len();
+    let code = &docs[start..start + docs[start..].find("```").expect("block end")];
+    let program = format!(
+        "{code}\nimport sys\nbody = sys.stdin.buffer.read()\nsys.exit(0 if verify(sys.argv[1], sys.argv[2], body) else 1)\n"
+    );
+    let mut child = std::process::Command::new("python3")
+        .args(["-c", &program, secret, header])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 (scripts/test installs it)");
+    std::io::Write::write_all(&mut child.stdin.take().expect("stdin"), body).expect("write body");
+    child.wait().expect("python3 runs").success()
+}
