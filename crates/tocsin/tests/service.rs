@@ -142,6 +142,14 @@ async fn sign_ins_become_one_incident_per_attack_delivered_signed_and_only_to_th
             .expect("action")
             .contains("reset their passwords")
     );
+    assert!(
+        python_verifier_from_the_docs(&a_secret, &note.signature, &note.body),
+        "docs/webhooks.md's Python accepts it"
+    );
+    assert!(
+        !python_verifier_from_the_docs("whsec_wrong", &note.signature, &note.body),
+        "and refuses a wrong secret"
+    );
 
     // Bravo sees nothing of Alpha's, by list or by id.
     let (status, listed) = api.get("/api/v1/incidents", &b_key).await;
