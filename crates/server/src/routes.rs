@@ -8,6 +8,7 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::{Operator, OrgKey};
+use crate::error::ApiJson;
 use crate::{ApiError, AppState};
 use ingest::{ParseOptions, Parsed};
 use model::{Incident, Origin, Sector};
@@ -54,7 +55,7 @@ struct Created {
 async fn create_org(
     _: Operator,
     State(state): State<AppState>,
-    Json(body): Json<CreateOrg>,
+    ApiJson(body): ApiJson<CreateOrg>,
 ) -> Result<(StatusCode, Json<Created>), ApiError> {
     let sector: Sector = body
         .sector
@@ -112,7 +113,7 @@ struct SetWebhook {
 async fn set_webhook(
     OrgKey(org): OrgKey,
     State(state): State<AppState>,
-    Json(body): Json<SetWebhook>,
+    ApiJson(body): ApiJson<SetWebhook>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     if let Some(url) = &body.url {
         webhook::check_target(url, state.allow_private_webhooks)

@@ -1,0 +1,199 @@
+//! The router in process (no socket): authentication, and how intake treats bad input.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+use tocsin_server::{AppState, HttpConfig, router};
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    state: AppState,
+    key: String,
+}
+
+async fn fixture(http: HttpConfig) -> Fixture {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = store::Store::open(dir.path()).await.expect("store");
+    let (_, key) = store
+        .create_organisation(&store::NewOrganisation {
+            name: "Echo Clinic".into(),
+            sector: model::Sector::Clinic,
+            country: "FR".into(),
+            domains: vec!["echo.example".into()],
+            webhook_url: None,
+        })
+        .await
+        .expect("org");
+    let intake = notify::SignInIntake::new(
+        store,
+        detect::DetectConfig::default(),
+        notify::NotifyConfig::default(),
+    )
+    .await
+    .expect("intake");
+    let state = AppState {
+        intake: Arc::new(intake),
+        http,
+        allow_private_webhooks: false,
+    };
+    Fixture {
+        _dir: dir,
+        state,
+        key,
+    }
+}
+
+async fn send(
+    f: &Fixture,
+    method: &str,
+    path: &str,
+    key: Option<&str>,
+    body: Vec<u8>,
+) -> (StatusCode, serde_json::Value) {
+    // Intake ignores the content type; the JSON endpoints require it.
+    let mut request = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("content-type", "application/json");
+    if let Some(key) = key {
+        request = request.header("authorization", format!("Bearer {key}"));
+    }
+    let response = router(f.state.clone())
+        .oneshot(request.body(Body::from(body)).expect("request"))
+        .await
+        .expect("response");
+    let status = response.status();
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    let json = serde_json::from_slice(&bytes).unwrap_or_else(|_| {
+        serde_json::Value::String(String::from_utf8_lossy(&bytes).into_owned())
+    });
+    (status, json)
+}
+
+const GOOD: &str = r#"{"id":"r1","createdDateTime":"2026-11-20T09:00:00Z","userPrincipalName":"Ana@echo.example","ipAddress":"198.51.100.9","status":{"errorCode":50126,"failureReason":"Invalid username or password."},"clientAppUsed":"IMAP4","appDisplayName":"Office 365 Exchange Online"}"#;
+
+#[tokio::test]
+async fn each_bad_line_is_named_and_the_good_ones_are_kept() {
+    let http = HttpConfig {
+        max_line_bytes: 1024,
+        max_reported_errors: 2,
+        ..HttpConfig::default()
+    };
+    let f = fixture(http).await;
+    let mut body = Vec::new();
+    body.extend_from_slice(GOOD.as_bytes());
+    body.extend_from_slice(b"\r\n\n");
+    body.extend_from_slice(b"Nov 20 09:00:01 gw sshd[1]: Failed password for \xff\xfe from 198.51.100.9 port 22 ssh2\n");
+    body.extend_from_slice(format!("{{\"x\": \"{}\"}}\n", "a".repeat(2000)).as_bytes());
+    body.extend_from_slice(b"{\"userPrincipalName\": \"a@echo.example\"}\n");
+    body.extend_from_slice(
+        b"Nov 20 09:00:02 gw sshd[1]: Accepted publickey for ana from 198.51.100.9 port 22 ssh2\n",
+    );
+    let (status, report) = send(&f, "POST", "/api/v1/signins", Some(&f.key), body).await;
+    assert_eq!(status, StatusCode::MULTI_STATUS, "{report}");
+    assert_eq!(report["accepted"], 2, "{report}");
+    assert_eq!(report["rejected"], 3, "{report}");
+    // Only the first two are listed (max_reported_errors), with their line numbers.
+    assert_eq!(
+        report["errors"].as_array().map(Vec::len),
+        Some(2),
+        "{report}"
+    );
+    assert_eq!(report["errors"][0]["line"], 3);
+    assert_eq!(report["errors"][0]["reason"], "line is not valid UTF-8");
+    assert_eq!(report["errors"][1]["line"], 4);
+    assert!(
+        report["errors"][1]["reason"]
+            .as_str()
+            .expect("reason")
+            .contains("longer than the limit of 1024"),
+        "{report}"
+    );
+}
+
+#[tokio::test]
+async fn a_request_with_nothing_readable_is_422_and_an_oversized_one_413() {
+    let http = HttpConfig {
+        max_body_bytes: 4096,
+        ..HttpConfig::default()
+    };
+    let f = fixture(http).await;
+    let (status, report) = send(
+        &f,
+        "POST",
+        "/api/v1/signins",
+        Some(&f.key),
+        b"{\"nope\": 1}\n".to_vec(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{report}");
+    assert!(
+        report["errors"][0]["reason"]
+            .as_str()
+            .expect("reason")
+            .contains("createdDateTime"),
+        "{report}"
+    );
+    let (status, _) = send(
+        &f,
+        "POST",
+        "/api/v1/signins",
+        Some(&f.key),
+        vec![b'x'; 8192],
+    )
+    .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    let (status, report) = send(
+        &f,
+        "POST",
+        "/api/v1/signins",
+        Some(&f.key),
+        GOOD.as_bytes().to_vec(),
+    )
+    .await;
+    assert_eq!(
+        (status, report["accepted"].as_u64()),
+        (StatusCode::OK, Some(1)),
+        "{report}"
+    );
+}
+
+#[tokio::test]
+async fn requests_without_a_valid_key_learn_nothing() {
+    let f = fixture(HttpConfig::default()).await;
+    for key in [None, Some("tsn_0123"), Some("not even the prefix")] {
+        let (status, body) = send(&f, "GET", "/api/v1/incidents", key, Vec::new()).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{key:?}");
+        assert!(
+            body["error"].as_str().expect("error").contains("Bearer"),
+            "{body}"
+        );
+        let (status, _) = send(&f, "POST", "/api/v1/signins", key, GOOD.as_bytes().to_vec()).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    let (status, body) = send(
+        &f,
+        "PUT",
+        "/api/v1/org/webhook",
+        Some(&f.key),
+        br#"{"url":"http://169.254.169.254/latest"}"#.to_vec(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .expect("error")
+            .contains("allow_private_targets"),
+        "{body}"
+    );
+}
