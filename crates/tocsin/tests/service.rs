@@ -5,7 +5,7 @@ mod support;
 
 use jiff::{SignedDuration, Timestamp};
 use scenario::{BruteForce, PasswordSpray, brute_force, password_spray, render_graph, render_sshd};
-use support::{Api, Receiver, Server, operator_key, write_config};
+use support::Harness;
 
 fn at(s: &str) -> Timestamp {
     s.parse().expect("timestamp")
@@ -26,18 +26,14 @@ fn brute_force_lines(account: &str, failures: u32, start: &str) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_ins_become_one_incident_per_attack_delivered_signed_and_only_to_their_organisation() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let config = write_config(dir.path());
-    let operator = operator_key(dir.path());
-    let receiver = Receiver::start(0).await;
-    let server = Server::start(&config).await;
-    let api = Api::new(&server.base);
+    let mut h = Harness::start(0).await;
+    let (api, receiver, operator) = (&h.api, &h.receiver, &h.operator);
 
     let (a_id, a_key, a_secret) = api
-        .enrol(&operator, "Alpha", &format!("{}/alpha", receiver.base))
+        .enrol(operator, "Alpha", &format!("{}/alpha", receiver.base))
         .await;
     let (_b_id, b_key, _) = api
-        .enrol(&operator, "Bravo", &format!("{}/bravo", receiver.base))
+        .enrol(operator, "Bravo", &format!("{}/bravo", receiver.base))
         .await;
 
     // Keys act only within their role.
@@ -47,7 +43,7 @@ async fn sign_ins_become_one_incident_per_attack_delivered_signed_and_only_to_th
     assert_eq!(status, 403, "{body}");
     let (status, _) = api.get("/api/v1/incidents", "tsn_0000").await;
     assert_eq!(status, 401);
-    let (status, _) = api.get("/api/v1/incidents", &operator).await;
+    let (status, _) = api.get("/api/v1/incidents", operator).await;
     assert_eq!(status, 403);
 
     // 12 bad passwords and a success, with a malformed line and a noise line among them.
@@ -225,20 +221,16 @@ async fn sign_ins_become_one_incident_per_attack_delivered_signed_and_only_to_th
         spray_incident["accounts"].as_array().map(Vec::len),
         Some(12)
     );
-    server.kill().await;
+    h.server.kill().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_before_delivery_loses_nothing_and_keeps_the_delivery_id() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let config = write_config(dir.path());
-    let operator = operator_key(dir.path());
     // The receiver is down for the first attempt (answers 500).
-    let receiver = Receiver::start(1).await;
-    let server = Server::start(&config).await;
-    let api = Api::new(&server.base);
+    let mut h = Harness::start(1).await;
+    let (api, receiver, operator) = (&h.api, h.receiver.clone(), &h.operator);
     let (_, key, secret) = api
-        .enrol(&operator, "Charlie", &format!("{}/charlie", receiver.base))
+        .enrol(operator, "Charlie", &format!("{}/charlie", receiver.base))
         .await;
 
     let lines = brute_force_lines("ward.clerk@charlie.example", 10, "2026-11-20T10:00:00Z");
@@ -260,11 +252,9 @@ async fn a_crash_before_delivery_loses_nothing_and_keeps_the_delivery_id() {
         );
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
-    server.kill().await;
+    h.crash_and_restart().await;
     let first = receiver.all()[0].clone();
     assert_eq!(first.answered, 500);
-
-    let server = Server::start(&config).await;
     let delivered = receiver.wait_for_delivered(1, 30).await;
     assert_eq!(delivered.len(), 1);
     assert_eq!(
@@ -281,19 +271,15 @@ async fn a_crash_before_delivery_loses_nothing_and_keeps_the_delivery_id() {
         300,
     )
     .expect("signature");
-    server.kill().await;
+    h.server.kill().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_ins_accepted_before_a_crash_still_count_towards_detection_after_it() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let config = write_config(dir.path());
-    let operator = operator_key(dir.path());
-    let receiver = Receiver::start(0).await;
-    let server = Server::start(&config).await;
-    let api = Api::new(&server.base);
+    let mut h = Harness::start(0).await;
+    let (api, receiver, operator) = (&h.api, h.receiver.clone(), &h.operator);
     let (_, key, _) = api
-        .enrol(&operator, "Delta", &format!("{}/delta", receiver.base))
+        .enrol(operator, "Delta", &format!("{}/delta", receiver.base))
         .await;
 
     // 14 failures: below the threshold of 10 in the first half, above it together.
@@ -318,10 +304,8 @@ async fn sign_ins_accepted_before_a_crash_still_count_towards_detection_after_it
         (200, Some(7), Some(0)),
         "{report}"
     );
-    server.kill().await;
-
-    let server = Server::start(&config).await;
-    let api = Api::new(&server.base);
+    h.crash_and_restart().await;
+    let api = &h.api;
     let (status, report) = api
         .post_text("/api/v1/signins", &key, lines[7..].join("\n"))
         .await;
@@ -336,7 +320,7 @@ async fn sign_ins_accepted_before_a_crash_still_count_towards_detection_after_it
         "the 7 sign-ins from before the crash are evidence too: {listed}"
     );
     receiver.wait_for_delivered(1, 30).await;
-    server.kill().await;
+    h.server.kill().await;
 }
 
 /// Runs the Python verifier printed in docs/webhooks.md, so the documentation cannot

@@ -59,7 +59,7 @@ impl Server {
     }
 
     /// SIGKILL: no shutdown code runs, as in a crash.
-    pub async fn kill(mut self) {
+    pub async fn kill(&mut self) {
         self.child.start_kill().expect("kill");
         let _ = self.child.wait().await;
     }
@@ -265,5 +265,49 @@ impl Api {
             body["api_key"].as_str().expect("key").to_owned(),
             body["webhook_secret"].as_str().expect("secret").to_owned(),
         )
+    }
+}
+
+/// A service with an operator key and a webhook receiver: what every end-to-end test
+/// starts from. Kept in a temporary directory that lives as long as the harness.
+pub struct Harness {
+    pub dir: tempfile::TempDir,
+    pub config: PathBuf,
+    pub operator: String,
+    pub receiver: Receiver,
+    pub server: Server,
+    pub api: Api,
+}
+
+impl Harness {
+    /// Starts it all; the receiver answers 500 to its first `receiver_fails_first` requests.
+    pub async fn start(receiver_fails_first: u32) -> Harness {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = write_config(dir.path());
+        let operator = operator_key(dir.path());
+        let receiver = Receiver::start(receiver_fails_first).await;
+        let server = Server::start(&config).await;
+        let api = Api::new(&server.base);
+        Harness {
+            dir,
+            config,
+            operator,
+            receiver,
+            server,
+            api,
+        }
+    }
+
+    /// Enrols an organisation whose webhook goes to the receiver at `/<path>`.
+    pub async fn enrol(&self, name: &str, path: &str) -> (i64, String, String) {
+        let url = format!("{}/{path}", self.receiver.base);
+        self.api.enrol(&self.operator, name, &url).await
+    }
+
+    /// Crashes the service (SIGKILL) and starts it again on the same data directory.
+    pub async fn crash_and_restart(&mut self) {
+        self.server.kill().await;
+        self.server = Server::start(&self.config).await;
+        self.api = Api::new(&self.server.base);
     }
 }
