@@ -66,23 +66,14 @@ pub fn absorb(
     let before = incident.severity;
     let compromised_before = incident.compromised_accounts.len();
     incident.severity = incident.severity.max(detection.severity);
-    incident.accounts = capped(
-        incident
-            .accounts
-            .drain(..)
-            .chain(detection.accounts.iter().cloned()),
+    merge(&mut incident.accounts, detection.accounts.iter().cloned());
+    merge(
+        &mut incident.sources,
+        detection.sources.iter().map(|ip| ip.to_string()),
     );
-    incident.sources = capped(
-        incident
-            .sources
-            .drain(..)
-            .chain(detection.sources.iter().map(|ip| ip.to_string())),
-    );
-    incident.compromised_accounts = capped(
-        incident
-            .compromised_accounts
-            .drain(..)
-            .chain(detection.compromised.iter().cloned()),
+    merge(
+        &mut incident.compromised_accounts,
+        detection.compromised.iter().cloned(),
     );
     incident.first_seen = incident.first_seen.min(detection.first_seen);
     incident.last_seen = incident.last_seen.max(detection.last_seen);
@@ -95,6 +86,18 @@ pub fn absorb(
             Change::Extended
         };
     (incident, change)
+}
+
+/// Adds items to a sorted list without repeats, until the list is full. An attack that
+/// goes on adds one detection per sign-in, so this must not rebuild the list each time.
+fn merge(list: &mut Vec<String>, items: impl Iterator<Item = String>) {
+    for item in items {
+        if let Err(at) = list.binary_search(&item)
+            && list.len() < Incident::MAX_LISTED
+        {
+            list.insert(at, item);
+        }
+    }
 }
 
 fn capped(items: impl Iterator<Item = String>) -> Vec<String> {
@@ -158,8 +161,21 @@ fn listing(items: &[String], noun: &str) -> String {
             } else {
                 ""
             };
-            format!("{}{plus} {noun}s ({}{more})", items.len(), shown.join(", "))
+            format!(
+                "{}{plus} {} ({}{more})",
+                items.len(),
+                plural(noun),
+                shown.join(", ")
+            )
         }
+    }
+}
+
+fn plural(noun: &str) -> String {
+    if noun.ends_with('s') {
+        format!("{noun}es")
+    } else {
+        format!("{noun}s")
     }
 }
 
