@@ -24,6 +24,8 @@ pub const MAX_LINKED_EVIDENCE: u64 = 10_000;
 
 /// Detector windows are rebuilt at start from at most this many stored sign-ins.
 const MAX_REPLAYED: u32 = 2_000_000;
+/// Sign-ins read from the store at a time while replaying.
+const REPLAY_PAGE: u32 = 10_000;
 
 /// What one call to [`SignInIntake::accept`] did.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
@@ -66,8 +68,20 @@ impl SignInIntake {
         if let Some(latest) = store.latest_signin_time().await? {
             let since = latest.checked_sub(horizon).unwrap_or(Timestamp::MIN);
             // Detections made now were made, committed and notified before the restart.
-            for observation in store.observations_since(since, MAX_REPLAYED).await? {
-                let _ = detectors.observe(&observation);
+            let mut replayed = 0u32;
+            let mut last: Option<Observation> = None;
+            while replayed < MAX_REPLAYED {
+                let page = store
+                    .observations_since(since, last.as_ref(), REPLAY_PAGE)
+                    .await?;
+                let Some(tail) = page.last().cloned() else {
+                    break;
+                };
+                for observation in &page {
+                    let _ = detectors.observe(observation);
+                }
+                replayed = replayed.saturating_add(page.len() as u32);
+                last = Some(tail);
             }
         }
         Ok(SignInIntake {

@@ -34,19 +34,29 @@ impl Store {
         })
     }
 
-    /// Sign-ins of every organisation at or after `since`, oldest first, at most `limit`:
-    /// what the detectors replay at start to rebuild their windows.
+    /// One page of the sign-ins of every organisation at or after `since`, in (time, id)
+    /// order, starting after `after` (the last observation of the previous page): what
+    /// the detectors replay at start to rebuild their windows, a page at a time so that
+    /// memory does not grow with the store.
     pub async fn observations_since(
         &self,
         since: Timestamp,
-        limit: u32,
+        after: Option<&Observation>,
+        page: u32,
     ) -> Result<Vec<Observation>> {
-        let rows =
-            sqlx::query("SELECT * FROM signins WHERE time_us >= ? ORDER BY time_us, id LIMIT ?")
-                .bind(since.as_microsecond())
-                .bind(limit)
-                .fetch_all(&self.pool)
-                .await?;
+        let (after_us, after_id) = after.map_or((i64::MIN, i64::MIN), |o| {
+            (o.sign_in.time.as_microsecond(), o.id.0)
+        });
+        let rows = sqlx::query(
+            "SELECT * FROM signins WHERE time_us >= ? AND (time_us, id) > (?, ?) \
+             ORDER BY time_us, id LIMIT ?",
+        )
+        .bind(since.as_microsecond())
+        .bind(after_us)
+        .bind(after_id)
+        .bind(page)
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter()
             .map(|row| {
                 let stored = signin_from_row(row)?;

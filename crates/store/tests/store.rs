@@ -246,3 +246,48 @@ async fn a_database_from_a_newer_tocsin_is_refused() {
         other => panic!("expected SchemaTooNew, got {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn replay_pages_through_every_sign_in_once_in_time_order() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(dir.path()).await.expect("open");
+    let (a, _) = store
+        .create_organisation(&org("Alpha"))
+        .await
+        .expect("alpha");
+    let base: Timestamp = "2026-11-20T09:00:00Z".parse().expect("time");
+    let mut tx = store.begin_intake().await.expect("begin");
+    // Inserted out of time order, with ties, as pushes from several shippers arrive.
+    for i in 0..25i64 {
+        let mut s = sign_in(&format!("r{i}"));
+        s.time = base
+            .checked_add(jiff::SignedDuration::from_secs((i * 7) % 11))
+            .expect("time");
+        tx.insert_signin(a.id, &s).await.expect("insert");
+    }
+    tx.commit().await.expect("commit");
+    let since = base
+        .checked_add(jiff::SignedDuration::from_secs(2))
+        .expect("since");
+    let mut seen = Vec::new();
+    let mut last = None;
+    loop {
+        let page = store
+            .observations_since(since, last.as_ref(), 4)
+            .await
+            .expect("page");
+        let Some(tail) = page.last().cloned() else {
+            break;
+        };
+        assert!(page.len() <= 4);
+        seen.extend(page.into_iter().map(|o| (o.sign_in.time, o.id)));
+        last = Some(tail);
+    }
+    let mut expected = seen.clone();
+    expected.sort();
+    expected.dedup();
+    assert_eq!(seen, expected, "in (time, id) order without repeats");
+    // (i * 7) % 11 >= 2 holds for all but the i whose offset is 0 or 1.
+    let wanted = (0..25i64).filter(|i| (i * 7) % 11 >= 2).count();
+    assert_eq!(seen.len(), wanted);
+}
