@@ -16,7 +16,7 @@ use crate::config::NotifyConfig;
 use crate::correlate::{Change, absorb};
 use crate::payload;
 use detect::{DetectConfig, Detectors};
-use model::{EventId, Incident, IncidentState, Observation, OrgId, SignIn};
+use model::{Detection, EventId, Incident, IncidentState, Observation, OrgId, SignIn};
 use store::{NewDelivery, Store, StoreError};
 
 /// Incidents link at most this many sign-ins as evidence; the count goes on.
@@ -47,12 +47,54 @@ pub struct SignInIntake {
     outbox_wake: Arc<Notify>,
 }
 
-/// An incident being changed by one batch, and what the batch did to it.
+/// An incident being changed by one batch, and what the batch did to it. Written once,
+/// at the end of the batch, however many detections it absorbed.
 struct Touched {
     incident: Incident,
     change: Change,
     /// The first few sign-ins of this batch's evidence, for the notification.
     sample: Vec<EventId>,
+    /// This batch's evidence to link to the incident (up to [`MAX_LINKED_EVIDENCE`]).
+    linked: Vec<EventId>,
+}
+
+impl Touched {
+    /// An incident as stored before this batch: nothing has happened to it yet.
+    fn stored(incident: Incident) -> Touched {
+        Touched {
+            incident,
+            change: Change::Extended,
+            sample: Vec::new(),
+            linked: Vec::new(),
+        }
+    }
+
+    /// Folds `detection` into what the batch has made of its incident so far, or opens
+    /// one.
+    fn fold(previous: Option<Touched>, detection: &Detection) -> Touched {
+        let (incident, previous_change, mut sample, mut linked) = match previous {
+            Some(t) => (Some(t.incident), Some(t.change), t.sample, t.linked),
+            None => (None, None, Vec::new(), Vec::new()),
+        };
+        let evidence_before = incident.as_ref().map_or(0, |i| i.evidence_count);
+        let (incident, change) = absorb(incident, detection, || uuid::Uuid::now_v7().to_string());
+        let room = MAX_LINKED_EVIDENCE.saturating_sub(evidence_before) as usize;
+        linked.extend(detection.evidence.iter().take(room));
+        let room = payload::EVIDENCE_IN_NOTIFICATION.saturating_sub(sample.len());
+        sample.extend(detection.evidence.iter().take(room));
+        // Within a batch an opening dominates, then an escalation: the organisation
+        // hears once, about the incident as the batch left it.
+        let change = match previous_change {
+            Some(earlier @ (Change::Opened | Change::Escalated { .. })) => earlier,
+            _ => change,
+        };
+        Touched {
+            incident,
+            change,
+            sample,
+            linked,
+        }
+    }
 }
 
 impl SignInIntake {
@@ -122,73 +164,49 @@ impl SignInIntake {
             let observation = Observation { id, org, sign_in };
             for detection in detectors.observe(&observation) {
                 report.detections += 1;
-                let existing = match touched.remove(&detection.campaign_key) {
+                let previous = match touched.remove(&detection.campaign_key) {
                     Some(t) => Some(t),
                     None => {
                         let not_before = detection
                             .first_seen
                             .checked_sub(self.config.reopen_after)
                             .unwrap_or(Timestamp::MIN);
-                        tx.open_incident(org, &detection.campaign_key, not_before)
-                            .await?
-                            .map(|incident| Touched {
-                                incident,
-                                change: Change::Extended,
-                                sample: Vec::new(),
-                            })
+                        let stored = tx
+                            .open_incident(org, &detection.campaign_key, not_before)
+                            .await?;
+                        stored.map(Touched::stored)
                     }
                 };
-                let linked_before = existing.as_ref().map_or(0, |t| t.incident.evidence_count);
-                let (previous_change, mut sample, incident) = match existing {
-                    Some(t) => (Some(t.change), t.sample, Some(t.incident)),
-                    None => (None, Vec::new(), None),
-                };
-                let (incident, change) =
-                    absorb(incident, &detection, || uuid::Uuid::now_v7().to_string());
-                let room = MAX_LINKED_EVIDENCE.saturating_sub(linked_before) as usize;
-                let linked = &detection.evidence[..detection.evidence.len().min(room)];
-                let room = payload::EVIDENCE_IN_NOTIFICATION.saturating_sub(sample.len());
-                sample.extend(detection.evidence.iter().take(room));
-                // Within a batch an opening dominates, then an escalation: the
-                // organisation hears once, about the incident as the batch left it.
-                let change = match (previous_change, change) {
-                    (Some(Change::Opened), _) => Change::Opened,
-                    (Some(Change::Escalated { from }), _) => Change::Escalated { from },
-                    (_, change) => change,
-                };
-                tx.save_incident(&incident).await?;
-                tx.add_evidence(&incident.id, linked).await?;
                 touched.insert(
                     detection.campaign_key.clone(),
-                    Touched {
-                        incident,
-                        change,
-                        sample,
-                    },
+                    Touched::fold(previous, &detection),
                 );
             }
         }
         let mut touched: Vec<Touched> = touched.into_values().collect();
         touched.sort_by(|a, b| {
-            a.incident
-                .first_seen
-                .cmp(&b.incident.first_seen)
-                .then(a.incident.id.cmp(&b.incident.id))
+            (a.incident.first_seen, &a.incident.id).cmp(&(b.incident.first_seen, &b.incident.id))
         });
         let mut queued = false;
         for mut t in touched {
-            let Some(event) = t.change.event() else {
-                continue;
-            };
             match t.change {
                 Change::Opened => report.incidents_opened += 1,
-                _ => report.incidents_escalated += 1,
+                Change::Escalated { .. } => report.incidents_escalated += 1,
+                Change::Extended => {}
             }
-            if organisation.webhook_url.is_none() {
-                continue;
+            // Without a channel the incident stays `new`, visible through the API.
+            let event = t
+                .change
+                .event()
+                .filter(|_| organisation.webhook_url.is_some());
+            if event.is_some() {
+                t.incident.state = IncidentState::Notified;
             }
-            t.incident.state = IncidentState::Notified;
             tx.save_incident(&t.incident).await?;
+            tx.add_evidence(&t.incident.id, &t.linked).await?;
+            let Some(event) = event else {
+                continue;
+            };
             let evidence = tx.signins(org, &t.sample).await?;
             let delivery_id = uuid::Uuid::now_v7().to_string();
             let body = payload::notification(

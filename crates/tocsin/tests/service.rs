@@ -291,6 +291,7 @@ async fn sign_ins_accepted_before_a_crash_still_count_towards_detection_after_it
         SignedDuration::from_secs(10),
     );
     attack.seed = 9;
+    attack.then_success = true;
     let lines: Vec<String> = brute_force(&attack).iter().map(render_graph).collect();
     let (status, report) = api
         .post_text("/api/v1/signins", &key, lines[..7].join("\n"))
@@ -307,7 +308,7 @@ async fn sign_ins_accepted_before_a_crash_still_count_towards_detection_after_it
     h.crash_and_restart().await;
     let api = &h.api;
     let (status, report) = api
-        .post_text("/api/v1/signins", &key, lines[7..].join("\n"))
+        .post_text("/api/v1/signins", &key, lines[7..14].join("\n"))
         .await;
     assert_eq!(
         (status, report["incidents_opened"].as_u64()),
@@ -319,7 +320,42 @@ async fn sign_ins_accepted_before_a_crash_still_count_towards_detection_after_it
         listed["incidents"][0]["evidence_count"], 14,
         "the 7 sign-ins from before the crash are evidence too: {listed}"
     );
-    receiver.wait_for_delivered(1, 30).await;
+    let opened = receiver.wait_for_delivered(1, 30).await;
+    assert_eq!(opened[0].event, "incident.opened");
+    assert_eq!(opened[0].json()["incident"]["severity"], "medium");
+
+    // The attacker's success, pushed later, escalates the same incident and says so.
+    let (status, report) = api
+        .post_text("/api/v1/signins", &key, lines[14].clone())
+        .await;
+    assert_eq!(
+        (
+            status,
+            report["incidents_opened"].as_u64(),
+            report["incidents_escalated"].as_u64()
+        ),
+        (200, Some(0), Some(1)),
+        "{report}"
+    );
+    let delivered = receiver.wait_for_delivered(2, 30).await;
+    let escalation = delivered[1].json();
+    assert_eq!(delivered[1].event, "incident.escalated");
+    assert_ne!(delivered[1].delivery_id, delivered[0].delivery_id);
+    assert_eq!(
+        escalation["incident"]["id"],
+        opened[0].json()["incident"]["id"]
+    );
+    assert_eq!(escalation["incident"]["severity"], "critical");
+    assert_eq!(
+        escalation["incident"]["compromised_accounts"],
+        serde_json::json!(["pharmacist@delta.example"])
+    );
+    assert_eq!(
+        escalation["evidence"].as_array().map(Vec::len),
+        Some(1),
+        "the escalating sign-in: {escalation}"
+    );
+    assert_eq!(escalation["evidence"][0]["outcome"], "success");
     h.server.kill().await;
 }
 
