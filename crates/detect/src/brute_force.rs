@@ -83,6 +83,7 @@ impl BruteForceDetector {
         self.keys.advance(s.time);
         let key = (obs.org, s.account.clone());
         match classify(s) {
+            Class::Context => {}
             Class::ValidPassword => {
                 // A success never opens a key: only accounts under attack are worth memory.
                 if let Some(state) = self.keys.get_mut(&key) {

@@ -45,6 +45,9 @@ pub(crate) enum Class {
     /// A success, or a failure after the password was accepted (second factor asked for,
     /// password expired): for an attacker as good as a success.
     ValidPassword,
+    /// No credential was tried (a scanner that disconnected before authenticating):
+    /// neither a guess nor a success.
+    Context,
 }
 
 pub(crate) fn classify(s: &SignIn) -> Class {
@@ -52,6 +55,7 @@ pub(crate) fn classify(s: &SignIn) -> Class {
         (Outcome::Success, _) => Class::ValidPassword,
         (Outcome::Failure, Some(kind)) if kind.password_was_valid() => Class::ValidPassword,
         (Outcome::Failure, _) => Class::CredentialFailure,
+        (Outcome::PreAuth, _) => Class::Context,
     }
 }
 
@@ -148,6 +152,8 @@ mod tests {
             reason: None,
             record_id: None,
             country: None,
+            asn: None,
+            user_agent: None,
             format: Format::Sshd,
             origin: Origin::FileLine {
                 file: "t".into(),

@@ -158,6 +158,12 @@ impl PasswordSprayDetector {
     pub(crate) fn observe(&mut self, obs: &Observation, out: &mut Vec<Detection>) {
         let s = &obs.sign_in;
         self.keys.advance(s.time);
+        let class = classify(s);
+        // Scanners that never try a password are context for later detectors, not
+        // attempts: they must not open (or evict) a source's state.
+        if class == Class::Context {
+            return;
+        }
         let Some(ip) = s.source_ip else {
             self.skipped_without_source += 1;
             return;
@@ -176,7 +182,8 @@ impl PasswordSprayDetector {
             id: obs.id,
             account: s.account.clone(),
         };
-        match classify(s) {
+        match class {
+            Class::Context => {}
             Class::ValidPassword => {
                 if let Some(ep) = &state.episode {
                     if s.time >= ep.first {

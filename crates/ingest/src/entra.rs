@@ -177,6 +177,9 @@ impl GraphSignIn<'_> {
             reason,
             record_id: non_empty(self.id),
             country: self.location.and_then(|l| non_empty(l.country_or_region)),
+            // The v1.0 signIn resource has neither.
+            asn: None,
+            user_agent: None,
             format: Format::EntraGraph,
             origin: origin.clone(),
         })

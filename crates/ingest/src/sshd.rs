@@ -115,7 +115,7 @@ pub fn parse_message(message: &str) -> Result<Option<Attempt>, RecordError> {
         });
     };
     let failure_kind = match outcome {
-        Outcome::Success => None,
+        Outcome::Success | Outcome::PreAuth => None,
         Outcome::Failure if invalid => Some(FailureKind::UnknownAccount),
         Outcome::Failure if method == "password" || method.starts_with("keyboard-interactive") => {
             Some(FailureKind::BadPassword)
@@ -201,6 +201,8 @@ impl Attempt {
             reason: Some(self.message),
             record_id: None,
             country: None,
+            asn: None,
+            user_agent: None,
             format: Format::Sshd,
             origin: origin.clone(),
         };

@@ -12,7 +12,9 @@ mod signin;
 
 pub use detection::{Detection, DetectionKind, Incident, IncidentState, Severity, Technique};
 pub use org::{OrgId, Sector, UnknownSector};
-pub use signin::{EventId, FailureKind, Format, Observation, Origin, Outcome, Protocol, SignIn};
+pub use signin::{
+    EventId, FailureKind, Format, Network, Observation, Origin, Outcome, Protocol, SignIn,
+};
 
 /// A point in time, always UTC. Re-exported so that crates above agree on one type.
 pub use jiff::Timestamp;

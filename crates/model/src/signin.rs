@@ -36,9 +36,16 @@ pub struct SignIn {
     /// The source's unique id for this record, used to drop duplicates on re-delivery.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub record_id: Option<String>,
-    /// ISO 3166 country code the source located the address in, if it did.
+    /// ISO 3166 country code the source (or enrichment) located the address in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub country: Option<String>,
+    /// Autonomous system number of the address, from the source or enrichment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asn: Option<u32>,
+    /// The client's user agent, when the source records one. Attack tools reuse theirs
+    /// across targets, which ties campaigns together.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
     pub format: Format,
     pub origin: Origin,
 }
@@ -47,6 +54,57 @@ impl SignIn {
     pub fn is_failure(&self) -> bool {
         self.outcome == Outcome::Failure
     }
+
+    /// The network the source address belongs to, as detectors group addresses: the /24
+    /// of an IPv4 address, the /64 of an IPv6 one (one subscriber's allocation).
+    pub fn source_network(&self) -> Option<Network> {
+        self.source_ip.map(Network::of)
+    }
+}
+
+/// An IPv4 /24 or IPv6 /64 network, written `203.0.113.0/24` or `2001:db8:1:2::/64`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Network {
+    base: IpAddr,
+    prefix: u8,
+}
+
+impl Network {
+    /// The /24 or /64 that holds `ip`; an IPv4-mapped IPv6 address counts as IPv4.
+    pub fn of(ip: IpAddr) -> Network {
+        match ip.to_canonical() {
+            IpAddr::V4(v4) => {
+                let [a, b, c, _] = v4.octets();
+                Network {
+                    base: IpAddr::from([a, b, c, 0]),
+                    prefix: 24,
+                }
+            }
+            IpAddr::V6(v6) => {
+                let s = v6.segments();
+                Network {
+                    base: IpAddr::from([s[0], s[1], s[2], s[3], 0, 0, 0, 0]),
+                    prefix: 64,
+                }
+            }
+        }
+    }
+
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        Network::of(ip) == *self
+    }
+}
+
+impl fmt::Display for Network {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.base, self.prefix)
+    }
+}
+
+impl Serialize for Network {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -54,6 +112,10 @@ impl SignIn {
 pub enum Outcome {
     Success,
     Failure,
+    /// The client went away, or was turned away, before it tried a credential: a scanner
+    /// probing the service (sshd "Connection closed by … [preauth]", a TLS or cipher
+    /// mismatch). Not a failed sign-in; context for spray detection.
+    PreAuth,
 }
 
 impl Outcome {
@@ -61,6 +123,7 @@ impl Outcome {
         match self {
             Outcome::Success => "success",
             Outcome::Failure => "failure",
+            Outcome::PreAuth => "pre_auth",
         }
     }
 }
@@ -86,8 +149,12 @@ pub enum FailureKind {
     MfaRequired,
     /// The second factor failed or was denied (Entra 500121).
     MfaFailed,
-    /// A policy blocked the attempt (Entra 53003 Conditional Access).
+    /// A policy blocked the attempt after the password was accepted (Entra 53003
+    /// Conditional Access, Okta sign-on policy DENY).
     BlockedByPolicy,
+    /// The identity provider refused the source address itself as malicious (Entra 50053
+    /// "malicious IP", Entra 50196 loop): nothing about the password is known.
+    BlockedSource,
     /// Any other failure.
     Other,
 }
@@ -103,16 +170,21 @@ impl FailureKind {
             FailureKind::MfaRequired => "mfa_required",
             FailureKind::MfaFailed => "mfa_failed",
             FailureKind::BlockedByPolicy => "blocked_by_policy",
+            FailureKind::BlockedSource => "blocked_source",
             FailureKind::Other => "other",
         }
     }
 
     /// Whether this failure means the password itself was accepted: for an attacker it
-    /// is as good as a success, and it must never count as a wrong guess.
+    /// is as good as a success (the second factor or a policy is all that stood in the
+    /// way), and it must never count as a wrong guess.
     pub fn password_was_valid(self) -> bool {
         matches!(
             self,
-            FailureKind::ExpiredPassword | FailureKind::MfaRequired | FailureKind::MfaFailed
+            FailureKind::ExpiredPassword
+                | FailureKind::MfaRequired
+                | FailureKind::MfaFailed
+                | FailureKind::BlockedByPolicy
         )
     }
 }
@@ -175,15 +247,43 @@ impl Protocol {
 pub enum Format {
     /// A Microsoft Graph `signIn` resource (Entra ID sign-in logs).
     EntraGraph,
+    /// An Entra sign-in as Azure Monitor / Log Analytics exports it (`SigninLogs`,
+    /// `AADNonInteractiveUserSignInLogs`).
+    EntraLogAnalytics,
+    /// An Office 365 Unified Audit Log record (`UserLoggedIn`, `UserLoginFailed`).
+    O365Audit,
+    /// An Okta System Log event.
+    Okta,
+    /// A Google Workspace Reports API `login` activity.
+    GoogleWorkspace,
+    /// A Windows Security event (4624, 4625, 4771, 4776) as JSON or from an EVTX file.
+    WindowsSecurity,
     /// An OpenSSH `sshd` line in a syslog file.
     Sshd,
+    /// A Dovecot IMAP/POP authentication line.
+    Dovecot,
+    /// A Postfix SASL authentication line.
+    Postfix,
+    /// An Exim authenticator line.
+    Exim,
+    /// A Roundcube webmail login line.
+    Roundcube,
 }
 
 impl Format {
     pub fn as_str(self) -> &'static str {
         match self {
             Format::EntraGraph => "entra_graph",
+            Format::EntraLogAnalytics => "entra_log_analytics",
+            Format::O365Audit => "o365_audit",
+            Format::Okta => "okta",
+            Format::GoogleWorkspace => "google_workspace",
+            Format::WindowsSecurity => "windows_security",
             Format::Sshd => "sshd",
+            Format::Dovecot => "dovecot",
+            Format::Postfix => "postfix",
+            Format::Exim => "exim",
+            Format::Roundcube => "roundcube",
         }
     }
 }
@@ -256,6 +356,18 @@ mod tests {
             r#"{"request":"r1","line":2}"#
         );
         assert_eq!(line.to_string(), "auth.log:12");
+    }
+
+    #[test]
+    fn networks_are_the_slash_24_or_slash_64() {
+        let v4 = Network::of("203.0.113.77".parse().expect("ip"));
+        assert_eq!(v4.to_string(), "203.0.113.0/24");
+        assert!(v4.contains("203.0.113.1".parse().expect("ip")));
+        assert!(!v4.contains("203.0.114.1".parse().expect("ip")));
+        let mapped = Network::of("::ffff:203.0.113.9".parse().expect("ip"));
+        assert_eq!(mapped, v4);
+        let v6 = Network::of("2001:db8:1:2:3:4:5:6".parse().expect("ip"));
+        assert_eq!(v6.to_string(), "2001:db8:1:2::/64");
     }
 
     #[test]

@@ -261,7 +261,8 @@ pub fn demo(seed: u64, start: Timestamp) -> Demo {
                 "{}-signins.ndjson",
                 plan.domain.trim_end_matches(".example")
             ),
-            Format::Sshd => "openwitness-auth.log".to_owned(),
+            // The demo's plans use only these two formats.
+            _ => "openwitness-auth.log".to_owned(),
         };
         let mut lines = Vec::with_capacity(log.len());
         for (i, s) in log.iter_mut().enumerate() {
@@ -271,7 +272,7 @@ pub fn demo(seed: u64, start: Timestamp) -> Demo {
             };
             lines.push(match plan.format {
                 Format::EntraGraph => render_graph(s),
-                Format::Sshd => render_sshd(s, "gw"),
+                _ => render_sshd(s, "gw"),
             });
         }
         orgs.push(DemoOrg {

@@ -44,6 +44,10 @@ pub(crate) fn entra_status(kind: Option<FailureKind>) -> (u32, Option<&'static s
             53003,
             Some("Access has been blocked by Conditional Access policies."),
         ),
+        Some(FailureKind::BlockedSource) => (
+            50053,
+            Some("Sign-in was blocked because it came from an IP address with malicious activity"),
+        ),
         Some(FailureKind::Other) => (
             50058,
             Some("Session information is not sufficient for single-sign-on."),
@@ -92,6 +96,9 @@ pub(crate) fn sshd_message(
         ),
         (Outcome::Success, SshMethod::Password) => {
             format!("Accepted password for {account} from {from} port {port} ssh2")
+        }
+        (Outcome::PreAuth, _) => {
+            format!("Connection closed by {from} port {port} [preauth]")
         }
         (Outcome::Failure, _) => {
             let invalid = if kind == Some(FailureKind::UnknownAccount) {
@@ -156,11 +163,14 @@ impl Spec<'_> {
                     reason: reason.map(str::to_owned),
                     record_id: Some(uuid(rng)),
                     country: self.country.map(str::to_owned),
+                    asn: None,
+                    user_agent: None,
                     format: Format::EntraGraph,
                     origin,
                 }
             }
-            Format::Sshd => {
+            // Every other format is generated in sshd's shape until it has its own.
+            _ => {
                 let port = rng.u16(1024..=65535);
                 let key = fingerprint(rng);
                 let method = if outcome == Outcome::Failure {
@@ -189,6 +199,8 @@ impl Spec<'_> {
                     reason: Some(message),
                     record_id: None,
                     country: None,
+                    asn: None,
+                    user_agent: None,
                     format: Format::Sshd,
                     origin,
                 }

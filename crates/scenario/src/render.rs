@@ -191,9 +191,10 @@ pub fn render_graph(s: &SignIn) -> String {
         Some(id) => id.clone(),
         None => uuid_from(&[b"id", &sign_in_hash(s).to_le_bytes()]),
     };
+    // Entra has no pre-authentication events; one renders as a generic failure.
     let (default_code, default_reason) = entra_status(match s.outcome {
         Outcome::Success => None,
-        Outcome::Failure => Some(s.failure_kind.unwrap_or(FailureKind::Other)),
+        Outcome::Failure | Outcome::PreAuth => Some(s.failure_kind.unwrap_or(FailureKind::Other)),
     });
     let error_code: u64 = s
         .result_code
@@ -202,7 +203,10 @@ pub fn render_graph(s: &SignIn) -> String {
         .unwrap_or(u64::from(default_code));
     let failure_reason = match (s.outcome, &s.reason) {
         (Outcome::Failure, Some(reason)) => Value::from(reason.as_str()),
-        (Outcome::Failure, None) => Value::from(default_reason.unwrap_or("Other.")),
+        (Outcome::Failure | Outcome::PreAuth, None) => {
+            Value::from(default_reason.unwrap_or("Other."))
+        }
+        (Outcome::PreAuth, Some(reason)) => Value::from(reason.as_str()),
         (Outcome::Success, _) => Value::Null,
     };
     let app = s
@@ -301,6 +305,8 @@ mod tests {
             reason: None,
             record_id: None,
             country: None,
+            asn: None,
+            user_agent: None,
             format: Format::Sshd,
             origin: Origin::FileRecord {
                 file: "scenario".into(),

@@ -7,7 +7,10 @@ use sqlx::SqlitePool;
 use crate::{Result, StoreError};
 
 /// Every migration, in order; the version is the position plus one.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/sqlite/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/sqlite/0001_init.sql"),
+    include_str!("../migrations/sqlite/0002_signin_asn_user_agent.sql"),
+];
 
 pub(crate) async fn apply(pool: &SqlitePool) -> Result<()> {
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;

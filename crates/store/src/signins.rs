@@ -110,8 +110,8 @@ impl Intake {
         let origin = serde_json::to_string(&sign_in.origin).map_err(corrupt)?;
         let id: Option<i64> = sqlx::query_scalar(
             "INSERT INTO signins (org_id, time_us, account, source_ip, outcome, failure_kind, \
-             protocol, app, result_code, reason, record_id, country, format, origin, received_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+             protocol, app, result_code, reason, record_id, country, asn, user_agent, format, \
+             origin, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
              ON CONFLICT DO NOTHING RETURNING id",
         )
         .bind(org.0)
@@ -126,6 +126,8 @@ impl Intake {
         .bind(&sign_in.reason)
         .bind(&sign_in.record_id)
         .bind(&sign_in.country)
+        .bind(sign_in.asn.map(i64::from))
+        .bind(&sign_in.user_agent)
         .bind(sign_in.format.as_str())
         .bind(origin)
         .bind(&self.received_at)
@@ -252,6 +254,12 @@ pub(crate) fn signin_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<StoredSig
         reason: opt("reason")?,
         record_id: opt("record_id")?,
         country: opt("country")?,
+        asn: row
+            .try_get::<Option<i64>, _>("asn")?
+            .map(u32::try_from)
+            .transpose()
+            .map_err(corrupt)?,
+        user_agent: opt("user_agent")?,
         format: parse_name(text("format")?)?,
         origin: serde_json::from_str(&text("origin")?).map_err(corrupt)?,
     };

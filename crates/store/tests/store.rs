@@ -33,6 +33,8 @@ fn sign_in(record: &str) -> SignIn {
         reason: None,
         record_id: Some(record.into()),
         country: Some("NL".into()),
+        asn: Some(64496),
+        user_agent: Some("python-requests/2.31".into()),
         format: Format::EntraGraph,
         origin: Origin::RequestLine {
             request: "r".into(),
@@ -241,7 +243,7 @@ async fn a_database_from_a_newer_tocsin_is_refused() {
     match Store::open(dir.path()).await {
         Err(StoreError::SchemaTooNew {
             found: 999,
-            supported: 1,
+            supported: 2,
         }) => {}
         other => panic!("expected SchemaTooNew, got {other:?}"),
     }
