@@ -4,7 +4,11 @@
 //! comments on fields are user documentation: they end up in the sample config. Nothing
 //! here reads files or the environment.
 
+use std::net::IpAddr;
+
+use ipnet::IpNet;
 use jiff::SignedDuration;
+use model::OrgId;
 use serde::{Deserialize, Serialize};
 
 /// Events a key retains as evidence at most. Counting goes on past it.
@@ -18,10 +22,17 @@ pub struct DetectConfig {
     pub brute_force: BruteForceConfig,
     /// One source failing against many accounts, a few attempts each.
     pub password_spray: PasswordSprayConfig,
-    /// How many keys (accounts for brute force, source addresses for password spray)
+    /// How many keys (accounts for brute force, source networks for password spray)
     /// each detector tracks at most. When more appear, the tenth that was seen least
     /// recently is forgotten, so that a flood of distinct addresses cannot exhaust memory.
     pub max_tracked_keys: usize,
+    /// Source networks that need care: shared egress and organisations' own offices.
+    pub sources: SourcePolicy,
+    /// How long after an attack on an account a sign-in to it from an address the
+    /// account has not used before is reported as a likely compromise, whatever address
+    /// the attack came from (attackers rotate addresses).
+    #[serde(serialize_with = "jiff::fmt::serde::duration::friendly::compact::required")]
+    pub compromise_window: SignedDuration,
 }
 
 impl Default for DetectConfig {
@@ -30,6 +41,67 @@ impl Default for DetectConfig {
             brute_force: BruteForceConfig::default(),
             password_spray: PasswordSprayConfig::default(),
             max_tracked_keys: 100_000,
+            sources: SourcePolicy::default(),
+            compromise_window: SignedDuration::from_hours(3),
+        }
+    }
+}
+
+/// Networks where a plain count would mislead.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SourcePolicy {
+    /// Networks whose addresses many unrelated people share: carrier-grade NAT
+    /// (100.64.0.0/10), iCloud Private Relay and large VPN exits (add their published
+    /// ranges). A spray from them needs `shared_egress_factor` times as many accounts:
+    /// the threshold is raised, never removed, because attackers use them too.
+    pub shared_egress: Vec<IpNet>,
+    /// How many times the spray threshold is raised for shared egress.
+    pub shared_egress_factor: u32,
+    /// Each organisation's own egress networks (its offices' NAT addresses). Failures
+    /// from them are not counted as a spray against that organisation; a brute force
+    /// against one account from them still is.
+    pub trusted: Vec<TrustedEgress>,
+}
+
+impl Default for SourcePolicy {
+    fn default() -> Self {
+        SourcePolicy {
+            shared_egress: vec![IpNet::V4(
+                ipnet::Ipv4Net::new(std::net::Ipv4Addr::new(100, 64, 0, 0), 10).unwrap_or_default(),
+            )],
+            shared_egress_factor: 3,
+            trusted: Vec::new(),
+        }
+    }
+}
+
+/// One organisation's declared egress networks.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrustedEgress {
+    /// The organisation's id (as `tocsin org list` shows it).
+    pub org: i64,
+    pub networks: Vec<IpNet>,
+}
+
+impl SourcePolicy {
+    /// Whether `ip` is one of `org`'s own declared egress addresses.
+    pub fn is_trusted(&self, org: OrgId, ip: IpAddr) -> bool {
+        let ip = ip.to_canonical();
+        self.trusted
+            .iter()
+            .filter(|t| t.org == org.0)
+            .any(|t| t.networks.iter().any(|n| n.contains(&ip)))
+    }
+
+    /// How many times a count threshold is multiplied for addresses in `ip`'s place.
+    pub fn threshold_factor(&self, ip: IpAddr) -> u32 {
+        let ip = ip.to_canonical();
+        if self.shared_egress.iter().any(|n| n.contains(&ip)) {
+            self.shared_egress_factor.max(1)
+        } else {
+            1
         }
     }
 }
@@ -46,6 +118,10 @@ impl DetectConfig {
         if self.max_tracked_keys < 1 {
             return Err("max_tracked_keys must be at least 1".to_owned());
         }
+        if self.sources.shared_egress_factor < 1 {
+            return Err("sources.shared_egress_factor must be at least 1".to_owned());
+        }
+        check_window(self.compromise_window).map_err(|e| format!("compromise_{e}"))?;
         Ok(())
     }
 }
@@ -107,10 +183,14 @@ pub struct PasswordSprayConfig {
     /// Accounts with more failures than this from the address are not counted towards
     /// `min_accounts`: that looks like a brute force or a stale client, not a spray.
     pub max_attempts_per_account: u32,
-    /// Share of the address's attempts within `window` that must have failed, from 0 to 1.
+    /// Share of the network's attempts within `window` that must have failed, from 0 to 1.
     /// Keeps a busy office behind one NAT address, where many people type their password
     /// and a few mistype it, from looking like a spray.
     pub min_failure_ratio: f64,
+    /// A spray whose failures are at least this share of unknown accounts, with at most
+    /// two attempts per account, is reported as credential stuffing (a leaked list of
+    /// user names and passwords being replayed), from 0 to 1.
+    pub stuffing_min_unknown_ratio: f64,
 }
 
 impl Default for PasswordSprayConfig {
@@ -118,8 +198,9 @@ impl Default for PasswordSprayConfig {
         PasswordSprayConfig {
             window: SignedDuration::from_hours(1),
             min_accounts: 10,
-            max_attempts_per_account: 3,
+            max_attempts_per_account: 6,
             min_failure_ratio: 0.8,
+            stuffing_min_unknown_ratio: 0.7,
         }
     }
 }
@@ -144,6 +225,12 @@ impl PasswordSprayConfig {
                 self.min_failure_ratio
             ));
         }
+        if !(0.0..=1.0).contains(&self.stuffing_min_unknown_ratio) {
+            return Err(format!(
+                "stuffing_min_unknown_ratio must be between 0 and 1, not {}",
+                self.stuffing_min_unknown_ratio
+            ));
+        }
         Ok(())
     }
 }
@@ -166,7 +253,7 @@ mod tests {
         assert_eq!(c.brute_force.min_failures, 10);
         assert_eq!(c.password_spray.window, SignedDuration::from_hours(1));
         assert_eq!(c.password_spray.min_accounts, 10);
-        assert_eq!(c.password_spray.max_attempts_per_account, 3);
+        assert_eq!(c.password_spray.max_attempts_per_account, 6);
         assert_eq!(c.password_spray.min_failure_ratio, 0.8);
         assert_eq!(c.max_tracked_keys, 100_000);
         assert_eq!(c.validate(), Ok(()));

@@ -9,22 +9,25 @@
 //! appear in another's detection.
 //!
 //! Campaign keys, which tie detections of one attack together, are
-//! `brute_force:<account>` ([`brute_force_key`]) and `password_spray:<address>`
+//! `brute_force:<account>` ([`brute_force_key`]) and `password_spray:<network>`
 //! ([`password_spray_key`]).
 
 mod brute_force;
+mod compromise;
 mod config;
 mod password_spray;
 mod window;
 
-use std::net::IpAddr;
-
 use jiff::Timestamp;
-use model::{Detection, Observation, Outcome, SignIn};
+use model::{Detection, Network, Observation, Outcome, SignIn};
 
-pub use config::{BruteForceConfig, DetectConfig, MAX_RETAINED_EVENTS, PasswordSprayConfig};
+pub use config::{
+    BruteForceConfig, DetectConfig, MAX_RETAINED_EVENTS, PasswordSprayConfig, SourcePolicy,
+    TrustedEgress,
+};
 
 use brute_force::BruteForceDetector;
+use compromise::CompromiseWatch;
 use password_spray::PasswordSprayDetector;
 
 /// The campaign key of a brute force against `account`.
@@ -32,9 +35,11 @@ pub fn brute_force_key(account: &str) -> String {
     format!("brute_force:{account}")
 }
 
-/// The campaign key of a password spray from `source`.
-pub fn password_spray_key(source: IpAddr) -> String {
-    format!("password_spray:{source}")
+/// The campaign key of a password spray (or credential stuffing) from `network`, the /24
+/// or /64 its addresses belong to: an attacker rotating through neighbouring addresses
+/// is still one attack.
+pub fn password_spray_key(network: Network) -> String {
+    format!("password_spray:{network}")
 }
 
 /// What a sign-in means to the detectors.
@@ -64,6 +69,7 @@ pub(crate) fn classify(s: &SignIn) -> Class {
 pub struct Detectors {
     brute_force: BruteForceDetector,
     password_spray: PasswordSprayDetector,
+    compromise: CompromiseWatch,
     observed: u64,
 }
 
@@ -73,9 +79,11 @@ impl Detectors {
     /// every failure).
     pub fn new(config: DetectConfig) -> Self {
         Detectors {
+            compromise: CompromiseWatch::new(config.compromise_window, config.max_tracked_keys),
             brute_force: BruteForceDetector::new(config.brute_force, config.max_tracked_keys),
             password_spray: PasswordSprayDetector::new(
                 config.password_spray,
+                config.sources,
                 config.max_tracked_keys,
             ),
             observed: 0,
@@ -83,13 +91,18 @@ impl Detectors {
     }
 
     /// Feeds one observation to every detector and returns what it completes: brute-force
-    /// detections first, then password-spray ones. Observations may arrive somewhat out
+    /// detections first, then password-spray ones, then a compromise of an attacked
+    /// account from a network it does not use. Observations may arrive somewhat out
     /// of time order; each is placed where its time says within its key's window.
     pub fn observe(&mut self, obs: &Observation) -> Vec<Detection> {
         self.observed += 1;
         let mut out = Vec::new();
         self.brute_force.observe(obs, &mut out);
         self.password_spray.observe(obs, &mut out);
+        if let Some(compromise) = self.compromise.observe(obs, &out) {
+            out.push(compromise);
+        }
+        self.compromise.note(&out);
         out
     }
 
@@ -104,6 +117,7 @@ impl Detectors {
             observed: self.observed,
             brute_force: self.brute_force.stats(),
             password_spray: self.password_spray.stats(),
+            compromise: self.compromise.stats(),
             spray_skipped_without_source: self.password_spray.skipped_without_source(),
         }
     }
@@ -116,6 +130,8 @@ pub struct DetectorStats {
     pub observed: u64,
     pub brute_force: KeyStats,
     pub password_spray: KeyStats,
+    /// Attacked accounts and accounts' usual networks remembered for compromise checks.
+    pub compromise: KeyStats,
     /// Sign-ins without a source address, which password-spray detection cannot key.
     pub spray_skipped_without_source: u64,
 }
@@ -193,8 +209,8 @@ mod tests {
     fn campaign_keys_name_the_account_or_the_address() {
         assert_eq!(brute_force_key("a@x.example"), "brute_force:a@x.example");
         assert_eq!(
-            password_spray_key("2001:db8::1".parse().expect("ip")),
-            "password_spray:2001:db8::1"
+            password_spray_key(Network::of("2001:db8::1".parse().expect("ip"))),
+            "password_spray:2001:db8::/64"
         );
     }
 }

@@ -1,18 +1,22 @@
-//! The password-spray detector: one source address failing against many accounts, a few
-//! attempts each.
+//! The password-spray detector: one source network (an address's /24 or /64) failing
+//! against many accounts, a few attempts each; and credential stuffing, its variant that
+//! replays leaked user names, many of which do not exist.
 //!
-//! Owns the per-(organisation, address) windows of failures and successes, the spray
+//! Owns the per-(organisation, network) windows of failures and successes, the spray
 //! episodes with their extensions and escalation, and the compromise a success from a
-//! spraying address reveals. Event time only: no clock, no I/O, and no state shared
-//! between organisations.
+//! spraying network reveals. Keying by network keeps an attacker who rotates through
+//! neighbouring addresses in one attack. Event time only: no clock, no I/O, and no state
+//! shared between organisations.
 
 use std::collections::{BTreeSet, HashMap};
 use std::net::IpAddr;
 
 use jiff::Timestamp;
-use model::{Detection, DetectionKind, EventId, Observation, OrgId, Severity};
+use model::{
+    Detection, DetectionKind, EventId, FailureKind, Network, Observation, OrgId, Severity,
+};
 
-use crate::config::{MAX_RETAINED_EVENTS, PasswordSprayConfig};
+use crate::config::{MAX_RETAINED_EVENTS, PasswordSprayConfig, SourcePolicy};
 use crate::window::{Keyed, LastSeen, TimeWindow, minus, plus};
 use crate::{Class, KeyStats, classify, password_spray_key};
 
@@ -22,18 +26,26 @@ const MAX_EPISODE_ACCOUNTS: usize = MAX_RETAINED_EVENTS;
 /// Severity becomes high when a spray reaches this many times `min_accounts` accounts.
 const HIGH_SEVERITY_FACTOR: u64 = 5;
 
+/// Source addresses an episode lists; counting goes on past it.
+const MAX_EPISODE_SOURCES: usize = 1000;
+
 #[derive(Debug)]
 struct Attempt {
     id: EventId,
     account: String,
+    ip: IpAddr,
+    /// The account does not exist.
+    unknown: bool,
 }
 
 #[derive(Debug)]
 struct Episode {
+    kind: DetectionKind,
     first: Timestamp,
     last: Timestamp,
     failures: u64,
     accounts: BTreeSet<String>,
+    sources: BTreeSet<IpAddr>,
     severity: Severity,
 }
 
@@ -48,6 +60,8 @@ struct SourceState {
     per_account: HashMap<String, u32>,
     /// Accounts in `per_account` with 1 to `max_attempts_per_account` failures.
     sprayed: u32,
+    /// Failures in `failures` against accounts that do not exist.
+    unknown: u32,
     episode: Option<Episode>,
 }
 
@@ -65,6 +79,7 @@ impl SourceState {
             successes: TimeWindow::new(MAX_RETAINED_EVENTS),
             per_account: HashMap::new(),
             sprayed: 0,
+            unknown: 0,
             episode: None,
         }
     }
@@ -101,11 +116,19 @@ impl SourceState {
         };
         let cutoff = minus(newest, config.window);
         let mut gone = Vec::new();
-        self.failures.prune_before(cutoff, |a| gone.push(a.account));
-        for account in gone {
-            self.uncount_failure(&account, config.max_attempts_per_account);
+        self.failures.prune_before(cutoff, |a| gone.push(a));
+        for attempt in gone {
+            self.forget(&attempt, config.max_attempts_per_account);
         }
         self.successes.prune_before(cutoff, drop);
+    }
+
+    /// Undoes the counts of a failure that left the window.
+    fn forget(&mut self, attempt: &Attempt, max_attempts: u32) {
+        self.uncount_failure(&attempt.account, max_attempts);
+        if attempt.unknown {
+            self.unknown = self.unknown.saturating_sub(1);
+        }
     }
 
     fn clear_window(&mut self) {
@@ -113,6 +136,7 @@ impl SourceState {
         self.successes.clear();
         self.per_account.clear();
         self.sprayed = 0;
+        self.unknown = 0;
     }
 
     fn failure_ratio(&self) -> f64 {
@@ -126,16 +150,22 @@ impl SourceState {
 #[derive(Debug)]
 pub(crate) struct PasswordSprayDetector {
     config: PasswordSprayConfig,
-    keys: Keyed<(OrgId, IpAddr), SourceState>,
+    policy: SourcePolicy,
+    keys: Keyed<(OrgId, Network), SourceState>,
     dropped_evidence: u64,
     skipped_without_source: u64,
 }
 
 impl PasswordSprayDetector {
-    pub(crate) fn new(config: PasswordSprayConfig, max_tracked_keys: usize) -> Self {
+    pub(crate) fn new(
+        config: PasswordSprayConfig,
+        policy: SourcePolicy,
+        max_tracked_keys: usize,
+    ) -> Self {
         let keys = Keyed::new(max_tracked_keys, config.window);
         PasswordSprayDetector {
             config,
+            policy,
             keys,
             dropped_evidence: 0,
             skipped_without_source: 0,
@@ -164,12 +194,20 @@ impl PasswordSprayDetector {
         if class == Class::Context {
             return;
         }
-        let Some(ip) = s.source_ip else {
+        let Some(ip) = s.source_ip.map(|ip| ip.to_canonical()) else {
             self.skipped_without_source += 1;
             return;
         };
+        // The organisation's own offices: their failures are its staff's.
+        if self.policy.is_trusted(obs.org, ip) {
+            return;
+        }
+        let network = Network::of(ip);
+        let factor = self.policy.threshold_factor(ip);
         let config = &self.config;
-        let state = self.keys.entry((obs.org, ip), || SourceState::new(s.time));
+        let state = self
+            .keys
+            .entry((obs.org, network), || SourceState::new(s.time));
         state.last_seen = state.last_seen.max(s.time);
         if state
             .episode
@@ -181,13 +219,15 @@ impl PasswordSprayDetector {
         let attempt = Attempt {
             id: obs.id,
             account: s.account.clone(),
+            ip,
+            unknown: s.failure_kind == Some(FailureKind::UnknownAccount),
         };
         match class {
             Class::Context => {}
             Class::ValidPassword => {
                 if let Some(ep) = &state.episode {
                     if s.time >= ep.first {
-                        out.push(compromise(obs, ip, ep.failures));
+                        out.push(compromise(obs, network, ip, ep));
                     }
                     return;
                 }
@@ -198,19 +238,24 @@ impl PasswordSprayDetector {
             }
             Class::CredentialFailure => {
                 if let Some(ep) = &mut state.episode {
-                    out.push(extend(config, ep, obs, ip));
+                    out.push(extend(config, ep, obs, network, ip));
                     return;
                 }
+                let unknown = attempt.unknown;
                 if let Some((_, old)) = state.failures.insert(s.time, attempt) {
                     self.dropped_evidence += 1;
-                    state.uncount_failure(&old.account, config.max_attempts_per_account);
+                    state.forget(&old, config.max_attempts_per_account);
                 }
                 state.count_failure(&s.account, config.max_attempts_per_account);
+                if unknown {
+                    state.unknown += 1;
+                }
                 state.prune(config);
-                if state.sprayed >= config.min_accounts
+                let min_accounts = config.min_accounts.saturating_mul(factor);
+                if state.sprayed >= min_accounts
                     && state.failure_ratio() >= config.min_failure_ratio
                 {
-                    cross(config, state, obs, ip, out);
+                    cross(config, factor, state, obs, network, out);
                 }
             }
         }
@@ -218,20 +263,25 @@ impl PasswordSprayDetector {
 }
 
 /// The threshold is reached: one detection with every failure in the window, and a
-/// compromise for every valid password the source had in the window.
+/// compromise for every valid password the network had in the window.
 fn cross(
     config: &PasswordSprayConfig,
+    factor: u32,
     state: &mut SourceState,
     obs: &Observation,
-    ip: IpAddr,
+    network: Network,
     out: &mut Vec<Detection>,
 ) {
     let mut evidence = Vec::with_capacity(state.failures.len());
     let mut accounts = BTreeSet::new();
+    let mut sources = BTreeSet::new();
     for (_, a) in state.failures.iter() {
         evidence.push(a.id);
         if accounts.len() < MAX_EPISODE_ACCOUNTS || accounts.contains(&a.account) {
             accounts.insert(a.account.clone());
+        }
+        if sources.len() < MAX_EPISODE_SOURCES {
+            sources.insert(a.ip);
         }
     }
     let first = state
@@ -242,21 +292,42 @@ fn cross(
     let last = state.failures.newest().unwrap_or(obs.sign_in.time);
     let failures = evidence.len() as u64;
     let attempts = failures + state.successes.len() as u64;
-    let high = u64::from(state.sprayed) >= HIGH_SEVERITY_FACTOR * u64::from(config.min_accounts);
+    let most_per_account = state.per_account.values().copied().max().unwrap_or(0);
+    let unknown_share = f64::from(state.unknown) / failures.max(1) as f64;
+    let kind = if most_per_account <= 2 && unknown_share >= config.stuffing_min_unknown_ratio {
+        DetectionKind::CredentialStuffing
+    } else {
+        DetectionKind::PasswordSpray
+    };
+    let min_accounts = config.min_accounts.saturating_mul(factor);
+    let high = u64::from(state.sprayed) >= HIGH_SEVERITY_FACTOR * u64::from(min_accounts);
+    let from = describe_sources(network, &sources);
     let mut reasons = vec![format!(
-        "{ip} failed to sign in to {sprayed} accounts with at most {max} attempts each within \
-         {span:#}, reaching the threshold of {min} accounts within {window:#}; {failures} of \
-         its {attempts} sign-ins failed.",
+        "{from} failed to sign in to {sprayed} accounts with at most {max} attempts each within \
+         {span:#}, reaching the threshold of {min_accounts} accounts within {window:#}; \
+         {failures} of its {attempts} sign-ins failed.",
         sprayed = state.sprayed,
         max = config.max_attempts_per_account,
         span = last.duration_since(first),
-        min = config.min_accounts,
         window = config.window,
     )];
+    if factor > 1 {
+        reasons.push(format!(
+            "The network is shared egress (many unrelated people behind it), so the \
+             threshold was raised {factor} times."
+        ));
+    }
+    if kind == DetectionKind::CredentialStuffing {
+        reasons.push(format!(
+            "{} of the {failures} failures named accounts that do not exist, each tried at \
+             most twice: a list of leaked user names and passwords being replayed.",
+            state.unknown
+        ));
+    }
     if high {
         reasons.push(format!(
             "At least {} accounts were sprayed.",
-            HIGH_SEVERITY_FACTOR * u64::from(config.min_accounts)
+            HIGH_SEVERITY_FACTOR * u64::from(min_accounts)
         ));
     }
     let severity = if high {
@@ -264,41 +335,52 @@ fn cross(
     } else {
         Severity::Medium
     };
+    let mut episode = Episode {
+        kind,
+        first,
+        last,
+        failures,
+        accounts,
+        sources,
+        severity,
+    };
     out.push(Detection {
-        kind: DetectionKind::PasswordSpray,
+        kind,
         org: obs.org,
-        campaign_key: password_spray_key(ip),
+        campaign_key: password_spray_key(network),
         severity,
         first_seen: first,
         last_seen: last,
-        accounts: accounts.iter().cloned().collect(),
-        sources: vec![ip],
+        accounts: episode.accounts.iter().cloned().collect(),
+        sources: episode.sources.iter().copied().collect(),
         compromised: Vec::new(),
         evidence,
         reasons,
     });
     for (time, success) in state.successes.iter() {
         let reason = format!(
-            "{ip} proved a valid password for {} during the spray ({failures} failed attempts).",
-            success.account
+            "{} proved a valid password for {} during the spray ({failures} failed attempts \
+             from {network}).",
+            success.ip, success.account
         );
         out.push(compromised(
-            obs.org,
-            ip,
-            success.id,
-            *time,
-            &success.account,
-            reason,
+            &episode, obs.org, network, success, *time, reason,
         ));
     }
+    episode
+        .sources
+        .extend(state.successes.iter().map(|(_, a)| a.ip));
     state.clear_window();
-    state.episode = Some(Episode {
-        first,
-        last,
-        failures,
-        accounts,
-        severity,
-    });
+    state.episode = Some(episode);
+}
+
+/// "203.0.113.66" for one address, "4 addresses in 203.0.113.0/24" for several.
+fn describe_sources(network: Network, sources: &BTreeSet<IpAddr>) -> String {
+    match sources.len() {
+        0 => network.to_string(),
+        1 => sources.iter().map(ToString::to_string).collect(),
+        n => format!("{n} addresses in {network}"),
+    }
 }
 
 /// A further failure during an episode: a detection with only this failure as evidence.
@@ -306,6 +388,7 @@ fn extend(
     config: &PasswordSprayConfig,
     ep: &mut Episode,
     obs: &Observation,
+    network: Network,
     ip: IpAddr,
 ) -> Detection {
     let s = &obs.sign_in;
@@ -315,9 +398,14 @@ fn extend(
     if ep.accounts.len() < MAX_EPISODE_ACCOUNTS {
         ep.accounts.insert(s.account.clone());
     }
+    if ep.sources.len() < MAX_EPISODE_SOURCES {
+        ep.sources.insert(ip);
+    }
     let mut reasons = vec![format!(
-        "Failed sign-in number {} from {ip} in an ongoing password spray, against {}.",
-        ep.failures, s.account
+        "Failed sign-in number {} from {network} ({ip}) in an ongoing {}, against {}.",
+        ep.failures,
+        ep.kind.as_str().replace('_', " "),
+        s.account
     )];
     let high_at = HIGH_SEVERITY_FACTOR * u64::from(config.min_accounts);
     if ep.severity < Severity::High && ep.accounts.len() as u64 >= high_at {
@@ -325,9 +413,9 @@ fn extend(
         reasons.push(format!("At least {high_at} accounts were sprayed."));
     }
     Detection {
-        kind: DetectionKind::PasswordSpray,
+        kind: ep.kind,
         org: obs.org,
-        campaign_key: password_spray_key(ip),
+        campaign_key: password_spray_key(network),
         severity: ep.severity,
         first_seen: s.time,
         last_seen: s.time,
@@ -339,44 +427,51 @@ fn extend(
     }
 }
 
-/// A valid password from a spraying address.
-fn compromise(obs: &Observation, ip: IpAddr, failures: u64) -> Detection {
+/// A valid password from a spraying network.
+fn compromise(obs: &Observation, network: Network, ip: IpAddr, ep: &Episode) -> Detection {
     let s = &obs.sign_in;
+    let failures = ep.failures;
     let reason = match s.failure_kind {
         None => format!(
-            "{} signed in successfully from {ip}, which had failed {failures} times against \
-             many accounts.",
+            "{} signed in successfully from {ip}, in {network}, which had failed {failures} \
+             times against many accounts.",
             s.account
         ),
         Some(kind) => format!(
-            "The password of {} was accepted from {ip}, which had failed {failures} times \
-             against many accounts (the sign-in then failed with {}).",
+            "The password of {} was accepted from {ip}, in {network}, which had failed \
+             {failures} times against many accounts (the sign-in then failed with {}).",
             s.account,
             kind.as_str()
         ),
     };
-    compromised(obs.org, ip, obs.id, s.time, &s.account, reason)
+    let attempt = Attempt {
+        id: obs.id,
+        account: s.account.clone(),
+        ip,
+        unknown: false,
+    };
+    compromised(ep, obs.org, network, &attempt, s.time, reason)
 }
 
 fn compromised(
+    ep: &Episode,
     org: OrgId,
-    ip: IpAddr,
-    id: EventId,
+    network: Network,
+    success: &Attempt,
     time: Timestamp,
-    account: &str,
     reason: String,
 ) -> Detection {
     Detection {
-        kind: DetectionKind::PasswordSpray,
+        kind: ep.kind,
         org,
-        campaign_key: password_spray_key(ip),
+        campaign_key: password_spray_key(network),
         severity: Severity::Critical,
         first_seen: time,
         last_seen: time,
-        accounts: vec![account.to_owned()],
-        sources: vec![ip],
-        compromised: vec![account.to_owned()],
-        evidence: vec![id],
+        accounts: vec![success.account.clone()],
+        sources: vec![success.ip],
+        compromised: vec![success.account.clone()],
+        evidence: vec![success.id],
         reasons: vec![reason],
     }
 }

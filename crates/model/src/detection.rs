@@ -17,6 +17,9 @@ pub enum DetectionKind {
     BruteForce,
     /// One source failing against many accounts, a few attempts each.
     PasswordSpray,
+    /// One source trying many accounts once or twice each, many of which do not exist:
+    /// a list of leaked user names and passwords replayed.
+    CredentialStuffing,
 }
 
 impl DetectionKind {
@@ -24,6 +27,16 @@ impl DetectionKind {
         match self {
             DetectionKind::BruteForce => "brute_force",
             DetectionKind::PasswordSpray => "password_spray",
+            DetectionKind::CredentialStuffing => "credential_stuffing",
+        }
+    }
+
+    /// The attack's name for people, capitalised: "Password spray".
+    pub fn title(self) -> &'static str {
+        match self {
+            DetectionKind::BruteForce => "Brute force",
+            DetectionKind::PasswordSpray => "Password spray",
+            DetectionKind::CredentialStuffing => "Credential stuffing",
         }
     }
 
@@ -31,6 +44,7 @@ impl DetectionKind {
         match s {
             "brute_force" => Some(DetectionKind::BruteForce),
             "password_spray" => Some(DetectionKind::PasswordSpray),
+            "credential_stuffing" => Some(DetectionKind::CredentialStuffing),
             _ => None,
         }
     }
@@ -40,6 +54,7 @@ impl DetectionKind {
         match self {
             DetectionKind::BruteForce => Technique::PASSWORD_GUESSING,
             DetectionKind::PasswordSpray => Technique::PASSWORD_SPRAYING,
+            DetectionKind::CredentialStuffing => Technique::CREDENTIAL_STUFFING,
         }
     }
 }
@@ -60,6 +75,10 @@ impl Technique {
     pub const PASSWORD_GUESSING: Technique = Technique("T1110.001");
     /// T1110.003 Brute Force: Password Spraying.
     pub const PASSWORD_SPRAYING: Technique = Technique("T1110.003");
+    /// T1110.004 Brute Force: Credential Stuffing.
+    pub const CREDENTIAL_STUFFING: Technique = Technique("T1110.004");
+    /// T1078 Valid Accounts: what an attacker who got in does next.
+    pub const VALID_ACCOUNTS: Technique = Technique("T1078");
 
     pub fn id(self) -> &'static str {
         self.0

@@ -119,22 +119,18 @@ pub fn summary(incident: &Incident) -> String {
         _ => last,
     };
     let window = format!("between {first} and {last} UTC");
+    let failed = incident
+        .evidence_count
+        .saturating_sub(incident.compromised_accounts.len() as u64);
+    let accounts = listing(&incident.accounts, "account");
+    let sources = listing(&incident.sources, "address");
     let mut text = match incident.kind {
         DetectionKind::BruteForce => format!(
-            "Brute force against {}: {} failed sign-ins from {} {window}.",
-            listing(&incident.accounts, "account"),
-            incident
-                .evidence_count
-                .saturating_sub(incident.compromised_accounts.len() as u64),
-            listing(&incident.sources, "address"),
+            "Brute force against {accounts}: {failed} failed sign-ins from {sources} {window}."
         ),
-        DetectionKind::PasswordSpray => format!(
-            "Password spray from {} against {}: {} failed sign-ins {window}.",
-            listing(&incident.sources, "address"),
-            listing(&incident.accounts, "account"),
-            incident
-                .evidence_count
-                .saturating_sub(incident.compromised_accounts.len() as u64),
+        kind => format!(
+            "{} from {sources} against {accounts}: {failed} failed sign-ins {window}.",
+            kind.title()
         ),
     };
     if !incident.compromised_accounts.is_empty() {

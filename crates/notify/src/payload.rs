@@ -65,6 +65,11 @@ pub fn recommended_actions(incident: &Incident) -> Vec<&'static str> {
             "Make sure the targeted accounts use multi-factor authentication and a long, unique password.",
             "Confirm that account lockout (or Entra smart lockout) is on for these accounts.",
         ]),
+        DetectionKind::CredentialStuffing => actions.extend([
+            "Block the listed source addresses at the identity provider or firewall.",
+            "The attacker is replaying a list of leaked user names and passwords: force a password reset for every listed account that exists, and check staff addresses against breach notification services.",
+            "Require multi-factor authentication and block legacy authentication, so that a leaked password alone is not enough.",
+        ]),
         DetectionKind::PasswordSpray => actions.extend([
             "Block the listed source addresses at the identity provider or firewall.",
             "Require multi-factor authentication for every targeted account and block legacy authentication (IMAP, POP, SMTP AUTH, Exchange ActiveSync with basic auth), which sprays rely on.",

@@ -304,7 +304,7 @@ pub fn demo(seed: u64, start: Timestamp) -> Demo {
         expected.push(ExpectedDetection {
             kind: DetectionKind::PasswordSpray,
             org: plan.name.to_owned(),
-            campaign_key: format!("password_spray:{SPRAY_SOURCE}"),
+            campaign_key: format!("password_spray:{}", model::Network::of(SPRAY_SOURCE)),
             severity: Severity::Medium,
             accounts: accounts.into_iter().collect(),
             sources: vec![SPRAY_SOURCE],

@@ -133,18 +133,52 @@ fn a_password_accepted_with_mfa_pending_is_a_compromise_not_a_failure() {
 }
 
 #[test]
-fn a_success_from_another_address_is_not_a_compromise() {
-    let mut d = detectors();
-    let mut events = attack(10, true);
-    events[10].source_ip = Some(ip("192.0.2.10"));
-    let out = run(&mut d, OrgId(1), 0, &events);
-    assert_eq!(out.len(), 1);
-    assert_eq!(out[0].severity, Severity::Medium);
+fn a_success_from_the_accounts_usual_network_is_not_a_compromise_but_from_a_new_one_it_is() {
+    for (from, compromised) in [("192.0.2.77", false), ("203.0.113.200", true)] {
+        let mut d = detectors();
+        // The account signed in from its office network the day before.
+        let mut usual = attack(0, true);
+        usual[0].source_ip = Some(ip("192.0.2.10"));
+        usual[0].time = ts("2024-11-24T09:00:00Z");
+        run(&mut d, OrgId(1), 100, &usual);
+        let mut events = attack(10, true);
+        events[10].source_ip = Some(ip(from));
+        events[10].time = events[9].time + secs(3600);
+        let out = run(&mut d, OrgId(1), 0, &events);
+        assert_eq!(
+            out.len(),
+            if compromised { 2 } else { 1 },
+            "{from}: {out:#?}"
+        );
+        if compromised {
+            assert_eq!(out[1].severity, Severity::Critical);
+            assert_eq!(
+                out[1].campaign_key, out[0].campaign_key,
+                "joins the attack's incident"
+            );
+            assert_eq!(
+                out[1].compromised,
+                ["aoife.byrne@stbrigids-hospital.example"]
+            );
+            assert!(
+                out[1].reasons[0].contains("a network this account has not signed in from before"),
+                "{:?}",
+                out[1].reasons
+            );
+        }
+    }
 }
 
 #[test]
-fn a_success_more_than_a_window_after_the_last_failure_is_not_a_compromise() {
-    for (gap, critical) in [(600, true), (601, false)] {
+fn a_success_from_the_attacking_network_is_a_compromise_for_the_compromise_window() {
+    // Within the brute-force window the detector itself reports it; after that, the
+    // user-centric watch does, until `compromise_window` (3 h) has passed.
+    for (gap, critical) in [
+        (600, true),
+        (601, true),
+        (3 * 3600, true),
+        (3 * 3600 + 1, false),
+    ] {
         let mut d = detectors();
         let mut events = attack(10, true);
         events[10].time = events[9].time + secs(gap);

@@ -6,6 +6,7 @@ mod boundaries;
 mod brute_force;
 mod demo;
 mod memory;
+mod networks;
 mod password_spray;
 mod tenancy;
 

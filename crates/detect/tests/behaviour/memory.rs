@@ -19,7 +19,8 @@ fn a_spray_from_a_million_addresses_keeps_keys_under_the_cap() {
         // Lazily made: one failure per address, a thousand a second.
         s.time = start + SignedDuration::from_millis(i64::from(i));
         s.account = format!("user{}@x.example", i % 100_000);
-        let segments = [0x2001, 0xdb8, 0, 0, 0, 0, (i >> 16) as u16, i as u16];
+        // Every address in a /64 of its own: spray state is kept per network.
+        let segments = [0x2001, 0xdb8, (i >> 16) as u16, i as u16, 0, 0, 0, 1];
         s.source_ip = Some(IpAddr::V6(Ipv6Addr::from(segments)));
         detections += d
             .observe(&Observation {
@@ -67,16 +68,7 @@ fn a_real_spray_is_still_found_under_eviction_pressure() {
             (ip("203.0.113.66"), format!("victim{}", i / 100))
         } else {
             (
-                IpAddr::V6(Ipv6Addr::from([
-                    0x2001,
-                    0xdb8,
-                    1,
-                    0,
-                    0,
-                    0,
-                    (i >> 16) as u16,
-                    i as u16,
-                ])),
+                IpAddr::V6(Ipv6Addr::from([0x2001, 0xdb8, 1, i as u16, 0, 0, 0, 1])),
                 format!("noise{i}"),
             )
         };
@@ -90,7 +82,7 @@ fn a_real_spray_is_still_found_under_eviction_pressure() {
     assert!(
         found
             .iter()
-            .any(|d| d.campaign_key == "password_spray:203.0.113.66")
+            .any(|d| d.campaign_key == "password_spray:203.0.113.0/24")
     );
 }
 
@@ -103,7 +95,8 @@ fn idle_keys_expire_once_the_watermark_passes_their_window() {
             sign_in(
                 start + secs(i),
                 &format!("u{i}"),
-                Some(ip(&format!("192.0.2.{i}"))),
+                // One network each: spray state is kept per /24.
+                Some(ip(&format!("192.0.{i}.1"))),
                 Some(FailureKind::BadPassword),
             )
         })
@@ -114,7 +107,7 @@ fn idle_keys_expire_once_the_watermark_passes_their_window() {
     let later = sign_in(
         start + SignedDuration::from_hours(3),
         "late",
-        Some(ip("192.0.2.200")),
+        Some(ip("198.51.100.200")),
         None,
     );
     run(&mut d, OrgId(1), 100, &[later]);

@@ -41,7 +41,7 @@ fn a_spray_yields_one_detection_per_org_with_exactly_the_sprayed_accounts() {
         let key = (
             OrgId(org as i64 + 1),
             DetectionKind::PasswordSpray.as_str(),
-            "password_spray:203.0.113.66".to_owned(),
+            "password_spray:203.0.113.0/24".to_owned(),
         );
         let a = &all[&key];
         let expected: BTreeSet<String> = accounts(org, 15).into_iter().collect();
@@ -62,7 +62,7 @@ fn a_spray_yields_one_detection_per_org_with_exactly_the_sprayed_accounts() {
         assert_eq!(
             c.reasons,
             [
-                "203.0.113.66 failed to sign in to 10 accounts with at most 3 attempts each within \
+                "203.0.113.66 failed to sign in to 10 accounts with at most 6 attempts each within \
               3m, reaching the threshold of 10 accounts within 1h; 10 of its 10 sign-ins failed."
             ]
         );
@@ -149,14 +149,15 @@ fn the_failure_ratio_is_a_threshold_inclusive_at_its_boundary() {
 #[test]
 fn accounts_with_more_than_max_attempts_do_not_count() {
     let mut d = detectors();
-    // Ten accounts, four attempts each, one account after the other: whenever a new
-    // account gets its first failure, every earlier one is already over the limit.
+    // Ten accounts, seven attempts each (the limit is six), one account after the
+    // other: whenever a new account gets its first failure, every earlier one is
+    // already over the limit.
     let start = ts("2024-11-25T10:00:00Z");
     let mut events = Vec::new();
     for a in 0..10 {
-        for k in 0..4 {
+        for k in 0..7 {
             events.push(sign_in(
-                start + secs(a * 40 + k * 10),
+                start + secs(a * 80 + k * 10),
                 &format!("u{a}@x.example"),
                 Some(ip("203.0.113.9")),
                 Some(FailureKind::BadPassword),
