@@ -102,6 +102,12 @@ pub fn parse_message(message: &str) -> Result<Option<Attempt>, RecordError> {
     {
         text = rest;
     }
+    // journald may prefix a kernel-style clock: `kernel:[  970.699396]: Failed …`.
+    if text.starts_with("kernel:")
+        && let Some((_, rest)) = text.split_once(']')
+    {
+        text = rest.trim_start_matches(':').trim_start();
+    }
     for level in ["error: ", "fatal: "] {
         text = text.strip_prefix(level).unwrap_or(text);
     }
