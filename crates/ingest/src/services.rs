@@ -38,7 +38,7 @@ pub struct ServiceEvent {
 }
 
 impl ServiceEvent {
-    /// A failure of `kind`; the other fields are filled by the caller.
+    /// An event of `outcome` with no account, address or kind yet; callers fill those.
     pub(crate) fn new(outcome: Outcome, format: Format, app: &'static str, message: &str) -> Self {
         ServiceEvent {
             account: String::new(),
