@@ -2,16 +2,22 @@
 //!
 //! This crate owns format sniffing and one parser per source format: Microsoft Graph
 //! `signIn` records ([`entra`]), OpenSSH `sshd` lines ([`sshd`]) inside syslog lines
-//! (`syslog`), and a [`SourceReader`] that turns a file or stream into records.
+//! (`syslog`), Dovecot, Postfix, Exim and Roundcube login lines ([`services`] routes them
+//! to [`dovecot`], [`postfix`], [`exim`] and [`roundcube`]), and a [`SourceReader`] that turns a file or stream into records.
 //!
 //! Invariants: parsing is pure and synchronous; it does no I/O beyond the `Read` it is
 //! given, never reads the clock (the year of an RFC 3164 timestamp comes from
 //! [`ParseOptions::default_year`]) and never panics, whatever the input. A bad record is
 //! an error value that names what is wrong; it never stops the records after it.
 
+pub mod dovecot;
 pub mod entra;
 mod error;
+pub mod exim;
+pub mod postfix;
 mod reader;
+pub mod roundcube;
+pub mod services;
 pub mod sshd;
 mod syslog;
 #[cfg(test)]
@@ -93,7 +99,7 @@ pub fn parse_line(line: &str, origin: Origin, opts: &ParseOptions) -> Result<Par
             }
         })
     } else {
-        sshd::parse_syslog_line(line, &origin, opts)
+        services::parse_text_line(line, &origin, opts)
     }
 }
 

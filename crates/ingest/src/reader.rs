@@ -297,6 +297,8 @@ fn sniff(input: &mut impl Read, opts: &ParseOptions) -> io::Result<(Vec<u8>, boo
             continue;
         };
         match body[first] {
+            // Roundcube's own logs start `[22-Jan-2013 22:28:21 +0200]: …`, not a JSON array.
+            b'[' if is_roundcube_line(&body[first..]) => return Ok((prefix, false)),
             b'[' => return Ok((prefix, true)),
             b'{' => {}
             _ => return Ok((prefix, false)),
@@ -317,6 +319,11 @@ fn sniff(input: &mut impl Read, opts: &ParseOptions) -> io::Result<(Vec<u8>, boo
         };
         return Ok((prefix, is_document));
     }
+}
+
+fn is_roundcube_line(text: &[u8]) -> bool {
+    let line = &text[..memchr::memchr(b'\n', text).unwrap_or(text.len())];
+    std::str::from_utf8(line).is_ok_and(|line| crate::roundcube::frame(line).is_some())
 }
 
 /// Splits a JSON document into the byte ranges of its records, and the syntax error that

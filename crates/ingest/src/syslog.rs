@@ -51,11 +51,19 @@ pub(crate) fn split(line: &str) -> Result<Line<'_>, String> {
     } else {
         split_bsd_stamp(rest)?
     };
-    let (host, rest) = token(rest);
+    let (host, after_host) = token(rest);
     if host.is_empty() {
         return Err("no host after the timestamp".to_owned());
     }
-    let (program, message) = split_tag(rest)?;
+    // Some senders write no host: `Nov 23 21:50:19 sshd[8148]: …`, or a bracketed tag
+    // without a colon (`Jun 25 23:53:34 [sshd] User …`). A host name never ends in `:`.
+    let (program, message) = if host.ends_with(':') {
+        split_tag(rest)?
+    } else if let Some(tag) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        (tag, after_host)
+    } else {
+        split_tag(after_host)?
+    };
     Ok(Line {
         stamp,
         program,
@@ -98,6 +106,11 @@ fn split_tag(rest: &str) -> Result<(&str, &str), String> {
     if tag.is_empty() || tag.contains(char::is_whitespace) {
         return Err("no `program:` tag after the host".to_owned());
     }
+    // `[sshd]:` is a bracketed tag, not a program with an empty name.
+    let tag = tag
+        .strip_prefix('[')
+        .and_then(|t| t.strip_suffix(']'))
+        .unwrap_or(tag);
     let program = match tag.split_once('[') {
         Some((program, pid)) if pid.ends_with(']') => program,
         Some(_) => return Err(format!("tag {tag:?} has an unclosed `[pid]`")),
@@ -254,6 +267,16 @@ mod tests {
                 "2026-03-11T02:14:15Z sshd | a: b",
             ),
             ("Dec 31 23:59:59 h cron[1]:", "2026-12-31T22:59:59Z cron | "),
+            // No host, or a bracketed tag with or without a colon.
+            (
+                "Nov 23 21:50:19 sshd[8148]: a",
+                "2026-11-23T20:50:19Z sshd | a",
+            ),
+            ("Mar  3 00:17:22 [sshd]: a", "2026-03-02T23:17:22Z sshd | a"),
+            (
+                "Jun 25 23:53:34 [sshd] a b",
+                "2026-06-25T22:53:34Z sshd | a b",
+            ),
             // ISO shapes with and without offsets and fractions.
             (
                 "2026-11-23T10:00:00+00:00 host sshd[1234]: hi",

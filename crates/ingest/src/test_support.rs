@@ -38,3 +38,20 @@ pub(crate) fn render_sign_in(s: &SignIn) -> String {
     }
     out
 }
+
+/// Parses `line` as read from `mail.log` line 7 in 2026 and compares its rendering.
+pub(crate) fn check_line(line: &str, expected: &str) {
+    let origin = model::Origin::FileLine {
+        file: "mail.log".into(),
+        line: 7,
+    };
+    let result = crate::parse_line(line, origin, &crate::ParseOptions::for_year(2026));
+    let rendered = render(&result);
+    // The reason repeats the message; tests state it only where it matters.
+    let rendered = rendered
+        .split('\n')
+        .map(|s| s.split(" reason=").next().unwrap_or(s).to_owned())
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert_eq!(rendered, expected, "line: {line}");
+}

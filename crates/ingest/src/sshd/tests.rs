@@ -28,7 +28,15 @@ fn messages() {
         ),
         (
             "Failed publickey for deploy from 203.0.113.9 port 40022 ssh2: RSA SHA256:0pM4xQ7r3UjZ7b",
-            "deploy failure other ssh ip=203.0.113.9",
+            "noise",
+        ),
+        (
+            "Failed publickey for invalid user deploy from 203.0.113.9 port 40022 ssh2: RSA SHA256:0pM4",
+            "deploy failure unknown_account ssh ip=203.0.113.9",
+        ),
+        (
+            "Failed hostbased for dan from 203.0.113.9 port 45785 ssh2: RSA 8c:e3, client user \"dan\"",
+            "dan failure other ssh ip=203.0.113.9",
         ),
         (
             "Failed keyboard-interactive/pam for invalid user oracle from 203.0.113.9 port 1022 ssh2",
@@ -42,12 +50,85 @@ fn messages() {
             "Failed none for invalid user test from 203.0.113.9 port 3333 ssh2",
             "noise",
         ),
-        ("Invalid user admin from 203.0.113.9 port 4444", "noise"),
-        ("Invalid user admin from 203.0.113.9", "noise"),
+        (
+            "Invalid user admin from 203.0.113.9 port 4444",
+            "admin failure unknown_account ssh ip=203.0.113.9",
+        ),
+        (
+            "Invalid user admin from 203.0.113.9",
+            "admin failure unknown_account ssh ip=203.0.113.9",
+        ),
         (
             "User root from 203.0.113.9 not allowed because not listed in AllowUsers",
-            "noise",
+            "root failure other ssh ip=203.0.113.9",
         ),
+        (
+            "[ID 800047 auth.info] Failed keyboard-interactive for <invalid username> from 203.0.113.9 port 42742 ssh2",
+            " failure unknown_account ssh ip=203.0.113.9",
+        ),
+        (
+            "error: PAM: Authentication failure for alice from 203.0.113.9",
+            "alice failure bad_password ssh ip=203.0.113.9",
+        ),
+        (
+            "error: PAM: User not known to the underlying authentication module for illegal user kit from 203.0.113.9",
+            "kit failure unknown_account ssh ip=203.0.113.9",
+        ),
+        (
+            "ROOT LOGIN REFUSED FROM ::ffff:203.0.113.9",
+            "root failure other ssh ip=203.0.113.9",
+        ),
+        (
+            "refused connect from _U2F_@::ffff:203.0.113.9 (::ffff:203.0.113.9)",
+            " failure blocked_source ssh ip=203.0.113.9",
+        ),
+        (
+            "Disconnecting: Too many authentication failures for git [preauth]",
+            "git failure other ssh",
+        ),
+        (
+            "Received disconnect from 203.0.113.9: 3: com.jcraft.jsch.JSchException: Auth fail [preauth]",
+            " failure bad_password ssh ip=203.0.113.9",
+        ),
+        // Injections into the user name and the auth info (fail2ban's own cases).
+        (
+            "Failed password for invalid user test from 192.0.2.1 port 55555 ssh2 from 203.0.113.9 port 58946 ssh2",
+            "test from 192.0.2.1 port 55555 ssh2 failure unknown_account ssh ip=203.0.113.9",
+        ),
+        (
+            "Failed password for invalid user test from 203.0.113.9 port 58946 ssh2: from 192.0.2.1 port 55555 ssh2",
+            "test failure unknown_account ssh ip=203.0.113.9",
+        ),
+        // Pre-authentication: scanners that leave before trying a credential.
+        (
+            "Connection closed by 203.0.113.9 port 22 [preauth]",
+            " pre_auth ssh ip=203.0.113.9",
+        ),
+        (
+            "Connection reset by authenticating user root 203.0.113.9 port 1558 [preauth]",
+            "root pre_auth ssh ip=203.0.113.9",
+        ),
+        (
+            "Connection closed by authenticating user test 127.0.0.1 203.0.113.9 port 46039 [preauth]",
+            "test 127.0.0.1 pre_auth ssh ip=203.0.113.9",
+        ),
+        (
+            "Did not receive identification string from 203.0.113.9 port 35836",
+            " pre_auth ssh ip=203.0.113.9",
+        ),
+        (
+            "Unable to negotiate with 203.0.113.9 port 55419: no matching key exchange method found. Their offer: diffie-hellman-group1-sha1",
+            " pre_auth ssh ip=203.0.113.9",
+        ),
+        (
+            "banner exchange: Connection from 203.0.113.9 port 44105: invalid format",
+            " pre_auth ssh ip=203.0.113.9",
+        ),
+        (
+            "error: kex_exchange_identification: Connection closed by remote host",
+            " pre_auth ssh",
+        ),
+        ("Connection closed by 203.0.113.9", "noise"),
         (
             "Accepted password for bob from 198.51.100.4 port 50000 ssh2",
             "bob success ssh ip=198.51.100.4",
@@ -98,18 +179,22 @@ fn messages() {
         // Lines that are about attempts already counted, or about nothing.
         (
             "error: maximum authentication attempts exceeded for root from 203.0.113.9 port 22 ssh2 [preauth]",
-            "noise",
+            "root failure other ssh ip=203.0.113.9",
         ),
         (
             "Disconnected from invalid user admin 203.0.113.9 port 4444 [preauth]",
-            "noise",
+            "admin pre_auth ssh ip=203.0.113.9",
         ),
         (
             "Received disconnect from 203.0.113.9 port 4444:11: Bye Bye [preauth]",
-            "noise",
+            " pre_auth ssh ip=203.0.113.9",
         ),
         (
             "Connection closed by authenticating user root 203.0.113.9 port 22 [preauth]",
+            "root pre_auth ssh ip=203.0.113.9",
+        ),
+        (
+            "Received disconnect from 198.51.100.4 port 4444:11: disconnected by user",
             "noise",
         ),
         (
@@ -147,7 +232,7 @@ fn repeated_messages_count_each_attempt() {
     );
     check(line, &[one.as_str(), one.as_str(), one.as_str()].join("\n"));
     check(
-        "Mar  1 03:14:15 web1 sshd[1234]: message repeated 2 times: [ Connection closed by 203.0.113.9 port 22 [preauth]]",
+        "Mar  1 03:14:15 web1 sshd[1234]: message repeated 2 times: [ Server listening on :: port 22.]",
         "noise",
     );
 }
