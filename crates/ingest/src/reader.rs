@@ -36,7 +36,9 @@ pub struct Record {
 /// file whose first non-blank character is `[`, or a `{` that does not close on its own
 /// line, is read as one JSON document: an array of Graph `signIn` objects, a Graph list
 /// response (`{"value": [...]}`), or concatenated objects as `jq` prints them. Anything
-/// else is read line by line: NDJSON, syslog, or a mixture.
+/// else is read line by line: NDJSON, syslog, or a mixture. A Windows `.evtx` file
+/// (`ElfFile\0` magic, with the `evtx` feature) gives one record per event, numbered by
+/// its EventRecordID.
 ///
 /// Nothing is read until the first call to `next`.
 pub struct SourceReader<R: Read> {
