@@ -49,6 +49,9 @@ pub enum RecordError {
         message: String,
         expected: &'static str,
     },
+    /// A damaged part of a Windows `.evtx` file; the chunks after it are still read.
+    #[error("EVTX file: {message}")]
+    Evtx { message: String },
     /// Reading the input failed; nothing after this record is read.
     #[error("reading the input failed: {message}")]
     Io {

@@ -3,7 +3,9 @@
 //! This crate owns format sniffing and one parser per source format: Microsoft Graph
 //! `signIn` records ([`entra`]), OpenSSH `sshd` lines ([`sshd`]) inside syslog lines
 //! (`syslog`), Dovecot, Postfix, Exim and Roundcube login lines ([`services`] routes them
-//! to [`dovecot`], [`postfix`], [`exim`] and [`roundcube`]), and a [`SourceReader`] that turns a file or stream into records.
+//! to [`dovecot`], [`postfix`], [`exim`] and [`roundcube`]), Windows Security events as
+//! JSON or `.evtx` ([`windows`]), and a [`SourceReader`] that turns a file or stream into
+//! records.
 //!
 //! Invariants: parsing is pure and synchronous; it does no I/O beyond the `Read` it is
 //! given, never reads the clock (the year of an RFC 3164 timestamp comes from
@@ -22,6 +24,7 @@ pub mod sshd;
 mod syslog;
 #[cfg(test)]
 mod test_support;
+pub mod windows;
 
 use jiff::tz::TimeZone;
 use model::{Origin, SignIn};
@@ -91,6 +94,9 @@ pub fn parse_line(line: &str, origin: Origin, opts: &ParseOptions) -> Result<Par
     }
     let trimmed = line.trim_start();
     if trimmed.starts_with('{') {
+        if let Some(result) = windows::try_parse(trimmed, &origin, opts) {
+            return result;
+        }
         entra::parse_json(trimmed, &origin).map(|sign_ins| {
             if sign_ins.is_empty() {
                 Parsed::Noise

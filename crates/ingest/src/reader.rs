@@ -19,7 +19,7 @@ use model::Origin;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::{ParseOptions, Parsed, RecordError, entra, parse_line};
+use crate::{ParseOptions, Parsed, RecordError, entra, parse_line, windows};
 
 /// One line or record of input and what it parsed to.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -36,7 +36,9 @@ pub struct Record {
 /// file whose first non-blank character is `[`, or a `{` that does not close on its own
 /// line, is read as one JSON document: an array of Graph `signIn` objects, a Graph list
 /// response (`{"value": [...]}`), or concatenated objects as `jq` prints them. Anything
-/// else is read line by line: NDJSON, syslog, or a mixture.
+/// else is read line by line: NDJSON, syslog, or a mixture. A Windows `.evtx` file
+/// (`ElfFile\0` magic, with the `evtx` feature) gives one record per event, numbered by
+/// its EventRecordID.
 ///
 /// Nothing is read until the first call to `next`.
 pub struct SourceReader<R: Read> {
@@ -140,6 +142,15 @@ impl<R: Read> SourceReader<R> {
         let (prefix, is_document) =
             sniff(&mut decoded, &self.opts).map_err(|err| io_error(self, &err))?;
         let replay = Cursor::new(prefix).chain(decoded);
+        #[cfg(feature = "evtx")]
+        if replay
+            .get_ref()
+            .0
+            .get_ref()
+            .starts_with(windows::evtx_file::MAGIC)
+        {
+            return Ok(State::Document(self.read_evtx(replay)));
+        }
         if is_document {
             Ok(State::Document(self.read_document(replay)))
         } else {
@@ -191,8 +202,13 @@ impl<R: Read> SourceReader<R> {
             let result = doc
                 .get(range)
                 .ok_or(RecordError::UnrecognisedJson { hint: None })
-                .and_then(|record| entra::parse_record(record, &origin))
-                .map(|sign_in| Parsed::SignIns(vec![sign_in]));
+                .and_then(|record| {
+                    if let Some(result) = windows::try_parse(record, &origin, &self.opts) {
+                        return result;
+                    }
+                    entra::parse_record(record, &origin)
+                        .map(|sign_in| Parsed::SignIns(vec![sign_in]))
+                });
             queue.push_back(Record { origin, result });
         }
         if let Some(err) = error {
@@ -203,6 +219,31 @@ impl<R: Read> SourceReader<R> {
             });
         }
         queue
+    }
+}
+
+impl<R: Read> SourceReader<R> {
+    /// Reads a whole Windows `.evtx` file, within the document size limit.
+    #[cfg(feature = "evtx")]
+    fn read_evtx(&self, input: Replay<R>) -> VecDeque<Record> {
+        let limit = self.opts.max_document_bytes;
+        let mut bytes = Vec::new();
+        let failure = |err| {
+            VecDeque::from([Record {
+                origin: Origin::FileRecord {
+                    file: self.name.clone(),
+                    record: 0,
+                },
+                result: Err(err),
+            }])
+        };
+        if let Err(err) = input.take(limit.saturating_add(1)).read_to_end(&mut bytes) {
+            return failure(RecordError::io(&err));
+        }
+        if bytes.len() as u64 > limit {
+            return failure(RecordError::DocumentTooLarge { limit });
+        }
+        windows::evtx_file::read(&self.name, bytes, &self.opts)
     }
 }
 
