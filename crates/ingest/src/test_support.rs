@@ -8,6 +8,9 @@ use crate::{Parsed, RecordError};
 pub(crate) fn render(result: &Result<Parsed, RecordError>) -> String {
     match result {
         Ok(Parsed::Noise) => "noise".to_owned(),
+        Ok(Parsed::OtherEvent { format, event_type }) => {
+            format!("other {} {event_type}", format.as_str())
+        }
         Ok(Parsed::SignIns(sign_ins)) => sign_ins
             .iter()
             .map(render_sign_in)
@@ -30,6 +33,8 @@ pub(crate) fn render_sign_in(s: &SignIn) -> String {
         ("reason", s.reason.clone()),
         ("id", s.record_id.clone()),
         ("country", s.country.clone()),
+        ("asn", s.asn.map(|n| n.to_string())),
+        ("ua", s.user_agent.clone()),
     ];
     for (name, value) in optional {
         if let Some(value) = value {

@@ -48,6 +48,7 @@ fn check_invariants(result: &Result<Parsed, tocsin_ingest::RecordError>) {
     match result {
         Ok(Parsed::SignIns(sign_ins)) => assert!(!sign_ins.is_empty()),
         Ok(Parsed::Noise) => {}
+        Ok(Parsed::OtherEvent { event_type, .. }) => assert!(!event_type.is_empty()),
         Err(err) => assert!(!err.to_string().is_empty()),
     }
 }
