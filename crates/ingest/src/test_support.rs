@@ -43,3 +43,28 @@ pub(crate) fn render_sign_in(s: &SignIn) -> String {
     }
     out
 }
+
+/// Parses `input` (pretty-printed JSON is put on one line first) as one line and renders
+/// the result.
+pub(crate) fn parse_rendered(input: &str) -> String {
+    let line = match serde_json::from_str::<serde_json::Value>(input) {
+        Ok(value) => value.to_string(),
+        Err(_) => input.to_owned(),
+    };
+    let origin = model::Origin::FileLine {
+        file: "t.json".into(),
+        line: 1,
+    };
+    render(&crate::parse_line(
+        &line,
+        origin,
+        &crate::ParseOptions::for_year(2026),
+    ))
+}
+
+/// Checks a table of (input, expected rendering) cases.
+pub(crate) fn check_all(cases: &[(&str, &str)]) {
+    for (input, expected) in cases {
+        assert_eq!(parse_rendered(input), *expected, "input: {input}");
+    }
+}

@@ -13,6 +13,11 @@ const SEEDS: &[&str] = &[
     "<38>1 2026-11-23T10:00:00.123Z web1 sshd 1234 ID [a@1 k=\"v\\]\"] Invalid user admin from 203.0.113.9 port 4444",
     "2026-11-23T10:00:00.123456+01:00 web1 sshd-session[5]: Failed keyboard-interactive/pam for alice from 203.0.113.9 port 1022 ssh2",
     r#"{"id":"1","createdDateTime":"2026-03-01T10:00:00Z","userPrincipalName":"A@x.org","ipAddress":"203.0.113.9","clientAppUsed":"IMAP4","status":{"errorCode":50126,"failureReason":"Bad."},"location":{"countryOrRegion":"US"}}"#,
+    r#"{"TimeGenerated":"2024-05-06T08:12:44Z","UserPrincipalName":"a@x.org","ResultType":"50126","IPAddress":"::ffff:198.51.100.23","Status":"{\"errorCode\":50126}","LocationDetails":{"countryOrRegion":"DE"},"AutonomousSystemNumber":64500}"#,
+    r#"{"time":"2024-05-06 08:20:00","category":"SignInLogs","resultType":"50053","properties":{"createdDateTime":"2024-05-06T08:19:58Z","userPrincipalName":"a@x.org","status":{"errorCode":50053,"failureReason":"malicious IP"}}}"#,
+    r#"{"CreationTime":"2024-05-06T09:01:02","Operation":"UserLoginFailed","RecordType":15,"UserId":"a@x.org","ClientIP":"[2001:db8::1]:443","LogonError":"IdsLocked","ExtendedProperties":[{"Name":"UserAgent","Value":"BAV2ROPC"}]}"#,
+    r#"{"eventType":"user.session.start","published":"2022-03-22 14:21:53.225","uuid":"u","actor":{"alternateId":"a@x.org"},"client":{"ipAddress":"203.0.113.9","userAgent":{"rawUserAgent":"x"}},"outcome":{"result":"FAILURE","reason":"INVALID_CREDENTIALS"},"securityContext":{"asNumber":64500}}"#,
+    r#"{"kind":"admin#reports#activity","id":{"time":"2024-05-06T11:22:33Z","uniqueQualifier":"7","applicationName":"login"},"actor":{"email":"a@x.org"},"ipAddress":"203.0.113.9","events":[{"name":"login_failure","parameters":[{"name":"login_failure_type","value":"login_failure_invalid_password"}]}]}"#,
     r#"{"@odata.context":"x","value":[{"createdDateTime":"2026-03-01T10:00:00Z","userPrincipalName":"a@x.org","status":{"errorCode":0}}]}"#,
 ];
 
