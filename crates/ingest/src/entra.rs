@@ -4,22 +4,20 @@
 //! This module owns the mapping from Graph fields to [`SignIn`]: which error codes mean a
 //! wrong password, which mean the password was right, and which client names are legacy
 //! protocols. It reads only the fields it maps and ignores the rest, so new Graph fields
-//! and `null`s in unused fields never break intake. Other Microsoft shapes (the Azure
-//! Monitor diagnostic record with the sign-in under `properties`, the Office 365
-//! Management Activity record) are recognised only to say so in the error.
+//! and `null`s in unused fields never break intake. The other Entra shapes (Azure Monitor
+//! and Log Analytics exports) live in [`crate::entra_la`] and share [`failure_kind`] and
+//! [`protocol`] with this module.
 
 use std::borrow::Cow;
 use std::net::IpAddr;
 
 use model::{FailureKind, Format, Origin, Outcome, Protocol, SignIn};
 use serde::Deserialize;
-use serde::de::IgnoredAny;
 use serde_json::value::RawValue;
 
 use crate::RecordError;
 
-/// The fields of a Graph `signIn` that tocsin maps, plus the clues that tell other
-/// shapes apart. Everything is optional so that the error for a missing field can name it.
+/// The fields of a Graph `signIn` that tocsin maps. Everything is optional so that the error for a missing field can name it.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct GraphSignIn<'a> {
@@ -42,12 +40,6 @@ struct GraphSignIn<'a> {
     /// A Graph list response (`{"@odata.context": …, "value": [ … ]}`) on one line.
     #[serde(borrow)]
     value: Option<&'a RawValue>,
-    /// Azure Monitor diagnostic records keep the sign-in here.
-    properties: Option<IgnoredAny>,
-    operation_name: Option<IgnoredAny>,
-    /// Office 365 Management Activity records name their service here.
-    #[serde(rename = "Workload")]
-    workload: Option<IgnoredAny>,
 }
 
 #[derive(Deserialize)]
@@ -157,7 +149,10 @@ impl GraphSignIn<'_> {
             .ok_or_else(|| RecordError::field("status.errorCode", "missing"))?;
         let (outcome, failure_kind) = match code {
             0 => (Outcome::Success, None),
-            code => (Outcome::Failure, Some(failure_kind(code))),
+            code => (
+                Outcome::Failure,
+                Some(failure_kind(code, status.failure_reason.as_deref())),
+            ),
         };
         let reason = status
             .failure_reason
@@ -189,21 +184,6 @@ impl GraphSignIn<'_> {
         match (&self.created_date_time, &self.user_principal_name) {
             (Some(_), None) => RecordError::field("userPrincipalName", "missing"),
             (None, Some(_)) => RecordError::field("createdDateTime", "missing"),
-            _ if self.properties.is_some() && self.operation_name.is_some() => {
-                RecordError::UnrecognisedJson {
-                    hint: Some(
-                        "this looks like an Azure Monitor diagnostic record, which keeps the \
-                         sign-in under `properties` and is not supported; export sign-ins \
-                         from Microsoft Graph instead",
-                    ),
-                }
-            }
-            _ if self.workload.is_some() => RecordError::UnrecognisedJson {
-                hint: Some(
-                    "this looks like an Office 365 Management Activity record, which is not \
-                     supported",
-                ),
-            },
             _ => RecordError::UnrecognisedJson { hint: None },
         }
     }
@@ -213,20 +193,31 @@ fn non_empty(text: Option<Cow<'_, str>>) -> Option<String> {
     text.filter(|t| !t.trim().is_empty()).map(Cow::into_owned)
 }
 
-/// Maps an Entra `status.errorCode` (an AADSTS number) to what it means for detection.
+/// Maps an Entra `status.errorCode` (an AADSTS number) and its `failureReason` to what it
+/// means for detection.
+///
+/// 50053 is two different events under one code: the account locked by Smart Lockout, or
+/// the sign-in refused because the source address is known to be malicious. Only the
+/// reason text tells them apart, and the difference matters: a lockout says the account
+/// was guessed at, a blocked source says nothing about the password.
 ///
 /// Interrupts that Entra logs as failures after the password was checked (50140 "keep me
 /// signed in", 50158 external challenge) map to [`FailureKind::MfaRequired`]: the model
 /// has no "interrupted" kind, and what matters is that the password was right, which
 /// `MfaRequired` says and a wrong-password kind would hide.
-pub fn failure_kind(code: i64) -> FailureKind {
+pub fn failure_kind(code: i64, failure_reason: Option<&str>) -> FailureKind {
     match code {
         // 50056: no password stored for the user; still a password guess that failed.
         // 50064: credential validation failed.
         50126 | 50056 | 50064 => FailureKind::BadPassword,
         // 50059 and 50128: no tenant for the domain, so no such account either.
         50034 | 50059 | 50128 => FailureKind::UnknownAccount,
+        50053 if failure_reason.is_some_and(|r| r.to_ascii_lowercase().contains("malicious")) => {
+            FailureKind::BlockedSource
+        }
         50053 => FailureKind::Locked,
+        // A client caught in a sign-in loop is refused whatever it sends.
+        50196 => FailureKind::BlockedSource,
         50057 => FailureKind::Disabled,
         // 50144: the on-premises Active Directory password has expired.
         50055 | 50144 => FailureKind::ExpiredPassword,

@@ -21,7 +21,9 @@ pub enum RecordError {
     /// The JSON is well formed but not a shape this crate knows.
     #[error(
         "JSON record is not a recognised sign-in format: expected a Microsoft Graph signIn \
-         with `createdDateTime` and `userPrincipalName`{}",
+         with `createdDateTime` and `userPrincipalName`, an Azure Monitor or Log Analytics \
+         sign-in, an Office 365 audit record, an Okta System Log event or a Google \
+         Workspace activity{}",
         Hint(*hint)
     )]
     UnrecognisedJson { hint: Option<&'static str> },

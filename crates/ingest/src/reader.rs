@@ -19,7 +19,7 @@ use model::Origin;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::{ParseOptions, Parsed, RecordError, entra, parse_line, windows};
+use crate::{ParseOptions, Parsed, RecordError, parse_line, windows};
 
 /// One line or record of input and what it parsed to.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -34,7 +34,8 @@ pub struct Record {
 ///
 /// Input may be gzip-compressed (detected by its magic bytes, several members allowed). A
 /// file whose first non-blank character is `[`, or a `{` that does not close on its own
-/// line, is read as one JSON document: an array of Graph `signIn` objects, a Graph list
+/// line, is read as one JSON document: an array of records (Graph `signIn` objects, Okta
+/// events, any JSON shape [`parse_line`] knows), a Graph list
 /// response (`{"value": [...]}`), or concatenated objects as `jq` prints them. Anything
 /// else is read line by line: NDJSON, syslog, or a mixture. A Windows `.evtx` file
 /// (`ElfFile\0` magic, with the `evtx` feature) gives one record per event, numbered by
@@ -206,8 +207,7 @@ impl<R: Read> SourceReader<R> {
                     if let Some(result) = windows::try_parse(record, &origin, &self.opts) {
                         return result;
                     }
-                    entra::parse_record(record, &origin)
-                        .map(|sign_in| Parsed::SignIns(vec![sign_in]))
+                    crate::json::parse(record, &origin)
                 });
             queue.push_back(Record { origin, result });
         }

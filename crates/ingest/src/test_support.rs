@@ -8,6 +8,9 @@ use crate::{Parsed, RecordError};
 pub(crate) fn render(result: &Result<Parsed, RecordError>) -> String {
     match result {
         Ok(Parsed::Noise) => "noise".to_owned(),
+        Ok(Parsed::OtherEvent { format, event_type }) => {
+            format!("other {} {event_type}", format.as_str())
+        }
         Ok(Parsed::SignIns(sign_ins)) => sign_ins
             .iter()
             .map(render_sign_in)
@@ -30,6 +33,8 @@ pub(crate) fn render_sign_in(s: &SignIn) -> String {
         ("reason", s.reason.clone()),
         ("id", s.record_id.clone()),
         ("country", s.country.clone()),
+        ("asn", s.asn.map(|n| n.to_string())),
+        ("ua", s.user_agent.clone()),
     ];
     for (name, value) in optional {
         if let Some(value) = value {
@@ -54,4 +59,29 @@ pub(crate) fn check_line(line: &str, expected: &str) {
         .collect::<Vec<_>>()
         .join("\n");
     assert_eq!(rendered, expected, "line: {line}");
+}
+
+/// Parses `input` (pretty-printed JSON is put on one line first) as one line and renders
+/// the result.
+pub(crate) fn parse_rendered(input: &str) -> String {
+    let line = match serde_json::from_str::<serde_json::Value>(input) {
+        Ok(value) => value.to_string(),
+        Err(_) => input.to_owned(),
+    };
+    let origin = model::Origin::FileLine {
+        file: "t.json".into(),
+        line: 1,
+    };
+    render(&crate::parse_line(
+        &line,
+        origin,
+        &crate::ParseOptions::for_year(2026),
+    ))
+}
+
+/// Checks a table of (input, expected rendering) cases.
+pub(crate) fn check_all(cases: &[(&str, &str)]) {
+    for (input, expected) in cases {
+        assert_eq!(parse_rendered(input), *expected, "input: {input}");
+    }
 }

@@ -188,6 +188,8 @@ fn judge(file: &str, default_mode: &str, tally: &mut Tally) {
                 note,
                 match &result {
                     Ok(Parsed::Noise) => "noise".to_owned(),
+                    Ok(Parsed::OtherEvent { event_type, .. }) =>
+                        format!("other event {event_type}"),
                     Ok(Parsed::SignIns(s)) => s
                         .iter()
                         .map(|s| format!("{} {:?} {}", s.outcome.as_str(), s.source_ip, s.account))

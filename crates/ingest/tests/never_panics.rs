@@ -24,6 +24,11 @@ const SEEDS: &[&str] = &[
     "Jun 25 23:53:34 [sshd] User root from 1.2.3.4 not allowed because not listed in AllowUsers",
     "Mar  1 03:14:15 srv sshd[20878]: kernel:[  970.699396]: Failed keyboard-interactive for <invalid username> from 205.186.180.55 port 42742 ssh2",
     r#"{"id":"1","createdDateTime":"2026-03-01T10:00:00Z","userPrincipalName":"A@x.org","ipAddress":"203.0.113.9","clientAppUsed":"IMAP4","status":{"errorCode":50126,"failureReason":"Bad."},"location":{"countryOrRegion":"US"}}"#,
+    r#"{"TimeGenerated":"2024-05-06T08:12:44Z","UserPrincipalName":"a@x.org","ResultType":"50126","IPAddress":"::ffff:198.51.100.23","Status":"{\"errorCode\":50126}","LocationDetails":{"countryOrRegion":"DE"},"AutonomousSystemNumber":64500}"#,
+    r#"{"time":"2024-05-06 08:20:00","category":"SignInLogs","resultType":"50053","properties":{"createdDateTime":"2024-05-06T08:19:58Z","userPrincipalName":"a@x.org","status":{"errorCode":50053,"failureReason":"malicious IP"}}}"#,
+    r#"{"CreationTime":"2024-05-06T09:01:02","Operation":"UserLoginFailed","RecordType":15,"UserId":"a@x.org","ClientIP":"[2001:db8::1]:443","LogonError":"IdsLocked","ExtendedProperties":[{"Name":"UserAgent","Value":"BAV2ROPC"}]}"#,
+    r#"{"eventType":"user.session.start","published":"2022-03-22 14:21:53.225","uuid":"u","actor":{"alternateId":"a@x.org"},"client":{"ipAddress":"203.0.113.9","userAgent":{"rawUserAgent":"x"}},"outcome":{"result":"FAILURE","reason":"INVALID_CREDENTIALS"},"securityContext":{"asNumber":64500}}"#,
+    r#"{"kind":"admin#reports#activity","id":{"time":"2024-05-06T11:22:33Z","uniqueQualifier":"7","applicationName":"login"},"actor":{"email":"a@x.org"},"ipAddress":"203.0.113.9","events":[{"name":"login_failure","parameters":[{"name":"login_failure_type","value":"login_failure_invalid_password"}]}]}"#,
     r#"{"@odata.context":"x","value":[{"createdDateTime":"2026-03-01T10:00:00Z","userPrincipalName":"a@x.org","status":{"errorCode":0}}]}"#,
 ];
 
@@ -59,6 +64,7 @@ fn check_invariants(result: &Result<Parsed, tocsin_ingest::RecordError>) {
     match result {
         Ok(Parsed::SignIns(sign_ins)) => assert!(!sign_ins.is_empty()),
         Ok(Parsed::Noise) => {}
+        Ok(Parsed::OtherEvent { event_type, .. }) => assert!(!event_type.is_empty()),
         Err(err) => assert!(!err.to_string().is_empty()),
     }
 }

@@ -210,7 +210,7 @@ async fn push_signins(
         };
         match ingest::parse_line(text, origin, &options) {
             Ok(Parsed::SignIns(parsed)) => sign_ins.extend(parsed),
-            Ok(Parsed::Noise) => report.ignored += 1,
+            Ok(Parsed::Noise | Parsed::OtherEvent { .. }) => report.ignored += 1,
             Err(error) => reject(&mut report, line_no, error.to_string()),
         }
     }

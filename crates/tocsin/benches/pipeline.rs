@@ -16,7 +16,10 @@ fn corpus(n: usize) -> Vec<(Format, Vec<String>)> {
     let demo = scenario::demo(2020, "2026-03-02T00:00:00Z".parse().expect("time"));
     let mut by_format: HashMap<Format, Vec<String>> = HashMap::new();
     for org in &demo.orgs {
-        by_format.entry(org.format).or_default().extend(org.lines.iter().cloned());
+        by_format
+            .entry(org.format)
+            .or_default()
+            .extend(org.lines.iter().cloned());
     }
     let mut out: Vec<(Format, Vec<String>)> = by_format
         .into_iter()
@@ -39,7 +42,10 @@ fn pipeline(c: &mut Criterion) {
             b.iter(|| {
                 let mut n = 0usize;
                 for (i, line) in lines.iter().enumerate() {
-                    let origin = Origin::FileLine { file: "bench".into(), line: i as u64 };
+                    let origin = Origin::FileLine {
+                        file: "bench".into(),
+                        line: i as u64,
+                    };
                     if let Ok(Parsed::SignIns(s)) = parse_line(line, origin, &options) {
                         n += s.len();
                     }
@@ -53,13 +59,20 @@ fn pipeline(c: &mut Criterion) {
                 let mut incidents = HashMap::new();
                 let mut id = 0i64;
                 for (i, line) in lines.iter().enumerate() {
-                    let origin = Origin::FileLine { file: "bench".into(), line: i as u64 };
+                    let origin = Origin::FileLine {
+                        file: "bench".into(),
+                        line: i as u64,
+                    };
                     let Ok(Parsed::SignIns(sign_ins)) = parse_line(line, origin, &options) else {
                         continue;
                     };
                     for sign_in in sign_ins {
                         id += 1;
-                        let observation = Observation { id: EventId(id), org: OrgId(1), sign_in };
+                        let observation = Observation {
+                            id: EventId(id),
+                            org: OrgId(1),
+                            sign_in,
+                        };
                         for detection in detectors.observe(&observation) {
                             let existing = incidents.remove(&detection.campaign_key);
                             let (incident, _) =

@@ -95,7 +95,7 @@ fn for_each_record(input: &InputArgs, mut each: impl FnMut(ingest::Record)) -> T
         while let Some(record) = records.next() {
             match &record.result {
                 Ok(Parsed::SignIns(sign_ins)) => tally.sign_ins += sign_ins.len() as u64,
-                Ok(Parsed::Noise) => tally.ignored += 1,
+                Ok(Parsed::Noise | Parsed::OtherEvent { .. }) => tally.ignored += 1,
                 Err(error) => {
                     tally.rejected += 1;
                     if tally.errors.len() < LISTED_ERRORS {
@@ -172,7 +172,16 @@ pub fn parse(args: ParseArgs) -> anyhow::Result<ExitCode> {
                 &mut out,
                 &serde_json::json!({ "origin": record.origin, "ignored": "not a sign-in event" }),
             ),
-            Ok(Parsed::Noise) => Ok(()),
+            Ok(Parsed::OtherEvent { format, event_type }) if args.all => write_json(
+                &mut out,
+                &serde_json::json!({
+                    "origin": record.origin,
+                    "ignored": "not a sign-in event",
+                    "format": format,
+                    "event_type": event_type,
+                }),
+            ),
+            Ok(Parsed::Noise | Parsed::OtherEvent { .. }) => Ok(()),
             Err(error) => write_json(
                 &mut out,
                 &serde_json::json!({ "origin": record.origin, "error": error.to_string() }),

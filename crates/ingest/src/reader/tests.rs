@@ -148,7 +148,9 @@ fn json_document_errors_keep_the_records_before_them() {
         [
             "in record 1: 2026-03-01T10:00:00Z a@x.org success unknown code=0".to_owned(),
             "in record 2: error: JSON record is not a recognised sign-in format: expected a \
-             Microsoft Graph signIn with `createdDateTime` and `userPrincipalName`"
+             Microsoft Graph signIn with `createdDateTime` and `userPrincipalName`, an Azure \
+             Monitor or Log Analytics sign-in, an Office 365 audit record, an Okta System Log \
+             event or a Google Workspace activity"
                 .to_owned(),
             "in:5: error: invalid JSON at line 5 column 6: expected `:`".to_owned(),
         ]
