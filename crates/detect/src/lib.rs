@@ -1,28 +1,39 @@
-//! Streaming sign-in detectors over event time with bounded memory: brute force and
-//! password spray.
+//! Streaming sign-in detectors over event time with bounded memory: brute force,
+//! password spray, distributed (low-and-slow) spray and cross-organisation campaigns.
 //!
 //! This crate owns the decision that a run of sign-ins is an attack, and the evidence and
 //! reasons for it. Feed it [`Observation`]s with [`Detectors::observe`]; it returns the
 //! [`Detection`]s they complete. It does no I/O and never reads the clock: all windows
 //! are measured in event time, so replaying the same events gives the same detections.
 //! Every piece of state is keyed by organisation, so one organisation's events never
-//! appear in another's detection.
+//! appear in another's detection; the campaign detector, which alone looks across
+//! organisations, keeps each organisation's events apart and reports to each only its own.
 //!
 //! Campaign keys, which tie detections of one attack together, are
-//! `brute_force:<account>` ([`brute_force_key`]) and `password_spray:<address>`
-//! ([`password_spray_key`]).
+//! `brute_force:<account>` ([`brute_force_key`]), `password_spray:<address>`
+//! ([`password_spray_key`]), `distributed_spray:<organisation>`
+//! ([`distributed_spray_key`]) and `campaign:<network>` ([`campaign_key`], the same in
+//! every organisation the campaign hits).
 
 mod brute_force;
+mod campaign;
 mod config;
+mod distributed;
 mod password_spray;
 mod window;
 
 use std::net::IpAddr;
 
 use jiff::Timestamp;
-use model::{Detection, Observation, Outcome, SignIn};
+use model::{Detection, Network, Observation, OrgId, Outcome, SignIn};
 
-pub use config::{BruteForceConfig, DetectConfig, MAX_RETAINED_EVENTS, PasswordSprayConfig};
+pub use config::{
+    BruteForceConfig, CampaignConfig, DetectConfig, DistributedSprayConfig, MAX_RETAINED_EVENTS,
+    PasswordSprayConfig,
+};
+
+use campaign::CampaignDetector;
+use distributed::DistributedSprayDetector;
 
 use brute_force::BruteForceDetector;
 use password_spray::PasswordSprayDetector;
@@ -35,6 +46,18 @@ pub fn brute_force_key(account: &str) -> String {
 /// The campaign key of a password spray from `source`.
 pub fn password_spray_key(source: IpAddr) -> String {
     format!("password_spray:{source}")
+}
+
+/// The campaign key of a distributed spray against `org`: one per organisation, split into
+/// episodes by the correlator's reopen horizon.
+pub fn distributed_spray_key(org: OrgId) -> String {
+    format!("distributed_spray:{org}")
+}
+
+/// The campaign key of a cross-organisation campaign from `network`, the same in every
+/// organisation it hits, so that the service can count the victims.
+pub fn campaign_key(network: Network) -> String {
+    format!("campaign:{network}")
 }
 
 /// What a sign-in means to the detectors.
@@ -64,6 +87,8 @@ pub(crate) fn classify(s: &SignIn) -> Class {
 pub struct Detectors {
     brute_force: BruteForceDetector,
     password_spray: PasswordSprayDetector,
+    distributed_spray: DistributedSprayDetector,
+    campaign: CampaignDetector,
     observed: u64,
 }
 
@@ -78,18 +103,22 @@ impl Detectors {
                 config.password_spray,
                 config.max_tracked_keys,
             ),
+            distributed_spray: DistributedSprayDetector::new(config.distributed_spray),
+            campaign: CampaignDetector::new(config.campaign, config.max_tracked_keys),
             observed: 0,
         }
     }
 
     /// Feeds one observation to every detector and returns what it completes: brute-force
-    /// detections first, then password-spray ones. Observations may arrive somewhat out
+    /// detections first, then password-spray, distributed-spray and campaign ones. Observations may arrive somewhat out
     /// of time order; each is placed where its time says within its key's window.
     pub fn observe(&mut self, obs: &Observation) -> Vec<Detection> {
         self.observed += 1;
         let mut out = Vec::new();
         self.brute_force.observe(obs, &mut out);
         self.password_spray.observe(obs, &mut out);
+        self.distributed_spray.observe(obs, &mut out);
+        self.campaign.observe(obs, &mut out);
         out
     }
 
@@ -105,6 +134,8 @@ impl Detectors {
             brute_force: self.brute_force.stats(),
             password_spray: self.password_spray.stats(),
             spray_skipped_without_source: self.password_spray.skipped_without_source(),
+            distributed_spray: self.distributed_spray.stats(),
+            campaign: self.campaign.stats(),
         }
     }
 }
@@ -118,6 +149,11 @@ pub struct DetectorStats {
     pub password_spray: KeyStats,
     /// Sign-ins without a source address, which password-spray detection cannot key.
     pub spray_skipped_without_source: u64,
+    /// Keys are source addresses per organisation; `max_sources` caps them per
+    /// organisation.
+    pub distributed_spray: KeyStats,
+    /// Keys are source networks, all organisations together.
+    pub campaign: KeyStats,
 }
 
 /// The bookkeeping of one detector.
@@ -195,6 +231,11 @@ mod tests {
         assert_eq!(
             password_spray_key("2001:db8::1".parse().expect("ip")),
             "password_spray:2001:db8::1"
+        );
+        assert_eq!(distributed_spray_key(OrgId(7)), "distributed_spray:7");
+        assert_eq!(
+            campaign_key(Network::of("203.0.113.9".parse().expect("ip"))),
+            "campaign:203.0.113.0/24"
         );
     }
 }

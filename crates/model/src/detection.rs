@@ -17,6 +17,12 @@ pub enum DetectionKind {
     BruteForce,
     /// One source failing against many accounts, a few attempts each.
     PasswordSpray,
+    /// Many sources, each used once or twice and never successfully, failing against
+    /// many accounts of one organisation over hours or days (low and slow).
+    DistributedSpray,
+    /// One source network failing against accounts of several organisations protected
+    /// by the same service.
+    CrossOrgCampaign,
 }
 
 impl DetectionKind {
@@ -24,6 +30,8 @@ impl DetectionKind {
         match self {
             DetectionKind::BruteForce => "brute_force",
             DetectionKind::PasswordSpray => "password_spray",
+            DetectionKind::DistributedSpray => "distributed_spray",
+            DetectionKind::CrossOrgCampaign => "cross_org_campaign",
         }
     }
 
@@ -31,6 +39,8 @@ impl DetectionKind {
         match s {
             "brute_force" => Some(DetectionKind::BruteForce),
             "password_spray" => Some(DetectionKind::PasswordSpray),
+            "distributed_spray" => Some(DetectionKind::DistributedSpray),
+            "cross_org_campaign" => Some(DetectionKind::CrossOrgCampaign),
             _ => None,
         }
     }
@@ -40,6 +50,8 @@ impl DetectionKind {
         match self {
             DetectionKind::BruteForce => Technique::PASSWORD_GUESSING,
             DetectionKind::PasswordSpray => Technique::PASSWORD_SPRAYING,
+            DetectionKind::DistributedSpray => Technique::PASSWORD_SPRAYING,
+            DetectionKind::CrossOrgCampaign => Technique::PASSWORD_SPRAYING,
         }
     }
 }

@@ -136,6 +136,23 @@ pub fn summary(incident: &Incident) -> String {
                 .evidence_count
                 .saturating_sub(incident.compromised_accounts.len() as u64),
         ),
+        DetectionKind::DistributedSpray => format!(
+            "Distributed password spray from {} against {}: {} failed sign-ins {window}.",
+            listing(&incident.sources, "address"),
+            listing(&incident.accounts, "account"),
+            incident
+                .evidence_count
+                .saturating_sub(incident.compromised_accounts.len() as u64),
+        ),
+        DetectionKind::CrossOrgCampaign => format!(
+            "Campaign against several organisations from {}, here against {}: {} failed \
+             sign-ins {window}.",
+            listing(&incident.sources, "address"),
+            listing(&incident.accounts, "account"),
+            incident
+                .evidence_count
+                .saturating_sub(incident.compromised_accounts.len() as u64),
+        ),
     };
     if !incident.compromised_accounts.is_empty() {
         text.push_str(&format!(

@@ -65,7 +65,9 @@ pub fn recommended_actions(incident: &Incident) -> Vec<&'static str> {
             "Make sure the targeted accounts use multi-factor authentication and a long, unique password.",
             "Confirm that account lockout (or Entra smart lockout) is on for these accounts.",
         ]),
-        DetectionKind::PasswordSpray => actions.extend([
+        DetectionKind::PasswordSpray
+        | DetectionKind::DistributedSpray
+        | DetectionKind::CrossOrgCampaign => actions.extend([
             "Block the listed source addresses at the identity provider or firewall.",
             "Require multi-factor authentication for every targeted account and block legacy authentication (IMAP, POP, SMTP AUTH, Exchange ActiveSync with basic auth), which sprays rely on.",
             "Look for any successful sign-in from the listed addresses, and ban common and breached passwords (Entra password protection).",
