@@ -22,6 +22,11 @@ pub struct DetectConfig {
     pub brute_force: BruteForceConfig,
     /// One source failing against many accounts, a few attempts each.
     pub password_spray: PasswordSprayConfig,
+    /// Many addresses, each used once or twice, failing against many accounts of one
+    /// organisation over hours or days.
+    pub distributed_spray: DistributedSprayConfig,
+    /// One network failing against accounts of several organisations.
+    pub campaign: CampaignConfig,
     /// How many keys (accounts for brute force, source networks for password spray)
     /// each detector tracks at most. When more appear, the tenth that was seen least
     /// recently is forgotten, so that a flood of distinct addresses cannot exhaust memory.
@@ -40,6 +45,8 @@ impl Default for DetectConfig {
         DetectConfig {
             brute_force: BruteForceConfig::default(),
             password_spray: PasswordSprayConfig::default(),
+            distributed_spray: DistributedSprayConfig::default(),
+            campaign: CampaignConfig::default(),
             max_tracked_keys: 100_000,
             sources: SourcePolicy::default(),
             compromise_window: SignedDuration::from_hours(3),
@@ -115,6 +122,12 @@ impl DetectConfig {
         self.password_spray
             .validate()
             .map_err(|e| format!("password_spray.{e}"))?;
+        self.distributed_spray
+            .validate()
+            .map_err(|e| format!("distributed_spray.{e}"))?;
+        self.campaign
+            .validate()
+            .map_err(|e| format!("campaign.{e}"))?;
         if self.max_tracked_keys < 1 {
             return Err("max_tracked_keys must be at least 1".to_owned());
         }
@@ -235,6 +248,148 @@ impl PasswordSprayConfig {
     }
 }
 
+/// Settings of the distributed (low-and-slow) spray detector.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DistributedSprayConfig {
+    /// How long a look back the detector takes at one organisation, such as "24h". An
+    /// attack also ends once this long passes without a failure that counts.
+    #[serde(serialize_with = "jiff::fmt::serde::duration::friendly::compact::required")]
+    pub window: SignedDuration,
+    /// How many distinct accounts must fail to sign in from suspect addresses within
+    /// `window`. An address is suspect while it has failed and never proved a valid
+    /// password (for any account of the organisation) within `window`: a user who
+    /// mistypes and then signs in from the same address is not suspect.
+    pub min_accounts: u32,
+    /// How many suspect addresses must take part within `window`.
+    pub min_sources: u32,
+    /// Suspect addresses with more sign-in attempts than this within `window` do not
+    /// count: they are the per-address spray and brute-force detectors' business, and a
+    /// stale client retrying an old password is one of them.
+    pub max_attempts_per_source: u32,
+    /// How many addresses the detector tracks per organisation at most. When more
+    /// appear, the tenth seen least recently is forgotten (and counted as evicted), so
+    /// that a spray from millions of addresses cannot exhaust memory.
+    pub max_sources: usize,
+}
+
+impl Default for DistributedSprayConfig {
+    fn default() -> Self {
+        DistributedSprayConfig {
+            window: SignedDuration::from_hours(24),
+            min_accounts: 20,
+            min_sources: 10,
+            max_attempts_per_source: 2,
+            max_sources: 50_000,
+        }
+    }
+}
+
+impl DistributedSprayConfig {
+    /// Checks that the window is positive and the thresholds and cap at least 1.
+    pub fn validate(&self) -> Result<(), String> {
+        check_window(self.window)?;
+        if self.min_accounts < 1 || self.min_accounts as usize > MAX_RETAINED_EVENTS {
+            return Err(format!(
+                "min_accounts must be between 1 and {MAX_RETAINED_EVENTS}, not {}",
+                self.min_accounts
+            ));
+        }
+        if self.min_sources < 1 {
+            return Err("min_sources must be at least 1".to_owned());
+        }
+        if self.max_attempts_per_source < 1 || self.max_attempts_per_source > 100 {
+            return Err(format!(
+                "max_attempts_per_source must be between 1 and 100, not {}",
+                self.max_attempts_per_source
+            ));
+        }
+        if self.max_sources < self.min_sources as usize {
+            return Err(format!(
+                "max_sources must be at least min_sources ({}), not {}",
+                self.min_sources, self.max_sources
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Settings of the cross-organisation campaign detector.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CampaignConfig {
+    /// How long a look back the detector takes at one source network (the /24 of an IPv4
+    /// address, the /64 of an IPv6 one), such as "6h". A campaign also ends once this
+    /// long passes without a failure from the network.
+    #[serde(serialize_with = "jiff::fmt::serde::duration::friendly::compact::required")]
+    pub window: SignedDuration,
+    /// How many organisations the network must fail against within `window`.
+    pub min_organisations: u32,
+    /// How many accounts, all organisations together, the network must fail against
+    /// within `window` (each with at most `max_attempts_per_account` failures).
+    pub min_accounts: u32,
+    /// Accounts with more failures than this from the network within `window` are not
+    /// counted towards `min_accounts`: a phone retrying an old password every few minutes
+    /// is a stale client, not a campaign, and a brute force is reported on its own.
+    pub max_attempts_per_account: u32,
+    /// How long after its first failure an account starts to count, such as "1h": long
+    /// enough for a stale client (which retries every 15 to 30 minutes) to show itself
+    /// by failing more than `max_attempts_per_account` times. A campaign is therefore
+    /// reported this long after the failures that make it.
+    #[serde(serialize_with = "jiff::fmt::serde::duration::friendly::compact::required")]
+    pub settle: SignedDuration,
+    /// Share of the network's attempts within `window`, all organisations together,
+    /// that must have failed, from 0 to 1. Keeps a shared network where people really
+    /// sign in (a provider's NAT, a shared office building) from looking like a campaign.
+    pub min_failure_ratio: f64,
+}
+
+impl Default for CampaignConfig {
+    fn default() -> Self {
+        CampaignConfig {
+            window: SignedDuration::from_hours(6),
+            min_organisations: 2,
+            min_accounts: 10,
+            max_attempts_per_account: 2,
+            settle: SignedDuration::from_hours(1),
+            min_failure_ratio: 0.9,
+        }
+    }
+}
+
+impl CampaignConfig {
+    /// Checks that the window is positive, at least two organisations are asked for, the
+    /// account thresholds are at least 1 and the ratio between 0 and 1.
+    pub fn validate(&self) -> Result<(), String> {
+        check_window(self.window)?;
+        if self.min_organisations < 2 {
+            return Err(format!(
+                "min_organisations must be at least 2, not {}",
+                self.min_organisations
+            ));
+        }
+        if self.min_accounts < 1 {
+            return Err("min_accounts must be at least 1".to_owned());
+        }
+        if self.max_attempts_per_account < 1 {
+            return Err("max_attempts_per_account must be at least 1".to_owned());
+        }
+        if self.settle < SignedDuration::ZERO || self.settle >= self.window {
+            return Err(format!(
+                "settle must be between 0 and window ({:#}), not {:#}",
+                self.window, self.settle
+            ));
+        }
+        if !(0.0..=1.0).contains(&self.min_failure_ratio) {
+            return Err(format!(
+                "min_failure_ratio must be between 0 and 1, not {}",
+                self.min_failure_ratio
+            ));
+        }
+        Ok(())
+    }
+}
+
 fn check_window(window: SignedDuration) -> Result<(), String> {
     if window <= SignedDuration::ZERO {
         return Err(format!("window must be longer than zero, not {window:#}"));
@@ -330,5 +485,48 @@ mod tests {
             "password_spray.min_failure_ratio",
         );
         check(|c| c.max_tracked_keys = 0, "max_tracked_keys");
+        check(
+            |c| c.distributed_spray.min_accounts = 0,
+            "distributed_spray.min_accounts",
+        );
+        check(
+            |c| c.distributed_spray.max_attempts_per_source = 0,
+            "distributed_spray.max_attempts_per_source",
+        );
+        check(
+            |c| c.distributed_spray.max_sources = 5,
+            "distributed_spray.max_sources",
+        );
+        check(
+            |c| c.campaign.min_organisations = 1,
+            "campaign.min_organisations",
+        );
+        check(
+            |c| c.campaign.min_failure_ratio = -0.1,
+            "campaign.min_failure_ratio",
+        );
+        check(
+            |c| c.campaign.window = SignedDuration::ZERO,
+            "campaign.window",
+        );
+    }
+
+    #[test]
+    fn distributed_spray_and_campaign_defaults_are_the_documented_ones() {
+        let c = DetectConfig::default();
+        assert_eq!(c.distributed_spray.window, SignedDuration::from_hours(24));
+        assert_eq!(c.distributed_spray.min_accounts, 20);
+        assert_eq!(c.distributed_spray.min_sources, 10);
+        assert_eq!(c.distributed_spray.max_attempts_per_source, 2);
+        assert_eq!(c.distributed_spray.max_sources, 50_000);
+        assert_eq!(c.campaign.window, SignedDuration::from_hours(6));
+        assert_eq!(c.campaign.min_organisations, 2);
+        assert_eq!(c.campaign.min_accounts, 10);
+        assert_eq!(c.campaign.max_attempts_per_account, 2);
+        assert_eq!(c.campaign.settle, SignedDuration::from_hours(1));
+        assert_eq!(c.campaign.min_failure_ratio, 0.9);
+        let text = toml::to_string(&c).expect("serialise");
+        assert!(text.contains("window = \"24h\""), "{text}");
+        assert!(text.contains("window = \"6h\""), "{text}");
     }
 }

@@ -1,30 +1,38 @@
-//! Streaming sign-in detectors over event time with bounded memory: brute force and
-//! password spray.
+//! Streaming sign-in detectors over event time with bounded memory: brute force,
+//! password spray, distributed (low-and-slow) spray and cross-organisation campaigns.
 //!
 //! This crate owns the decision that a run of sign-ins is an attack, and the evidence and
 //! reasons for it. Feed it [`Observation`]s with [`Detectors::observe`]; it returns the
 //! [`Detection`]s they complete. It does no I/O and never reads the clock: all windows
 //! are measured in event time, so replaying the same events gives the same detections.
 //! Every piece of state is keyed by organisation, so one organisation's events never
-//! appear in another's detection.
+//! appear in another's detection; the campaign detector, which alone looks across
+//! organisations, keeps each organisation's events apart and reports to each only its own.
 //!
 //! Campaign keys, which tie detections of one attack together, are
-//! `brute_force:<account>` ([`brute_force_key`]) and `password_spray:<network>`
-//! ([`password_spray_key`]).
+//! `brute_force:<account>` ([`brute_force_key`]), `password_spray:<network>`
+//! ([`password_spray_key`]), `distributed_spray:<organisation>`
+//! ([`distributed_spray_key`]) and `campaign:<network>` ([`campaign_key`], the same in
+//! every organisation the campaign hits).
 
 mod brute_force;
+mod campaign;
 mod compromise;
 mod config;
+mod distributed;
 mod password_spray;
 mod window;
 
 use jiff::Timestamp;
-use model::{Detection, Network, Observation, Outcome, SignIn};
+use model::{Detection, Network, Observation, OrgId, Outcome, SignIn};
 
 pub use config::{
-    BruteForceConfig, DetectConfig, MAX_RETAINED_EVENTS, PasswordSprayConfig, SourcePolicy,
-    TrustedEgress,
+    BruteForceConfig, CampaignConfig, DetectConfig, DistributedSprayConfig, MAX_RETAINED_EVENTS,
+    PasswordSprayConfig, SourcePolicy, TrustedEgress,
 };
+
+use campaign::CampaignDetector;
+use distributed::DistributedSprayDetector;
 
 use brute_force::BruteForceDetector;
 use compromise::CompromiseWatch;
@@ -40,6 +48,18 @@ pub fn brute_force_key(account: &str) -> String {
 /// is still one attack.
 pub fn password_spray_key(network: Network) -> String {
     format!("password_spray:{network}")
+}
+
+/// The campaign key of a distributed spray against `org`: one per organisation, split into
+/// episodes by the correlator's reopen horizon.
+pub fn distributed_spray_key(org: OrgId) -> String {
+    format!("distributed_spray:{org}")
+}
+
+/// The campaign key of a cross-organisation campaign from `network`, the same in every
+/// organisation it hits, so that the service can count the victims.
+pub fn campaign_key(network: Network) -> String {
+    format!("campaign:{network}")
 }
 
 /// What a sign-in means to the detectors.
@@ -70,6 +90,8 @@ pub struct Detectors {
     brute_force: BruteForceDetector,
     password_spray: PasswordSprayDetector,
     compromise: CompromiseWatch,
+    distributed_spray: DistributedSprayDetector,
+    campaign: CampaignDetector,
     observed: u64,
 }
 
@@ -86,19 +108,24 @@ impl Detectors {
                 config.sources,
                 config.max_tracked_keys,
             ),
+            distributed_spray: DistributedSprayDetector::new(config.distributed_spray),
+            campaign: CampaignDetector::new(config.campaign, config.max_tracked_keys),
             observed: 0,
         }
     }
 
     /// Feeds one observation to every detector and returns what it completes: brute-force
-    /// detections first, then password-spray ones, then a compromise of an attacked
-    /// account from a network it does not use. Observations may arrive somewhat out
+    /// detections first, then password-spray, distributed-spray and campaign ones, then a
+    /// compromise of an attacked account from a network it does not use. Observations may
+    /// arrive somewhat out
     /// of time order; each is placed where its time says within its key's window.
     pub fn observe(&mut self, obs: &Observation) -> Vec<Detection> {
         self.observed += 1;
         let mut out = Vec::new();
         self.brute_force.observe(obs, &mut out);
         self.password_spray.observe(obs, &mut out);
+        self.distributed_spray.observe(obs, &mut out);
+        self.campaign.observe(obs, &mut out);
         if let Some(compromise) = self.compromise.observe(obs, &out) {
             out.push(compromise);
         }
@@ -119,6 +146,8 @@ impl Detectors {
             password_spray: self.password_spray.stats(),
             compromise: self.compromise.stats(),
             spray_skipped_without_source: self.password_spray.skipped_without_source(),
+            distributed_spray: self.distributed_spray.stats(),
+            campaign: self.campaign.stats(),
         }
     }
 }
@@ -134,6 +163,11 @@ pub struct DetectorStats {
     pub compromise: KeyStats,
     /// Sign-ins without a source address, which password-spray detection cannot key.
     pub spray_skipped_without_source: u64,
+    /// Keys are source addresses per organisation; `max_sources` caps them per
+    /// organisation.
+    pub distributed_spray: KeyStats,
+    /// Keys are source networks, all organisations together.
+    pub campaign: KeyStats,
 }
 
 /// The bookkeeping of one detector.
@@ -211,6 +245,11 @@ mod tests {
         assert_eq!(
             password_spray_key(Network::of("2001:db8::1".parse().expect("ip"))),
             "password_spray:2001:db8::/64"
+        );
+        assert_eq!(distributed_spray_key(OrgId(7)), "distributed_spray:7");
+        assert_eq!(
+            campaign_key(Network::of("203.0.113.9".parse().expect("ip"))),
+            "campaign:203.0.113.0/24"
         );
     }
 }

@@ -20,6 +20,12 @@ pub enum DetectionKind {
     /// One source trying many accounts once or twice each, many of which do not exist:
     /// a list of leaked user names and passwords replayed.
     CredentialStuffing,
+    /// Many sources, each used once or twice and never successfully, failing against
+    /// many accounts of one organisation over hours or days (low and slow).
+    DistributedSpray,
+    /// One source network failing against accounts of several organisations protected
+    /// by the same service.
+    CrossOrgCampaign,
 }
 
 impl DetectionKind {
@@ -28,6 +34,8 @@ impl DetectionKind {
             DetectionKind::BruteForce => "brute_force",
             DetectionKind::PasswordSpray => "password_spray",
             DetectionKind::CredentialStuffing => "credential_stuffing",
+            DetectionKind::DistributedSpray => "distributed_spray",
+            DetectionKind::CrossOrgCampaign => "cross_org_campaign",
         }
     }
 
@@ -37,6 +45,8 @@ impl DetectionKind {
             DetectionKind::BruteForce => "Brute force",
             DetectionKind::PasswordSpray => "Password spray",
             DetectionKind::CredentialStuffing => "Credential stuffing",
+            DetectionKind::DistributedSpray => "Distributed password spray",
+            DetectionKind::CrossOrgCampaign => "Campaign across organisations",
         }
     }
 
@@ -45,6 +55,8 @@ impl DetectionKind {
             "brute_force" => Some(DetectionKind::BruteForce),
             "password_spray" => Some(DetectionKind::PasswordSpray),
             "credential_stuffing" => Some(DetectionKind::CredentialStuffing),
+            "distributed_spray" => Some(DetectionKind::DistributedSpray),
+            "cross_org_campaign" => Some(DetectionKind::CrossOrgCampaign),
             _ => None,
         }
     }
@@ -55,6 +67,8 @@ impl DetectionKind {
             DetectionKind::BruteForce => Technique::PASSWORD_GUESSING,
             DetectionKind::PasswordSpray => Technique::PASSWORD_SPRAYING,
             DetectionKind::CredentialStuffing => Technique::CREDENTIAL_STUFFING,
+            DetectionKind::DistributedSpray => Technique::PASSWORD_SPRAYING,
+            DetectionKind::CrossOrgCampaign => Technique::PASSWORD_SPRAYING,
         }
     }
 }

@@ -128,6 +128,10 @@ pub fn summary(incident: &Incident) -> String {
         DetectionKind::BruteForce => format!(
             "Brute force against {accounts}: {failed} failed sign-ins from {sources} {window}."
         ),
+        DetectionKind::CrossOrgCampaign => format!(
+            "Campaign against several organisations from {sources}, here against {accounts}: \
+             {failed} failed sign-ins {window}."
+        ),
         kind => format!(
             "{} from {sources} against {accounts}: {failed} failed sign-ins {window}.",
             kind.title()

@@ -17,7 +17,7 @@ use crate::correlate::{Change, absorb};
 use crate::payload;
 use detect::{DetectConfig, Detectors};
 use model::{Detection, EventId, Incident, IncidentState, Observation, OrgId, SignIn};
-use store::{NewDelivery, Store, StoreError};
+use store::{NewDelivery, Organisation, Store, StoreError};
 
 /// Incidents link at most this many sign-ins as evidence; the count goes on.
 pub const MAX_LINKED_EVIDENCE: u64 = 10_000;
@@ -144,17 +144,24 @@ impl SignInIntake {
     }
 
     /// Accepts sign-ins for `org` and commits them with everything they cause.
+    ///
+    /// A detection may belong to another organisation than `org`: a campaign across
+    /// organisations tells each victim when the next one is hit. Each goes to its own
+    /// organisation's incident and channel; the report returned to `org` counts only
+    /// what concerns `org`.
     pub async fn accept(&self, org: OrgId, sign_ins: Vec<SignIn>) -> Result<Accepted, StoreError> {
-        let organisation = self
+        let mut organisations: HashMap<OrgId, Organisation> = HashMap::new();
+        let own = self
             .store
             .organisation(org)
             .await?
             .ok_or_else(|| StoreError::Invalid(format!("organisation {org} does not exist")))?;
+        organisations.insert(org, own);
         // One batch at a time: detector state and incident rows change together.
         let mut detectors = self.detectors.lock().await;
         let mut tx = self.store.begin_intake().await?;
         let mut report = Accepted::default();
-        let mut touched: HashMap<String, Touched> = HashMap::new();
+        let mut touched: HashMap<(OrgId, String), Touched> = HashMap::new();
         for sign_in in sign_ins {
             let Some(id) = tx.insert_signin(org, &sign_in).await? else {
                 report.duplicates += 1;
@@ -163,8 +170,11 @@ impl SignInIntake {
             report.accepted += 1;
             let observation = Observation { id, org, sign_in };
             for detection in detectors.observe(&observation) {
-                report.detections += 1;
-                let previous = match touched.remove(&detection.campaign_key) {
+                if detection.org == org {
+                    report.detections += 1;
+                }
+                let key = (detection.org, detection.campaign_key.clone());
+                let previous = match touched.remove(&key) {
                     Some(t) => Some(t),
                     None => {
                         let not_before = detection
@@ -172,15 +182,12 @@ impl SignInIntake {
                             .checked_sub(self.config.reopen_after)
                             .unwrap_or(Timestamp::MIN);
                         let stored = tx
-                            .open_incident(org, &detection.campaign_key, not_before)
+                            .open_incident(detection.org, &detection.campaign_key, not_before)
                             .await?;
                         stored.map(Touched::stored)
                     }
                 };
-                touched.insert(
-                    detection.campaign_key.clone(),
-                    Touched::fold(previous, &detection),
-                );
+                touched.insert(key, Touched::fold(previous, &detection));
             }
         }
         let mut touched: Vec<Touched> = touched.into_values().collect();
@@ -189,11 +196,24 @@ impl SignInIntake {
         });
         let mut queued = false;
         for mut t in touched {
-            match t.change {
-                Change::Opened => report.incidents_opened += 1,
-                Change::Escalated { .. } => report.incidents_escalated += 1,
-                Change::Extended => {}
+            let victim = t.incident.org;
+            if victim == org {
+                match t.change {
+                    Change::Opened => report.incidents_opened += 1,
+                    Change::Escalated { .. } => report.incidents_escalated += 1,
+                    Change::Extended => {}
+                }
             }
+            let organisation = match organisations.entry(victim) {
+                std::collections::hash_map::Entry::Occupied(known) => known.into_mut(),
+                std::collections::hash_map::Entry::Vacant(slot) => {
+                    match self.store.organisation(victim).await? {
+                        Some(o) => slot.insert(o),
+                        // Deleted since its sign-ins were seen: nobody left to tell.
+                        None => continue,
+                    }
+                }
+            };
             // Without a channel the incident stays `new`, visible through the API.
             let event = t
                 .change
@@ -207,7 +227,7 @@ impl SignInIntake {
             let Some(event) = event else {
                 continue;
             };
-            let evidence = tx.signins(org, &t.sample).await?;
+            let evidence = tx.signins(victim, &t.sample).await?;
             let delivery_id = uuid::Uuid::now_v7().to_string();
             let body = payload::notification(
                 event,
@@ -218,7 +238,7 @@ impl SignInIntake {
             );
             tx.enqueue(&NewDelivery {
                 delivery_id,
-                org,
+                org: victim,
                 incident_id: t.incident.id.clone(),
                 channel: "webhook".into(),
                 event: event.into(),

@@ -70,7 +70,9 @@ pub fn recommended_actions(incident: &Incident) -> Vec<&'static str> {
             "The attacker is replaying a list of leaked user names and passwords: force a password reset for every listed account that exists, and check staff addresses against breach notification services.",
             "Require multi-factor authentication and block legacy authentication, so that a leaked password alone is not enough.",
         ]),
-        DetectionKind::PasswordSpray => actions.extend([
+        DetectionKind::PasswordSpray
+        | DetectionKind::DistributedSpray
+        | DetectionKind::CrossOrgCampaign => actions.extend([
             "Block the listed source addresses at the identity provider or firewall.",
             "Require multi-factor authentication for every targeted account and block legacy authentication (IMAP, POP, SMTP AUTH, Exchange ActiveSync with basic auth), which sprays rely on.",
             "Look for any successful sign-in from the listed addresses, and ban common and breached passwords (Entra password protection).",

@@ -301,6 +301,17 @@ pub fn demo(seed: u64, start: Timestamp) -> Demo {
             });
         }
         let accounts: BTreeSet<String> = targets.iter().map(|(a, _)| a.clone()).collect();
+        // The same address sprays every organisation: the service sees one campaign, and
+        // tells each organisation about its own accounts.
+        expected.push(ExpectedDetection {
+            kind: DetectionKind::CrossOrgCampaign,
+            org: plan.name.to_owned(),
+            campaign_key: format!("campaign:{}", model::Network::of(SPRAY_SOURCE)),
+            severity: Severity::High,
+            accounts: accounts.iter().cloned().collect(),
+            sources: vec![SPRAY_SOURCE],
+            compromised: Vec::new(),
+        });
         expected.push(ExpectedDetection {
             kind: DetectionKind::PasswordSpray,
             org: plan.name.to_owned(),
@@ -311,6 +322,7 @@ pub fn demo(seed: u64, start: Timestamp) -> Demo {
             compromised: Vec::new(),
         });
     }
+    // Within an organisation, attacks are in the order of their kinds' names.
     Demo { orgs, expected }
 }
 
@@ -362,7 +374,7 @@ mod tests {
             let span = spray[spray.len() - 1].time.duration_since(spray[0].time);
             assert!(span < SignedDuration::from_hours(1), "{span:?}");
         }
-        assert_eq!(d.expected.len(), 4);
+        assert_eq!(d.expected.len(), 7);
         assert!(
             d.expected
                 .iter()

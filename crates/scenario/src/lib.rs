@@ -2,7 +2,8 @@
 //! the `tocsin demo` command and benchmarks.
 //!
 //! This crate owns synthetic data: attack and background generators that produce
-//! [`model::SignIn`] values, renderers that turn them into the raw lines tocsin parses
+//! [`model::SignIn`] values (including low-and-slow sprays from many addresses and
+//! campaigns across organisations), renderers that turn them into the raw lines tocsin parses
 //! (Microsoft Graph `signIn` JSON and OpenSSH syslog), and the [`demo`] scenario with its
 //! ground truth. Everything is a pure function of its parameters and seed: the same input
 //! gives the same output byte for byte. It reads no clock, does no I/O and uses only
@@ -11,6 +12,7 @@
 mod attack;
 mod benign;
 mod demo;
+mod distributed;
 mod event;
 mod names;
 mod render;
@@ -18,6 +20,9 @@ mod render;
 pub use attack::{BruteForce, PasswordSpray, brute_force, password_spray};
 pub use benign::{Benign, benign};
 pub use demo::{Demo, DemoOrg, ExpectedDetection, demo};
+pub use distributed::{
+    CrossOrgCampaign, DistributedSpray, cross_org_campaign, distributed_spray, spray_address,
+};
 pub use names::{staff_accounts, staff_names};
 pub use render::{render_graph, render_sshd};
 

@@ -18,6 +18,8 @@ use notify::webhook::{DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER};
 
 /// Lines per intake request, as a log shipper would batch them.
 const BATCH_LINES: usize = 500;
+/// How much of the day each round of intake requests covers.
+const REPLAY_SLICE: jiff::SignedDuration = jiff::SignedDuration::from_mins(30);
 
 pub async fn run(listen: SocketAddr, once: bool, seed: u64) -> anyhow::Result<()> {
     let data_dir = tempfile::Builder::new()
@@ -72,27 +74,46 @@ pub async fn run(listen: SocketAddr, once: bool, seed: u64) -> anyhow::Result<()
         "\nReplaying 24 hours of sign-ins ({} organisations) through POST /api/v1/signins:",
         demo.orgs.len()
     );
-    for (org, (_, name, key)) in demo.orgs.iter().zip(&keys) {
-        let mut accepted = 0;
-        let mut opened = 0;
-        for chunk in org.lines.chunks(BATCH_LINES) {
-            let body = chunk.join("\n");
-            let response = client
-                .post(format!("{base}/api/v1/signins"))
-                .bearer_auth(key)
-                .body(body)
-                .send()
-                .await?;
-            let status = response.status();
-            let report: serde_json::Value = response.json().await?;
-            anyhow::ensure!(status.is_success(), "intake answered {status}: {report}");
-            accepted += report["accepted"].as_u64().unwrap_or(0);
-            opened += report["incidents_opened"].as_u64().unwrap_or(0);
+    // The organisations push at the same time, as shippers do: a slice of the day at a
+    // time, each organisation its own lines of that slice. Only then can the service see
+    // the spray hit all three in the same hours.
+    let mut accepted = vec![0u64; demo.orgs.len()];
+    let mut opened = vec![0u64; demo.orgs.len()];
+    let mut slice_start = start;
+    let end = start.checked_add(jiff::SignedDuration::from_hours(25))?;
+    while slice_start < end {
+        let slice_end = slice_start.checked_add(REPLAY_SLICE)?;
+        for (i, (org, (_, _, key))) in demo.orgs.iter().zip(&keys).enumerate() {
+            let lines: Vec<&str> = org
+                .sign_ins
+                .iter()
+                .zip(&org.lines)
+                .filter(|(s, _)| s.time >= slice_start && s.time < slice_end)
+                .map(|(_, line)| line.as_str())
+                .collect();
+            for chunk in lines.chunks(BATCH_LINES) {
+                let response = client
+                    .post(format!("{base}/api/v1/signins"))
+                    .bearer_auth(key)
+                    .body(chunk.join("\n"))
+                    .send()
+                    .await?;
+                let status = response.status();
+                let report: serde_json::Value = response.json().await?;
+                anyhow::ensure!(status.is_success(), "intake answered {status}: {report}");
+                accepted[i] += report["accepted"].as_u64().unwrap_or(0);
+                opened[i] += report["incidents_opened"].as_u64().unwrap_or(0);
+            }
         }
+        slice_start = slice_end;
+    }
+    for (i, (org, (_, name, _))) in demo.orgs.iter().zip(&keys).enumerate() {
         println!(
-            "  {name:<24} {:>5} {} lines, {accepted} sign-ins accepted, {opened} incident(s) opened",
+            "  {name:<24} {:>5} {} lines, {} sign-ins accepted, {} incident(s) opened",
             org.lines.len(),
-            org.format.as_str()
+            org.format.as_str(),
+            accepted[i],
+            opened[i],
         );
     }
 

@@ -70,8 +70,12 @@ fn scan_finds_exactly_the_attacks_the_scenario_contains_and_nothing_in_the_backg
             .lines()
             .map(|line| serde_json::from_str(line).expect("one JSON document per line"))
             .collect();
-        let expected: Vec<&scenario::ExpectedDetection> =
-            demo.expected.iter().filter(|e| e.org == org.name).collect();
+        // One organisation's file alone cannot show a campaign across organisations.
+        let expected: Vec<&scenario::ExpectedDetection> = demo
+            .expected
+            .iter()
+            .filter(|e| e.org == org.name && e.kind != model::DetectionKind::CrossOrgCampaign)
+            .collect();
         assert_eq!(
             incidents.len(),
             expected.len(),
@@ -293,10 +297,10 @@ fn the_demo_delivers_every_notification_with_a_valid_signature() {
     let output = tocsin(&["demo", "--listen", "127.0.0.1:0", "--once"], None);
     let out = stdout(&output);
     assert!(output.status.success(), "{out}\n{}", stderr(&output));
-    assert!(out.contains("Notifications: 4 delivered, 0 pending, 0 dead; 4 signatures verified by the receiver, 0 refused."), "{out}");
-    assert!(out.contains("St. Brigid's Hospital (2 incidents)"), "{out}");
-    assert!(out.contains("Northwind Vaccines (1 incident)"), "{out}");
-    assert!(out.contains("Open Witness (1 incident)"), "{out}");
+    assert!(out.contains("Notifications: 7 delivered, 0 pending, 0 dead; 7 signatures verified by the receiver, 0 refused."), "{out}");
+    assert!(out.contains("St. Brigid's Hospital (3 incidents)"), "{out}");
+    assert!(out.contains("Northwind Vaccines (2 incidents)"), "{out}");
+    assert!(out.contains("Open Witness (2 incidents)"), "{out}");
     assert_eq!(
         out.matches("treat it as compromised").count(),
         2,

@@ -56,9 +56,13 @@ fn the_demo_is_found_for_other_seeds_too() {
                     .map(|(_, kind, key)| (org.name.clone(), kind, key)),
             );
         }
+        // Organisations are fed one after another here, not merged in time, so the
+        // cross-organisation view is not meaningful: compare the per-organisation kinds.
+        keys.retain(|(_, kind, _)| *kind != "cross_org_campaign");
         let expected: Vec<_> = demo
             .expected
             .iter()
+            .filter(|e| e.kind != model::DetectionKind::CrossOrgCampaign)
             .map(|e| (e.org.clone(), e.kind.as_str(), e.campaign_key.clone()))
             .collect();
         assert_eq!(keys, expected, "seed {seed}");

@@ -4,7 +4,9 @@
 mod benign;
 mod boundaries;
 mod brute_force;
+mod campaign;
 mod demo;
+mod distributed;
 mod memory;
 mod networks;
 mod password_spray;

@@ -9,8 +9,13 @@ fn a_spray_from_a_million_addresses_keeps_keys_under_the_cap() {
     let cap = 1000;
     let mut d = Detectors::new(DetectConfig {
         max_tracked_keys: cap,
+        distributed_spray: detect::DistributedSprayConfig {
+            max_sources: cap,
+            ..Default::default()
+        },
         ..Default::default()
     });
+    let mut distributed = 0;
     let start = ts("2024-11-25T10:00:00Z");
     let template = sign_in(start, "x@x.example", None, Some(FailureKind::BadPassword));
     let mut detections = 0;
@@ -22,17 +27,23 @@ fn a_spray_from_a_million_addresses_keeps_keys_under_the_cap() {
         // Every address in a /64 of its own: spray state is kept per network.
         let segments = [0x2001, 0xdb8, (i >> 16) as u16, i as u16, 0, 0, 0, 1];
         s.source_ip = Some(IpAddr::V6(Ipv6Addr::from(segments)));
-        detections += d
-            .observe(&Observation {
-                id: EventId(i64::from(i)),
-                org: OrgId(1),
-                sign_in: s,
-            })
-            .len();
+        // A million addresses each used once is a distributed spray, which is found;
+        // the per-address detectors must stay silent.
+        let out = d.observe(&Observation {
+            id: EventId(i64::from(i)),
+            org: OrgId(1),
+            sign_in: s,
+        });
+        let (spread, other): (Vec<_>, Vec<_>) = out
+            .iter()
+            .partition(|d| d.kind == model::DetectionKind::DistributedSpray);
+        detections += other.len();
+        distributed += spread.iter().filter(|d| d.evidence.len() > 1).count();
         if i % 4096 == 0 {
             let stats = d.stats();
             assert!(stats.password_spray.tracked_keys <= cap, "{stats:?}");
             assert!(stats.brute_force.tracked_keys <= cap, "{stats:?}");
+            assert!(stats.distributed_spray.tracked_keys <= cap, "{stats:?}");
         }
     }
     let stats = d.stats();
@@ -49,6 +60,12 @@ fn a_spray_from_a_million_addresses_keeps_keys_under_the_cap() {
         stats.brute_force.evicted_keys >= 100_000 - cap as u64,
         "{stats:?}"
     );
+    assert!(stats.distributed_spray.tracked_keys <= cap, "{stats:?}");
+    assert!(
+        stats.distributed_spray.evicted_keys >= 1_000_000 - cap as u64,
+        "{stats:?}"
+    );
+    assert_eq!(distributed, 1, "one crossing, then extensions");
 }
 
 #[test]
