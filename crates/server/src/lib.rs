@@ -21,6 +21,9 @@ pub use error::ApiError;
 #[derive(Clone)]
 pub struct AppState {
     pub intake: Arc<notify::SignInIntake>,
+    /// Adds country and ASN to sign-ins as they arrive, before they are stored and
+    /// detected on; [`enrich::Enricher::disabled`] when no database is configured.
+    pub enricher: Arc<enrich::Enricher>,
     pub http: HttpConfig,
     /// Whether organisations may point webhooks at internal addresses.
     pub allow_private_webhooks: bool,

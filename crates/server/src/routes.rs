@@ -209,7 +209,14 @@ async fn push_signins(
             line: line_no,
         };
         match ingest::parse_line(text, origin, &options) {
-            Ok(Parsed::SignIns(parsed)) => sign_ins.extend(parsed),
+            Ok(Parsed::SignIns(mut parsed)) => {
+                // Enriched before storing, so that the stored sign-ins, the detectors and
+                // the notifications all see the same country and ASN.
+                for sign_in in &mut parsed {
+                    state.enricher.enrich(sign_in);
+                }
+                sign_ins.extend(parsed);
+            }
             Ok(Parsed::Noise | Parsed::OtherEvent { .. }) => report.ignored += 1,
             Err(error) => reject(&mut report, line_no, error.to_string()),
         }

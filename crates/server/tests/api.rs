@@ -16,6 +16,10 @@ struct Fixture {
 }
 
 async fn fixture(http: HttpConfig) -> Fixture {
+    fixture_with(http, enrich::Enricher::disabled()).await
+}
+
+async fn fixture_with(http: HttpConfig, enricher: enrich::Enricher) -> Fixture {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = store::Store::open(dir.path()).await.expect("store");
     let (_, key) = store
@@ -37,6 +41,7 @@ async fn fixture(http: HttpConfig) -> Fixture {
     .expect("intake");
     let state = AppState {
         intake: Arc::new(intake),
+        enricher: Arc::new(enricher),
         http,
         allow_private_webhooks: false,
     };
@@ -195,5 +200,53 @@ async fn requests_without_a_valid_key_learn_nothing() {
             .expect("error")
             .contains("allow_private_targets"),
         "{body}"
+    );
+}
+
+/// Issue 11: sign-ins are stored with the country and ASN of their source address.
+#[tokio::test]
+async fn intake_enriches_sign_ins_before_storing_them() {
+    let test_data = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data/ipdb/maxmind-test-data/test-data");
+    let config = enrich::EnrichConfig {
+        country_db: Some(test_data.join("GeoLite2-City-Test.mmdb")),
+        asn_db: Some(test_data.join("GeoLite2-ASN-Test.mmdb")),
+    };
+    let enricher = enrich::Enricher::open(&config).unwrap_or_else(|error| {
+        panic!("{error} (the repository must be checked out beside shared/)")
+    });
+    let f = fixture_with(HttpConfig::default(), enricher).await;
+    let body = "\
+Nov 20 09:00:01 gw sshd[1]: Failed password for ana from 67.43.156.13 port 22 ssh2
+Nov 20 09:00:02 gw sshd[1]: Failed password for ana from 10.1.2.3 port 22 ssh2
+Nov 20 09:00:03 gw sshd[1]: Failed password for ana from ::ffff:89.160.20.128 port 22 ssh2
+";
+    let (status, report) = send(
+        &f,
+        "POST",
+        "/api/v1/signins",
+        Some(&f.key),
+        body.as_bytes().to_vec(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    let stored = f
+        .state
+        .intake
+        .store()
+        .observations_since(jiff::Timestamp::MIN, None, 10)
+        .await
+        .expect("stored sign-ins");
+    let located: Vec<(Option<&str>, Option<u32>)> = stored
+        .iter()
+        .map(|o| (o.sign_in.country.as_deref(), o.sign_in.asn))
+        .collect();
+    assert_eq!(
+        located,
+        [
+            (Some("BT"), Some(35908)),
+            (None, None),
+            (Some("SE"), Some(29518))
+        ]
     );
 }

@@ -17,6 +17,7 @@ pub struct Config {
     pub http: server::HttpConfig,
     pub detect: detect::DetectConfig,
     pub notify: notify::NotifyConfig,
+    pub enrich: enrich::EnrichConfig,
 }
 
 impl Default for Config {
@@ -26,6 +27,7 @@ impl Default for Config {
             http: server::HttpConfig::default(),
             detect: detect::DetectConfig::default(),
             notify: notify::NotifyConfig::default(),
+            enrich: enrich::EnrichConfig::default(),
         }
     }
 }

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -13,6 +13,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use ingest::{ParseOptions, Parsed, SourceReader};
 use model::{EventId, Incident, Observation, OrgId};
 use notify::correlate::absorb;
+
+use crate::config::Config;
 
 /// How many unreadable records the closing summary lists; the count covers all.
 const LISTED_ERRORS: usize = 20;
@@ -36,7 +38,7 @@ pub struct ScanArgs {
     /// Print one JSON document per incident and line instead of a table.
     #[arg(long)]
     json: bool,
-    /// Configuration file whose `[detect]` thresholds to use.
+    /// Configuration file whose `[detect]` thresholds and `[enrich]` databases to use.
     #[arg(long, short)]
     config: Option<PathBuf>,
 }
@@ -48,6 +50,27 @@ pub struct ParseArgs {
     /// Also print the lines that are not sign-in events.
     #[arg(long)]
     all: bool,
+    /// Configuration file whose `[enrich]` databases to use, to add the country and ASN
+    /// of each source address.
+    #[arg(long, short)]
+    config: Option<PathBuf>,
+}
+
+/// The configuration at `path`, or the defaults.
+fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
+    match path {
+        Some(path) => Config::load(path),
+        None => Ok(Config::default()),
+    }
+}
+
+/// The enricher of the configuration; offline tools mention it only when it is on.
+fn enricher(config: &Config) -> anyhow::Result<enrich::Enricher> {
+    let enricher = crate::serve::open_enricher(&config.enrich)?;
+    if enricher.is_enabled() {
+        crate::serve::log_enrichment(&enricher);
+    }
+    Ok(enricher)
 }
 
 /// Every record of every input, in order, with a progress bar over the bytes read.
@@ -158,6 +181,7 @@ impl Tally {
 }
 
 pub fn parse(args: ParseArgs) -> anyhow::Result<ExitCode> {
+    let enricher = enricher(&load_config(args.config.as_deref())?)?;
     let mut out = BufWriter::new(io::stdout().lock());
     let mut failed = None;
     let tally = for_each_record(&args.input, |record| {
@@ -165,9 +189,10 @@ pub fn parse(args: ParseArgs) -> anyhow::Result<ExitCode> {
             return;
         }
         let written = match record.result {
-            Ok(Parsed::SignIns(sign_ins)) => {
-                sign_ins.iter().try_for_each(|s| write_json(&mut out, s))
-            }
+            Ok(Parsed::SignIns(mut sign_ins)) => sign_ins.iter_mut().try_for_each(|s| {
+                enricher.enrich(s);
+                write_json(&mut out, s)
+            }),
             Ok(Parsed::Noise) if args.all => write_json(
                 &mut out,
                 &serde_json::json!({ "origin": record.origin, "ignored": "not a sign-in event" }),
@@ -197,10 +222,8 @@ pub fn parse(args: ParseArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
-    let config = match &args.config {
-        Some(path) => crate::config::Config::load(path)?,
-        None => crate::config::Config::default(),
-    };
+    let config = load_config(args.config.as_deref())?;
+    let enricher = enricher(&config)?;
     let mut detectors = detect::Detectors::new(config.detect.clone());
     let mut incidents: HashMap<String, Incident> = HashMap::new();
     let mut order: Vec<String> = Vec::new();
@@ -209,7 +232,8 @@ pub fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
         let Ok(Parsed::SignIns(sign_ins)) = record.result else {
             return;
         };
-        for sign_in in sign_ins {
+        for mut sign_in in sign_ins {
+            enricher.enrich(&mut sign_in);
             next_id += 1;
             let observation = Observation {
                 id: EventId(next_id),

@@ -20,6 +20,11 @@ impl Service {
     /// Opens the store, rebuilds detector state and starts listening.
     pub async fn start(config: Config) -> anyhow::Result<Service> {
         config.validate()?;
+        // Opened before the store so that a wrong database path fails the start at once,
+        // before anything is listening.
+        let enricher = open_enricher(&config.enrich)?;
+        // Said even when off, so that an operator who expected countries sees why.
+        log_enrichment(&enricher);
         let store = store::Store::open(&config.data_dir)
             .await
             .with_context(|| {
@@ -44,6 +49,7 @@ impl Service {
         let address = listener.local_addr()?;
         let state = server::AppState {
             intake: Arc::clone(&intake),
+            enricher: Arc::new(enricher),
             http: config.http.clone(),
             allow_private_webhooks: config.notify.webhook.allow_private_targets,
         };
@@ -67,6 +73,22 @@ impl Service {
         self.intake.store().close().await;
         Ok(())
     }
+}
+
+/// Opens the databases of the `[enrich]` section.
+pub(crate) fn open_enricher(config: &enrich::EnrichConfig) -> anyhow::Result<enrich::Enricher> {
+    enrich::Enricher::open(config).context("cannot open the databases of [enrich]")
+}
+
+/// Logs which databases enrich sign-ins, as a sentence.
+pub(crate) fn log_enrichment(enricher: &enrich::Enricher) {
+    let line = enricher.describe();
+    let mut chars = line.chars();
+    let sentence: String = match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => line,
+    };
+    tracing::info!("{sentence}.");
 }
 
 pub async fn run(config: Config) -> anyhow::Result<()> {

@@ -316,3 +316,87 @@ fn config_prints_the_documented_defaults() {
     assert!(text.contains("min_failures = 10"), "{text}");
     assert!(text.contains("listen = \"127.0.0.1:8080\""), "{text}");
 }
+
+/// Issue 11: with `[enrich]` databases, `parse` and `scan` add country and ASN; a wrong
+/// path stops them with the path in the message.
+#[test]
+fn parse_and_scan_enrich_with_the_configured_databases() {
+    let test_data = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data/ipdb/maxmind-test-data/test-data");
+    let city = test_data.join("GeoLite2-City-Test.mmdb");
+    assert!(
+        city.is_file(),
+        "{} is missing: the repository must be checked out beside shared/",
+        city.display()
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("tocsin.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[enrich]\ncountry_db = {:?}\nasn_db = {:?}\n",
+            city.display().to_string(),
+            test_data
+                .join("GeoLite2-ASN-Test.mmdb")
+                .display()
+                .to_string()
+        ),
+    )
+    .expect("write config");
+    let log = "\
+May  4 03:00:00 gw sshd[9]: Failed password for root from 81.2.69.144 port 22 ssh2
+May  4 03:00:01 gw sshd[9]: Failed password for root from 67.43.156.13 port 22 ssh2
+";
+    let output = tocsin(
+        &[
+            "parse",
+            "--config",
+            config.to_str().expect("path"),
+            "--year",
+            "2026",
+            "-",
+        ],
+        Some(log.as_bytes()),
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let records: Vec<serde_json::Value> = stdout(&output)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON"))
+        .collect();
+    assert_eq!(records.len(), 2, "{}", stdout(&output));
+    assert_eq!(records[0]["country"], "GB");
+    assert_eq!(records[0].get("asn"), None, "not in the ASN test database");
+    assert_eq!(records[1]["country"], "BT");
+    assert_eq!(records[1]["asn"], 35908);
+
+    let scan = tocsin(
+        &[
+            "scan",
+            "--config",
+            config.to_str().expect("path"),
+            "--year",
+            "2026",
+            "-",
+        ],
+        Some(log.as_bytes()),
+    );
+    assert!(scan.status.success(), "{}", stderr(&scan));
+
+    std::fs::write(
+        &config,
+        "[enrich]\ncountry_db = \"/nonexistent/City.mmdb\"\n",
+    )
+    .expect("write config");
+    let missing = tocsin(
+        &["parse", "--config", config.to_str().expect("path"), "-"],
+        Some(log.as_bytes()),
+    );
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        stderr(&missing).contains(
+            "cannot read the country database /nonexistent/City.mmdb: No such file or directory"
+        ),
+        "{}",
+        stderr(&missing)
+    );
+}
