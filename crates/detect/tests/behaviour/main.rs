@@ -10,6 +10,7 @@ mod distributed;
 mod memory;
 mod networks;
 mod password_spray;
+mod recall;
 mod tenancy;
 
 use std::collections::{BTreeMap, BTreeSet};
