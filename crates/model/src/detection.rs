@@ -225,10 +225,15 @@ pub struct Incident {
     /// How many sign-ins the incident rests on (all of them, also those not listed).
     pub evidence_count: u64,
     pub summary: String,
+    /// Why the detectors opened the incident and why it got worse, one sentence each,
+    /// at most [`Incident::MAX_REASONS`].
+    pub reasons: Vec<String>,
 }
 
 impl Incident {
     /// Lists of accounts and sources stop growing here; the counts go on. An attacker who
     /// sprays a million accounts must not make one incident a million rows long.
     pub const MAX_LISTED: usize = 1000;
+    /// Reasons kept per incident: those of its opening and of each escalation.
+    pub const MAX_REASONS: usize = 20;
 }

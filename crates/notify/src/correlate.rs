@@ -55,6 +55,12 @@ pub fn absorb(
             last_seen: detection.last_seen,
             evidence_count: detection.evidence.len() as u64,
             summary: String::new(),
+            reasons: detection
+                .reasons
+                .iter()
+                .take(Incident::MAX_REASONS)
+                .cloned()
+                .collect(),
         };
         incident.summary = summary(&incident);
         return (incident, Change::Opened);
@@ -85,6 +91,16 @@ pub fn absorb(
         } else {
             Change::Extended
         };
+    // An extension's reason only counts one more sign-in; the reasons worth keeping say
+    // why the incident was opened and why it got worse.
+    if change != Change::Extended {
+        for reason in &detection.reasons {
+            if incident.reasons.len() < Incident::MAX_REASONS && !incident.reasons.contains(reason)
+            {
+                incident.reasons.push(reason.clone());
+            }
+        }
+    }
     (incident, change)
 }
 

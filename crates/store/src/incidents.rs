@@ -7,7 +7,7 @@ use crate::{Result, Store, corrupt};
 use model::{DetectionKind, Incident, IncidentState, OrgId, Severity};
 
 pub(crate) const INCIDENT_COLUMNS: &str = "id, org_id, kind, campaign_key, severity, state, \
-    accounts, sources, compromised, first_seen_us, last_seen_us, evidence_count, summary";
+    accounts, sources, compromised, first_seen_us, last_seen_us, evidence_count, summary, reasons";
 
 impl Store {
     /// The organisation's incidents, most recently active first, at most `limit`.
@@ -78,5 +78,6 @@ pub(crate) fn incident_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Inciden
         last_seen: time("last_seen_us")?,
         evidence_count: u64::try_from(evidence_count).map_err(corrupt)?,
         summary: row.try_get("summary")?,
+        reasons: list("reasons")?,
     })
 }

@@ -60,6 +60,7 @@ fn incident(org: OrgId, id: &str, evidence_count: u64) -> Incident {
         last_seen: t,
         evidence_count,
         summary: "s".into(),
+        reasons: vec!["because".into()],
     }
 }
 
@@ -243,7 +244,7 @@ async fn a_database_from_a_newer_tocsin_is_refused() {
     match Store::open(dir.path()).await {
         Err(StoreError::SchemaTooNew {
             found: 999,
-            supported: 2,
+            supported: 3,
         }) => {}
         other => panic!("expected SchemaTooNew, got {other:?}"),
     }

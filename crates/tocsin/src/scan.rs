@@ -332,6 +332,9 @@ pub(crate) fn write_table(out: &mut impl Write, incidents: &[Incident]) -> io::R
     writeln!(out)?;
     for incident in incidents {
         writeln!(out, "{}: {}", incident.id, incident.summary)?;
+        for reason in &incident.reasons {
+            writeln!(out, "  - {reason}")?;
+        }
     }
     Ok(())
 }

@@ -380,3 +380,81 @@ fn python_verifier_from_the_docs(secret: &str, header: &str, body: &[u8]) -> boo
     std::io::Write::write_all(&mut child.stdin.take().expect("stdin"), body).expect("write body");
     child.wait().expect("python3 runs").success()
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_campaign_across_organisations_tells_each_only_about_itself() {
+    let mut h = Harness::start(0).await;
+    let names = ["Echo", "Foxtrot", "Golf"];
+    let mut orgs = Vec::new();
+    for name in names {
+        let lower = name.to_lowercase();
+        orgs.push(h.enrol(name, &lower).await);
+    }
+    let targets: Vec<Vec<String>> = names
+        .iter()
+        .map(|n| {
+            (0..4)
+                .map(|i| format!("staff{i}@{}.example", n.to_lowercase()))
+                .collect()
+        })
+        .collect();
+    let campaign = scenario::CrossOrgCampaign::new(
+        targets.clone(),
+        at("2026-11-20T02:00:00Z"),
+        SignedDuration::from_secs(90),
+    );
+    // Each organisation pushes its own lines, in time order, as its shipper would.
+    for (o, sign_in) in scenario::cross_org_campaign(&campaign) {
+        let (status, report) = h
+            .api
+            .post_text("/api/v1/signins", &orgs[o].1, render_graph(&sign_in))
+            .await;
+        assert_eq!(status, 200, "{report}");
+    }
+    // The campaign is reported once event time has moved on by an hour.
+    let later = BruteForce::new(
+        "night.shift@echo.example",
+        "192.0.2.10".parse().expect("ip"),
+        at("2026-11-20T04:00:00Z"),
+        1,
+        SignedDuration::from_secs(1),
+    );
+    let line = render_graph(&brute_force(&later)[0]);
+    let (status, _) = h.api.post_text("/api/v1/signins", &orgs[0].1, line).await;
+    assert_eq!(status, 200);
+
+    let delivered = h.receiver.wait_for_delivered(3, 30).await;
+    for (o, name) in names.iter().enumerate() {
+        let (_, listed) = h.api.get("/api/v1/incidents", &orgs[o].1).await;
+        let campaign = listed["incidents"]
+            .as_array()
+            .expect("list")
+            .iter()
+            .find(|i| i["kind"] == "cross_org_campaign")
+            .unwrap_or_else(|| panic!("{name}: no campaign incident in {listed}"));
+        let mine: Vec<String> = targets[o].clone();
+        assert_eq!(campaign["accounts"], serde_json::json!(mine), "{name}");
+        let note = delivered
+            .iter()
+            .find(|r| r.path == format!("/{}", name.to_lowercase()))
+            .unwrap_or_else(|| panic!("{name} was not notified"));
+        let body = String::from_utf8_lossy(&note.body);
+        for (other, other_name) in names.iter().enumerate().filter(|(i, _)| *i != o) {
+            assert!(
+                !body.contains(other_name),
+                "{name}'s notification names {other_name}"
+            );
+            for account in &targets[other] {
+                assert!(
+                    !body.contains(account.as_str()),
+                    "{name}'s notification shows {account}"
+                );
+            }
+        }
+        assert!(
+            body.contains("2 other organisations"),
+            "{name} is told how many others: {body}"
+        );
+    }
+    h.server.kill().await;
+}
