@@ -9,7 +9,13 @@
 //! [`roundcube`]), Windows Security events as JSON or `.evtx` ([`windows`]), and a
 //! [`SourceReader`] that turns a file or stream into records.
 //!
-//! Invariants: parsing is pure and synchronous; it does no I/O beyond the `Read` it is
+//! [`parse_line`] reads one line on its own. [`LineParser`] reads the lines of one stream
+//! in order and keeps a small, bounded memory of recent sshd connections
+//! ([`SessionTracker`]), because some sshd lines mean a failure only after certain earlier
+//! lines of the same connection; [`SourceReader`] uses one per file, and any intake that
+//! receives a stream of lines (HTTP, syslog) should hold one per stream.
+//!
+//! Invariants: parsing is synchronous and, apart from that bounded connection memory, pure; it does no I/O beyond the `Read` it is
 //! given, never reads the clock (the year of an RFC 3164 timestamp comes from
 //! [`ParseOptions::default_year`]) and never panics, whatever the input. A bad record is
 //! an error value that names what is wrong; it never stops the records after it.
@@ -38,6 +44,7 @@ use model::{Format, Origin, SignIn};
 
 pub use error::RecordError;
 pub use reader::{Record, SourceReader};
+pub use sshd::SessionTracker;
 
 /// The longest line [`parse_line`] and [`SourceReader`] accept unless told otherwise.
 pub const DEFAULT_MAX_LINE_BYTES: usize = 64 * 1024;
@@ -102,7 +109,55 @@ pub enum Parsed {
 /// whichever supported vendor shape its fields say, otherwise a syslog line.
 ///
 /// `origin` is stamped on every [`SignIn`] produced so that a user can find the line again.
+///
+/// The line is read on its own. sshd lines whose meaning depends on earlier lines of the
+/// same connection are read as best one line allows; a caller that has a stream of lines
+/// should hold a [`LineParser`] for it instead.
 pub fn parse_line(line: &str, origin: Origin, opts: &ParseOptions) -> Result<Parsed, RecordError> {
+    parse_line_in(line, origin, opts, None)
+}
+
+/// Parses the lines of one stream (a file, a syslog connection, an HTTP client's batch) in
+/// order, remembering what each sshd connection said before so that its later lines are
+/// read the way fail2ban reads them ([`SessionTracker`]).
+///
+/// [`SourceReader`] holds one per file. An intake that receives lines from several
+/// sources should hold one per source, so that lines of unrelated streams never meet; its
+/// memory is bounded by the tracker's capacity whatever the input.
+#[derive(Debug)]
+pub struct LineParser {
+    opts: ParseOptions,
+    sessions: SessionTracker,
+}
+
+impl LineParser {
+    /// A parser with a tracker of [`sshd::DEFAULT_MAX_CONNECTIONS`] connections.
+    pub fn new(opts: ParseOptions) -> LineParser {
+        LineParser::with_sessions(opts, SessionTracker::new())
+    }
+
+    /// A parser using `sessions`, for a tracker of another capacity.
+    pub fn with_sessions(opts: ParseOptions, sessions: SessionTracker) -> LineParser {
+        LineParser { opts, sessions }
+    }
+
+    /// The options lines are parsed with.
+    pub fn options(&self) -> &ParseOptions {
+        &self.opts
+    }
+
+    /// Parses the next line of the stream, like [`parse_line`] but in context.
+    pub fn parse(&mut self, line: &str, origin: Origin) -> Result<Parsed, RecordError> {
+        parse_line_in(line, origin, &self.opts, Some(&mut self.sessions))
+    }
+}
+
+fn parse_line_in(
+    line: &str,
+    origin: Origin,
+    opts: &ParseOptions,
+    sessions: Option<&mut SessionTracker>,
+) -> Result<Parsed, RecordError> {
     if line.len() > opts.max_line_bytes {
         return Err(RecordError::LineTooLong {
             length: line.len() as u64,
@@ -116,7 +171,7 @@ pub fn parse_line(line: &str, origin: Origin, opts: &ParseOptions) -> Result<Par
         }
         json::parse(trimmed, &origin)
     } else {
-        services::parse_text_line(line, &origin, opts)
+        services::parse_text_line_in(line, &origin, opts, sessions)
     }
 }
 

@@ -19,7 +19,7 @@ use model::Origin;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::{ParseOptions, Parsed, RecordError, parse_line, windows};
+use crate::{ParseOptions, Parsed, RecordError, SessionTracker, parse_line_in, windows};
 
 /// One line or record of input and what it parsed to.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -35,16 +35,22 @@ pub struct Record {
 /// Input may be gzip-compressed (detected by its magic bytes, several members allowed). A
 /// file whose first non-blank character is `[`, or a `{` that does not close on its own
 /// line, is read as one JSON document: an array of records (Graph `signIn` objects, Okta
-/// events, any JSON shape [`parse_line`] knows), a Graph list
+/// events, any JSON shape [`crate::parse_line`] knows), a Graph list
 /// response (`{"value": [...]}`), or concatenated objects as `jq` prints them. Anything
 /// else is read line by line: NDJSON, syslog, or a mixture. A Windows `.evtx` file
 /// (`ElfFile\0` magic, with the `evtx` feature) gives one record per event, numbered by
 /// its EventRecordID.
 ///
+/// Lines are read with a [`crate::LineParser`]'s memory of sshd connections, so a file
+/// gives the failures fail2ban finds in it, including those that depend on earlier lines.
+///
 /// Nothing is read until the first call to `next`.
 pub struct SourceReader<R: Read> {
     name: String,
     opts: ParseOptions,
+    /// sshd connections of this input, so that a line is read with its connection's
+    /// earlier lines in mind (see [`crate::LineParser`]).
+    sessions: SessionTracker,
     consumed: Arc<AtomicU64>,
     state: State<R>,
 }
@@ -103,6 +109,7 @@ impl<R: Read> SourceReader<R> {
         SourceReader {
             name: name.to_owned(),
             opts,
+            sessions: SessionTracker::new(),
             consumed: Arc::new(AtomicU64::new(0)),
             state: State::Fresh(input),
         }
@@ -294,7 +301,12 @@ impl<R: Read> Iterator for SourceReader<R> {
                             Err(RecordError::LineTooLong { length, limit })
                         }
                         Ok(Some(_)) => match std::str::from_utf8(buf) {
-                            Ok(text) => parse_line(text, origin.clone(), &self.opts),
+                            Ok(text) => parse_line_in(
+                                text,
+                                origin.clone(),
+                                &self.opts,
+                                Some(&mut self.sessions),
+                            ),
                             Err(err) => Err(RecordError::NotUtf8 {
                                 offset: err.valid_up_to(),
                             }),

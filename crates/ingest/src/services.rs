@@ -13,6 +13,7 @@ use std::net::IpAddr;
 use jiff::Timestamp;
 use model::{FailureKind, Format, Origin, Outcome, Protocol, SignIn};
 
+use crate::sshd::SessionTracker;
 use crate::syslog::{self, Stamp};
 use crate::{ParseOptions, Parsed, RecordError, dovecot, exim, postfix, roundcube, sshd};
 
@@ -125,6 +126,9 @@ pub(crate) fn field<'a>(text: &'a str, key: &str) -> Option<&'a str> {
 struct Framed<'a> {
     when: When<'a>,
     program: Option<&'a str>,
+    /// The host and process id of a syslog line, which name an sshd connection; `None`
+    /// for framings that carry no pid, whose sshd lines are then read on their own.
+    process: Option<(&'a str, &'a str)>,
     message: &'a str,
 }
 
@@ -140,6 +144,17 @@ pub fn parse_text_line(
     origin: &Origin,
     opts: &ParseOptions,
 ) -> Result<Parsed, RecordError> {
+    parse_text_line_in(line, origin, opts, None)
+}
+
+/// [`parse_text_line`], reading sshd lines in the light of their connection's earlier
+/// lines when `sessions` is given.
+pub(crate) fn parse_text_line_in(
+    line: &str,
+    origin: &Origin,
+    opts: &ParseOptions,
+    sessions: Option<&mut SessionTracker>,
+) -> Result<Parsed, RecordError> {
     if line.trim().is_empty() {
         return Ok(Parsed::Noise);
     }
@@ -148,7 +163,7 @@ pub fn parse_text_line(
         Err(problem) if sshd::looks_like_sshd(line) => return Err(RecordError::header(problem)),
         Err(_) => return Ok(Parsed::Noise),
     };
-    let events = route(framed.program, framed.message)?;
+    let events = route(framed.program, framed.process, framed.message, sessions)?;
     if events.is_empty() {
         return Ok(Parsed::Noise);
     }
@@ -174,14 +189,26 @@ enum Routed {
 
 /// Hands the message to the service that wrote it; an unknown or missing program (Exim's
 /// own log has none) is tried against the services whose messages are unambiguous.
-fn route(program: Option<&str>, message: &str) -> Result<Vec<Routed>, RecordError> {
+fn route(
+    program: Option<&str>,
+    process: Option<(&str, &str)>,
+    message: &str,
+    sessions: Option<&mut SessionTracker>,
+) -> Result<Vec<Routed>, RecordError> {
     let service =
         |event: Option<ServiceEvent>| Ok(event.map(Routed::Service).into_iter().collect());
     match program {
-        Some("sshd" | "sshd-session") => Ok(sshd::parse_message(message)?
-            .map(Routed::Sshd)
-            .into_iter()
-            .collect()),
+        Some("sshd" | "sshd-session") => match (sessions, process) {
+            (Some(sessions), Some((host, pid))) => Ok(sessions
+                .observe(host, pid, message)?
+                .into_iter()
+                .map(Routed::Sshd)
+                .collect()),
+            _ => Ok(sshd::parse_message(message)?
+                .map(Routed::Sshd)
+                .into_iter()
+                .collect()),
+        },
         Some(p) if dovecot::is_program(p) => service(dovecot::parse_message(p, message)),
         Some(p) if p.starts_with("postfix") => service(postfix::parse_message(p, message)),
         Some("exim" | "exim4") => service(exim::parse_message(message)),
@@ -211,6 +238,7 @@ fn frame(line: &str) -> Result<Framed<'_>, String> {
     Ok(Framed {
         when: When::Syslog(split.stamp),
         program: Some(split.program),
+        process: split.pid.map(|pid| (split.host, pid)),
         message: split.message,
     })
 }
@@ -219,6 +247,7 @@ fn tagged<'a>(when: When<'a>, program: Option<&'a str>, message: &'a str) -> Fra
     Framed {
         when,
         program,
+        process: None,
         message,
     }
 }

@@ -25,8 +25,14 @@
 //!   [`Outcome::PreAuth`] events (fail2ban counts them only in its `ddos`, `extra` and
 //!   `aggressive` modes): scanners, context for spray detection, never failures.
 //! - `message repeated N times: [ <message>]` (rsyslog's reduction) is N events.
-//! - Everything else sshd says (session lines, `pam_unix(sshd:auth)`, which is always
+//! - Everything else sshd says (session lines, `pam_unix(sshd:auth)`, which is normally
 //!   followed by the `Failed …` line of the same try) is noise.
+//!
+//! Those are the rules for one line on its own ([`parse_message`], and
+//! [`crate::parse_line`]). Some of fail2ban's rules depend on earlier lines of the same
+//! connection (`account is locked`, a `Too many authentication failures` that names no
+//! address, `pam_unix` failures for several users); [`SessionTracker`] keeps that context
+//! and owns those rules, and [`crate::LineParser`] and [`crate::SourceReader`] use it.
 
 use std::net::IpAddr;
 
@@ -34,6 +40,10 @@ use jiff::Timestamp;
 use model::{FailureKind, Format, Origin, Outcome, Protocol, SignIn};
 
 use crate::{ParseOptions, Parsed, RecordError, syslog};
+
+mod session;
+
+pub use session::{DEFAULT_MAX_CONNECTIONS, MAX_HELD_PAM_FAILURES, MAX_HELD_TEXT, SessionTracker};
 
 /// The largest repeat count accepted from `message repeated N times`, so that one forged
 /// line cannot make millions of events.
@@ -95,22 +105,7 @@ pub fn parse_message(message: &str) -> Result<Option<Attempt>, RecordError> {
     if let Some(rest) = message.strip_prefix("message repeated ") {
         return parse_repeated(message, rest);
     }
-    // Solaris prefixes `[ID 800047 auth.info] `; `error: ` and `fatal: ` are log levels.
-    let mut text = message;
-    if text.starts_with("[ID ")
-        && let Some((_, rest)) = text.split_once("] ")
-    {
-        text = rest;
-    }
-    // journald may prefix a kernel-style clock: `kernel:[  970.699396]: Failed …`.
-    if text.starts_with("kernel:")
-        && let Some((_, rest)) = text.split_once(']')
-    {
-        text = rest.trim_start_matches(':').trim_start();
-    }
-    for level in ["error: ", "fatal: "] {
-        text = text.strip_prefix(level).unwrap_or(text);
-    }
+    let text = strip_prefixes(message);
     if let Some(attempt) = other_failure(message, text).or_else(|| pre_auth(message, text)) {
         return Ok(Some(attempt));
     }
@@ -169,7 +164,28 @@ pub fn parse_message(message: &str) -> Result<Option<Attempt>, RecordError> {
     }))
 }
 
-fn parse_address(address: &str) -> Option<IpAddr> {
+/// The message without the prefixes some systems put before sshd's own text.
+pub(crate) fn strip_prefixes(message: &str) -> &str {
+    // Solaris prefixes `[ID 800047 auth.info] `; `error: ` and `fatal: ` are log levels.
+    let mut text = message.trim();
+    if text.starts_with("[ID ")
+        && let Some((_, rest)) = text.split_once("] ")
+    {
+        text = rest;
+    }
+    // journald may prefix a kernel-style clock: `kernel:[  970.699396]: Failed …`.
+    if text.starts_with("kernel:")
+        && let Some((_, rest)) = text.split_once(']')
+    {
+        text = rest.trim_start_matches(':').trim_start();
+    }
+    for level in ["error: ", "fatal: "] {
+        text = text.strip_prefix(level).unwrap_or(text);
+    }
+    text
+}
+
+pub(crate) fn parse_address(address: &str) -> Option<IpAddr> {
     address.parse::<IpAddr>().ok().map(|ip| ip.to_canonical())
 }
 

@@ -17,7 +17,12 @@ use crate::{ParseOptions, RecordError};
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct Line<'a> {
     pub stamp: Stamp<'a>,
+    /// The host that logged the line; empty when the sender wrote none.
+    pub host: &'a str,
     pub program: &'a str,
+    /// The process id in `prog[pid]:` (or RFC 5424's PROCID), which with the host names
+    /// one sshd connection.
+    pub pid: Option<&'a str>,
     pub message: &'a str,
 }
 
@@ -57,16 +62,18 @@ pub(crate) fn split(line: &str) -> Result<Line<'_>, String> {
     }
     // Some senders write no host: `Nov 23 21:50:19 sshd[8148]: …`, or a bracketed tag
     // without a colon (`Jun 25 23:53:34 [sshd] User …`). A host name never ends in `:`.
-    let (program, message) = if host.ends_with(':') {
-        split_tag(rest)?
+    let (host, (program, pid, message)) = if host.ends_with(':') {
+        ("", split_tag(rest)?)
     } else if let Some(tag) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
-        (tag, after_host)
+        ("", (tag, None, after_host))
     } else {
-        split_tag(after_host)?
+        (host, split_tag(after_host)?)
     };
     Ok(Line {
         stamp,
+        host,
         program,
+        pid,
         message,
     })
 }
@@ -98,8 +105,8 @@ fn split_bsd_stamp(rest: &str) -> Result<(Stamp<'_>, &str), String> {
     Ok((Stamp::Bsd { month, day, time }, rest))
 }
 
-/// `prog[pid]: message` or `prog: message`.
-fn split_tag(rest: &str) -> Result<(&str, &str), String> {
+/// `prog[pid]: message` or `prog: message`, as program, pid and message.
+fn split_tag(rest: &str) -> Result<(&str, Option<&str>, &str), String> {
     let Some((tag, message)) = rest.split_once(':') else {
         return Err("no `program:` tag after the host".to_owned());
     };
@@ -111,20 +118,22 @@ fn split_tag(rest: &str) -> Result<(&str, &str), String> {
         .strip_prefix('[')
         .and_then(|t| t.strip_suffix(']'))
         .unwrap_or(tag);
-    let program = match tag.split_once('[') {
-        Some((program, pid)) if pid.ends_with(']') => program,
-        Some(_) => return Err(format!("tag {tag:?} has an unclosed `[pid]`")),
-        None => tag,
+    let (program, pid) = match tag.split_once('[') {
+        Some((program, pid)) => match pid.strip_suffix(']') {
+            Some(pid) => (program, Some(pid)),
+            None => return Err(format!("tag {tag:?} has an unclosed `[pid]`")),
+        },
+        None => (tag, None),
     };
-    Ok((program, message.strip_prefix(' ').unwrap_or(message)))
+    Ok((program, pid, message.strip_prefix(' ').unwrap_or(message)))
 }
 
 /// `TIMESTAMP HOST APP PROCID MSGID SD [MSG]`, after `<PRI>1 `.
 fn split_5424(rest: &str) -> Result<Line<'_>, String> {
     let (stamp, rest) = token(rest);
-    let (_host, rest) = token(rest);
+    let (host, rest) = token(rest);
     let (program, rest) = token(rest);
-    let (_procid, rest) = token(rest);
+    let (procid, rest) = token(rest);
     let (msgid, rest) = token(rest);
     if msgid.is_empty() {
         return Err("RFC 5424 header is cut short".to_owned());
@@ -139,7 +148,9 @@ fn split_5424(rest: &str) -> Result<Line<'_>, String> {
     };
     Ok(Line {
         stamp,
+        host: if host == "-" { "" } else { host },
         program,
+        pid: (procid != "-").then_some(procid),
         message,
     })
 }
