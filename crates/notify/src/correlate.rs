@@ -32,6 +32,14 @@ impl Change {
     }
 }
 
+/// Brings the summary up to date with the incident's counts. [`absorb`] rewrites it when
+/// an incident opens or escalates, not for every further sign-in of an attack that goes
+/// on (formatting it per sign-in was most of the cost of a flood): call this once before
+/// the incident is stored or shown.
+pub fn refresh_summary(incident: &mut Incident) {
+    incident.summary = summary(incident);
+}
+
 /// Folds `detection` into `existing` (the incident of the same organisation and campaign
 /// key, if there is a recent one) or opens a new incident with id `new_id`.
 pub fn absorb(
@@ -84,7 +92,6 @@ pub fn absorb(
     incident.first_seen = incident.first_seen.min(detection.first_seen);
     incident.last_seen = incident.last_seen.max(detection.last_seen);
     incident.evidence_count += detection.evidence.len() as u64;
-    incident.summary = summary(&incident);
     let change =
         if incident.severity > before || incident.compromised_accounts.len() > compromised_before {
             Change::Escalated { from: before }
@@ -94,6 +101,7 @@ pub fn absorb(
     // An extension's reason only counts one more sign-in; the reasons worth keeping say
     // why the incident was opened and why it got worse.
     if change != Change::Extended {
+        incident.summary = summary(&incident);
         for reason in &detection.reasons {
             if incident.reasons.len() < Incident::MAX_REASONS && !incident.reasons.contains(reason)
             {
@@ -108,6 +116,10 @@ pub fn absorb(
 /// goes on adds one detection per sign-in, so this must not rebuild the list each time.
 fn merge(list: &mut Vec<String>, items: impl Iterator<Item = String>) {
     for item in items {
+        // Full lists take nothing more; most sign-ins of a flood end here, cheaply.
+        if list.len() >= Incident::MAX_LISTED {
+            return;
+        }
         if let Err(at) = list.binary_search(&item)
             && list.len() < Incident::MAX_LISTED
         {

@@ -222,6 +222,7 @@ impl SignInIntake {
             if event.is_some() {
                 t.incident.state = IncidentState::Notified;
             }
+            crate::correlate::refresh_summary(&mut t.incident);
             tx.save_incident(&t.incident).await?;
             tx.add_evidence(&t.incident.id, &t.linked).await?;
             let Some(event) = event else {

@@ -258,6 +258,9 @@ pub fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .filter_map(|key| incidents.remove(key))
         .collect();
+    found
+        .iter_mut()
+        .for_each(notify::correlate::refresh_summary);
     found.sort_by(|a, b| a.id.cmp(&b.id));
     let mut out = BufWriter::new(io::stdout().lock());
     let written = if args.json {
