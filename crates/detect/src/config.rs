@@ -33,6 +33,10 @@ pub struct DetectConfig {
     pub max_tracked_keys: usize,
     /// Source networks that need care: shared egress and organisations' own offices.
     pub sources: SourcePolicy,
+    /// Organisations with thresholds of their own (a large hospital group, a small
+    /// clinic). Each entry replaces the named detectors' settings for that organisation;
+    /// detectors it does not name keep the settings above.
+    pub organisations: Vec<OrgDetectConfig>,
     /// How long after an attack on an account a sign-in to it from an address the
     /// account has not used before is reported as a likely compromise, whatever address
     /// the attack came from (attackers rotate addresses).
@@ -49,9 +53,28 @@ impl Default for DetectConfig {
             campaign: CampaignConfig::default(),
             max_tracked_keys: 100_000,
             sources: SourcePolicy::default(),
+            organisations: Vec::new(),
             compromise_window: SignedDuration::from_hours(3),
         }
     }
+}
+
+/// One organisation's own detector settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrgDetectConfig {
+    /// The organisation's id (as `tocsin org list` shows it).
+    pub org: i64,
+    /// Replaces `[detect.brute_force]` for this organisation; keys left out take their
+    /// built-in defaults.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub brute_force: Option<BruteForceConfig>,
+    /// Replaces `[detect.password_spray]` for this organisation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_spray: Option<PasswordSprayConfig>,
+    /// Replaces `[detect.distributed_spray]` for this organisation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub distributed_spray: Option<DistributedSprayConfig>,
 }
 
 /// Networks where a plain count would mislead.
@@ -130,6 +153,19 @@ impl DetectConfig {
             .map_err(|e| format!("campaign.{e}"))?;
         if self.max_tracked_keys < 1 {
             return Err("max_tracked_keys must be at least 1".to_owned());
+        }
+        for o in &self.organisations {
+            let prefix =
+                |e: String, part: &str| format!("organisations (org {}).{part}.{e}", o.org);
+            if let Some(c) = &o.brute_force {
+                c.validate().map_err(|e| prefix(e, "brute_force"))?;
+            }
+            if let Some(c) = &o.password_spray {
+                c.validate().map_err(|e| prefix(e, "password_spray"))?;
+            }
+            if let Some(c) = &o.distributed_spray {
+                c.validate().map_err(|e| prefix(e, "distributed_spray"))?;
+            }
         }
         if self.sources.shared_egress_factor < 1 {
             return Err("sources.shared_egress_factor must be at least 1".to_owned());

@@ -24,11 +24,13 @@ mod password_spray;
 mod window;
 
 use jiff::Timestamp;
+use std::collections::HashMap;
+
 use model::{Detection, Network, Observation, OrgId, Outcome, SignIn};
 
 pub use config::{
     BruteForceConfig, CampaignConfig, DetectConfig, DistributedSprayConfig, MAX_RETAINED_EVENTS,
-    PasswordSprayConfig, SourcePolicy, TrustedEgress,
+    OrgDetectConfig, PasswordSprayConfig, SourcePolicy, TrustedEgress,
 };
 
 use campaign::CampaignDetector;
@@ -87,12 +89,41 @@ pub(crate) fn classify(s: &SignIn) -> Class {
 /// The sign-in detectors, fed one observation at a time.
 #[derive(Debug)]
 pub struct Detectors {
-    brute_force: BruteForceDetector,
-    password_spray: PasswordSprayDetector,
+    /// The per-organisation detectors of every organisation without its own settings.
+    shared: OrgDetectors,
+    /// Organisations with their own thresholds get detectors of their own. All state is
+    /// keyed by organisation anyway, so this changes nothing but the thresholds.
+    own: HashMap<OrgId, OrgDetectors>,
     compromise: CompromiseWatch,
-    distributed_spray: DistributedSprayDetector,
     campaign: CampaignDetector,
     observed: u64,
+}
+
+/// The detectors whose state never spans organisations.
+#[derive(Debug)]
+struct OrgDetectors {
+    brute_force: BruteForceDetector,
+    password_spray: PasswordSprayDetector,
+    distributed_spray: DistributedSprayDetector,
+}
+
+impl OrgDetectors {
+    fn new(
+        brute_force: BruteForceConfig,
+        password_spray: PasswordSprayConfig,
+        distributed_spray: DistributedSprayConfig,
+        config: &DetectConfig,
+    ) -> Self {
+        OrgDetectors {
+            brute_force: BruteForceDetector::new(brute_force, config.max_tracked_keys),
+            password_spray: PasswordSprayDetector::new(
+                password_spray,
+                config.sources.clone(),
+                config.max_tracked_keys,
+            ),
+            distributed_spray: DistributedSprayDetector::new(distributed_spray),
+        }
+    }
 }
 
 impl Detectors {
@@ -100,15 +131,34 @@ impl Detectors {
     /// an invalid config does not panic but detects nonsense (a zero threshold alerts on
     /// every failure).
     pub fn new(config: DetectConfig) -> Self {
+        let own = config
+            .organisations
+            .iter()
+            .map(|o| {
+                let detectors = OrgDetectors::new(
+                    o.brute_force
+                        .clone()
+                        .unwrap_or_else(|| config.brute_force.clone()),
+                    o.password_spray
+                        .clone()
+                        .unwrap_or_else(|| config.password_spray.clone()),
+                    o.distributed_spray
+                        .clone()
+                        .unwrap_or_else(|| config.distributed_spray.clone()),
+                    &config,
+                );
+                (OrgId(o.org), detectors)
+            })
+            .collect();
         Detectors {
-            compromise: CompromiseWatch::new(config.compromise_window, config.max_tracked_keys),
-            brute_force: BruteForceDetector::new(config.brute_force, config.max_tracked_keys),
-            password_spray: PasswordSprayDetector::new(
-                config.password_spray,
-                config.sources,
-                config.max_tracked_keys,
+            shared: OrgDetectors::new(
+                config.brute_force.clone(),
+                config.password_spray.clone(),
+                config.distributed_spray.clone(),
+                &config,
             ),
-            distributed_spray: DistributedSprayDetector::new(config.distributed_spray),
+            own,
+            compromise: CompromiseWatch::new(config.compromise_window, config.max_tracked_keys),
             campaign: CampaignDetector::new(config.campaign, config.max_tracked_keys),
             observed: 0,
         }
@@ -117,14 +167,18 @@ impl Detectors {
     /// Feeds one observation to every detector and returns what it completes: brute-force
     /// detections first, then password-spray, distributed-spray and campaign ones, then a
     /// compromise of an attacked account from a network it does not use. Observations may
-    /// arrive somewhat out
-    /// of time order; each is placed where its time says within its key's window.
+    /// arrive somewhat out of time order; each is placed where its time says within its
+    /// key's window.
     pub fn observe(&mut self, obs: &Observation) -> Vec<Detection> {
         self.observed += 1;
         let mut out = Vec::new();
-        self.brute_force.observe(obs, &mut out);
-        self.password_spray.observe(obs, &mut out);
-        self.distributed_spray.observe(obs, &mut out);
+        let org = match self.own.get_mut(&obs.org) {
+            Some(own) => own,
+            None => &mut self.shared,
+        };
+        org.brute_force.observe(obs, &mut out);
+        org.password_spray.observe(obs, &mut out);
+        org.distributed_spray.observe(obs, &mut out);
         self.campaign.observe(obs, &mut out);
         if let Some(compromise) = self.compromise.observe(obs, &out) {
             out.push(compromise);
@@ -135,20 +189,28 @@ impl Detectors {
 
     /// The newest event time seen so far (the watermark), if any.
     pub fn watermark(&self) -> Option<Timestamp> {
-        self.brute_force.watermark()
+        std::iter::once(&self.shared)
+            .chain(self.own.values())
+            .filter_map(|d| d.brute_force.watermark())
+            .max()
     }
 
-    /// Counters that show what the detectors hold and what they had to forget.
+    /// Counters that show what the detectors hold and what they had to forget, over
+    /// every organisation.
     pub fn stats(&self) -> DetectorStats {
-        DetectorStats {
+        let mut stats = DetectorStats {
             observed: self.observed,
-            brute_force: self.brute_force.stats(),
-            password_spray: self.password_spray.stats(),
             compromise: self.compromise.stats(),
-            spray_skipped_without_source: self.password_spray.skipped_without_source(),
-            distributed_spray: self.distributed_spray.stats(),
             campaign: self.campaign.stats(),
+            ..DetectorStats::default()
+        };
+        for d in std::iter::once(&self.shared).chain(self.own.values()) {
+            stats.brute_force.add(d.brute_force.stats());
+            stats.password_spray.add(d.password_spray.stats());
+            stats.distributed_spray.add(d.distributed_spray.stats());
+            stats.spray_skipped_without_source += d.password_spray.skipped_without_source();
         }
+        stats
     }
 }
 
@@ -181,6 +243,15 @@ pub struct KeyStats {
     pub expired_keys: u64,
     /// Events forgotten because a key's window held [`MAX_RETAINED_EVENTS`] already.
     pub dropped_evidence: u64,
+}
+
+impl KeyStats {
+    fn add(&mut self, other: KeyStats) {
+        self.tracked_keys += other.tracked_keys;
+        self.evicted_keys += other.evicted_keys;
+        self.expired_keys += other.expired_keys;
+        self.dropped_evidence += other.dropped_evidence;
+    }
 }
 
 #[cfg(test)]

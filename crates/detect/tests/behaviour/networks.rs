@@ -179,3 +179,60 @@ fn after_a_spray_a_sign_in_from_a_new_network_is_a_compromise_but_the_office_is_
     );
     assert!(run(&mut d, OrgId(1), 4000, &[bystander]).is_empty());
 }
+
+#[test]
+fn an_organisation_with_its_own_thresholds_gets_them_and_the_others_keep_theirs() {
+    let config = DetectConfig {
+        organisations: vec![detect::OrgDetectConfig {
+            org: 2,
+            brute_force: Some(detect::BruteForceConfig {
+                min_failures: 5,
+                ..Default::default()
+            }),
+            password_spray: None,
+            distributed_spray: None,
+        }],
+        ..Default::default()
+    };
+    assert_eq!(config.validate(), Ok(()));
+    let mut p = scenario::BruteForce::new(
+        "ward@org.example",
+        ip("198.51.100.40"),
+        ts("2025-02-03T02:00:00Z"),
+        6,
+        secs(10),
+    );
+    p.seed = 3;
+    let attack = scenario::brute_force(&p);
+    let mut d = Detectors::new(config.clone());
+    assert!(
+        run(&mut d, OrgId(1), 0, &attack).is_empty(),
+        "six failures are below the shared threshold of ten"
+    );
+    let out = run(&mut d, OrgId(2), 100, &attack);
+    assert_eq!(out[0].kind, DetectionKind::BruteForce, "{out:#?}");
+    assert_eq!(
+        out[0].evidence.len(),
+        5,
+        "organisation 2's own threshold is five"
+    );
+    assert_eq!(d.stats().observed, 12);
+
+    let bad = DetectConfig {
+        organisations: vec![detect::OrgDetectConfig {
+            org: 7,
+            brute_force: Some(detect::BruteForceConfig {
+                min_failures: 0,
+                ..Default::default()
+            }),
+            password_spray: None,
+            distributed_spray: None,
+        }],
+        ..Default::default()
+    };
+    let error = bad.validate().expect_err("zero threshold");
+    assert!(
+        error.starts_with("organisations (org 7).brute_force.min_failures"),
+        "{error}"
+    );
+}
