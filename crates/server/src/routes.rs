@@ -167,6 +167,9 @@ async fn push_signins(
         max_line_bytes: state.http.max_line_bytes,
         ..ParseOptions::for_year(year)
     };
+    // One request is one stretch of a stream: lines of one sshd connection that arrive
+    // together are read together (a locked account, "too many failures").
+    let mut parser = ingest::LineParser::new(options);
     let mut report = IntakeReport {
         request_id: request_id.clone(),
         accepted: 0,
@@ -208,7 +211,7 @@ async fn push_signins(
             request: request_id.clone(),
             line: line_no,
         };
-        match ingest::parse_line(text, origin, &options) {
+        match parser.parse(text, origin) {
             Ok(Parsed::SignIns(mut parsed)) => {
                 // Enriched before storing, so that the stored sign-ins, the detectors and
                 // the notifications all see the same country and ASN.

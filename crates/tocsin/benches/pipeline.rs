@@ -1,6 +1,7 @@
 //! Throughput of the offline pipeline per input format: parsing alone, and parsing with
-//! detection and correlation, over a generated day of three organisations' sign-ins with
-//! the demo's attacks in it.
+//! detection and correlation. Entra Graph JSON and sshd lines come from a generated day of
+//! three organisations' sign-ins with the demo's attacks in it; the other formats repeat
+//! the vendor-shaped fixtures of `crates/ingest/testdata/`.
 //!
 //! Run with `cargo bench -p tocsin --bench pipeline`; figures are sign-ins per second.
 
@@ -28,8 +29,53 @@ fn corpus(n: usize) -> Vec<(Format, Vec<String>)> {
             (format, repeated)
         })
         .collect();
+    for (name, format) in [
+        ("entra_la", Format::EntraLogAnalytics),
+        ("o365", Format::O365Audit),
+        ("okta", Format::Okta),
+        ("google", Format::GoogleWorkspace),
+        ("windows", Format::WindowsSecurity),
+    ] {
+        let lines = fixture_lines(name);
+        if !lines.is_empty() {
+            out.push((format, lines.iter().cycle().take(n).cloned().collect()));
+        }
+    }
     out.sort_by_key(|(format, _)| format.as_str());
     out
+}
+
+/// Every record of the fixtures of one format, one compact JSON line each.
+fn fixture_lines(dir: &str) -> Vec<String> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../ingest/testdata")
+        .join(dir);
+    let mut paths: Vec<_> = std::fs::read_dir(&dir)
+        .map(|entries| entries.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    paths.sort();
+    let mut lines = Vec::new();
+    for path in paths {
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        match path.extension().and_then(|e| e.to_str()) {
+            Some("ndjson") => lines.extend(
+                text.lines()
+                    .filter(|l| !l.trim().is_empty())
+                    .map(str::to_owned),
+            ),
+            Some("json") => match serde_json::from_str::<serde_json::Value>(&text) {
+                Ok(serde_json::Value::Array(records)) => {
+                    lines.extend(records.iter().map(|r| r.to_string()))
+                }
+                Ok(record) => lines.push(record.to_string()),
+                Err(_) => {}
+            },
+            _ => {}
+        }
+    }
+    lines
 }
 
 fn pipeline(c: &mut Criterion) {
