@@ -9,14 +9,14 @@
 //! that organisation's accounts, addresses and evidence, and says how many others were
 //! hit without naming them. Event time only: no clock, no I/O.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
 use jiff::{SignedDuration, Timestamp};
 use model::{Detection, DetectionKind, EventId, Network, Observation, OrgId, Severity};
 
 use crate::config::{CampaignConfig, MAX_RETAINED_EVENTS};
-use crate::window::{Keyed, LastSeen, TimeWindow, minus, plus};
+use crate::window::{AccountTally, Keyed, LastSeen, TimeWindow, minus, plus};
 use crate::{Class, KeyStats, campaign_key, classify};
 
 #[derive(Debug)]
@@ -30,43 +30,17 @@ struct Failure {
 #[derive(Debug)]
 struct Slice {
     failures: TimeWindow<Failure>,
-    /// Failures in `failures` per account.
-    accounts: HashMap<String, u32>,
-    /// Accounts in `accounts` with 1 to `max_attempts_per_account` failures: sprayed,
-    /// rather than retried by a stale client or brute-forced.
-    sprayed: usize,
+    /// Failures in `failures` per account, and how many accounts have 1 to
+    /// `max_attempts_per_account`: sprayed, rather than retried by a stale client or
+    /// brute-forced.
+    accounts: AccountTally,
 }
 
 impl Slice {
     fn new() -> Self {
         Slice {
             failures: TimeWindow::new(MAX_RETAINED_EVENTS),
-            accounts: HashMap::new(),
-            sprayed: 0,
-        }
-    }
-
-    fn count(&mut self, account: &str, max: u32) {
-        let n = self.accounts.entry(account.to_owned()).or_insert(0);
-        *n += 1;
-        if *n == 1 {
-            self.sprayed += 1;
-        } else if *n == max.saturating_add(1) {
-            self.sprayed -= 1;
-        }
-    }
-
-    fn uncount(&mut self, account: &str, max: u32) {
-        let Some(n) = self.accounts.get_mut(account) else {
-            return;
-        };
-        if *n == max.saturating_add(1) {
-            self.sprayed += 1;
-        }
-        *n -= 1;
-        if *n == 0 {
-            self.sprayed -= 1;
-            self.accounts.remove(account);
+            accounts: AccountTally::default(),
         }
     }
 }
@@ -122,10 +96,10 @@ impl NetworkState {
                 .failures
                 .prune_before(cutoff, |f| gone.push(f.account));
             for account in gone {
-                slice.uncount(&account, max);
+                slice.accounts.uncount(&account, max);
             }
             failures += slice.failures.len();
-            sprayed += slice.sprayed;
+            sprayed += slice.accounts.within() as usize;
         }
         self.slices.retain(|_, s| s.failures.len() > 0);
         self.failures = failures;
@@ -207,10 +181,10 @@ impl CampaignDetector {
         };
         if let Some((_, old)) = slice.failures.insert(s.time, failure) {
             self.dropped_evidence += 1;
-            slice.uncount(&old.account, max);
+            slice.accounts.uncount(&old.account, max);
         }
-        slice.count(&s.account, max);
-        let sprayed = slice.accounts.get(&s.account).is_some_and(|n| *n <= max);
+        slice.accounts.count(&s.account, max);
+        let sprayed = (1..=max).contains(&slice.accounts.of(&s.account));
         state.prune(minus(state.last_seen, config.window), max);
 
         if let Some(campaign) = &mut state.campaign
@@ -269,7 +243,11 @@ impl CampaignDetector {
 /// Whether the network reaches the thresholds when every sprayed account is counted,
 /// settled or not.
 fn plausible(config: &CampaignConfig, state: &NetworkState) -> bool {
-    let orgs = state.slices.values().filter(|s| s.sprayed > 0).count() as u64;
+    let orgs = state
+        .slices
+        .values()
+        .filter(|s| s.accounts.within() > 0)
+        .count() as u64;
     orgs >= u64::from(config.min_organisations)
         && state.sprayed as u64 >= u64::from(config.min_accounts)
         && state.failure_ratio() >= config.min_failure_ratio
@@ -294,7 +272,7 @@ fn evaluate(
             if *t > cutoff {
                 break;
             }
-            if slice.accounts.get(&f.account).is_some_and(|n| *n <= max) {
+            if (1..=max).contains(&slice.accounts.of(&f.account)) {
                 accounts.insert(f.account.clone());
             }
         }
@@ -358,7 +336,7 @@ fn cross(
         let failures: Vec<(Timestamp, &Failure)> = slice
             .failures
             .iter()
-            .filter(|(_, f)| slice.accounts.get(&f.account).is_some_and(|n| *n <= max))
+            .filter(|(_, f)| (1..=max).contains(&slice.accounts.of(&f.account)))
             .map(|(t, f)| (*t, f))
             .collect();
         let accounts: BTreeSet<&String> = failures.iter().map(|(_, f)| &f.account).collect();

@@ -8,7 +8,7 @@
 //! neighbouring addresses in one attack. Event time only: no clock, no I/O, and no state
 //! shared between organisations.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::net::IpAddr;
 
 use jiff::Timestamp;
@@ -17,7 +17,7 @@ use model::{
 };
 
 use crate::config::{MAX_RETAINED_EVENTS, PasswordSprayConfig, SourcePolicy};
-use crate::window::{Keyed, LastSeen, TimeWindow, minus, plus};
+use crate::window::{AccountTally, Keyed, LastSeen, TimeWindow, minus, plus};
 use crate::{Class, KeyStats, classify, password_spray_key};
 
 /// Accounts an episode remembers; counting distinct accounts stops here.
@@ -56,10 +56,9 @@ struct SourceState {
     failures: TimeWindow<Attempt>,
     /// Valid-password events in the window, outside an episode.
     successes: TimeWindow<Attempt>,
-    /// Failures in `failures` per account. Bounded by the window's cap.
-    per_account: HashMap<String, u32>,
-    /// Accounts in `per_account` with 1 to `max_attempts_per_account` failures.
-    sprayed: u32,
+    /// Failures in `failures` per account (bounded by the window's cap), and how many
+    /// accounts have 1 to `max_attempts_per_account` of them.
+    tally: AccountTally,
     /// Failures in `failures` against accounts that do not exist.
     unknown: u32,
     episode: Option<Episode>,
@@ -77,34 +76,9 @@ impl SourceState {
             last_seen: time,
             failures: TimeWindow::new(MAX_RETAINED_EVENTS),
             successes: TimeWindow::new(MAX_RETAINED_EVENTS),
-            per_account: HashMap::new(),
-            sprayed: 0,
+            tally: AccountTally::default(),
             unknown: 0,
             episode: None,
-        }
-    }
-
-    fn count_failure(&mut self, account: &str, max_attempts: u32) {
-        let count = self.per_account.entry(account.to_owned()).or_insert(0);
-        *count += 1;
-        if *count == 1 {
-            self.sprayed += 1;
-        } else if *count == max_attempts.saturating_add(1) {
-            self.sprayed -= 1;
-        }
-    }
-
-    fn uncount_failure(&mut self, account: &str, max_attempts: u32) {
-        let Some(count) = self.per_account.get_mut(account) else {
-            return;
-        };
-        if *count == max_attempts.saturating_add(1) {
-            self.sprayed += 1;
-        }
-        *count -= 1;
-        if *count == 0 {
-            self.sprayed -= 1;
-            self.per_account.remove(account);
         }
     }
 
@@ -125,7 +99,7 @@ impl SourceState {
 
     /// Undoes the counts of a failure that left the window.
     fn forget(&mut self, attempt: &Attempt, max_attempts: u32) {
-        self.uncount_failure(&attempt.account, max_attempts);
+        self.tally.uncount(&attempt.account, max_attempts);
         if attempt.unknown {
             self.unknown = self.unknown.saturating_sub(1);
         }
@@ -134,8 +108,7 @@ impl SourceState {
     fn clear_window(&mut self) {
         self.failures.clear();
         self.successes.clear();
-        self.per_account.clear();
-        self.sprayed = 0;
+        self.tally.clear();
         self.unknown = 0;
     }
 
@@ -246,13 +219,15 @@ impl PasswordSprayDetector {
                     self.dropped_evidence += 1;
                     state.forget(&old, config.max_attempts_per_account);
                 }
-                state.count_failure(&s.account, config.max_attempts_per_account);
+                state
+                    .tally
+                    .count(&s.account, config.max_attempts_per_account);
                 if unknown {
                     state.unknown += 1;
                 }
                 state.prune(config);
                 let min_accounts = config.min_accounts.saturating_mul(factor);
-                if state.sprayed >= min_accounts
+                if state.tally.within() >= min_accounts
                     && state.failure_ratio() >= config.min_failure_ratio
                 {
                     cross(config, factor, state, obs, network, out);
@@ -292,7 +267,7 @@ fn cross(
     let last = state.failures.newest().unwrap_or(obs.sign_in.time);
     let failures = evidence.len() as u64;
     let attempts = failures + state.successes.len() as u64;
-    let most_per_account = state.per_account.values().copied().max().unwrap_or(0);
+    let most_per_account = state.tally.most();
     let unknown_share = f64::from(state.unknown) / failures.max(1) as f64;
     let kind = if most_per_account <= 2 && unknown_share >= config.stuffing_min_unknown_ratio {
         DetectionKind::CredentialStuffing
@@ -300,13 +275,13 @@ fn cross(
         DetectionKind::PasswordSpray
     };
     let min_accounts = config.min_accounts.saturating_mul(factor);
-    let high = u64::from(state.sprayed) >= HIGH_SEVERITY_FACTOR * u64::from(min_accounts);
+    let high = u64::from(state.tally.within()) >= HIGH_SEVERITY_FACTOR * u64::from(min_accounts);
     let from = describe_sources(network, &sources);
     let mut reasons = vec![format!(
         "{from} failed to sign in to {sprayed} accounts with at most {max} attempts each within \
          {span:#}, reaching the threshold of {min_accounts} accounts within {window:#}; \
          {failures} of its {attempts} sign-ins failed.",
-        sprayed = state.sprayed,
+        sprayed = state.tally.within(),
         max = config.max_attempts_per_account,
         span = last.duration_since(first),
         window = config.window,
@@ -473,26 +448,5 @@ fn compromised(
         compromised: vec![success.account.clone()],
         evidence: vec![success.id],
         reasons: vec![reason],
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sprayed_accounts_are_those_with_one_to_max_failures() {
-        let mut s = SourceState::new(Timestamp::UNIX_EPOCH);
-        for account in ["a", "b", "b", "c", "c", "c", "c"] {
-            s.count_failure(account, 3);
-        }
-        assert_eq!(s.sprayed, 2, "c has four failures");
-        s.uncount_failure("c", 3);
-        assert_eq!(s.sprayed, 3, "c is back to three");
-        s.uncount_failure("a", 3);
-        assert_eq!(s.sprayed, 2);
-        assert!(!s.per_account.contains_key("a"));
-        s.uncount_failure("unknown", 3);
-        assert_eq!(s.sprayed, 2);
     }
 }
