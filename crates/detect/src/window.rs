@@ -182,6 +182,62 @@ impl<K: Hash + Eq + Clone, V: LastSeen> Keyed<K, V> {
     }
 }
 
+/// Failures per account and how many accounts have between one and `max` of them: the
+/// spray signature (many accounts, few attempts each) that several detectors count. The
+/// count is kept up to date as failures come and go, never recomputed.
+#[derive(Debug, Default)]
+pub(crate) struct AccountTally {
+    per_account: HashMap<String, u32>,
+    /// Accounts with 1 to `max` failures.
+    within: u32,
+}
+
+impl AccountTally {
+    pub(crate) fn count(&mut self, account: &str, max: u32) {
+        let n = self.per_account.entry(account.to_owned()).or_insert(0);
+        *n += 1;
+        if *n == 1 {
+            self.within += 1;
+        } else if *n == max.saturating_add(1) {
+            self.within -= 1;
+        }
+    }
+
+    pub(crate) fn uncount(&mut self, account: &str, max: u32) {
+        let Some(n) = self.per_account.get_mut(account) else {
+            return;
+        };
+        if *n == max.saturating_add(1) {
+            self.within += 1;
+        }
+        *n -= 1;
+        if *n == 0 {
+            self.within -= 1;
+            self.per_account.remove(account);
+        }
+    }
+
+    /// Accounts with between one and `max` failures.
+    pub(crate) fn within(&self) -> u32 {
+        self.within
+    }
+
+    /// Failures of `account`.
+    pub(crate) fn of(&self, account: &str) -> u32 {
+        self.per_account.get(account).copied().unwrap_or(0)
+    }
+
+    /// The most failures any one account has.
+    pub(crate) fn most(&self) -> u32 {
+        self.per_account.values().copied().max().unwrap_or(0)
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.per_account.clear();
+        self.within = 0;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -275,61 +331,5 @@ mod tests {
         assert_eq!(k.expired(), 1);
         assert!(k.get_mut(&2).is_some());
         assert_eq!(k.watermark(), Some(ts(120)));
-    }
-}
-
-/// Failures per account and how many accounts have between one and `max` of them: the
-/// spray signature (many accounts, few attempts each) that several detectors count. The
-/// count is kept up to date as failures come and go, never recomputed.
-#[derive(Debug, Default)]
-pub(crate) struct AccountTally {
-    per_account: HashMap<String, u32>,
-    /// Accounts with 1 to `max` failures.
-    within: u32,
-}
-
-impl AccountTally {
-    pub(crate) fn count(&mut self, account: &str, max: u32) {
-        let n = self.per_account.entry(account.to_owned()).or_insert(0);
-        *n += 1;
-        if *n == 1 {
-            self.within += 1;
-        } else if *n == max.saturating_add(1) {
-            self.within -= 1;
-        }
-    }
-
-    pub(crate) fn uncount(&mut self, account: &str, max: u32) {
-        let Some(n) = self.per_account.get_mut(account) else {
-            return;
-        };
-        if *n == max.saturating_add(1) {
-            self.within += 1;
-        }
-        *n -= 1;
-        if *n == 0 {
-            self.within -= 1;
-            self.per_account.remove(account);
-        }
-    }
-
-    /// Accounts with between one and `max` failures.
-    pub(crate) fn within(&self) -> u32 {
-        self.within
-    }
-
-    /// Failures of `account`.
-    pub(crate) fn of(&self, account: &str) -> u32 {
-        self.per_account.get(account).copied().unwrap_or(0)
-    }
-
-    /// The most failures any one account has.
-    pub(crate) fn most(&self) -> u32 {
-        self.per_account.values().copied().max().unwrap_or(0)
-    }
-
-    pub(crate) fn clear(&mut self) {
-        self.per_account.clear();
-        self.within = 0;
     }
 }
