@@ -13,7 +13,7 @@ mod signin;
 pub use detection::{Detection, DetectionKind, Incident, IncidentState, Severity, Technique};
 pub use org::{OrgId, Sector, UnknownSector};
 pub use signin::{
-    EventId, FailureKind, Format, Network, Observation, Origin, Outcome, Protocol, SignIn,
+    EventId, FailureKind, Format, Network, Observation, Origin, Outcome, Printed, Protocol, SignIn,
 };
 
 /// A point in time, always UTC. Re-exported so that crates above agree on one type.

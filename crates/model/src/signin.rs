@@ -60,6 +60,24 @@ impl SignIn {
     pub fn source_network(&self) -> Option<Network> {
         self.source_ip.map(Network::of)
     }
+
+    /// The sign-in as tocsin prints it (`tocsin parse`): its fields and, derived from the
+    /// address, the `source_network` that detectors key sprays by.
+    pub fn printed(&self) -> Printed<'_> {
+        Printed {
+            sign_in: self,
+            source_network: self.source_network(),
+        }
+    }
+}
+
+/// See [`SignIn::printed`].
+#[derive(Serialize)]
+pub struct Printed<'a> {
+    #[serde(flatten)]
+    sign_in: &'a SignIn,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    source_network: Option<Network>,
 }
 
 /// An IPv4 /24 or IPv6 /64 network, written `203.0.113.0/24` or `2001:db8:1:2::/64`.

@@ -15,6 +15,9 @@ pub struct StoredSignIn {
     pub id: EventId,
     #[serde(flatten)]
     pub sign_in: SignIn,
+    /// The /24 or /64 of the source address, as detectors group addresses.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_network: Option<model::Network>,
 }
 
 /// One write transaction. Nothing in it is visible or durable until [`Intake::commit`];
@@ -267,6 +270,7 @@ pub(crate) fn signin_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<StoredSig
     };
     Ok(StoredSignIn {
         id: EventId(row.try_get("id")?),
+        source_network: sign_in.source_network(),
         sign_in,
     })
 }

@@ -191,7 +191,7 @@ pub fn parse(args: ParseArgs) -> anyhow::Result<ExitCode> {
         let written = match record.result {
             Ok(Parsed::SignIns(mut sign_ins)) => sign_ins.iter_mut().try_for_each(|s| {
                 enricher.enrich(s);
-                write_json(&mut out, s)
+                write_json(&mut out, &s.printed())
             }),
             Ok(Parsed::Noise) if args.all => write_json(
                 &mut out,

@@ -237,6 +237,7 @@ fn parse_shows_every_sign_in_and_every_unreadable_line_with_its_origin() {
     assert_eq!(first["time"], "2026-05-04T03:00:00Z");
     assert_eq!(first["account"], "root");
     assert_eq!(first["source_ip"], "198.51.100.23");
+    assert_eq!(first["source_network"], "198.51.100.0/24");
     assert_eq!(first["outcome"], "failure");
     assert_eq!(first["failure_kind"], "bad_password");
     assert_eq!(first["protocol"], "ssh");
