@@ -205,12 +205,7 @@ impl BruteForceConfig {
     /// [`MAX_RETAINED_EVENTS`].
     pub fn validate(&self) -> Result<(), String> {
         check_window(self.window)?;
-        if self.min_failures < 1 || self.min_failures as usize > MAX_RETAINED_EVENTS {
-            return Err(format!(
-                "min_failures must be between 1 and {MAX_RETAINED_EVENTS}, not {}",
-                self.min_failures
-            ));
-        }
+        check_threshold("min_failures", self.min_failures)?;
         Ok(())
     }
 }
@@ -259,12 +254,7 @@ impl PasswordSprayConfig {
     /// between 0 and 1.
     pub fn validate(&self) -> Result<(), String> {
         check_window(self.window)?;
-        if self.min_accounts < 1 || self.min_accounts as usize > MAX_RETAINED_EVENTS {
-            return Err(format!(
-                "min_accounts must be between 1 and {MAX_RETAINED_EVENTS}, not {}",
-                self.min_accounts
-            ));
-        }
+        check_threshold("min_accounts", self.min_accounts)?;
         if self.max_attempts_per_account < 1 {
             return Err("max_attempts_per_account must be at least 1".to_owned());
         }
@@ -325,12 +315,7 @@ impl DistributedSprayConfig {
     /// Checks that the window is positive and the thresholds and cap at least 1.
     pub fn validate(&self) -> Result<(), String> {
         check_window(self.window)?;
-        if self.min_accounts < 1 || self.min_accounts as usize > MAX_RETAINED_EVENTS {
-            return Err(format!(
-                "min_accounts must be between 1 and {MAX_RETAINED_EVENTS}, not {}",
-                self.min_accounts
-            ));
-        }
+        check_threshold("min_accounts", self.min_accounts)?;
         if self.min_sources < 1 {
             return Err("min_sources must be at least 1".to_owned());
         }
@@ -424,6 +409,16 @@ impl CampaignConfig {
         }
         Ok(())
     }
+}
+
+/// A count threshold: at least one, and no more than a key's window can hold.
+fn check_threshold(name: &str, value: u32) -> Result<(), String> {
+    if value < 1 || value as usize > MAX_RETAINED_EVENTS {
+        return Err(format!(
+            "{name} must be between 1 and {MAX_RETAINED_EVENTS}, not {value}"
+        ));
+    }
+    Ok(())
 }
 
 fn check_window(window: SignedDuration) -> Result<(), String> {
