@@ -12,6 +12,7 @@ use jiff::Timestamp;
 use model::{Detection, DetectionKind, EventId, FailureKind, Observation, OrgId, Severity};
 
 use crate::config::{BruteForceConfig, MAX_RETAINED_EVENTS};
+use crate::one_sign_in;
 use crate::window::{Keyed, LastSeen, TimeWindow, minus, plus};
 use crate::{Class, KeyStats, brute_force_key, classify};
 
@@ -237,19 +238,13 @@ fn extend(ep: &mut Episode, obs: &Observation) -> Detection {
             ));
         }
     }
-    Detection {
-        kind: DetectionKind::BruteForce,
-        org: obs.org,
-        campaign_key: brute_force_key(&s.account),
-        severity: ep.severity,
-        first_seen: s.time,
-        last_seen: s.time,
-        accounts: vec![s.account.clone()],
-        sources: s.source_ip.into_iter().collect(),
-        compromised: Vec::new(),
-        evidence: vec![obs.id],
+    one_sign_in(
+        obs,
+        DetectionKind::BruteForce,
+        brute_force_key(&s.account),
+        ep.severity,
         reasons,
-    }
+    )
 }
 
 /// A valid password for an account under attack, from an attacking address, during the
@@ -279,17 +274,14 @@ fn compromise(
         ),
     };
     Some(Detection {
-        kind: DetectionKind::BruteForce,
-        org: obs.org,
-        campaign_key: brute_force_key(&s.account),
-        severity: Severity::Critical,
-        first_seen: s.time,
-        last_seen: s.time,
-        accounts: vec![s.account.clone()],
-        sources: vec![ip],
         compromised: vec![s.account.clone()],
-        evidence: vec![obs.id],
-        reasons: vec![reason],
+        ..one_sign_in(
+            obs,
+            DetectionKind::BruteForce,
+            brute_force_key(&s.account),
+            Severity::Critical,
+            vec![reason],
+        )
     })
 }
 

@@ -16,6 +16,7 @@ use jiff::{SignedDuration, Timestamp};
 use model::{Detection, DetectionKind, EventId, Network, Observation, OrgId, Severity};
 
 use crate::config::{CampaignConfig, MAX_RETAINED_EVENTS};
+use crate::one_sign_in;
 use crate::window::{AccountTally, Keyed, LastSeen, TimeWindow, minus, plus};
 use crate::{Class, KeyStats, campaign_key, classify};
 
@@ -401,18 +402,12 @@ fn extend(
     others: usize,
 ) -> Detection {
     let s = &obs.sign_in;
-    Detection {
-        kind: DetectionKind::CrossOrgCampaign,
-        org: obs.org,
-        campaign_key: campaign_key(network),
-        severity: Severity::High,
-        first_seen: s.time,
-        last_seen: s.time,
-        accounts: vec![s.account.clone()],
-        sources: vec![ip],
-        compromised: Vec::new(),
-        evidence: vec![obs.id],
-        reasons: vec![format!(
+    one_sign_in(
+        obs,
+        DetectionKind::CrossOrgCampaign,
+        campaign_key(network),
+        Severity::High,
+        vec![format!(
             "Failed sign-in number {number} from {ip} against {}, in a campaign from \
              {network} that also targets {others} other {} protected by this service.",
             s.account,
@@ -422,7 +417,7 @@ fn extend(
                 "organisations"
             },
         )],
-    }
+    )
 }
 
 /// "1 address", "3 addresses".

@@ -12,6 +12,7 @@
 use jiff::{SignedDuration, Timestamp};
 use model::{Detection, DetectionKind, Network, Observation, OrgId, Severity};
 
+use crate::one_sign_in;
 use crate::window::{Keyed, LastSeen, plus};
 use crate::{Class, KeyStats, classify};
 
@@ -207,16 +208,13 @@ fn report(obs: &Observation, network: Network, target: &Target, from_attack: boo
         )
     };
     Detection {
-        kind: target.kind,
-        org: obs.org,
-        campaign_key: target.campaign_key.clone(),
-        severity: Severity::Critical,
-        first_seen: s.time,
-        last_seen: s.time,
-        accounts: vec![s.account.clone()],
-        sources: s.source_ip.into_iter().collect(),
         compromised: vec![s.account.clone()],
-        evidence: vec![obs.id],
-        reasons: vec![reason],
+        ..one_sign_in(
+            obs,
+            target.kind,
+            target.campaign_key.clone(),
+            Severity::Critical,
+            vec![reason],
+        )
     }
 }

@@ -19,6 +19,7 @@ use jiff::{SignedDuration, Timestamp};
 use model::{Detection, DetectionKind, EventId, Observation, OrgId, Severity};
 
 use crate::config::{DistributedSprayConfig, MAX_RETAINED_EVENTS};
+use crate::one_sign_in;
 use crate::window::{minus, plus};
 use crate::{Class, KeyStats, classify, distributed_spray_key};
 
@@ -346,23 +347,17 @@ fn extend(ep: &mut Episode, obs: &Observation, ip: IpAddr) -> Detection {
     ep.failures += 1;
     ep.first = ep.first.min(s.time);
     ep.last = ep.last.max(s.time);
-    Detection {
-        kind: DetectionKind::DistributedSpray,
-        org: obs.org,
-        campaign_key: distributed_spray_key(obs.org),
-        severity: Severity::High,
-        first_seen: s.time,
-        last_seen: s.time,
-        accounts: vec![s.account.clone()],
-        sources: vec![ip],
-        compromised: Vec::new(),
-        evidence: vec![obs.id],
-        reasons: vec![format!(
+    one_sign_in(
+        obs,
+        DetectionKind::DistributedSpray,
+        distributed_spray_key(obs.org),
+        Severity::High,
+        vec![format!(
             "Failed sign-in number {} in an ongoing distributed password spray, against {} \
              from {ip}.",
             ep.failures, s.account
         )],
-    }
+    )
 }
 
 /// "at most once", "at most twice", "at most 5 times".

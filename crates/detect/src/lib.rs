@@ -64,6 +64,35 @@ pub fn campaign_key(network: Network) -> String {
     format!("campaign:{network}")
 }
 
+/// A detection resting on one sign-in: a further failure of an attack already reported,
+/// or the sign-in that shows it succeeded. Its source is the sign-in's address.
+pub(crate) fn one_sign_in(
+    obs: &Observation,
+    kind: model::DetectionKind,
+    campaign_key: String,
+    severity: model::Severity,
+    reasons: Vec<String>,
+) -> Detection {
+    let s = &obs.sign_in;
+    Detection {
+        kind,
+        org: obs.org,
+        campaign_key,
+        severity,
+        first_seen: s.time,
+        last_seen: s.time,
+        accounts: vec![s.account.clone()],
+        sources: s
+            .source_ip
+            .map(|ip| ip.to_canonical())
+            .into_iter()
+            .collect(),
+        compromised: Vec::new(),
+        evidence: vec![obs.id],
+        reasons,
+    }
+}
+
 /// What a sign-in means to the detectors.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Class {

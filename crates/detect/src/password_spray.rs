@@ -17,6 +17,7 @@ use model::{
 };
 
 use crate::config::{MAX_RETAINED_EVENTS, PasswordSprayConfig, SourcePolicy};
+use crate::one_sign_in;
 use crate::window::{AccountTally, Keyed, LastSeen, TimeWindow, minus, plus};
 use crate::{Class, KeyStats, classify, password_spray_key};
 
@@ -387,19 +388,13 @@ fn extend(
         ep.severity = Severity::High;
         reasons.push(format!("At least {high_at} accounts were sprayed."));
     }
-    Detection {
-        kind: ep.kind,
-        org: obs.org,
-        campaign_key: password_spray_key(network),
-        severity: ep.severity,
-        first_seen: s.time,
-        last_seen: s.time,
-        accounts: vec![s.account.clone()],
-        sources: vec![ip],
-        compromised: Vec::new(),
-        evidence: vec![obs.id],
+    one_sign_in(
+        obs,
+        ep.kind,
+        password_spray_key(network),
+        ep.severity,
         reasons,
-    }
+    )
 }
 
 /// A valid password from a spraying network.
