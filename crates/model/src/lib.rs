@@ -7,10 +7,12 @@
 //! serde shape of its types, which is the documented output format (docs/output.md).
 
 mod detection;
+mod mail;
 mod org;
 mod signin;
 
 pub use detection::{Detection, DetectionKind, Incident, IncidentState, Severity, Technique};
+pub use mail::{Attachment, AuthHeader, Mail, MailAnalysis, MailOrigin, Mailbox, Reason, Verdict};
 pub use org::{OrgId, Sector, UnknownSector};
 pub use signin::{
     EventId, FailureKind, Format, Network, Observation, Origin, Outcome, Printed, Protocol, SignIn,

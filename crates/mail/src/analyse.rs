@@ -1,0 +1,1 @@
+//! Adding findings up into a verdict.

@@ -1,0 +1,1 @@
+//! Domains made to look like protected ones.

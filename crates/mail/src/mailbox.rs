@@ -1,0 +1,1 @@
+//! Reading messages from `.eml` files, mbox files and Maildir folders.

@@ -1,0 +1,1 @@
+//! Decoding one raw message into a [`model::Mail`] within [`Limits`].

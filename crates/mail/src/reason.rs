@@ -1,0 +1,194 @@
+//! The named signals the analyser can raise, with their default weights.
+//!
+//! Signal modules report [`Finding`]s (a code and its evidence); the analyser turns them
+//! into weighted [`model::Reason`]s. Keeping every code and weight in one table is what
+//! lets a reviewer see, in one place, why a message scored what it did.
+
+use std::fmt;
+
+/// Every reason code tocsin can give. The snake_case names are part of the output format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Code {
+    // Sender identity.
+    LookalikeSender,
+    LookalikeLink,
+    DisplayNameImpersonation,
+    FreemailOfficialTitle,
+    ReplyToMismatch,
+    ReturnPathMismatch,
+    // Authentication results from a trusted receiving host.
+    SpfFail,
+    DkimFail,
+    DmarcFail,
+    DmarcPass,
+    // Lure themes.
+    LureHealth,
+    LureRecruiting,
+    LureCredentials,
+    LureInvoice,
+    // Links.
+    LinkIpLiteral,
+    LinkPunycode,
+    LinkShortener,
+    LinkCredentialPath,
+    LinkTextMismatch,
+    LinkDataUri,
+    HtmlForm,
+    // Attachments.
+    AttachmentMacro,
+    AttachmentShortcut,
+    AttachmentDiskImage,
+    AttachmentHtml,
+    AttachmentScript,
+    AttachmentEncryptedArchive,
+    AttachmentDoubleExtension,
+    AttachmentRtlo,
+    // The message itself.
+    ParseLimit,
+}
+
+impl Code {
+    pub const ALL: [Code; 30] = [
+        Code::LookalikeSender,
+        Code::LookalikeLink,
+        Code::DisplayNameImpersonation,
+        Code::FreemailOfficialTitle,
+        Code::ReplyToMismatch,
+        Code::ReturnPathMismatch,
+        Code::SpfFail,
+        Code::DkimFail,
+        Code::DmarcFail,
+        Code::DmarcPass,
+        Code::LureHealth,
+        Code::LureRecruiting,
+        Code::LureCredentials,
+        Code::LureInvoice,
+        Code::LinkIpLiteral,
+        Code::LinkPunycode,
+        Code::LinkShortener,
+        Code::LinkCredentialPath,
+        Code::LinkTextMismatch,
+        Code::LinkDataUri,
+        Code::HtmlForm,
+        Code::AttachmentMacro,
+        Code::AttachmentShortcut,
+        Code::AttachmentDiskImage,
+        Code::AttachmentHtml,
+        Code::AttachmentScript,
+        Code::AttachmentEncryptedArchive,
+        Code::AttachmentDoubleExtension,
+        Code::AttachmentRtlo,
+        Code::ParseLimit,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::LookalikeSender => "lookalike_sender",
+            Code::LookalikeLink => "lookalike_link",
+            Code::DisplayNameImpersonation => "display_name_impersonation",
+            Code::FreemailOfficialTitle => "freemail_official_title",
+            Code::ReplyToMismatch => "reply_to_mismatch",
+            Code::ReturnPathMismatch => "return_path_mismatch",
+            Code::SpfFail => "spf_fail",
+            Code::DkimFail => "dkim_fail",
+            Code::DmarcFail => "dmarc_fail",
+            Code::DmarcPass => "dmarc_pass",
+            Code::LureHealth => "lure_health",
+            Code::LureRecruiting => "lure_recruiting",
+            Code::LureCredentials => "lure_credentials",
+            Code::LureInvoice => "lure_invoice",
+            Code::LinkIpLiteral => "link_ip_literal",
+            Code::LinkPunycode => "link_punycode",
+            Code::LinkShortener => "link_shortener",
+            Code::LinkCredentialPath => "link_credential_path",
+            Code::LinkTextMismatch => "link_text_mismatch",
+            Code::LinkDataUri => "link_data_uri",
+            Code::HtmlForm => "html_form",
+            Code::AttachmentMacro => "attachment_macro",
+            Code::AttachmentShortcut => "attachment_shortcut",
+            Code::AttachmentDiskImage => "attachment_disk_image",
+            Code::AttachmentHtml => "attachment_html",
+            Code::AttachmentScript => "attachment_script",
+            Code::AttachmentEncryptedArchive => "attachment_encrypted_archive",
+            Code::AttachmentDoubleExtension => "attachment_double_extension",
+            Code::AttachmentRtlo => "attachment_rtlo",
+            Code::ParseLimit => "parse_limit",
+        }
+    }
+
+    /// Points a finding of this code adds to a message's score unless configured
+    /// otherwise. A message scoring 25 or more is suspicious, 50 or more phishing
+    /// (`analyse::Thresholds`): one strong sign of deceit (a lookalike sender, a
+    /// right-to-left override in a file name) with any lure makes phishing, a lure alone
+    /// never does.
+    pub fn default_weight(self) -> i32 {
+        match self {
+            Code::LookalikeSender => 50,
+            Code::LookalikeLink => 40,
+            Code::DisplayNameImpersonation => 35,
+            Code::FreemailOfficialTitle => 20,
+            Code::ReplyToMismatch => 15,
+            Code::ReturnPathMismatch => 5,
+            Code::SpfFail => 10,
+            Code::DkimFail => 10,
+            Code::DmarcFail => 30,
+            Code::DmarcPass => -20,
+            Code::LureHealth => 10,
+            Code::LureRecruiting => 10,
+            Code::LureCredentials => 15,
+            Code::LureInvoice => 8,
+            Code::LinkIpLiteral => 25,
+            Code::LinkPunycode => 15,
+            Code::LinkShortener => 10,
+            Code::LinkCredentialPath => 10,
+            Code::LinkTextMismatch => 30,
+            Code::LinkDataUri => 30,
+            Code::HtmlForm => 25,
+            Code::AttachmentMacro => 40,
+            Code::AttachmentShortcut => 45,
+            Code::AttachmentDiskImage => 35,
+            Code::AttachmentHtml => 25,
+            Code::AttachmentScript => 45,
+            Code::AttachmentEncryptedArchive => 30,
+            Code::AttachmentDoubleExtension => 40,
+            Code::AttachmentRtlo => 50,
+            Code::ParseLimit => 10,
+        }
+    }
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One signal raised by one check, with the evidence a person can verify: the header
+/// and its value, the URL, the file name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Finding {
+    pub code: Code,
+    pub evidence: String,
+}
+
+impl Finding {
+    pub fn new(code: Code, evidence: impl Into<String>) -> Self {
+        Finding {
+            code,
+            evidence: evidence.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_is_listed_once_with_a_distinct_name() {
+        let mut names: Vec<&str> = Code::ALL.iter().map(|c| c.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), Code::ALL.len());
+    }
+}
