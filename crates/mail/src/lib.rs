@@ -12,6 +12,7 @@
 //! Unicode confusables, archives) are heavy and nothing on the sign-in path needs them.
 
 pub mod analyse;
+pub mod identity;
 pub mod lookalike;
 pub mod mailbox;
 pub mod parse;
