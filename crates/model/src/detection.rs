@@ -26,6 +26,9 @@ pub enum DetectionKind {
     /// One source network failing against accounts of several organisations protected
     /// by the same service.
     CrossOrgCampaign,
+    /// Messages judged phishing by the mail analyser, sent to enrolled accounts: a
+    /// lookalike or impersonated sender, a lure, a dangerous link or attachment.
+    Phishing,
 }
 
 impl DetectionKind {
@@ -36,6 +39,7 @@ impl DetectionKind {
             DetectionKind::CredentialStuffing => "credential_stuffing",
             DetectionKind::DistributedSpray => "distributed_spray",
             DetectionKind::CrossOrgCampaign => "cross_org_campaign",
+            DetectionKind::Phishing => "phishing",
         }
     }
 
@@ -47,6 +51,7 @@ impl DetectionKind {
             DetectionKind::CredentialStuffing => "Credential stuffing",
             DetectionKind::DistributedSpray => "Distributed password spray",
             DetectionKind::CrossOrgCampaign => "Campaign across organisations",
+            DetectionKind::Phishing => "Spear-phishing",
         }
     }
 
@@ -57,6 +62,7 @@ impl DetectionKind {
             "credential_stuffing" => Some(DetectionKind::CredentialStuffing),
             "distributed_spray" => Some(DetectionKind::DistributedSpray),
             "cross_org_campaign" => Some(DetectionKind::CrossOrgCampaign),
+            "phishing" => Some(DetectionKind::Phishing),
             _ => None,
         }
     }
@@ -69,6 +75,7 @@ impl DetectionKind {
             DetectionKind::CredentialStuffing => Technique::CREDENTIAL_STUFFING,
             DetectionKind::DistributedSpray => Technique::PASSWORD_SPRAYING,
             DetectionKind::CrossOrgCampaign => Technique::PASSWORD_SPRAYING,
+            DetectionKind::Phishing => Technique::PHISHING,
         }
     }
 }
@@ -91,6 +98,8 @@ impl Technique {
     pub const PASSWORD_SPRAYING: Technique = Technique("T1110.003");
     /// T1110.004 Brute Force: Credential Stuffing.
     pub const CREDENTIAL_STUFFING: Technique = Technique("T1110.004");
+    /// T1566 Phishing (spear-phishing links and attachments, .001 and .002).
+    pub const PHISHING: Technique = Technique("T1566");
     /// T1078 Valid Accounts: what an attacker who got in does next.
     pub const VALID_ACCOUNTS: Technique = Technique("T1078");
 

@@ -12,7 +12,10 @@ mod org;
 mod signin;
 
 pub use detection::{Detection, DetectionKind, Incident, IncidentState, Severity, Technique};
-pub use mail::{Attachment, AuthHeader, Mail, MailAnalysis, MailOrigin, Mailbox, Reason, Verdict};
+pub use mail::{
+    Attachment, AttachmentRecord, AuthHeader, Mail, MailAnalysis, MailOrigin, MailRecord, Mailbox,
+    Reason, Verdict,
+};
 pub use org::{OrgId, Sector, UnknownSector};
 pub use signin::{
     EventId, FailureKind, Format, Network, Observation, Origin, Outcome, Printed, Protocol, SignIn,

@@ -175,6 +175,46 @@ pub struct MailAnalysis {
     pub reasons: Vec<Reason>,
 }
 
+/// What tocsin keeps of a judged message: enough for a person to find it in a mailbox
+/// and see why it was judged so, never the body. The JSON shape is part of the API.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MailRecord {
+    /// The `Date` header, or when tocsin received the message when it has none.
+    pub time: Timestamp,
+    pub message_id: Option<String>,
+    pub from: Mailbox,
+    pub reply_to: Option<String>,
+    pub subject: String,
+    /// The recipients in the organisation the record belongs to.
+    pub recipients: Vec<String>,
+    pub attachments: Vec<AttachmentRecord>,
+    /// Hex SHA-256 of the raw message: the same message delivered twice is one record.
+    pub sha256: String,
+    pub origin: MailOrigin,
+    #[serde(flatten)]
+    pub analysis: MailAnalysis,
+}
+
+/// An attachment as listed in a [`MailRecord`]: never its content.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttachmentRecord {
+    pub name: Option<String>,
+    pub content_type: String,
+    pub size: u64,
+    pub sha256: String,
+}
+
+impl From<&Attachment> for AttachmentRecord {
+    fn from(a: &Attachment) -> Self {
+        AttachmentRecord {
+            name: a.name.clone(),
+            content_type: a.content_type.clone(),
+            size: a.size,
+            sha256: a.sha256.clone(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

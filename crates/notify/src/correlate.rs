@@ -160,6 +160,11 @@ pub fn summary(incident: &Incident) -> String {
             "Campaign against several organisations from {sources}, here against {accounts}: \
              {failed} failed sign-ins {window}."
         ),
+        DetectionKind::Phishing => format!(
+            "Spear-phishing against {accounts}: {} judged phishing, from {}, {window}.",
+            count(incident.evidence_count, "message"),
+            listing(&incident.sources, "sender")
+        ),
         kind => format!(
             "{} from {sources} against {accounts}: {failed} failed sign-ins {window}.",
             kind.title()
@@ -196,6 +201,15 @@ fn listing(items: &[String], noun: &str) -> String {
                 shown.join(", ")
             )
         }
+    }
+}
+
+/// "1 message", "3 messages".
+fn count(n: u64, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {}", plural(noun))
     }
 }
 

@@ -77,6 +77,12 @@ pub fn recommended_actions(incident: &Incident) -> Vec<&'static str> {
             "Require multi-factor authentication for every targeted account and block legacy authentication (IMAP, POP, SMTP AUTH, Exchange ActiveSync with basic auth), which sprays rely on.",
             "Look for any successful sign-in from the listed addresses, and ban common and breached passwords (Entra password protection).",
         ]),
+        DetectionKind::Phishing => actions.extend([
+            "Tell the listed recipients not to open the message's links or attachments, and not to reply; if anyone did, or typed a password on a page it led to, reset that password and revoke the account's sessions now.",
+            "Find and remove every copy of the message from all mailboxes (Microsoft 365: Content search and purge; Google Workspace: the security investigation tool), searching by sender and subject.",
+            "Block the sender's domain and the link hosts listed in the evidence at the mail gateway and the web proxy.",
+            "If an attachment was opened, isolate that computer and have it checked for malware before it reconnects.",
+        ]),
     }
     actions
 }

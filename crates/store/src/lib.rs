@@ -11,6 +11,7 @@
 
 mod incidents;
 mod keys;
+mod mails;
 mod migrate;
 mod orgs;
 mod outbox;
@@ -25,6 +26,7 @@ use sqlx::sqlite::{
 };
 
 pub use keys::{MasterKey, Principal};
+pub use mails::StoredMail;
 pub use model::OrgId;
 pub use orgs::{NewOrganisation, Organisation};
 pub use outbox::{Delivery, NewDelivery, OutboxCounts};

@@ -11,6 +11,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0001_init.sql"),
     include_str!("../migrations/sqlite/0002_signin_asn_user_agent.sql"),
     include_str!("../migrations/sqlite/0003_incident_reasons.sql"),
+    include_str!("../migrations/sqlite/0004_mails.sql"),
 ];
 
 pub(crate) async fn apply(pool: &SqlitePool) -> Result<()> {

@@ -107,6 +107,14 @@ impl Store {
 }
 
 impl Intake {
+    pub(crate) fn received_at(&self) -> &str {
+        &self.received_at
+    }
+
+    pub(crate) fn connection(&mut self) -> &mut sqlx::SqliteConnection {
+        &mut self.tx
+    }
+
     /// Stores a sign-in for `org`. Returns `None` when the source already delivered a
     /// record with the same id for this organisation.
     pub async fn insert_signin(&mut self, org: OrgId, sign_in: &SignIn) -> Result<Option<EventId>> {
