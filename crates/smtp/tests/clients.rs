@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use base64::Engine;
 use model::OrgId;
+use rustls::pki_types::{CertificateDer, ServerName};
 use serde_json::Value;
 use tocsin_smtp::{Envelope, JournalSink, ListenerConfig, Rejection, Route};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -122,6 +123,11 @@ fn config() -> ListenerConfig {
 
 /// A self-signed certificate for 127.0.0.1, written where the Python client can trust it.
 fn tls(dir: &Path) -> (Arc<rustls::ServerConfig>, PathBuf) {
+    let (config, cert_file, _) = tls_with_der(dir);
+    (config, cert_file)
+}
+
+fn tls_with_der(dir: &Path) -> (Arc<rustls::ServerConfig>, PathBuf, CertificateDer<'static>) {
     let certified =
         rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
             .expect("generate a certificate");
@@ -131,7 +137,7 @@ fn tls(dir: &Path) -> (Arc<rustls::ServerConfig>, PathBuf) {
     std::fs::write(&cert_file, &cert_pem).expect("write the certificate");
     let config =
         tocsin_smtp::tls_config(cert_pem.as_bytes(), key_pem.as_bytes()).expect("tls config");
-    (config, cert_file)
+    (config, cert_file, certified.cert.der().clone())
 }
 
 fn temp_dir(name: &str) -> PathBuf {
@@ -621,5 +627,149 @@ async fn pipelined_transaction() {
     let messages = server.sink.taken();
     assert_eq!(messages.len(), 1);
     assert_eq!(messages[0].1, b"Subject: piped\r\n\r\nbody\r\n");
+    server.stop().await;
+}
+
+/// Commands pipelined after STARTTLS were sent in clear: they are dropped, not run as if
+/// they had come over TLS, and the session starts afresh (RFC 3207 4.2).
+#[tokio::test]
+async fn starttls_drops_pipelined_plaintext_and_resets_the_session() {
+    let dir = temp_dir("injection");
+    let (tls, _, cert) = tls_with_der(&dir);
+    let mut config = config();
+    config.tls = Some(tls);
+    let server = Server::start(config).await;
+    let stream = TcpStream::connect(("127.0.0.1", server.port))
+        .await
+        .expect("connect");
+    let mut reader = BufReader::new(stream);
+    let mut line = String::new();
+    reader.read_line(&mut line).await.expect("greeting");
+    reader
+        .get_mut()
+        .write_all(b"EHLO clear.example\r\n")
+        .await
+        .expect("send EHLO");
+    while !line.starts_with("250 ") {
+        line.clear();
+        reader.read_line(&mut line).await.expect("EHLO reply");
+    }
+    reader
+        .get_mut()
+        .write_all(b"STARTTLS\r\nRSET\r\n")
+        .await
+        .expect("send STARTTLS and an injected command");
+    line.clear();
+    reader.read_line(&mut line).await.expect("STARTTLS reply");
+    assert!(line.starts_with("220 2.0.0"), "{line}");
+
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(cert).expect("trust the test certificate");
+    let client = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("protocol versions")
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let name = ServerName::try_from("127.0.0.1").expect("server name");
+    let stream = tokio_rustls::TlsConnector::from(Arc::new(client))
+        .connect(name, reader.into_inner())
+        .await
+        .expect("TLS handshake");
+    let mut reader = BufReader::new(stream);
+    reader
+        .get_mut()
+        .write_all(b"MAIL FROM:<a@contoso.example>\r\nEHLO tls.example\r\n")
+        .await
+        .expect("send over TLS");
+    line.clear();
+    reader
+        .read_line(&mut line)
+        .await
+        .expect("first reply over TLS");
+    assert!(
+        line.starts_with("503 5.5.1"),
+        "the EHLO before TLS is forgotten and RSET was not run: {line}"
+    );
+    let mut ehlo = Vec::new();
+    loop {
+        line.clear();
+        reader.read_line(&mut line).await.expect("EHLO reply");
+        ehlo.push(line.trim_end().to_owned());
+        if !line.starts_with("250-") {
+            break;
+        }
+    }
+    assert_eq!(
+        ehlo.first().map(String::as_str),
+        Some("250-journal.tocsin.example")
+    );
+    assert!(!ehlo.iter().any(|l| l.contains("STARTTLS")), "{ehlo:?}");
+    server.stop().await;
+}
+
+/// Arbitrary bytes (binary, NULs, bare CRs, huge lines) neither crash the listener nor
+/// leave it unable to serve the next client.
+#[tokio::test]
+async fn garbage_does_not_harm_the_listener() {
+    let mut config = config();
+    config.max_line_bytes = 256;
+    config.idle_timeout = Duration::from_secs(2);
+    let server = Server::start(config).await;
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        // xorshift64: reproducible bytes without a dependency.
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for round in 0..20 {
+        let mut stream = TcpStream::connect(("127.0.0.1", server.port))
+            .await
+            .expect("connect");
+        let len = 1 + (next() % 4096) as usize;
+        // One line of anything but LF, so the server reads up to QUIT and closes cleanly
+        // (closing on unread input would reset the connection under the client's read).
+        let mut bytes: Vec<u8> = (0..len)
+            .map(|_| next() as u8)
+            .filter(|&b| b != b'\n')
+            .collect();
+        if round % 2 == 0 {
+            // Half the rounds look like commands, to get past the first word.
+            bytes.splice(0..0, b"MAIL FROM:<".iter().copied());
+        }
+        bytes.extend_from_slice(b"\r\nQUIT\r\n");
+        let _ = stream.write_all(&bytes).await;
+        let mut answer = Vec::new();
+        tokio::time::timeout(
+            Duration::from_secs(5),
+            tokio::io::AsyncReadExt::read_to_end(&mut stream, &mut answer),
+        )
+        .await
+        .expect("the server ends the session")
+        .expect("read the replies");
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(answer.starts_with("220 "), "round {round}: {answer}");
+        assert!(
+            answer.ends_with("221 2.0.0 Bye\r\n"),
+            "round {round}: {answer}"
+        );
+    }
+    let stream = TcpStream::connect(("127.0.0.1", server.port))
+        .await
+        .expect("connect");
+    let mut reader = BufReader::new(stream);
+    let mut line = String::new();
+    reader.read_line(&mut line).await.expect("greeting");
+    reader
+        .get_mut()
+        .write_all(b"HELO after.example\r\n")
+        .await
+        .expect("send HELO");
+    line.clear();
+    reader.read_line(&mut line).await.expect("HELO reply");
+    assert_eq!(line, "250 journal.tocsin.example\r\n");
     server.stop().await;
 }
