@@ -412,22 +412,24 @@ impl Inspector {
                 subject,
                 &format!("declares {declared} bytes, more than the {remaining} left to decompress; not opened"),
             );
-            return Some(buf);
+            return None;
         }
         let before = buf.len() as u64;
-        // `take` one byte more than allowed so that reaching it proves the entry is
-        // larger than declared (a zip bomb lying in its header).
+        // The zip crate stops an entry at its declared size; `take` keeps the budget even
+        // if that ever changes. One byte more than allowed tells a cut file from a whole one.
         let read = (&mut reader).take(remaining + 1).read_to_end(&mut buf);
         let got = buf.len() as u64 - before;
         self.inflated += got.min(remaining);
         if got > remaining {
-            buf.truncate((before + remaining) as usize);
             self.warn(
                 subject,
-                &format!("inflates past the {remaining} bytes left to decompress (declared {declared}); cut there"),
+                &format!("inflates past the {remaining} bytes left to decompress (declared {declared}); not checked"),
             );
-        } else if let Err(e) = read {
+            return None;
+        }
+        if let Err(e) = read {
             self.warn(subject, &format!("entry could not be decompressed: {e}"));
+            return None;
         }
         Some(buf)
     }

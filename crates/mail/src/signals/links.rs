@@ -181,7 +181,7 @@ fn cut(s: &str, max: usize) -> &str {
     &s[..end]
 }
 
-fn attr<'a>(tag: &'a html5gum::StartTag<()>, name: &str) -> Option<String> {
+fn attr(tag: &html5gum::StartTag<()>, name: &str) -> Option<String> {
     tag.attributes
         .iter()
         .find(|(k, _)| k.as_slice() == name.as_bytes())
