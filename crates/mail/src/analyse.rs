@@ -174,15 +174,21 @@ impl Analyser {
         findings.extend(impersonation::check(mail, own));
         findings.extend(auth::check(mail, &self.trusted_authserv_ids));
         findings.extend(lure::check(mail));
-        let links = links::extract(mail);
-        for host in links::hosts(&links) {
+        let extracted = links::extract(mail);
+        for host in links::hosts(&extracted.links) {
             if let Some(l) = own.lookalikes.check(&host).or_else(|| self.builtin.check(&host)) {
                 findings.push(Finding::new(Code::LookalikeLink, l.describe()));
             }
         }
-        findings.extend(links::check(mail, &links));
-        findings.extend(attachments::check(mail));
-        for warning in &mail.warnings {
+        findings.extend(links::check(&extracted.links));
+        let inspection = attachments::check(mail);
+        findings.extend(inspection.findings);
+        let warnings = mail
+            .warnings
+            .iter()
+            .chain(&extracted.warnings)
+            .chain(&inspection.warnings);
+        for warning in warnings {
             findings.push(Finding::new(Code::ParseLimit, warning.clone()));
         }
         findings
