@@ -236,6 +236,7 @@ impl SignInIntake {
                 &organisation.name,
                 &t.incident,
                 &evidence,
+                &[],
             );
             tx.enqueue(&NewDelivery {
                 delivery_id,

@@ -9,9 +9,11 @@
 pub mod config;
 pub mod correlate;
 pub mod intake;
+pub mod mail_intake;
 pub mod outbox;
 pub mod payload;
 pub mod webhook;
 
 pub use config::{NotifyConfig, WebhookConfig};
 pub use intake::{Accepted, SignInIntake};
+pub use mail_intake::{Disposition, MailIntake, MailIntakeError, MailReport};

@@ -6,7 +6,7 @@
 use serde::Serialize;
 
 use model::{DetectionKind, Incident, OrgId};
-use store::StoredSignIn;
+use store::{StoredMail, StoredSignIn};
 
 /// How many sign-ins a notification carries; the rest are one API call away.
 pub const EVIDENCE_IN_NOTIFICATION: usize = 20;
@@ -18,6 +18,10 @@ struct Notification<'a> {
     organisation: OrganisationRef<'a>,
     incident: &'a Incident,
     evidence: Vec<&'a StoredSignIn>,
+    /// The messages judged phishing, for a phishing incident: headers, verdict and
+    /// reasons, never the body.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    messages: Vec<&'a StoredMail>,
     recommended_actions: Vec<&'static str>,
 }
 
@@ -34,6 +38,7 @@ pub fn notification(
     org_name: &str,
     incident: &Incident,
     evidence: &[StoredSignIn],
+    messages: &[StoredMail],
 ) -> String {
     let body = Notification {
         event,
@@ -44,6 +49,7 @@ pub fn notification(
         },
         incident,
         evidence: evidence.iter().take(EVIDENCE_IN_NOTIFICATION).collect(),
+        messages: messages.iter().take(EVIDENCE_IN_NOTIFICATION).collect(),
         recommended_actions: recommended_actions(incident),
     };
     // Serialising plain data with string keys cannot fail.

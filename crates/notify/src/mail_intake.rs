@@ -1,0 +1,315 @@
+//! The path every inbound message takes: decode it, judge it against the organisation's
+//! own domains, keep its record, and for a phishing verdict open or extend an incident
+//! and queue the notification, all in one transaction.
+//!
+//! Whatever the path (HTTP upload, the SMTP/LMTP journal listener), messages enter
+//! through [`MailIntake::accept`]. A message names many recipients; only those at the
+//! organisation's enrolled domains are its business. Mail for nobody enrolled is judged
+//! and the verdict returned, but nothing is kept and nobody is told.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use hmac::{Hmac, Mac};
+use jiff::Timestamp;
+use sha2::{Digest, Sha256};
+use tokio::sync::{Mutex, Notify};
+
+use crate::config::NotifyConfig;
+use crate::correlate::{Change, absorb, refresh_summary};
+use crate::payload;
+use mail::analyse::{Analyser, OwnDomains};
+use mail::parse::{Limits, MailError, parse_message};
+use model::{
+    AttachmentRecord, Detection, DetectionKind, IncidentState, Mail, MailAnalysis, MailOrigin,
+    MailRecord, OrgId, Severity, Verdict,
+};
+use store::{MasterKey, NewDelivery, Store, StoreError};
+
+/// What became of one message.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct MailReport {
+    pub origin: MailOrigin,
+    pub message_id: Option<String>,
+    #[serde(flatten)]
+    pub analysis: MailAnalysis,
+    /// Recipients at the organisation's enrolled domains.
+    pub recipients: Vec<String>,
+    /// `stored`, `duplicate` (the same message was received before) or `not_enrolled`
+    /// (no recipient at the organisation's domains: judged, not kept).
+    pub disposition: Disposition,
+    /// The incident the message opened or extended, for a phishing verdict.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub incident: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Disposition {
+    Stored,
+    Duplicate,
+    NotEnrolled,
+}
+
+/// Why a message was not taken.
+#[derive(Debug, thiserror::Error)]
+pub enum MailIntakeError {
+    #[error(transparent)]
+    Unreadable(#[from] MailError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The stateful mail pipeline; one per process.
+pub struct MailIntake {
+    store: Store,
+    analyser: Arc<Analyser>,
+    limits: Limits,
+    config: NotifyConfig,
+    outbox_wake: Arc<Notify>,
+    /// Each organisation's own domains, built on first use. Bounded by the number of
+    /// enrolled organisations; cleared when an organisation's domains change.
+    own: Mutex<HashMap<OrgId, Arc<OwnDomains>>>,
+}
+
+impl MailIntake {
+    pub fn new(
+        store: Store,
+        analyser: Arc<Analyser>,
+        limits: Limits,
+        config: NotifyConfig,
+        outbox_wake: Arc<Notify>,
+    ) -> MailIntake {
+        MailIntake {
+            store,
+            analyser,
+            limits,
+            config,
+            outbox_wake,
+            own: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    async fn own_domains(&self, org: OrgId) -> Result<Arc<OwnDomains>, StoreError> {
+        if let Some(own) = self.own.lock().await.get(&org) {
+            return Ok(Arc::clone(own));
+        }
+        let organisation = self
+            .store
+            .organisation(org)
+            .await?
+            .ok_or_else(|| StoreError::Invalid(format!("organisation {org} does not exist")))?;
+        let own = Arc::new(OwnDomains::new(&organisation.name, &organisation.domains));
+        self.own.lock().await.insert(org, Arc::clone(&own));
+        Ok(own)
+    }
+
+    /// Decodes, judges and (for enrolled recipients) keeps one raw message sent to `org`.
+    pub async fn accept(
+        &self,
+        org: OrgId,
+        raw: &[u8],
+        origin: MailOrigin,
+    ) -> Result<MailReport, MailIntakeError> {
+        let mail = parse_message(raw, &self.limits)?;
+        let own = self.own_domains(org).await?;
+        let analysis = self.analyser.analyse(&mail, &own);
+        let recipients: Vec<String> = mail
+            .recipients()
+            .into_iter()
+            .filter(|r| own.contains_address(r))
+            .collect();
+        let mut report = MailReport {
+            origin: origin.clone(),
+            message_id: mail.message_id.clone(),
+            analysis: analysis.clone(),
+            recipients: recipients.clone(),
+            disposition: Disposition::NotEnrolled,
+            incident: None,
+        };
+        if recipients.is_empty() {
+            return Ok(report);
+        }
+        let record = record(&mail, raw, recipients, origin, analysis);
+        let mut tx = self.store.begin_intake().await?;
+        let Some(id) = tx.insert_mail(org, &record).await? else {
+            report.disposition = Disposition::Duplicate;
+            return Ok(report);
+        };
+        report.disposition = Disposition::Stored;
+        if record.analysis.verdict != Verdict::Phishing {
+            tx.commit().await?;
+            return Ok(report);
+        }
+        let detection = detection(org, &mail, &record);
+        let not_before = record
+            .time
+            .checked_sub(self.config.reopen_after)
+            .unwrap_or(Timestamp::MIN);
+        let existing = tx
+            .open_incident(org, &detection.campaign_key, not_before)
+            .await?;
+        let (mut incident, change) =
+            absorb(existing, &detection, || uuid::Uuid::now_v7().to_string());
+        incident.evidence_count += 1;
+        let sender = record.from.address.clone();
+        if !incident.sources.contains(&sender) && incident.sources.len() < model::Incident::MAX_LISTED {
+            incident.sources.push(sender);
+            incident.sources.sort();
+        }
+        let organisation = self
+            .store
+            .organisation(org)
+            .await?
+            .ok_or_else(|| StoreError::Invalid(format!("organisation {org} does not exist")))?;
+        let event = change
+            .event()
+            .filter(|_| organisation.webhook_url.is_some());
+        if event.is_some() {
+            incident.state = IncidentState::Notified;
+        }
+        refresh_summary(&mut incident);
+        tx.save_incident(&incident).await?;
+        tx.add_mail_evidence(&incident.id, &[id]).await?;
+        report.incident = Some(incident.id.clone());
+        if let Some(event) = event {
+            let mails = tx.mails(org, &[id]).await?;
+            let delivery_id = uuid::Uuid::now_v7().to_string();
+            let body = payload::notification(
+                event,
+                &delivery_id,
+                &organisation.name,
+                &incident,
+                &[],
+                &mails,
+            );
+            tx.enqueue(&NewDelivery {
+                delivery_id,
+                org,
+                incident_id: incident.id.clone(),
+                channel: "webhook".into(),
+                event: event.into(),
+                payload: body,
+                not_before: Timestamp::now(),
+            })
+            .await?;
+        }
+        tx.commit().await?;
+        if matches!(change, Change::Opened | Change::Escalated { .. }) && event.is_some() {
+            self.outbox_wake.notify_one();
+        }
+        Ok(report)
+    }
+}
+
+/// What is kept of a message: headers to find it again and the verdict, never the body.
+fn record(
+    mail: &Mail,
+    raw: &[u8],
+    recipients: Vec<String>,
+    origin: MailOrigin,
+    analysis: MailAnalysis,
+) -> MailRecord {
+    MailRecord {
+        time: mail.date.unwrap_or_else(Timestamp::now),
+        message_id: mail.message_id.clone(),
+        from: mail.from.first().cloned().unwrap_or_default(),
+        reply_to: mail.reply_to.first().map(|m| m.address.clone()),
+        subject: mail.subject.clone(),
+        recipients,
+        attachments: mail.attachments.iter().map(AttachmentRecord::from).collect(),
+        sha256: hex::encode(Sha256::digest(raw)),
+        origin,
+        analysis,
+    }
+}
+
+/// The campaign a phishing message belongs to: the sender's domain, which is the
+/// infrastructure an attacker registered (a lookalike, a free-mail account). Messages
+/// from the same domain to the same organisation are one incident.
+pub fn campaign_key(record: &MailRecord) -> String {
+    let domain = record.from.domain().unwrap_or("unknown sender");
+    format!("phishing:{domain}")
+}
+
+fn detection(org: OrgId, mail: &Mail, record: &MailRecord) -> Detection {
+    let strongest: Vec<String> = record
+        .analysis
+        .reasons
+        .iter()
+        .filter(|r| r.weight > 0)
+        .take(5)
+        .map(|r| format!("{} ({:+}): {}", r.code, r.weight, r.evidence))
+        .collect();
+    let mut reasons = vec![format!(
+        "A message from {} with the subject \"{}\" scored {} and was judged phishing.",
+        record.from.address,
+        truncate(&mail.subject, 120),
+        record.analysis.score
+    )];
+    reasons.extend(strongest);
+    let dangerous = record.analysis.reasons.iter().any(|r| {
+        r.code.starts_with("attachment_") || r.code == "lookalike_sender" || r.code == "html_form"
+    });
+    Detection {
+        kind: DetectionKind::Phishing,
+        org,
+        campaign_key: campaign_key(record),
+        severity: if dangerous {
+            Severity::High
+        } else {
+            Severity::Medium
+        },
+        first_seen: record.time,
+        last_seen: record.time,
+        accounts: record.recipients.clone(),
+        sources: Vec::new(),
+        compromised: Vec::new(),
+        evidence: Vec::new(),
+        reasons,
+    }
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((at, _)) => format!("{}…", &s[..at]),
+        None => s.to_owned(),
+    }
+}
+
+/// The journal address of an organisation: `journal-<id>-<token>@<host>`. The token is
+/// derived from the master key, so it is never stored and cannot be guessed from the id;
+/// a mail system configured to journal to it proves it belongs to the organisation.
+pub fn journal_local_part(master: &MasterKey, org: OrgId) -> String {
+    format!("journal-{}-{}", org.0, journal_token(master, org))
+}
+
+fn journal_token(master: &MasterKey, org: OrgId) -> String {
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(master.as_bytes()) else {
+        return String::new();
+    };
+    mac.update(format!("tocsin journal address v1 for organisation {}", org.0).as_bytes());
+    hex::encode(&mac.finalize().into_bytes()[..12])
+}
+
+/// The organisation a journal address belongs to, if its token is right.
+pub fn journal_org(master: &MasterKey, address: &str) -> Option<OrgId> {
+    let local = address.trim_matches(['<', '>']).split('@').next()?;
+    let rest = local.to_ascii_lowercase();
+    let rest = rest.strip_prefix("journal-")?;
+    let (id, token) = rest.split_once('-')?;
+    let org = OrgId(id.parse().ok()?);
+    let expected = journal_token(master, org);
+    // Compare in constant time: the token is a secret.
+    let same = expected.len() == token.len()
+        && expected
+            .bytes()
+            .zip(token.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0;
+    same.then_some(org)
+}
