@@ -198,6 +198,8 @@ fn find_word(hay: &[char], needle: &str) -> Vec<NameMatch> {
     if needle.is_empty() || needle.len() > hay.len() {
         return out;
     }
+    // An edge runs into a word only when both it and its neighbour are letters or
+    // digits of a script that spaces its words.
     let spaced = |c: char| c.is_alphanumeric() && !is_unspaced_script(c);
     for start in 0..=hay.len() - needle.len() {
         let end = start + needle.len();
