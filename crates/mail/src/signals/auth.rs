@@ -646,6 +646,18 @@ mod tests {
         .expect("parses");
         assert_eq!(p.arc_instance, Some(3));
         assert_eq!(p.results[0].reason.as_deref(), Some("signature; mismatch"));
+        // Comments may hold semicolons (rspamd, Postfix with OpenDKIM).
+        let p = parse(
+            "mail.example.org; dkim=pass (2048-bit key; unprotected) header.d=who.int header.i=@who.int",
+            false,
+        )
+        .expect("parses");
+        assert_eq!(p.results.len(), 1);
+        assert_eq!(p.results[0].property("header.d"), Some("who.int"));
+        assert_eq!(
+            p.results[0].raw,
+            "dkim=pass (2048-bit key; unprotected) header.d=who.int header.i=@who.int"
+        );
         let p = parse("mx.example; compauth=pass reason=100", false).expect("parses");
         assert_eq!(p.results[0].reason.as_deref(), Some("100"));
     }

@@ -21,8 +21,9 @@
 //!   so "I talked to a recruiter" in a sentence does not.
 //! - `ReplyToMismatch`: a Reply-To whose registrable domain is neither the From's nor
 //!   the Sender's (mailing lists set both Sender and Reply-To to the list).
-//! - `ReturnPathMismatch`: a Return-Path of another registrable domain than From.
-//!   Bulk senders bounce to their provider's domain all the time, hence the low weight.
+//! - `ReturnPathMismatch`: a Return-Path of another registrable domain than From (and
+//!   than Sender: a mailing list bounces to itself). Bulk senders bounce to their
+//!   provider's domain all the time, hence the low weight.
 
 use model::{Mail, Mailbox};
 use unicode_normalization::UnicodeNormalization;
@@ -323,7 +324,14 @@ fn claimed_identity(header: &str, mailbox: &Mailbox, own: &[OwnIdentity]) -> Opt
 const LIST_HOSTS: &[&str] = &["googlegroups.com", "groups.io"];
 
 fn address_in_name(header: &str, mailbox: &Mailbox) -> Option<Finding> {
-    let name = normalise_display_name(mailbox.name.as_deref()?);
+    // Not the full normalisation: `_` and digits belong in addresses.
+    let name: String = mailbox
+        .name
+        .as_deref()?
+        .nfkc()
+        .filter(|c| !is_invisible(*c))
+        .take(MAX_NAME_CHARS)
+        .collect();
     let real = registrable_domain(mailbox.domain()?);
     if LIST_HOSTS.contains(&real.as_str()) && name.contains(" via ") {
         return None;
@@ -741,7 +749,12 @@ fn return_path_mismatch(mail: &Mail) -> Option<Finding> {
     let path = mail.return_path.as_deref()?.trim().trim_matches(['<', '>']);
     let (_, domain) = path.rsplit_once('@')?;
     let domain = registrable_domain(domain);
-    if domain.is_empty() || domain == from {
+    let sender = mail
+        .sender
+        .as_ref()
+        .and_then(Mailbox::domain)
+        .map(registrable_domain);
+    if domain.is_empty() || domain == from || Some(&domain) == sender.as_ref() {
         return None;
     }
     Some(Finding::new(
@@ -865,6 +878,7 @@ mod tests {
     fn addresses_shown_in_display_names() {
         let table: &[(&str, &str, bool)] = &[
             ("ceo@clinic.org", "x@evil.example", true),
+            ("gholy_45@hotmail.com", "xx@xx.example", true),
             (
                 "Jane Roe (jane.roe@saintluc.example)",
                 "jane@mailer.evil.example",
@@ -1025,6 +1039,15 @@ mod tests {
                 "bounce at an ESP",
                 base(None, None, Some("<bounce-123@sendgrid.net>")),
                 vec![Code::ReturnPathMismatch],
+            ),
+            (
+                "list bounces to itself",
+                base(
+                    None,
+                    Some("list-admin@lists.example.org"),
+                    Some("list-admin@lists.example.org"),
+                ),
+                vec![],
             ),
             ("null return path", base(None, None, Some("<>")), vec![]),
             (

@@ -17,6 +17,10 @@
 //! vaccines and interviews all the time: a lure alone never makes a verdict (weights
 //! 8–15), it explains what an impersonation or a malicious link was for.
 //!
+//! Words that ordinary technical mail uses in other senses are left out on purpose
+//! ("job", "position", "resume", "expire", "testing"): measured on the SpamAssassin ham
+//! corpus they fired more than they told.
+//!
 //! Latin-script terms match whole words; a table entry ending in `*` matches any word it
 //! begins ("vaccin*": vaccine, vaccination, vaccinés). Korean terms match anywhere,
 //! since particles attach to the noun.
@@ -115,7 +119,6 @@ const HEALTH_EN: Terms = Terms {
         "masks",
         "face covering*",
         "test kit*",
-        "testing",
         "infection*",
         "symptom*",
         "public health",
@@ -197,12 +200,13 @@ const HEALTH_DE: Terms = Terms {
         "who-richtlinie*",
     ],
     weak: &[
+        "maske",
+        "masken*",
         "impf*",
         "pandemie*",
         "ausbruch",
         "epidemie*",
         "quarantäne",
-        "maske*",
         "schnelltest*",
         "gesundheitsamt",
         "öffentliche gesundheit",
@@ -261,25 +265,18 @@ const RECRUITING_EN: Terms = Terms {
         "position available",
     ],
     weak: &[
+        "curriculum vitae",
+        "relocation package",
         "recruit*",
-        "position",
-        "positions",
         "vacanc*",
         "salary",
         "salaries",
         "compensation package",
         "interview*",
         "hiring",
-        "resume",
-        "résumé",
         "cv",
         "candidate*",
-        "job",
-        "jobs",
-        "career*",
-        "employment",
         "talent acquisition",
-        "relocation",
         "benefits package",
         "headhunt*",
     ],
@@ -442,14 +439,12 @@ const CREDENTIALS_EN: Terms = Terms {
         "mailbox",
         "quota",
         "suspend*",
-        "verify",
         "verification",
         "sign in",
         "sign-in",
         "log in",
         "login",
         "credentials",
-        "expire*",
         "deactivat*",
         "security alert",
         "unusual activity",
@@ -493,7 +488,6 @@ const CREDENTIALS_FR: Terms = Terms {
         "vérification",
         "suspendu",
         "désactiv*",
-        "expir*",
     ],
 };
 
@@ -680,7 +674,6 @@ const INVOICE_FR: Terms = Terms {
         "impayé*",
         "échéance",
         "règlement",
-        "rib",
         "coordonnées bancaires",
         "montant dû",
         "relance",
