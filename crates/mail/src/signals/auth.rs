@@ -17,6 +17,7 @@
 
 use model::{AuthHeader, Mail};
 
+use super::impersonation::is_freemail;
 use super::{EVIDENCE_VALUE_CHARS, clip, registrable_domain};
 use crate::{Code, Finding};
 
@@ -141,7 +142,8 @@ pub fn parse(value: &str, arc: bool) -> Option<AuthResults> {
 ///   `none`) and none passed for a domain aligned with the From domain (relaxed
 ///   alignment: the same registrable domain).
 /// - `DmarcPass` (vouches for the sender): `dmarc=pass` with `header.from` equal to the
-///   From address's domain, and no `dmarc=fail` beside it.
+///   From address's domain, and no `dmarc=fail` beside it. Not for free-mail domains:
+///   an authenticated gmail.com address proves only that someone opened it.
 pub fn check(mail: &Mail, trusted_authserv_ids: &[String]) -> Vec<Finding> {
     if trusted_authserv_ids.is_empty() {
         return Vec::new();
@@ -193,6 +195,7 @@ pub fn check(mail: &Mail, trusted_authserv_ids: &[String]) -> Vec<Finding> {
     }
     if dmarc_fail.is_none()
         && let Some(from) = &from_domain
+        && !is_freemail(from)
         && let Some((label, m)) = all().find(|(_, m)| {
             m.method == "dmarc"
                 && m.result == "pass"
@@ -801,6 +804,18 @@ mod tests {
                 ),
                 &google,
                 vec![Code::DkimFail],
+            ),
+            (
+                "free mail passing DMARC vouches for nobody",
+                mail(
+                    "who.director@gmail.com",
+                    &[(
+                        "mx.google.com; dkim=pass header.i=@gmail.com; dmarc=pass (p=NONE sp=QUARANTINE dis=NONE) header.from=gmail.com",
+                        false,
+                    )],
+                ),
+                &google,
+                vec![],
             ),
             (
                 "subdomain signature is aligned",
