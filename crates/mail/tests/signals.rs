@@ -134,3 +134,65 @@ fn spoofed_own_domain_fails_authentication() {
         "{found:#?}"
     );
 }
+
+mod never_panic {
+    use super::*;
+    use proptest::prelude::*;
+
+    const INVISIBLE: [char; 4] = ['\u{200b}', '\u{200d}', '\u{202e}', '\u{feff}'];
+
+    fn mail_from(name: String, address: String, text: String, html: String, auth: String) -> Mail {
+        Mail {
+            subject: text.chars().take(50).collect(),
+            from: vec![Mailbox {
+                name: Some(name),
+                address: address.clone(),
+            }],
+            sender: Some(Mailbox {
+                name: None,
+                address,
+            }),
+            reply_to: vec![mailbox("x", "a@b.example")],
+            return_path: Some(auth.chars().take(40).collect()),
+            auth_headers: vec![
+                AuthHeader {
+                    arc: false,
+                    value: auth.clone(),
+                },
+                AuthHeader {
+                    arc: true,
+                    value: auth,
+                },
+            ],
+            text,
+            html,
+            ..Mail::default()
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn signals_accept_any_input(
+            name in "(\\PC|[\u{200b}\u{200d}\u{202e}\u{feff} ]){0,80}",
+            address in "[a-z@.\\-\u{430}-\u{44f}]{0,30}",
+            text in "(\\PC|\n){0,300}",
+            html in "[<>/a-z \"'=&#;!\\-0-9\u{ac00}-\u{ac10}]{0,300}",
+            auth in "[a-z0-9 ;=().\"\\\\@/\t\r\n-]{0,200}",
+        ) {
+            let mail = mail_from(name, address, text, html.clone(), auth.clone());
+            let _ = all_findings(&mail);
+            if let Some(parsed) = auth::parse(&auth, true) {
+                prop_assert!(parsed.results.len() <= 64);
+            }
+            // Every `<` opens markup; only a character reference can put one back.
+            if !html.contains('&') {
+                prop_assert!(!lure::html_text(&html).contains('<'));
+            }
+            let normalised = impersonation::normalise_display_name(
+                mail.from[0].name.as_deref().unwrap_or_default(),
+            );
+            prop_assert!(!normalised.chars().any(|c| INVISIBLE.contains(&c)));
+            prop_assert_eq!(normalised.trim(), normalised.as_str());
+        }
+    }
+}
