@@ -313,11 +313,21 @@ fn claimed_identity(header: &str, mailbox: &Mailbox, own: &[OwnIdentity]) -> Opt
                 "{header}: {} names {}, which sends from {}",
                 show_mailbox(mailbox),
                 id.label,
-                id.domains.join(", ")
+                show_domains(&id.domains)
             ),
         ));
     }
     None
+}
+
+/// The first few of an identity's domains, for evidence.
+fn show_domains(domains: &[&str]) -> String {
+    const SHOWN: usize = 3;
+    let mut shown = domains[..domains.len().min(SHOWN)].join(", ");
+    if domains.len() > SHOWN {
+        shown.push_str(", …");
+    }
+    shown
 }
 
 /// Mailing-list hosts that write `'jane@example.com' via List` as the display name.
@@ -871,6 +881,11 @@ mod tests {
         assert_eq!(
             found[0].evidence,
             "From: \"World Health Organization\" <covid19@gmail.com> names World Health Organization, which sends from who.int"
+        );
+        let found = check(&from("Microsoft Security", "ms@outlook.com"), &[]);
+        assert_eq!(
+            found[0].evidence,
+            "From: \"Microsoft Security\" <ms@outlook.com> names Microsoft, which sends from microsoft.com, outlook.com, office.com, …"
         );
     }
 
