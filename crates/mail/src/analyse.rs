@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::lookalike::{LookalikeIndex, ProtectedDomain};
 use crate::parse::Limits;
+use crate::signals::impersonation::OwnIdentity;
 use crate::signals::{attachments, auth, impersonation, links, lure};
 use crate::{Code, Finding};
 use model::{Mail, MailAnalysis, Reason, Verdict};
@@ -87,7 +88,7 @@ pub enum ConfigError {
 /// One organisation's own identity: its name and enrolled domains, protected against
 /// lookalikes and display-name impersonation.
 pub struct OwnDomains {
-    name: String,
+    identity: Vec<OwnIdentity>,
     domains: Vec<String>,
     lookalikes: LookalikeIndex,
 }
@@ -103,8 +104,16 @@ impl OwnDomains {
             domain: d.clone(),
             owner: name.to_owned(),
         }));
+        let identity = if name.trim().is_empty() || domains.is_empty() {
+            Vec::new()
+        } else {
+            vec![OwnIdentity {
+                name: name.to_owned(),
+                domains: domains.clone(),
+            }]
+        };
         OwnDomains {
-            name: name.to_owned(),
+            identity,
             domains,
             lookalikes,
         }
@@ -171,7 +180,7 @@ impl Analyser {
     pub fn findings(&self, mail: &Mail, own: &OwnDomains) -> Vec<Finding> {
         let mut findings = Vec::new();
         findings.extend(self.sender_lookalikes(mail, own));
-        findings.extend(impersonation::check(mail, own));
+        findings.extend(impersonation::check(mail, &own.identity));
         findings.extend(auth::check(mail, &self.trusted_authserv_ids));
         findings.extend(lure::check(mail));
         let extracted = links::extract(mail);

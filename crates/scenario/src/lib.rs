@@ -14,6 +14,7 @@ mod benign;
 mod demo;
 mod distributed;
 mod event;
+mod mail;
 mod names;
 mod render;
 
@@ -23,6 +24,7 @@ pub use demo::{Demo, DemoOrg, ExpectedDetection, demo};
 pub use distributed::{
     CrossOrgCampaign, DistributedSpray, cross_org_campaign, distributed_spray, spray_address,
 };
+pub use mail::{CORPUS_AUTHSERV_ID, CORPUS_OWN_DOMAIN, MailCase, mail_corpus};
 pub use names::{staff_accounts, staff_names};
 pub use render::{render_graph, render_sshd};
 

@@ -21,6 +21,8 @@ pub use error::ApiError;
 #[derive(Clone)]
 pub struct AppState {
     pub intake: Arc<notify::SignInIntake>,
+    /// Judges uploaded mail and opens phishing incidents.
+    pub mail: Arc<notify::MailIntake>,
     /// Adds country and ASN to sign-ins as they arrive, before they are stored and
     /// detected on; [`enrich::Enricher::disabled`] when no database is configured.
     pub enricher: Arc<enrich::Enricher>,

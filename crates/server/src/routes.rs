@@ -13,7 +13,7 @@ use crate::{ApiError, AppState};
 use ingest::{ParseOptions, Parsed};
 use model::{Incident, Origin, Sector};
 use notify::webhook;
-use store::{NewOrganisation, Organisation, StoredSignIn};
+use store::{NewOrganisation, Organisation, StoredMail, StoredSignIn};
 
 /// Evidence listed per incident in a list of incidents, and in one incident.
 const EVIDENCE_IN_LIST: u32 = 50;
@@ -27,6 +27,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/v1/org", get(own_org))
         .route("/api/v1/org/webhook", put(set_webhook))
         .route("/api/v1/signins", post(push_signins))
+        .route("/api/v1/mail", post(push_mail))
         .route("/api/v1/incidents", get(list_incidents))
         .route("/api/v1/incidents/{id}", get(one_incident))
         .layer(DefaultBodyLimit::max(body_limit))
@@ -241,11 +242,94 @@ async fn push_signins(
     Ok((status, Json(report)))
 }
 
+/// One message of a mail upload that could not be read.
+#[derive(Serialize)]
+struct MessageError {
+    index: u64,
+    reason: String,
+}
+
+#[derive(Serialize)]
+struct MailUploadReport {
+    request_id: String,
+    /// One report per message read: verdict, score, reasons, and whether it was kept.
+    messages: Vec<notify::MailReport>,
+    /// Messages that could not be read; `errors` lists them.
+    rejected: u64,
+    errors: Vec<MessageError>,
+}
+
+/// Takes inbound mail: one raw RFC 5322 message (`Content-Type: message/rfc822`, the
+/// default) or an mbox of several (`application/mbox`). Each message is judged against
+/// the organisation's domains; those sent to its enrolled domains are kept, and a
+/// phishing verdict opens or extends an incident. Answers 200 when every message was
+/// read, 207 when some were not, and 422 when none was.
+async fn push_mail(
+    OrgKey(org): OrgKey,
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+    body: Bytes,
+) -> Result<(StatusCode, Json<MailUploadReport>), ApiError> {
+    let request_id = uuid::Uuid::now_v7().to_string();
+    let is_mbox = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim().to_ascii_lowercase().starts_with("application/mbox"));
+    let raws: Vec<Result<Vec<u8>, String>> = if is_mbox {
+        mail::mailbox::split_mbox(&body[..], state.mail.limits())
+            .map(|r| r.map_err(|e| e.to_string()))
+            .collect()
+    } else {
+        vec![Ok(body.to_vec())]
+    };
+    let mut report = MailUploadReport {
+        request_id: request_id.clone(),
+        messages: Vec::new(),
+        rejected: 0,
+        errors: Vec::new(),
+    };
+    for (i, raw) in raws.into_iter().enumerate() {
+        let index = i as u64 + 1;
+        let raw = match raw {
+            Ok(raw) => raw,
+            Err(reason) => {
+                report.rejected += 1;
+                report.errors.push(MessageError { index, reason });
+                continue;
+            }
+        };
+        let origin = model::MailOrigin::Upload {
+            request: request_id.clone(),
+            index,
+        };
+        match state.mail.accept(org, &raw, origin).await {
+            Ok(judged) => report.messages.push(judged),
+            Err(notify::MailIntakeError::Unreadable(error)) => {
+                report.rejected += 1;
+                report.errors.push(MessageError {
+                    index,
+                    reason: error.to_string(),
+                });
+            }
+            Err(notify::MailIntakeError::Store(error)) => return Err(error.into()),
+        }
+    }
+    let status = match (report.rejected, report.messages.len()) {
+        (0, _) => StatusCode::OK,
+        (_, 0) => StatusCode::UNPROCESSABLE_ENTITY,
+        _ => StatusCode::MULTI_STATUS,
+    };
+    Ok((status, Json(report)))
+}
+
 #[derive(Serialize)]
 struct IncidentWithEvidence {
     #[serde(flatten)]
     incident: Incident,
     evidence: Vec<StoredSignIn>,
+    /// For a phishing incident: the messages judged phishing (headers, verdict, reasons).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    messages: Vec<StoredMail>,
 }
 
 #[derive(Deserialize)]
@@ -266,7 +350,15 @@ async fn list_incidents(
             .store()
             .evidence(org, &incident.id, EVIDENCE_IN_LIST)
             .await?;
-        incidents.push(IncidentWithEvidence { incident, evidence });
+        let messages = state
+            .store()
+            .incident_mails(org, &incident.id, EVIDENCE_IN_LIST)
+            .await?;
+        incidents.push(IncidentWithEvidence {
+            incident,
+            evidence,
+            messages,
+        });
     }
     Ok(Json(serde_json::json!({ "incidents": incidents })))
 }
@@ -283,5 +375,13 @@ async fn one_incident(
         .await?
         .ok_or_else(|| ApiError::not_found("no such incident"))?;
     let evidence = state.store().evidence(org, &id, EVIDENCE_IN_ONE).await?;
-    Ok(Json(IncidentWithEvidence { incident, evidence }))
+    let messages = state
+        .store()
+        .incident_mails(org, &id, EVIDENCE_IN_ONE)
+        .await?;
+    Ok(Json(IncidentWithEvidence {
+        incident,
+        evidence,
+        messages,
+    }))
 }

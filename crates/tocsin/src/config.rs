@@ -18,6 +18,8 @@ pub struct Config {
     pub detect: detect::DetectConfig,
     pub notify: notify::NotifyConfig,
     pub enrich: enrich::EnrichConfig,
+    pub mail: mail::analyse::MailConfig,
+    pub smtp: crate::journal::SmtpConfig,
 }
 
 impl Default for Config {
@@ -28,6 +30,8 @@ impl Default for Config {
             detect: detect::DetectConfig::default(),
             notify: notify::NotifyConfig::default(),
             enrich: enrich::EnrichConfig::default(),
+            mail: mail::analyse::MailConfig::default(),
+            smtp: crate::journal::SmtpConfig::default(),
         }
     }
 }
@@ -48,6 +52,7 @@ impl Config {
     pub fn validate(&self) -> anyhow::Result<()> {
         self.detect.validate().map_err(anyhow::Error::msg)?;
         self.notify.validate().map_err(anyhow::Error::msg)?;
+        mail::analyse::Analyser::new(&self.mail)?;
         Ok(())
     }
 }

@@ -6,7 +6,9 @@
 
 mod config;
 mod demo;
+mod journal;
 mod scan;
+mod scan_mail;
 mod serve;
 
 use std::net::SocketAddr;

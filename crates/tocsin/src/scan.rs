@@ -21,9 +21,10 @@ const LISTED_ERRORS: usize = 20;
 
 #[derive(clap::Args)]
 pub struct InputArgs {
-    /// Log files to read: Entra ID sign-in JSON (NDJSON, a JSON array or a Graph
-    /// response page) or syslog with sshd lines. `-` reads standard input; gzip is
-    /// recognised by its content.
+    /// Files to read. Sign-in logs: Entra ID, Office 365, Okta, Google Workspace JSON,
+    /// Windows `.evtx`, or syslog from sshd, Dovecot, Postfix, Exim, Roundcube. Mail
+    /// (`scan` only): `.eml` files, mbox files, Maildir folders and directories of them.
+    /// `-` reads standard input; gzip is recognised by its content.
     #[arg(required = true)]
     files: Vec<PathBuf>,
     /// The year of syslog timestamps that carry none (RFC 3164). Default: this year.
@@ -221,8 +222,26 @@ pub fn parse(args: ParseArgs) -> anyhow::Result<ExitCode> {
     Ok(tally.report())
 }
 
-pub fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
+pub fn scan(mut args: ScanArgs) -> anyhow::Result<ExitCode> {
     let config = load_config(args.config.as_deref())?;
+    // Mail and sign-in logs can be scanned together; each goes its own way.
+    let (mail_paths, log_paths): (Vec<PathBuf>, Vec<PathBuf>) = args
+        .input
+        .files
+        .drain(..)
+        .partition(|path| crate::scan_mail::is_mail_input(path));
+    args.input.files = log_paths;
+    if !mail_paths.is_empty() {
+        let tally = crate::scan_mail::scan_mail(&mail_paths, &config.mail, args.json)?;
+        tally.report(&mut io::stderr().lock());
+        if args.input.files.is_empty() {
+            return Ok(if tally.unreadable == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            });
+        }
+    }
     let enricher = enricher(&config)?;
     let mut detectors = detect::Detectors::new(config.detect.clone());
     let mut incidents: HashMap<String, Incident> = HashMap::new();

@@ -11,7 +11,10 @@ use crate::config::Config;
 pub struct Service {
     pub address: std::net::SocketAddr,
     pub intake: Arc<notify::SignInIntake>,
+    /// Where the `[smtp]` journal listener accepts mail, when it is on.
+    pub smtp_address: Option<std::net::SocketAddr>,
     stop: tokio::sync::oneshot::Sender<()>,
+    smtp_stop: Option<tokio::sync::oneshot::Sender<()>>,
     http: tokio::task::JoinHandle<std::io::Result<()>>,
     outbox: tokio::task::JoinHandle<Result<(), store::StoreError>>,
 }
@@ -38,6 +41,17 @@ impl Service {
                 .await
                 .context("cannot rebuild detector state from the store")?;
         let intake = Arc::new(intake);
+        let analyser =
+            mail::analyse::Analyser::new(&config.mail).context("the [mail] section is invalid")?;
+        let mail_intake = Arc::new(notify::MailIntake::new(
+            store.clone(),
+            Arc::new(analyser),
+            config.mail.limits.clone(),
+            config.notify.clone(),
+            intake.outbox_wake(),
+        ));
+        let (smtp_address, smtp_stop) =
+            start_journal(&config.smtp, store.clone(), Arc::clone(&mail_intake)).await?;
         let outbox = tokio::spawn(notify::outbox::deliver_forever(
             store,
             config.notify.webhook.clone(),
@@ -49,6 +63,7 @@ impl Service {
         let address = listener.local_addr()?;
         let state = server::AppState {
             intake: Arc::clone(&intake),
+            mail: mail_intake,
             enricher: Arc::new(enricher),
             http: config.http.clone(),
             allow_private_webhooks: config.notify.webhook.allow_private_targets,
@@ -60,7 +75,9 @@ impl Service {
         Ok(Service {
             address,
             intake,
+            smtp_address,
             stop,
+            smtp_stop,
             http,
             outbox,
         })
@@ -68,11 +85,45 @@ impl Service {
 
     pub async fn shutdown(self) -> anyhow::Result<()> {
         let _ = self.stop.send(());
+        if let Some(stop) = self.smtp_stop {
+            let _ = stop.send(());
+        }
         self.http.await.context("the HTTP server panicked")??;
         self.outbox.abort();
         self.intake.store().close().await;
         Ok(())
     }
+}
+
+/// Starts the `[smtp]` journal listener when it is configured.
+async fn start_journal(
+    config: &crate::journal::SmtpConfig,
+    store: store::Store,
+    mail: Arc<notify::MailIntake>,
+) -> anyhow::Result<(
+    Option<std::net::SocketAddr>,
+    Option<tokio::sync::oneshot::Sender<()>>,
+)> {
+    let Some(address) = config.address()? else {
+        return Ok((None, None));
+    };
+    let listener_config = config.listener()?;
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .with_context(|| format!("cannot listen for journaled mail on {address} (smtp.listen)"))?;
+    let address = listener.local_addr()?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let sink = Arc::new(crate::journal::ServiceJournal { store, mail });
+    tokio::spawn(async move {
+        let shutdown = async move {
+            let _ = stopped.await;
+        };
+        if let Err(error) = smtp::serve(listener, listener_config, sink, shutdown).await {
+            tracing::error!(%error, "The journal listener stopped.");
+        }
+    });
+    tracing::info!(%address, "Accepting journaled mail (SMTP{}).", if config.lmtp { "/LMTP" } else { "" });
+    Ok((Some(address), Some(stop)))
 }
 
 /// Opens the databases of the `[enrich]` section.
@@ -96,6 +147,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let service = Service::start(config).await?;
     // Scripts and tests read this line to find the port when they asked for port 0.
     println!("tocsin listening on http://{}", service.address);
+    if let Some(smtp) = service.smtp_address {
+        println!("tocsin accepting journaled mail on smtp://{smtp}");
+    }
     tracing::info!(
         address = %service.address,
         data_dir = %data_dir.display(),

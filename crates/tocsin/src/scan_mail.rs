@@ -1,0 +1,230 @@
+//! `tocsin scan` over mail: `.eml` files, mbox files, Maildir folders and directory trees
+//! of them. Each message gets a verdict with its reasons; nothing is stored or sent.
+
+use std::io::{self, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+
+use mail::analyse::{Analyser, OwnDomains};
+use model::{MailOrigin, Reason, Verdict};
+
+/// Mail header names a message file starts with; a log line never does.
+const HEADER_NAMES: &[&str] = &[
+    "return-path",
+    "received",
+    "delivered-to",
+    "x-original-to",
+    "from",
+    "to",
+    "subject",
+    "date",
+    "message-id",
+    "mime-version",
+    "dkim-signature",
+    "arc-seal",
+    "authentication-results",
+    "reply-to",
+    "content-type",
+    "x-mailer",
+];
+
+/// Whether `path` holds mail rather than sign-in logs: a directory, a file named like
+/// mail, or a file whose first line is an mbox separator or a mail header.
+pub fn is_mail_input(path: &Path) -> bool {
+    if path.is_dir() {
+        return true;
+    }
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    let name = name.strip_suffix(".gz").unwrap_or(&name);
+    if [".eml", ".mbox", ".mbx"].iter().any(|ext| name.ends_with(ext)) {
+        return true;
+    }
+    let mut head = [0u8; 512];
+    let Ok(n) = std::fs::File::open(path).and_then(|mut f| f.read(&mut head)) else {
+        return false;
+    };
+    looks_like_mail(&head[..n])
+}
+
+fn looks_like_mail(head: &[u8]) -> bool {
+    let first = head.split(|&b| b == b'\n').next().unwrap_or_default();
+    let first = String::from_utf8_lossy(first);
+    if first.starts_with("From ") && first.contains(' ') {
+        return true;
+    }
+    match first.split_once(':') {
+        Some((name, _)) => HEADER_NAMES.contains(&name.to_ascii_lowercase().as_str()),
+        None => false,
+    }
+}
+
+/// One line of `scan --json` for a message (docs/output.md).
+#[derive(Serialize)]
+struct MessageLine<'a> {
+    origin: &'a MailOrigin,
+    message_id: Option<&'a str>,
+    from: Option<&'a str>,
+    subject: &'a str,
+    verdict: Verdict,
+    score: i32,
+    reasons: &'a [Reason],
+}
+
+#[derive(Default)]
+pub struct MailTally {
+    pub messages: u64,
+    pub phishing: u64,
+    pub suspicious: u64,
+    pub clean: u64,
+    pub unreadable: u64,
+    pub errors: Vec<String>,
+}
+
+impl MailTally {
+    pub fn report(&self, err: &mut impl Write) {
+        let _ = writeln!(
+            err,
+            "Read {} messages: {} phishing, {} suspicious, {} clean; could not read {}.",
+            self.messages, self.phishing, self.suspicious, self.clean, self.unreadable
+        );
+        for error in &self.errors {
+            let _ = writeln!(err, "  {error}");
+        }
+    }
+}
+
+/// Judges every message under `paths` and prints one verdict per message.
+pub fn scan_mail(
+    paths: &[PathBuf],
+    config: &mail::analyse::MailConfig,
+    json: bool,
+) -> anyhow::Result<MailTally> {
+    let analyser = Analyser::new(config)?;
+    let own = OwnDomains::new("protected organisation", &config.protected_domains);
+    let mut out = BufWriter::new(io::stdout().lock());
+    let mut tally = MailTally::default();
+    let progress = ProgressBar::new_spinner();
+    progress.set_style(
+        ProgressStyle::with_template("{spinner} {pos} messages {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    for path in paths {
+        let name = path.display().to_string();
+        let reader = match mail::mailbox::read_path(path, &config.limits) {
+            Ok(reader) => reader,
+            Err(error) => {
+                tally.unreadable += 1;
+                tally.errors.push(error.to_string());
+                continue;
+            }
+        };
+        progress.set_message(name);
+        for (origin, parsed) in reader {
+            tally.messages += 1;
+            progress.inc(1);
+            let message = match parsed {
+                Ok(message) => message,
+                Err(error) => {
+                    tally.unreadable += 1;
+                    if tally.errors.len() < 20 {
+                        tally.errors.push(format!("{origin}: {error}"));
+                    }
+                    if json {
+                        write_line(
+                            &mut out,
+                            &serde_json::json!({ "origin": origin, "error": error.to_string() }),
+                        )?;
+                    }
+                    continue;
+                }
+            };
+            let analysis = analyser.analyse(&message, &own);
+            match analysis.verdict {
+                Verdict::Phishing => tally.phishing += 1,
+                Verdict::Suspicious => tally.suspicious += 1,
+                Verdict::Clean => tally.clean += 1,
+            }
+            let line = MessageLine {
+                origin: &origin,
+                message_id: message.message_id.as_deref(),
+                from: message.from.first().map(|m| m.address.as_str()),
+                subject: &message.subject,
+                verdict: analysis.verdict,
+                score: analysis.score,
+                reasons: &analysis.reasons,
+            };
+            if json {
+                write_line(&mut out, &line)?;
+            } else {
+                write_text(&mut out, &line)?;
+            }
+        }
+    }
+    progress.finish_and_clear();
+    out.flush()?;
+    Ok(tally)
+}
+
+fn write_line(out: &mut impl Write, value: &impl Serialize) -> io::Result<()> {
+    serde_json::to_writer(&mut *out, value)?;
+    out.write_all(b"\n")
+}
+
+fn write_text(out: &mut impl Write, m: &MessageLine<'_>) -> io::Result<()> {
+    writeln!(
+        out,
+        "{:<10} {:>4}  {}  from {}  \"{}\"",
+        m.verdict.as_str().to_uppercase(),
+        m.score,
+        m.origin,
+        m.from.unwrap_or("(no sender)"),
+        printable(m.subject)
+    )?;
+    if m.verdict != Verdict::Clean {
+        for r in m.reasons {
+            writeln!(out, "    {:+4} {:<28} {}", r.weight, r.code, printable(&r.evidence))?;
+        }
+    }
+    Ok(())
+}
+
+/// Mail headers are the attacker's text: control characters (a forged line break, an
+/// escape sequence for the terminal) are shown, not obeyed.
+fn printable(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}') {
+                format!("[U+{:04X}]", c as u32)
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mail_is_told_from_logs_by_its_first_line() {
+        assert!(looks_like_mail(b"From ana@example.org Thu Aug 22 12:36:23 2002\n"));
+        assert!(looks_like_mail(b"Return-Path: <a@b.example>\nReceived: x\n"));
+        assert!(looks_like_mail(b"Received: from mx.example\n"));
+        assert!(!looks_like_mail(
+            b"Nov 23 10:00:00 host sshd[1]: Failed password for root from 192.0.2.1 port 22 ssh2\n"
+        ));
+        assert!(!looks_like_mail(b"{\"createdDateTime\": \"2020-01-01T00:00:00Z\"}\n"));
+        assert!(!looks_like_mail(b"<34>1 2003-10-11T22:14:15.003Z host su - - - x\n"));
+    }
+
+    #[test]
+    fn control_characters_in_headers_are_shown_not_obeyed() {
+        assert_eq!(printable("a\u{1b}[2Jb\u{202e}c"), "a[U+001B][2Jb[U+202E]c");
+    }
+}
