@@ -457,14 +457,15 @@ fn cross<K: Clue>(
 ) {
     let max = config.max_attempts_per_account;
     // What every organisation together saw, in counts: never who.
-    let (mut all_sources, mut all_first, mut all_last) = (BTreeSet::new(), time, time);
+    let mut all_sources = BTreeSet::new();
+    let mut all_times: Option<(Timestamp, Timestamp)> = None;
     for slice in state.slices.values() {
         for (t, f) in sprayed_failures(slice, max) {
             all_sources.insert(f.source);
-            all_first = all_first.min(t);
-            all_last = all_last.max(t);
+            all_times = Some(all_times.map_or((t, t), |(a, b)| (a.min(t), b.max(t))));
         }
     }
+    let (all_first, all_last) = all_times.unwrap_or((time, time));
     let all_networks: BTreeSet<Network> = all_sources.iter().map(|ip| Network::of(*ip)).collect();
     let valid = state.valid.len();
     let attempts = state.failures + valid;

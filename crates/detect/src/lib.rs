@@ -378,5 +378,12 @@ mod tests {
             campaign_key(Network::of("203.0.113.9".parse().expect("ip"))),
             "campaign:203.0.113.0/24"
         );
+        let tool = user_agent_campaign_key(" python-requests/2.25.1\n").expect("non-empty");
+        assert_eq!(
+            Some(tool.as_str()),
+            user_agent_campaign_key("python-requests/2.25.1").as_deref()
+        );
+        assert!(tool.starts_with("ua:") && tool.len() == 15, "{tool}");
+        assert_eq!(user_agent_campaign_key(" \t"), None);
     }
 }

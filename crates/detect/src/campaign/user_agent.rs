@@ -132,7 +132,10 @@ mod tests {
         for (raw, want) in [
             ("python-requests/2.25.1", Some("python-requests/2.25.1")),
             ("  BAV2ROPC \r\n", Some("BAV2ROPC")),
-            ("Mozilla/5.0  (X11;\tLinux)", Some("Mozilla/5.0 (X11; Linux)")),
+            (
+                "Mozilla/5.0  (X11;\tLinux)",
+                Some("Mozilla/5.0 (X11; Linux)"),
+            ),
             ("a\u{0}b\u{7f}c", Some("abc")),
             ("", None),
             (" \t\n", None),
@@ -140,7 +143,11 @@ mod tests {
         ] {
             assert_eq!(n(raw).as_deref(), want, "{raw:?}");
         }
-        let long = format!("{}é{}", "x".repeat(MAX_USER_AGENT_BYTES - 1), "y".repeat(100));
+        let long = format!(
+            "{}é{}",
+            "x".repeat(MAX_USER_AGENT_BYTES - 1),
+            "y".repeat(100)
+        );
         let cut = n(&long).expect("non-empty");
         assert_eq!(cut.len(), MAX_USER_AGENT_BYTES - 1, "é does not fit whole");
         assert_eq!(
@@ -153,7 +160,10 @@ mod tests {
     #[test]
     fn campaign_keys_are_short_stable_and_distinct() {
         let key = |s: &str| UserAgent::normalise(s).expect("ua").campaign_key();
-        assert_eq!(key("python-requests/2.25.1"), key(" python-requests/2.25.1 "));
+        assert_eq!(
+            key("python-requests/2.25.1"),
+            key(" python-requests/2.25.1 ")
+        );
         assert_ne!(key("python-requests/2.25.1"), key("python-requests/2.25.2"));
         let k = key("BAV2ROPC");
         assert!(k.starts_with("ua:") && k.len() == 15, "{k}");
