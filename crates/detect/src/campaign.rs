@@ -1,24 +1,113 @@
-//! The cross-organisation campaign detector: one source network (the /24 of an IPv4
-//! address, the /64 of an IPv6 one) failing against accounts of several organisations
-//! protected by the same service — the view no single organisation has.
+//! The cross-organisation campaign detectors: failures against accounts of several
+//! organisations protected by the same service that share something the attacker cannot
+//! help sharing — the view no single organisation has. Two things tie them together
+//! ([`Clue`]): one source network (the /24 of an IPv4 address, the /64 of an IPv6 one),
+//! and one rare user agent (an attack tool's, sent from addresses rotated across
+//! networks, which the network key misses); see `user_agent.rs`.
 //!
-//! Owns, per network, the window of failures kept apart per organisation, the
-//! valid-password events that make a shared network benign, and the campaign with the
-//! organisations already told. It is the only detector whose state spans organisations,
-//! so it carries the tenancy rule itself: a detection for one organisation holds only
-//! that organisation's accounts, addresses and evidence, and says how many others were
-//! hit without naming them. Event time only: no clock, no I/O.
+//! Owns, per clue, the window of failures kept apart per organisation, the
+//! valid-password events that make a shared clue benign, and the campaign with the
+//! organisations already told. These are the only detectors whose state spans
+//! organisations, so they carry the tenancy rule themselves: a detection for one
+//! organisation holds only that organisation's accounts, addresses and evidence, and says
+//! how many others were hit without naming them. Event time only: no clock, no I/O.
 
-use std::collections::{BTreeMap, BTreeSet};
+mod user_agent;
+
+pub(crate) use user_agent::UserAgent;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt::Debug;
+use std::hash::Hash;
 use std::net::IpAddr;
 
 use jiff::{SignedDuration, Timestamp};
-use model::{Detection, DetectionKind, EventId, Network, Observation, OrgId, Severity};
+use model::{Detection, DetectionKind, EventId, Network, Observation, OrgId, Severity, SignIn};
 
 use crate::config::{CampaignConfig, MAX_RETAINED_EVENTS};
 use crate::one_sign_in;
 use crate::window::{AccountTally, Keyed, LastSeen, TimeWindow, minus, plus};
-use crate::{Class, KeyStats, campaign_key, classify};
+use crate::{Class, KeyStats, classify};
+
+/// What ties failures at several organisations into one campaign.
+pub(crate) trait Clue: Clone + Ord + Hash + Debug {
+    /// The clue a sign-in carries, if any.
+    fn of(sign_in: &SignIn) -> Option<Self>;
+
+    /// The campaign key, the same in every organisation the campaign hits.
+    fn campaign_key(&self) -> String;
+
+    /// How many distinct source networks the counted failures must come from, all
+    /// organisations together.
+    fn min_networks(config: &CampaignConfig) -> u32;
+
+    /// Why the campaign was reported to one organisation: what it did there, and what
+    /// it did elsewhere in counts only.
+    fn opening(&self, seen: &Seen) -> String;
+
+    /// Why one further failure `obs` from `ip` is the campaign going on; it is failure
+    /// `number` the organisation has been shown, and `others` organisations were told.
+    fn further(&self, obs: &Observation, ip: IpAddr, number: u64, others: usize) -> String;
+}
+
+/// What one organisation's opening detection says, in counts.
+#[derive(Debug)]
+pub(crate) struct Seen {
+    /// The organisation's own sprayed accounts, failures, addresses and their span.
+    pub accounts: usize,
+    pub failures: usize,
+    pub sources: usize,
+    pub span: SignedDuration,
+    /// Other organisations told, this round included.
+    pub others: usize,
+    /// Addresses and networks the counted failures came from and their span, all
+    /// organisations together.
+    pub all_sources: usize,
+    pub all_networks: usize,
+    pub all_span: SignedDuration,
+    /// Sign-ins with a valid password carrying the clue within the window, and all its
+    /// sign-ins, all organisations together.
+    pub valid: usize,
+    pub attempts: usize,
+}
+
+impl Clue for Network {
+    fn of(sign_in: &SignIn) -> Option<Self> {
+        sign_in.source_network()
+    }
+
+    fn campaign_key(&self) -> String {
+        crate::campaign_key(*self)
+    }
+
+    fn min_networks(_: &CampaignConfig) -> u32 {
+        1
+    }
+
+    fn opening(&self, seen: &Seen) -> String {
+        format!(
+            "{self} failed to sign in to {n} of your accounts ({f} attempts from {a} \
+             within {span:#}), and the same network also targeted {others} other {orgs} \
+             protected by this service in the same hours — a campaign across \
+             organisations.",
+            n = seen.accounts,
+            f = seen.failures,
+            a = plural(seen.sources, "address", "addresses"),
+            span = seen.span,
+            others = seen.others,
+            orgs = organisations(seen.others),
+        )
+    }
+
+    fn further(&self, obs: &Observation, ip: IpAddr, number: u64, others: usize) -> String {
+        format!(
+            "Failed sign-in number {number} from {ip} against {}, in a campaign from \
+             {self} that also targets {others} other {} protected by this service.",
+            obs.sign_in.account,
+            organisations(others),
+        )
+    }
+}
 
 #[derive(Debug)]
 struct Failure {
@@ -27,7 +116,7 @@ struct Failure {
     source: IpAddr,
 }
 
-/// One organisation's failures from the network within the window.
+/// One organisation's failures carrying the clue within the window.
 #[derive(Debug)]
 struct Slice {
     failures: TimeWindow<Failure>,
@@ -55,52 +144,72 @@ struct Campaign {
 }
 
 #[derive(Debug)]
-struct NetworkState {
+struct ClueState {
     last_seen: Timestamp,
     slices: BTreeMap<OrgId, Slice>,
-    /// Valid-password events from the network within the window, any organisation.
+    /// Valid-password events carrying the clue within the window, any organisation.
     valid: TimeWindow<()>,
     /// Failures in all slices.
     failures: usize,
+    /// Failures in all slices per source network: rotation across networks shows here.
+    networks: HashMap<Network, u32>,
     /// Sprayed accounts in all slices (an account name at two organisations is two
     /// accounts).
     sprayed: usize,
     campaign: Option<Campaign>,
-    /// When the network is due in [`CampaignDetector::run_due`], if it is.
+    /// When the clue is due in [`CampaignDetector::run_due`], if it is.
     scheduled: Option<Timestamp>,
 }
 
-impl LastSeen for NetworkState {
+impl LastSeen for ClueState {
     fn last_seen(&self) -> Timestamp {
         self.last_seen
     }
 }
 
-impl NetworkState {
+impl ClueState {
     fn new(time: Timestamp) -> Self {
-        NetworkState {
+        ClueState {
             last_seen: time,
             slices: BTreeMap::new(),
             valid: TimeWindow::new(MAX_RETAINED_EVENTS),
             failures: 0,
+            networks: HashMap::new(),
             sprayed: 0,
             campaign: None,
             scheduled: None,
         }
     }
 
+    fn count_network(&mut self, source: IpAddr) {
+        *self.networks.entry(Network::of(source)).or_insert(0) += 1;
+    }
+
+    fn uncount_network(&mut self, source: IpAddr) {
+        let network = Network::of(source);
+        if let Some(n) = self.networks.get_mut(&network) {
+            *n -= 1;
+            if *n == 0 {
+                self.networks.remove(&network);
+            }
+        }
+    }
+
     fn prune(&mut self, cutoff: Timestamp, max: u32) {
         let (mut failures, mut sprayed) = (0, 0);
+        let mut gone_sources = Vec::new();
         for slice in self.slices.values_mut() {
             let mut gone = Vec::new();
-            slice
-                .failures
-                .prune_before(cutoff, |f| gone.push(f.account));
-            for account in gone {
-                slice.accounts.uncount(&account, max);
+            slice.failures.prune_before(cutoff, |f| gone.push(f));
+            for f in gone {
+                slice.accounts.uncount(&f.account, max);
+                gone_sources.push(f.source);
             }
             failures += slice.failures.len();
             sprayed += slice.accounts.within() as usize;
+        }
+        for source in gone_sources {
+            self.uncount_network(source);
         }
         self.slices.retain(|_, s| s.failures.len() > 0);
         self.failures = failures;
@@ -115,17 +224,18 @@ impl NetworkState {
     }
 }
 
-/// Cross-organisation campaign detection over a stream of observations.
+/// Cross-organisation campaign detection over a stream of observations, keyed by `K`.
 #[derive(Debug)]
-pub(crate) struct CampaignDetector {
+pub(crate) struct CampaignDetector<K: Clue> {
     config: CampaignConfig,
-    keys: Keyed<Network, NetworkState>,
-    /// Networks to look at closely once the watermark reaches the time, one entry each.
-    due: BTreeSet<(Timestamp, Network)>,
+    keys: Keyed<K, ClueState>,
+    /// Clues to look at closely once the watermark reaches the time, one entry each.
+    due: BTreeSet<(Timestamp, K)>,
     dropped_evidence: u64,
 }
 
-impl CampaignDetector {
+impl<K: Clue> CampaignDetector<K> {
+    /// A detector tracking at most `max_tracked_keys` clues.
     pub(crate) fn new(config: CampaignConfig, max_tracked_keys: usize) -> Self {
         let keys = Keyed::new(max_tracked_keys, config.window);
         CampaignDetector {
@@ -150,15 +260,16 @@ impl CampaignDetector {
         self.keys.advance(s.time);
         self.run_due(out);
         let class = classify(s);
-        let (Some(ip), Some(network)) = (s.source_ip, s.source_network()) else {
+        let (Some(ip), Some(clue)) = (s.source_ip, K::of(s)) else {
             return;
         };
         if class == Class::Context {
             return;
         }
+        let ip = ip.to_canonical();
         let config = &self.config;
         let max = config.max_attempts_per_account;
-        let state = self.keys.entry(network, || NetworkState::new(s.time));
+        let state = self.keys.entry(clue.clone(), || ClueState::new(s.time));
         state.last_seen = state.last_seen.max(s.time);
         if state
             .campaign
@@ -180,70 +291,83 @@ impl CampaignDetector {
             account: s.account.clone(),
             source: ip,
         };
-        if let Some((_, old)) = slice.failures.insert(s.time, failure) {
-            self.dropped_evidence += 1;
+        let dropped = slice.failures.insert(s.time, failure);
+        if let Some((_, old)) = &dropped {
             slice.accounts.uncount(&old.account, max);
         }
         slice.accounts.count(&s.account, max);
         let sprayed = (1..=max).contains(&slice.accounts.of(&s.account));
+        if let Some((_, old)) = dropped {
+            self.dropped_evidence += 1;
+            state.uncount_network(old.source);
+        }
+        state.count_network(ip);
         state.prune(minus(state.last_seen, config.window), max);
 
         if let Some(campaign) = &mut state.campaign
             && let Some(shown) = campaign.told.get_mut(&obs.org)
         {
-            // A stale client in the same network is not the campaign going on.
+            // A stale client sharing the clue is not the campaign going on.
             if sprayed {
                 *shown += 1;
                 let number = *shown;
                 campaign.last = campaign.last.max(s.time);
                 let others = campaign.told.len() - 1;
-                out.push(extend(obs, ip, network, number, others));
+                out.push(one_sign_in(
+                    obs,
+                    DetectionKind::CrossOrgCampaign,
+                    clue.campaign_key(),
+                    Severity::High,
+                    vec![clue.further(obs, ip, number, others)],
+                ));
             }
             return;
         }
         // The counts are cheap and include accounts that have not settled yet: only when
-        // they reach the thresholds is the network looked at closely, once its newest
+        // they reach the thresholds is the clue looked at closely, once its newest
         // failure has settled.
-        if state.scheduled.is_none() && plausible(config, state) {
+        if state.scheduled.is_none() && plausible::<K>(config, state) {
             let due = plus(state.last_seen, config.settle);
             state.scheduled = Some(due);
-            self.due.insert((due, network));
+            self.due.insert((due, clue));
         }
     }
 
-    /// Looks closely at every network whose time has come.
+    /// Looks closely at every clue whose time has come.
     fn run_due(&mut self, out: &mut Vec<Detection>) {
         let Some(watermark) = self.keys.watermark() else {
             return;
         };
-        while let Some(&(due, network)) = self.due.first() {
-            if due > watermark {
+        while let Some((due, _)) = self.due.first() {
+            if *due > watermark {
                 break;
             }
-            self.due.pop_first();
+            let Some((_, clue)) = self.due.pop_first() else {
+                break;
+            };
             let config = &self.config;
-            // A network evicted or expired meanwhile has nothing left to report.
-            let Some(state) = self.keys.get_mut(&network) else {
+            // A clue evicted or expired meanwhile has nothing left to report.
+            let Some(state) = self.keys.get_mut(&clue) else {
                 continue;
             };
             state.scheduled = None;
-            let crossed = evaluate(config, state, network, watermark, out);
+            let crossed = evaluate(config, state, &clue, watermark, out);
             // Failures that came after this one was scheduled have not settled yet.
-            if !crossed && state.campaign.is_none() && plausible(config, state) {
+            if !crossed && state.campaign.is_none() && plausible::<K>(config, state) {
                 let again = plus(state.last_seen, config.settle).max(plus(
                     watermark,
                     SignedDuration::from_secs(config.settle.as_secs() / 4 + 1),
                 ));
                 state.scheduled = Some(again);
-                self.due.insert((again, network));
+                self.due.insert((again, clue));
             }
         }
     }
 }
 
-/// Whether the network reaches the thresholds when every sprayed account is counted,
+/// Whether the clue reaches the thresholds when every sprayed account is counted,
 /// settled or not.
-fn plausible(config: &CampaignConfig, state: &NetworkState) -> bool {
+fn plausible<K: Clue>(config: &CampaignConfig, state: &ClueState) -> bool {
     let orgs = state
         .slices
         .values()
@@ -251,22 +375,24 @@ fn plausible(config: &CampaignConfig, state: &NetworkState) -> bool {
         .count() as u64;
     orgs >= u64::from(config.min_organisations)
         && state.sprayed as u64 >= u64::from(config.min_accounts)
+        && state.networks.len() as u64 >= u64::from(K::min_networks(config))
         && state.failure_ratio() >= config.min_failure_ratio
 }
 
 /// Counts only the settled sprayed accounts — first failed at least `settle` before
 /// `now` and still at no more than `max_attempts_per_account` failures — and opens (or
 /// widens) the campaign when they reach the thresholds. Returns whether it did.
-fn evaluate(
+fn evaluate<K: Clue>(
     config: &CampaignConfig,
-    state: &mut NetworkState,
-    network: Network,
+    state: &mut ClueState,
+    clue: &K,
     now: Timestamp,
     out: &mut Vec<Detection>,
 ) -> bool {
     let cutoff = minus(now, config.settle);
     let max = config.max_attempts_per_account;
     let mut settled: BTreeMap<OrgId, BTreeSet<String>> = BTreeMap::new();
+    let mut networks: BTreeSet<Network> = BTreeSet::new();
     for (org, slice) in &state.slices {
         let mut accounts = BTreeSet::new();
         for (t, f) in slice.failures.iter() {
@@ -275,6 +401,7 @@ fn evaluate(
             }
             if (1..=max).contains(&slice.accounts.of(&f.account)) {
                 accounts.insert(f.account.clone());
+                networks.insert(Network::of(f.source));
             }
         }
         if !accounts.is_empty() {
@@ -294,25 +421,55 @@ fn evaluate(
     if new_orgs == 0
         || (settled.len() as u64) < u64::from(config.min_organisations)
         || (total as u64) < u64::from(config.min_accounts)
+        || (networks.len() as u64) < u64::from(K::min_networks(config))
         || state.failure_ratio() < config.min_failure_ratio
     {
         return false;
     }
-    cross(config, state, network, now, &settled, out);
+    cross(config, state, clue, now, &settled, out);
     true
 }
 
+/// The sprayed failures of one organisation, in time order.
+fn sprayed_failures(slice: &Slice, max: u32) -> Vec<(Timestamp, &Failure)> {
+    slice
+        .failures
+        .iter()
+        .filter(|(_, f)| (1..=max).contains(&slice.accounts.of(&f.account)))
+        .map(|(t, f)| (*t, f))
+        .collect()
+}
+
+fn span(first: Timestamp, last: Timestamp) -> SignedDuration {
+    SignedDuration::from_secs(last.duration_since(first).as_secs())
+}
+
 /// The thresholds are reached (or a further organisation joins a campaign): one detection
-/// for each organisation hit and not told yet, with only its own settled accounts'
+/// for each organisation hit and not told yet, with only its own sprayed accounts'
 /// failures.
-fn cross(
+fn cross<K: Clue>(
     config: &CampaignConfig,
-    state: &mut NetworkState,
-    network: Network,
+    state: &mut ClueState,
+    clue: &K,
     time: Timestamp,
     settled: &BTreeMap<OrgId, BTreeSet<String>>,
     out: &mut Vec<Detection>,
 ) {
+    let max = config.max_attempts_per_account;
+    // What every organisation together saw, in counts: never who.
+    let mut all_sources = BTreeSet::new();
+    let mut all_times: Option<(Timestamp, Timestamp)> = None;
+    for slice in state.slices.values() {
+        for (t, f) in sprayed_failures(slice, max) {
+            all_sources.insert(f.source);
+            all_times = Some(all_times.map_or((t, t), |(a, b)| (a.min(t), b.max(t))));
+        }
+    }
+    let (all_first, all_last) = all_times.unwrap_or((time, time));
+    let all_networks: BTreeSet<Network> = all_sources.iter().map(|ip| Network::of(*ip)).collect();
+    let valid = state.valid.len();
+    let attempts = state.failures + valid;
+
     let campaign = state.campaign.get_or_insert_with(|| Campaign {
         last: time,
         told: BTreeMap::new(),
@@ -333,53 +490,33 @@ fn cross(
         };
         // The settled accounts establish the campaign; every sprayed account of the
         // organisation belongs to it, settled or not.
-        let max = config.max_attempts_per_account;
-        let failures: Vec<(Timestamp, &Failure)> = slice
-            .failures
-            .iter()
-            .filter(|(_, f)| (1..=max).contains(&slice.accounts.of(&f.account)))
-            .map(|(t, f)| (*t, f))
-            .collect();
+        let failures = sprayed_failures(slice, max);
         let accounts: BTreeSet<&String> = failures.iter().map(|(_, f)| &f.account).collect();
         let evidence: Vec<EventId> = failures.iter().map(|(_, f)| f.id).collect();
         let sources: BTreeSet<IpAddr> = failures.iter().map(|(_, f)| f.source).collect();
         let first = failures.first().map_or(time, |(t, _)| *t);
         let last = failures.last().map_or(time, |(t, _)| *t);
         campaign.last = campaign.last.max(last);
-        let span = SignedDuration::from_secs(last.duration_since(first).as_secs());
         if let Some(shown) = campaign.told.get_mut(&org) {
             *shown = evidence.len() as u64;
         }
-        let reasons = vec![
-            format!(
-                "{network} failed to sign in to {n} of your accounts ({f} attempts from {a} \
-                 within {span:#}), and the same network also targeted {others} other {orgs} \
-                 protected by this service in the same hours — a campaign across \
-                 organisations.",
-                n = accounts.len(),
-                f = evidence.len(),
-                a = plural(sources.len(), "address", "addresses"),
-                orgs = if others == 1 {
-                    "organisation"
-                } else {
-                    "organisations"
-                },
-            ),
-            format!(
-                "Across all organisations it reached the thresholds of {} organisations and {} \
-                 accounts (each tried at most {} times) within {:#}, with at least {:.0} % of \
-                 its sign-ins failing.",
-                config.min_organisations,
-                config.min_accounts,
-                config.max_attempts_per_account,
-                config.window,
-                config.min_failure_ratio * 100.0,
-            ),
-        ];
+        let seen = Seen {
+            accounts: accounts.len(),
+            failures: evidence.len(),
+            sources: sources.len(),
+            span: span(first, last),
+            others,
+            all_sources: all_sources.len(),
+            all_networks: all_networks.len(),
+            all_span: span(all_first, all_last),
+            valid,
+            attempts,
+        };
+        let reasons = vec![clue.opening(&seen), thresholds::<K>(config)];
         out.push(Detection {
             kind: DetectionKind::CrossOrgCampaign,
             org,
-            campaign_key: campaign_key(network),
+            campaign_key: clue.campaign_key(),
             severity: Severity::High,
             first_seen: first,
             last_seen: last,
@@ -392,32 +529,33 @@ fn cross(
     }
 }
 
-/// A further failure against an organisation already told: only this failure as
-/// evidence.
-fn extend(
-    obs: &Observation,
-    ip: IpAddr,
-    network: Network,
-    number: u64,
-    others: usize,
-) -> Detection {
-    let s = &obs.sign_in;
-    one_sign_in(
-        obs,
-        DetectionKind::CrossOrgCampaign,
-        campaign_key(network),
-        Severity::High,
-        vec![format!(
-            "Failed sign-in number {number} from {ip} against {}, in a campaign from \
-             {network} that also targets {others} other {} protected by this service.",
-            s.account,
-            if others == 1 {
-                "organisation"
-            } else {
-                "organisations"
-            },
-        )],
+/// The thresholds a campaign reached, in words.
+fn thresholds<K: Clue>(config: &CampaignConfig) -> String {
+    let networks = K::min_networks(config);
+    let networks = if networks > 1 {
+        format!(" from {networks} networks")
+    } else {
+        String::new()
+    };
+    format!(
+        "Across all organisations it reached the thresholds of {} organisations and {} \
+         accounts (each tried at most {} times){networks} within {:#}, with at least {:.0} % \
+         of its sign-ins failing.",
+        config.min_organisations,
+        config.min_accounts,
+        config.max_attempts_per_account,
+        config.window,
+        config.min_failure_ratio * 100.0,
     )
+}
+
+/// "organisation", "organisations".
+fn organisations(n: usize) -> &'static str {
+    if n == 1 {
+        "organisation"
+    } else {
+        "organisations"
+    }
 }
 
 /// "1 address", "3 addresses".

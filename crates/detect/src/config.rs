@@ -25,7 +25,8 @@ pub struct DetectConfig {
     /// Many addresses, each used once or twice, failing against many accounts of one
     /// organisation over hours or days.
     pub distributed_spray: DistributedSprayConfig,
-    /// One network failing against accounts of several organisations.
+    /// One network, or one rare user agent from many networks, failing against accounts
+    /// of several organisations.
     pub campaign: CampaignConfig,
     /// How many keys (accounts for brute force, source networks for password spray)
     /// each detector tracks at most. When more appear, the tenth that was seen least
@@ -359,10 +360,30 @@ pub struct CampaignConfig {
     /// reported this long after the failures that make it.
     #[serde(serialize_with = "jiff::fmt::serde::duration::friendly::compact::required")]
     pub settle: SignedDuration,
-    /// Share of the network's attempts within `window`, all organisations together,
-    /// that must have failed, from 0 to 1. Keeps a shared network where people really
-    /// sign in (a provider's NAT, a shared office building) from looking like a campaign.
+    /// Share of the network's (or user agent's) attempts within `window`, all
+    /// organisations together, that must have failed, from 0 to 1. Keeps a shared network
+    /// where people really sign in (a provider's NAT, a shared office building) from
+    /// looking like a campaign. For a user agent this is what makes it *rare*: a common
+    /// browser or mail client (Chrome, Outlook, iOS Mail) signs in successfully far more
+    /// often than it fails, all day, so it never reaches this share while people use it;
+    /// an attack tool almost never succeeds. Counting successes in the window needs no
+    /// list of "known good" user agents, which would go stale and which attackers copy.
     pub min_failure_ratio: f64,
+    /// Also look for campaigns tied together by the user agent: one client software
+    /// string failing against accounts of `min_organisations` organisations from
+    /// addresses in at least `min_networks_per_user_agent` networks — an attack tool
+    /// rotating its addresses, which the network key misses. The other thresholds above
+    /// apply to it as to a network; sign-ins without a user agent (sshd, Graph v1.0)
+    /// cannot show it.
+    pub by_user_agent: bool,
+    /// How many distinct /24 or /64 networks a user agent's counted failures must come
+    /// from. A campaign from one network is the network key's business; a stale client
+    /// or an office fails from one or two.
+    pub min_networks_per_user_agent: u32,
+    /// How many user agents the detector tracks at most (each cut to 512 bytes). When
+    /// more appear, the tenth seen least recently is forgotten (and counted as evicted),
+    /// so that a tool sending a random user agent each time cannot exhaust memory.
+    pub max_user_agents: usize,
 }
 
 impl Default for CampaignConfig {
@@ -374,13 +395,17 @@ impl Default for CampaignConfig {
             max_attempts_per_account: 2,
             settle: SignedDuration::from_hours(1),
             min_failure_ratio: 0.9,
+            by_user_agent: true,
+            min_networks_per_user_agent: 5,
+            max_user_agents: 10_000,
         }
     }
 }
 
 impl CampaignConfig {
     /// Checks that the window is positive, at least two organisations are asked for, the
-    /// account thresholds are at least 1 and the ratio between 0 and 1.
+    /// account and network thresholds and the cap are at least 1 and the ratio between 0
+    /// and 1.
     pub fn validate(&self) -> Result<(), String> {
         check_window(self.window)?;
         if self.min_organisations < 2 {
@@ -406,6 +431,13 @@ impl CampaignConfig {
                 "min_failure_ratio must be between 0 and 1, not {}",
                 self.min_failure_ratio
             ));
+        }
+        check_threshold(
+            "min_networks_per_user_agent",
+            self.min_networks_per_user_agent,
+        )?;
+        if self.max_user_agents < 1 {
+            return Err("max_user_agents must be at least 1".to_owned());
         }
         Ok(())
     }
@@ -540,6 +572,14 @@ mod tests {
             |c| c.campaign.window = SignedDuration::ZERO,
             "campaign.window",
         );
+        check(
+            |c| c.campaign.min_networks_per_user_agent = 0,
+            "campaign.min_networks_per_user_agent",
+        );
+        check(
+            |c| c.campaign.max_user_agents = 0,
+            "campaign.max_user_agents",
+        );
     }
 
     #[test]
@@ -556,6 +596,9 @@ mod tests {
         assert_eq!(c.campaign.max_attempts_per_account, 2);
         assert_eq!(c.campaign.settle, SignedDuration::from_hours(1));
         assert_eq!(c.campaign.min_failure_ratio, 0.9);
+        assert!(c.campaign.by_user_agent);
+        assert_eq!(c.campaign.min_networks_per_user_agent, 5);
+        assert_eq!(c.campaign.max_user_agents, 10_000);
         let text = toml::to_string(&c).expect("serialise");
         assert!(text.contains("window = \"24h\""), "{text}");
         assert!(text.contains("window = \"6h\""), "{text}");

@@ -1,5 +1,6 @@
 //! Streaming sign-in detectors over event time with bounded memory: brute force,
-//! password spray, distributed (low-and-slow) spray and cross-organisation campaigns.
+//! password spray, distributed (low-and-slow) spray and cross-organisation campaigns
+//! (from one network, or with one rare user agent from many).
 //!
 //! This crate owns the decision that a run of sign-ins is an attack, and the evidence and
 //! reasons for it. Feed it [`Observation`]s with [`Detectors::observe`]; it returns the
@@ -12,8 +13,9 @@
 //! Campaign keys, which tie detections of one attack together, are
 //! `brute_force:<account>` ([`brute_force_key`]), `password_spray:<network>`
 //! ([`password_spray_key`]), `distributed_spray:<organisation>`
-//! ([`distributed_spray_key`]) and `campaign:<network>` ([`campaign_key`], the same in
-//! every organisation the campaign hits).
+//! ([`distributed_spray_key`]), `campaign:<network>` ([`campaign_key`], the same in
+//! every organisation the campaign hits) and `ua:<hash>` ([`user_agent_campaign_key`],
+//! likewise).
 
 mod brute_force;
 mod campaign;
@@ -33,7 +35,7 @@ pub use config::{
     OrgDetectConfig, PasswordSprayConfig, SourcePolicy, TrustedEgress,
 };
 
-use campaign::CampaignDetector;
+use campaign::{CampaignDetector, UserAgent};
 use distributed::DistributedSprayDetector;
 
 use brute_force::BruteForceDetector;
@@ -62,6 +64,14 @@ pub fn distributed_spray_key(org: OrgId) -> String {
 /// organisation it hits, so that the service can count the victims.
 pub fn campaign_key(network: Network) -> String {
     format!("campaign:{network}")
+}
+
+/// The campaign key of a cross-organisation campaign tied together by `user_agent`:
+/// `ua:` and 12 hex digits of a hash of the user agent normalised as the detector keys it
+/// (trimmed, white space collapsed, control characters dropped, first 512 bytes), or
+/// `None` if nothing is left of it.
+pub fn user_agent_campaign_key(user_agent: &str) -> Option<String> {
+    UserAgent::normalise(user_agent).map(|ua| ua.campaign_key())
 }
 
 /// A detection resting on one sign-in: a further failure of an attack already reported,
@@ -124,7 +134,9 @@ pub struct Detectors {
     /// keyed by organisation anyway, so this changes nothing but the thresholds.
     own: HashMap<OrgId, OrgDetectors>,
     compromise: CompromiseWatch,
-    campaign: CampaignDetector,
+    campaign: CampaignDetector<Network>,
+    /// `None` when `campaign.by_user_agent` is off.
+    campaign_by_user_agent: Option<CampaignDetector<UserAgent>>,
     observed: u64,
 }
 
@@ -188,13 +200,17 @@ impl Detectors {
             ),
             own,
             compromise: CompromiseWatch::new(config.compromise_window, config.max_tracked_keys),
+            campaign_by_user_agent: config.campaign.by_user_agent.then(|| {
+                CampaignDetector::new(config.campaign.clone(), config.campaign.max_user_agents)
+            }),
             campaign: CampaignDetector::new(config.campaign, config.max_tracked_keys),
             observed: 0,
         }
     }
 
     /// Feeds one observation to every detector and returns what it completes: brute-force
-    /// detections first, then password-spray, distributed-spray and campaign ones, then a
+    /// detections first, then password-spray, distributed-spray and campaign ones (by
+    /// network, then by user agent), then a
     /// compromise of an attacked account from a network it does not use. Observations may
     /// arrive somewhat out of time order; each is placed where its time says within its
     /// key's window.
@@ -209,6 +225,9 @@ impl Detectors {
         org.password_spray.observe(obs, &mut out);
         org.distributed_spray.observe(obs, &mut out);
         self.campaign.observe(obs, &mut out);
+        if let Some(by_user_agent) = &mut self.campaign_by_user_agent {
+            by_user_agent.observe(obs, &mut out);
+        }
         if let Some(compromise) = self.compromise.observe(obs, &out) {
             out.push(compromise);
         }
@@ -231,6 +250,11 @@ impl Detectors {
             observed: self.observed,
             compromise: self.compromise.stats(),
             campaign: self.campaign.stats(),
+            campaign_by_user_agent: self
+                .campaign_by_user_agent
+                .as_ref()
+                .map(CampaignDetector::stats)
+                .unwrap_or_default(),
             ..DetectorStats::default()
         };
         for d in std::iter::once(&self.shared).chain(self.own.values()) {
@@ -259,6 +283,9 @@ pub struct DetectorStats {
     pub distributed_spray: KeyStats,
     /// Keys are source networks, all organisations together.
     pub campaign: KeyStats,
+    /// Keys are user agents, all organisations together; `campaign.max_user_agents`
+    /// caps them.
+    pub campaign_by_user_agent: KeyStats,
 }
 
 /// The bookkeeping of one detector.
@@ -351,5 +378,12 @@ mod tests {
             campaign_key(Network::of("203.0.113.9".parse().expect("ip"))),
             "campaign:203.0.113.0/24"
         );
+        let tool = user_agent_campaign_key(" python-requests/2.25.1\n").expect("non-empty");
+        assert_eq!(
+            Some(tool.as_str()),
+            user_agent_campaign_key("python-requests/2.25.1").as_deref()
+        );
+        assert!(tool.starts_with("ua:") && tool.len() == 15, "{tool}");
+        assert_eq!(user_agent_campaign_key(" \t"), None);
     }
 }

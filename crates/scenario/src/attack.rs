@@ -85,6 +85,7 @@ pub fn brute_force(p: &BruteForce) -> Vec<SignIn> {
             format: p.format,
             country: p.country.as_deref(),
             ssh_method: SshMethod::Password,
+            user_agent: None,
         };
         out.push(spec.build(&mut rng));
     }
@@ -183,6 +184,7 @@ fn attempt(
         format: p.format,
         country: p.country.as_deref(),
         ssh_method: SshMethod::Password,
+        user_agent: None,
     }
     .build(rng)
 }

@@ -74,10 +74,48 @@ impl Benign {
 
 const DAY: i64 = 86_400;
 
+/// Browsers people sign in with; user `i` uses `BROWSERS[i % 4]` at work and home and the
+/// next one on a new device. The same strings at every organisation, as in real logs.
+const BROWSERS: [&str; 4] = [
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) \
+     Chrome/131.0.0.0 Safari/537.36",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) \
+     Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like \
+     Gecko) Version/18.1 Safari/605.1.15",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0",
+];
+
+/// Mail and Office clients: user `i` uses `MAIL_CLIENTS[i % 2]`.
+const MAIL_CLIENTS: [&str; 2] = [
+    "Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0.18129; Pro)",
+    "Outlook-iOS/723.4027091.prod.iphone (4.2447.0)",
+];
+
+/// The clients stale devices retry an old password with. Nobody signs in successfully
+/// with them in the generated traffic, which makes them the hardest case for detection
+/// by user agent: only their retrying tells them from an attack tool.
+fn stale_client(protocol: Protocol) -> &'static str {
+    if protocol == Protocol::Imap {
+        "iOS/16.7.10 (20H350) dataaccessd/1.0"
+    } else {
+        "Apple-iPhone13C2/2006.350"
+    }
+}
+
+/// The user agent user `i` signs in with over `protocol`.
+fn user_agent(i: usize, protocol: Protocol) -> &'static str {
+    match protocol {
+        Protocol::Browser => BROWSERS[i % BROWSERS.len()],
+        _ => MAIL_CLIENTS[i % MAIL_CLIENTS.len()],
+    }
+}
+
 /// Background traffic for [`Benign`]: each user signs in one to four times a day between
 /// 07:00 and 19:00 UTC, from the office (seven times in ten) or home, with occasional
 /// typos (one or two bad passwords seconds before the success, same address and client),
-/// stale clients and new devices. In time order and numbered as by
+/// stale clients and new devices. Every sign-in carries a common browser or mail client's
+/// user agent (in the formats that log one), shared across organisations. In time order and numbered as by
 /// [`crate::sort_and_number`].
 pub fn benign(p: &Benign) -> Vec<SignIn> {
     let mut rng = Rng::with_seed(p.seed);
@@ -127,9 +165,21 @@ pub fn benign(p: &Benign) -> Vec<SignIn> {
                         ip,
                         Some(FailureKind::BadPassword),
                         protocol,
+                        user_agent(i, protocol),
                     );
                 }
-                push(p, &mut out, &mut rng, time, end, user, ip, None, protocol);
+                push(
+                    p,
+                    &mut out,
+                    &mut rng,
+                    time,
+                    end,
+                    user,
+                    ip,
+                    None,
+                    protocol,
+                    user_agent(i, protocol),
+                );
             }
             if !p.travel.is_empty() && rng.f64() < p.new_device_rate {
                 let second = day * DAY + rng.i64(6 * 3600..22 * 3600);
@@ -145,6 +195,7 @@ pub fn benign(p: &Benign) -> Vec<SignIn> {
                         ip,
                         None,
                         Protocol::Browser,
+                        user_agent(i + 1, Protocol::Browser),
                     );
                 }
             }
@@ -167,6 +218,7 @@ pub fn benign(p: &Benign) -> Vec<SignIn> {
                     home,
                     Some(FailureKind::BadPassword),
                     protocol,
+                    stale_client(protocol),
                 );
                 time += SignedDuration::from_secs(rng.i64(15 * 60..=30 * 60));
             }
@@ -187,6 +239,7 @@ fn push(
     ip: IpAddr,
     kind: Option<FailureKind>,
     protocol: Protocol,
+    user_agent: &str,
 ) {
     // The choice is drawn before the bounds check so that widening the period does not
     // change what is generated inside it.
@@ -207,6 +260,7 @@ fn push(
         format: p.format,
         country: p.country.as_deref(),
         ssh_method,
+        user_agent: Some(user_agent),
     };
     out.push(spec.build(rng));
 }
@@ -259,6 +313,23 @@ mod tests {
             }
         }
         assert_eq!(office_users.len(), 50);
+        // Everyone's clients are the common ones, the same at every organisation.
+        let agents: BTreeMap<&str, usize> = events.iter().fold(BTreeMap::new(), |mut m, e| {
+            *m.entry(e.user_agent.as_deref().unwrap_or("none"))
+                .or_insert(0) += 1;
+            m
+        });
+        let known: Vec<&str> = BROWSERS
+            .iter()
+            .chain(&MAIL_CLIENTS)
+            .copied()
+            .chain([
+                stale_client(Protocol::Imap),
+                stale_client(Protocol::ExchangeActiveSync),
+            ])
+            .collect();
+        assert!(agents.keys().all(|a| known.contains(a)), "{agents:?}");
+        assert!(agents.len() >= 6, "{agents:?}");
         // No account fails ten times in ten minutes.
         let mut by_account: BTreeMap<&str, Vec<Timestamp>> = BTreeMap::new();
         for e in events.iter().filter(|e| e.outcome == Outcome::Failure) {

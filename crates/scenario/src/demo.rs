@@ -220,6 +220,7 @@ pub fn demo(seed: u64, start: Timestamp) -> Demo {
                     format: PLANS[org].format,
                     country: Some("NL"),
                     ssh_method: SshMethod::Password,
+                    user_agent: None,
                 };
                 logs[org].push(spec.build(&mut rng));
                 time += SPRAY_SPACING;

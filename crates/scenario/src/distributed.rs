@@ -1,5 +1,7 @@
 //! Attacks spread thin: a low-and-slow spray from many addresses against one
-//! organisation, and one network's campaign across several organisations.
+//! organisation, one network's campaign across several organisations, and an attack
+//! tool's campaign across organisations from rotating addresses, tied together only by
+//! its user agent.
 //!
 //! Owns the shape of these attacks only, like [`crate::attack`]; whether they are
 //! detected is the detector's business. Every address is a documentation address
@@ -100,6 +102,7 @@ pub fn distributed_spray(p: &DistributedSpray) -> Vec<SignIn> {
                 format: p.format,
                 country: None,
                 ssh_method: SshMethod::Password,
+                user_agent: None,
             };
             out.push(spec.build(&mut rng));
             k += 1;
@@ -167,19 +170,122 @@ pub fn cross_org_campaign(p: &CrossOrgCampaign) -> Vec<(usize, SignIn)> {
                 format: p.format,
                 country: None,
                 ssh_method: SshMethod::Password,
+                user_agent: None,
             };
             out.push((org, spec.build(&mut rng)));
             time += p.spacing;
         }
     }
-    let mut counts = vec![0u64; p.orgs.len()];
-    for (org, s) in &mut out {
+    number_per_org(&mut out, p.orgs.len());
+    out
+}
+
+/// Numbers each organisation's sign-ins from 0, as [`crate::sort_and_number`] would
+/// number that organisation's alone.
+fn number_per_org(events: &mut [(usize, SignIn)], orgs: usize) {
+    let mut counts = vec![0u64; orgs];
+    for (org, s) in events {
         s.origin = model::Origin::FileRecord {
             file: crate::ORIGIN_FILE.into(),
             record: counts[*org],
         };
         counts[*org] += 1;
     }
+}
+
+/// Parameters of [`rotating_campaign`].
+#[derive(Clone, Debug)]
+pub struct RotatingCampaign {
+    /// Seeds the jitter, the interface bits of the addresses and the record ids.
+    pub seed: u64,
+    /// The user agent every attempt sends: the attack tool's own.
+    pub user_agent: String,
+    /// The targeted accounts of each organisation, in the caller's order of
+    /// organisations.
+    pub orgs: Vec<Vec<String>>,
+    /// Failed attempts against each account (a spray's one or two).
+    pub attempts_per_account: u32,
+    /// Time of the first attempt.
+    pub start: Timestamp,
+    /// Time between consecutive attempts, whichever organisation they target, plus a
+    /// random jitter of up to half of it.
+    pub spacing: SignedDuration,
+    /// Attempt `k` of the campaign comes from [`spray_address`]`(first_source + k)`: an
+    /// address of its own in a /64 of its own, so that no network repeats.
+    pub first_source: usize,
+    pub protocol: Protocol,
+    pub format: Format,
+}
+
+impl RotatingCampaign {
+    /// One attempt per account over IMAP with `user_agent`, as Entra sign-ins (which
+    /// carry it in the Log Analytics export; [`crate::render_graph`]'s Graph v1.0 shape
+    /// has no field for it), each attempt from a /64 of its own in 2001:db8:c0::/48.
+    pub fn new(
+        user_agent: &str,
+        orgs: Vec<Vec<String>>,
+        start: Timestamp,
+        spacing: SignedDuration,
+    ) -> Self {
+        RotatingCampaign {
+            seed: 6,
+            user_agent: user_agent.to_owned(),
+            orgs,
+            attempts_per_account: 1,
+            start,
+            spacing,
+            first_source: 0x00c0_0000,
+            protocol: Protocol::Imap,
+            format: Format::EntraGraph,
+        }
+    }
+
+    /// The ground truth: the organisations (indexes into `orgs`) the campaign attacks.
+    pub fn victims(&self) -> Vec<usize> {
+        let attacked = self.attempts_per_account > 0;
+        (0..self.orgs.len())
+            .filter(|o| attacked && !self.orgs[*o].is_empty())
+            .collect()
+    }
+}
+
+/// An attack tool's campaign across organisations: round after round
+/// (`attempts_per_account` of them), the organisations taken in turn (first account of
+/// each, then the second, ...), every attempt a failure with the same user agent from an
+/// address used for nothing else. Returns each sign-in with the index of its
+/// organisation, in time order; each organisation's sign-ins alone are what
+/// [`crate::sort_and_number`] would give.
+pub fn rotating_campaign(p: &RotatingCampaign) -> Vec<(usize, SignIn)> {
+    let mut rng = Rng::with_seed(p.seed);
+    let mut out: Vec<(usize, SignIn)> = Vec::new();
+    let accounts = p.orgs.iter().map(Vec::len).max().unwrap_or(0);
+    let jitter = (p.spacing.as_millis() / 2).max(1) as i64;
+    let mut time = p.start;
+    let mut k = 0;
+    for _round in 0..p.attempts_per_account {
+        for slot in 0..accounts {
+            for (org, targets) in p.orgs.iter().enumerate() {
+                let Some(account) = targets.get(slot) else {
+                    continue;
+                };
+                let spec = Spec {
+                    time,
+                    account,
+                    ip: Some(spray_address(p.first_source + k, &mut rng)),
+                    kind: Some(FailureKind::BadPassword),
+                    protocol: p.protocol,
+                    format: p.format,
+                    country: None,
+                    ssh_method: SshMethod::Password,
+                    user_agent: Some(&p.user_agent),
+                };
+                out.push((org, spec.build(&mut rng)));
+                k += 1;
+                time += p.spacing + SignedDuration::from_millis(rng.i64(0..jitter));
+            }
+        }
+    }
+    number_per_org(&mut out, p.orgs.len());
     out
 }
 
@@ -236,5 +342,43 @@ mod tests {
                 && s.source_network().map(|n| n.to_string()) == Some("203.0.113.0/24".to_owned())
         }));
         assert_eq!(events, cross_org_campaign(&p));
+    }
+
+    #[test]
+    fn rotating_campaign_shares_only_its_user_agent() {
+        let orgs: Vec<Vec<String>> = (0..3)
+            .map(|o| (0..5).map(|i| format!("u{i}@org{o}.example")).collect())
+            .collect();
+        let mut p = RotatingCampaign::new(
+            "python-requests/2.25.1",
+            orgs,
+            ts("2024-11-25T08:00:00Z"),
+            SignedDuration::from_secs(60),
+        );
+        p.attempts_per_account = 2;
+        let events = rotating_campaign(&p);
+        assert_eq!(events.len(), 30);
+        assert_eq!(events, rotating_campaign(&p));
+        assert_eq!(p.victims(), [0, 1, 2]);
+        assert!(events.windows(2).all(|w| w[0].1.time < w[1].1.time));
+        let networks: BTreeSet<String> = events
+            .iter()
+            .filter_map(|(_, s)| s.source_network().map(|n| n.to_string()))
+            .collect();
+        assert_eq!(networks.len(), 30, "no network repeats");
+        assert!(events.iter().all(|(o, s)| {
+            s.user_agent.as_deref() == Some("python-requests/2.25.1")
+                && s.account.ends_with(&format!("@org{o}.example"))
+                && s.is_failure()
+        }));
+        let records: Vec<u64> = events
+            .iter()
+            .filter(|(o, _)| *o == 2)
+            .map(|(_, s)| match &s.origin {
+                model::Origin::FileRecord { record, .. } => *record,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(records, (0..10).collect::<Vec<u64>>());
     }
 }

@@ -134,6 +134,8 @@ pub(crate) struct Spec<'a> {
     pub format: Format,
     pub country: Option<&'a str>,
     pub ssh_method: SshMethod,
+    /// The client's user agent; sshd logs none, so it is dropped there.
+    pub user_agent: Option<&'a str>,
 }
 
 impl Spec<'_> {
@@ -164,7 +166,7 @@ impl Spec<'_> {
                     record_id: Some(uuid(rng)),
                     country: self.country.map(str::to_owned),
                     asn: None,
-                    user_agent: None,
+                    user_agent: self.user_agent.map(str::to_owned),
                     format: Format::EntraGraph,
                     origin,
                 }

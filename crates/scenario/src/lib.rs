@@ -3,7 +3,8 @@
 //!
 //! This crate owns synthetic data: attack and background generators that produce
 //! [`model::SignIn`] values (including low-and-slow sprays from many addresses and
-//! campaigns across organisations), renderers that turn them into the raw lines tocsin parses
+//! campaigns across organisations, from one network or from rotating addresses with one
+//! tool's user agent), renderers that turn them into the raw lines tocsin parses
 //! (Microsoft Graph `signIn` JSON and OpenSSH syslog), and the [`demo`] scenario with its
 //! ground truth. Everything is a pure function of its parameters and seed: the same input
 //! gives the same output byte for byte. It reads no clock, does no I/O and uses only
@@ -22,7 +23,8 @@ pub use attack::{BruteForce, PasswordSpray, brute_force, password_spray};
 pub use benign::{Benign, benign};
 pub use demo::{Demo, DemoOrg, ExpectedDetection, demo};
 pub use distributed::{
-    CrossOrgCampaign, DistributedSpray, cross_org_campaign, distributed_spray, spray_address,
+    CrossOrgCampaign, DistributedSpray, RotatingCampaign, cross_org_campaign, distributed_spray,
+    rotating_campaign, spray_address,
 };
 pub use mail::{CORPUS_AUTHSERV_ID, CORPUS_OWN_DOMAIN, MailCase, mail_corpus};
 pub use names::{staff_accounts, staff_names};

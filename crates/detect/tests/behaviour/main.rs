@@ -12,6 +12,7 @@ mod networks;
 mod password_spray;
 mod recall;
 mod tenancy;
+mod user_agent;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;

@@ -172,7 +172,30 @@ fn world(seed: u64) -> World {
             detect::campaign_key(network),
         ));
     }
-    // Event time must move on for the campaign to settle.
+    // An attack tool across all three organisations from a new address each time, tied
+    // together only by its user agent: five accounts each, two guesses per account.
+    let targets: Vec<Vec<String>> = (0..3)
+        .map(|o| users(o, sizes[o])[sizes[o] - 8..sizes[o] - 3].to_vec())
+        .collect();
+    let mut tool = scenario::RotatingCampaign::new(
+        "BAV2ROPC",
+        targets,
+        day2 + SignedDuration::from_hours(15),
+        secs(45),
+    );
+    tool.seed = seed + 40;
+    tool.attempts_per_account = 2;
+    for (o, s) in scenario::rotating_campaign(&tool) {
+        w.add(OrgId(o as i64 + 1), vec![s]);
+    }
+    for o in tool.victims() {
+        w.truth.insert((
+            OrgId(o as i64 + 1),
+            DetectionKind::CrossOrgCampaign.as_str(),
+            detect::user_agent_campaign_key("BAV2ROPC").expect("a user agent"),
+        ));
+    }
+    // Event time must move on for the campaigns to settle.
     let late = day2 + SignedDuration::from_hours(20);
     w.add(
         OrgId(1),
