@@ -27,6 +27,8 @@ pub struct AppState {
     /// detected on; [`enrich::Enricher::disabled`] when no database is configured.
     pub enricher: Arc<enrich::Enricher>,
     pub http: HttpConfig,
+    /// The domain of journal addresses when the SMTP journal listener is on.
+    pub journal_domain: Option<String>,
     /// Whether organisations may point webhooks at internal addresses.
     pub allow_private_webhooks: bool,
 }

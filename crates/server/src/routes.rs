@@ -26,6 +26,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/v1/orgs", post(create_org).get(list_orgs))
         .route("/api/v1/org", get(own_org))
         .route("/api/v1/org/webhook", put(set_webhook))
+        .route("/api/v1/org/journal", get(journal_address))
         .route("/api/v1/signins", post(push_signins))
         .route("/api/v1/mail", post(push_mail))
         .route("/api/v1/incidents", get(list_incidents))
@@ -103,6 +104,21 @@ async fn own_org(
         .await?
         .ok_or_else(|| ApiError::not_found("organisation not found"))?;
     Ok(Json(organisation))
+}
+
+/// Where the organisation's mail system should journal inbound mail: an address only it
+/// knows (derived from the master key), on the service's SMTP listener.
+async fn journal_address(
+    OrgKey(org): OrgKey,
+    State(state): State<AppState>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let Some(domain) = &state.journal_domain else {
+        return Err(ApiError::not_found(
+            "the SMTP journal listener is off; the operator enables it with [smtp] listen",
+        ));
+    };
+    let local = notify::mail_intake::journal_local_part(state.store().master_key(), org);
+    Ok(Json(serde_json::json!({ "address": format!("{local}@{domain}") })))
 }
 
 #[derive(Deserialize)]

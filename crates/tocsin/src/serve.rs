@@ -64,6 +64,7 @@ impl Service {
         let state = server::AppState {
             intake: Arc::clone(&intake),
             mail: mail_intake,
+            journal_domain: smtp_address.map(|_| config.smtp.hostname.clone()),
             enricher: Arc::new(enricher),
             http: config.http.clone(),
             allow_private_webhooks: config.notify.webhook.allow_private_targets,
