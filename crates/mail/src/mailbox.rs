@@ -58,7 +58,9 @@ pub fn read_path(path: &Path, limits: &Limits) -> Result<MailReader, SourceError
             path: path.display().to_string(),
             source,
         })?;
-        reader.files.sort_by(|a, b| listed_path(a).cmp(listed_path(b)));
+        reader
+            .files
+            .sort_by(|a, b| listed_path(a).cmp(listed_path(b)));
     } else {
         return Err(SourceError::NotMail {
             path: path.display().to_string(),
@@ -99,9 +101,7 @@ fn walk(dir: &Path, depth: usize, out: &mut Vec<Listed>) -> io::Result<()> {
                     out.push(Err((path, e)));
                 }
             }
-        } else if (maildir_leaf || is_mail_file_name(&name))
-            && (kind.is_file() || path.is_file())
-        {
+        } else if (maildir_leaf || is_mail_file_name(&name)) && (kind.is_file() || path.is_file()) {
             out.push(Ok(path));
         }
     }
@@ -111,7 +111,9 @@ fn walk(dir: &Path, depth: usize, out: &mut Vec<Listed>) -> io::Result<()> {
 fn is_mail_file_name(name: &str) -> bool {
     let name = name.to_ascii_lowercase();
     let name = name.strip_suffix(".gz").unwrap_or(&name);
-    [".eml", ".mbox", ".mbx"].iter().any(|ext| name.ends_with(ext))
+    [".eml", ".mbox", ".mbx"]
+        .iter()
+        .any(|ext| name.ends_with(ext))
 }
 
 /// Messages read from a path, one at a time: `(origin, message or why not)`. The origin's
@@ -135,7 +137,10 @@ impl Iterator for MailReader {
                         file: file.clone(),
                         index: *index,
                     };
-                    return Some((origin, raw.and_then(|raw| parse_message(&raw, &self.limits))));
+                    return Some((
+                        origin,
+                        raw.and_then(|raw| parse_message(&raw, &self.limits)),
+                    ));
                 }
                 self.current = None;
             }
@@ -309,7 +314,7 @@ impl<R: BufRead> Iterator for MboxMessages<R> {
             }
         }
         if oversized {
-            if self.at_start && !self.done && self.previous_blank_length > 0 {
+            if !self.single {
                 size = size.saturating_sub(self.previous_blank_length);
             }
             return Some(Err(MailError::MessageTooLarge {
@@ -317,9 +322,9 @@ impl<R: BufRead> Iterator for MboxMessages<R> {
                 limit: self.limit,
             }));
         }
-        // The empty line an mbox writer puts before the next separator is not the
-        // message's.
-        if self.at_start && !self.done {
+        // The empty line an mbox writer puts after each message (before the next
+        // separator or at the end) is not the message's.
+        if !self.single {
             if message.ends_with(b"\r\n\r\n") {
                 message.truncate(message.len() - 2);
             } else if message.ends_with(b"\n\n") {
@@ -341,9 +346,9 @@ fn is_separator(line: &[u8]) -> bool {
     for token in rest.split_ascii_whitespace().skip(1) {
         let parts: Vec<&str> = token.split(':').collect();
         if (2..=3).contains(&parts.len())
-            && parts.iter().all(|p| {
-                (1..=2).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit())
-            })
+            && parts
+                .iter()
+                .all(|p| (1..=2).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()))
         {
             time = true;
         } else if token.len() == 4 && token.bytes().all(|b| b.is_ascii_digit()) {

@@ -77,7 +77,12 @@ pub enum MailError {
 }
 
 /// Headers naming the recipients the delivering system saw, as opposed to To and Cc.
-const ENVELOPE_HEADERS: [&str; 4] = ["delivered-to", "x-original-to", "envelope-to", "x-envelope-to"];
+const ENVELOPE_HEADERS: [&str; 4] = [
+    "delivered-to",
+    "x-original-to",
+    "envelope-to",
+    "x-envelope-to",
+];
 
 /// Decodes one raw RFC 5322 message (an optional leading mbox `From ` line is skipped).
 ///
@@ -134,7 +139,10 @@ pub fn parse_message(raw: &[u8], limits: &Limits) -> Result<Mail, MailError> {
 
 fn skip_from_line(raw: &[u8]) -> &[u8] {
     if raw.starts_with(b"From ") {
-        let next = raw.iter().position(|&c| c == b'\n').map_or(raw.len(), |p| p + 1);
+        let next = raw
+            .iter()
+            .position(|&c| c == b'\n')
+            .map_or(raw.len(), |p| p + 1);
         &raw[next..]
     } else {
         raw
@@ -144,7 +152,9 @@ fn skip_from_line(raw: &[u8]) -> &[u8] {
 /// Whether the header section (up to the first empty line, or all of `raw` when there
 /// is none) is longer than `limit`. Looks at no more than `limit` + 4 bytes.
 fn header_section_exceeds(raw: &[u8], limit: u64) -> bool {
-    let look = usize::try_from(limit).unwrap_or(usize::MAX).saturating_add(4);
+    let look = usize::try_from(limit)
+        .unwrap_or(usize::MAX)
+        .saturating_add(4);
     let head = &raw[..raw.len().min(look)];
     let end = head
         .windows(2)
@@ -188,7 +198,10 @@ fn read_headers(message: &mail_parser::Message<'_>, raw: &[u8], mail: &mut Mail)
                 let address = bare_address(&value());
                 mail.return_path = (!address.is_empty()).then_some(address);
             }
-        } else if ENVELOPE_HEADERS.iter().any(|h| name.eq_ignore_ascii_case(h)) {
+        } else if ENVELOPE_HEADERS
+            .iter()
+            .any(|h| name.eq_ignore_ascii_case(h))
+        {
             for address in value().split(',').map(bare_address) {
                 if !address.is_empty() && !mail.envelope_recipients.contains(&address) {
                     mail.envelope_recipients.push(address);
@@ -209,7 +222,12 @@ fn mailboxes(address: Option<&Address<'_>>) -> Vec<Mailbox> {
                 .map(str::trim)
                 .filter(|n| !n.is_empty())
                 .map(str::to_owned),
-            address: a.address.as_deref().unwrap_or_default().trim().to_lowercase(),
+            address: a
+                .address
+                .as_deref()
+                .unwrap_or_default()
+                .trim()
+                .to_lowercase(),
         })
         .filter(|m| m.name.is_some() || !m.address.is_empty())
         .collect()
@@ -271,8 +289,12 @@ fn read_parts(
     for part in parts.iter().take(limits.max_parts) {
         let declared = part.content_type();
         let ctype = declared.map(|c| c.ctype().to_ascii_lowercase());
-        let subtype = declared.and_then(|c| c.subtype()).map(str::to_ascii_lowercase);
-        let is_attachment = part.content_disposition().is_some_and(|d| d.is_attachment());
+        let subtype = declared
+            .and_then(|c| c.subtype())
+            .map(str::to_ascii_lowercase);
+        let is_attachment = part
+            .content_disposition()
+            .is_some_and(|d| d.is_attachment());
         match &part.body {
             PartType::Multipart(_) => continue,
             PartType::Text(t) | PartType::Html(t) if !is_attachment => {
@@ -341,7 +363,10 @@ fn read_parts(
 /// outer message as its "raw" when it was not encoded, so the part's own offsets are
 /// used when they make sense.
 fn attached_message<'a>(part: &'a MessagePart<'_>, raw: &'a [u8]) -> &'a [u8] {
-    let (start, end) = (part.raw_body_offset() as usize, part.raw_end_offset() as usize);
+    let (start, end) = (
+        part.raw_body_offset() as usize,
+        part.raw_end_offset() as usize,
+    );
     match raw.get(start..end) {
         Some(own) if part.encoding == mail_parser::Encoding::None && end > start => own,
         _ => part.contents(),

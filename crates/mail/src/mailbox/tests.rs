@@ -54,7 +54,10 @@ fn separator_lines() {
         ("From ana@example.org Thu Aug 22 12:36:23 2002\n", true),
         ("From - Thu Aug 22 12:36:23 2002\r\n", true),
         ("From MAILER-DAEMON Fri Jul  8 12:08:34 2011\n", true),
-        ("From 1624733849186279375@xxx Sat Feb 20 10:24:38 +0000 2021\n", true),
+        (
+            "From 1624733849186279375@xxx Sat Feb 20 10:24:38 +0000 2021\n",
+            true,
+        ),
         ("From the desk of Ana\n", false),
         ("From 10:30 to noon\n", false),
         ("From: ana@example.org\n", false),
@@ -77,8 +80,10 @@ fn an_oversized_message_is_an_error_for_its_index_and_the_rest_is_read() {
         split(mbox.as_bytes(), 100),
         [
             Ok("Subject: small\n\nok\n".to_owned()),
-            Err("message is 515 bytes, over the 100-byte limit (mail.limits.max_message_bytes)"
-                .to_owned()),
+            Err(
+                "message is 515 bytes, over the 100-byte limit (mail.limits.max_message_bytes)"
+                    .to_owned()
+            ),
             Ok("Subject: after\n\nok\n".to_owned()),
         ]
     );
@@ -126,7 +131,11 @@ fn read_all(root: &Path, limits: &Limits) -> Vec<(String, u64, Result<String, St
                 .strip_prefix(root)
                 .map(|p| p.display().to_string())
                 .unwrap_or(file);
-            (file, index, mail.map(|m| m.subject).map_err(|e| e.to_string()))
+            (
+                file,
+                index,
+                mail.map(|m| m.subject).map_err(|e| e.to_string()),
+            )
         })
         .collect()
 }
@@ -139,23 +148,39 @@ fn directory_trees_maildirs_and_gzip_are_read_in_order() {
     write(&root.join("a.eml"), &message("a"));
     write(&root.join("notes.txt"), b"not mail");
     write(&root.join(".hidden.eml"), &message("hidden"));
-    write(&root.join("Maildir/new/1700000002.M1.host"), &message("new"));
-    write(&root.join("Maildir/cur/1700000001.M1.host:2,S"), &message("cur"));
-    write(&root.join("Maildir/tmp/1700000003.M1.host"), &message("tmp"));
+    write(
+        &root.join("Maildir/new/1700000002.M1.host"),
+        &message("new"),
+    );
+    write(
+        &root.join("Maildir/cur/1700000001.M1.host:2,S"),
+        &message("cur"),
+    );
+    write(
+        &root.join("Maildir/tmp/1700000003.M1.host"),
+        &message("tmp"),
+    );
     let mut mbox = b"From x Thu Aug 22 12:36:23 2002\n".to_vec();
     mbox.extend(message("m1"));
     mbox.extend(b"\nFrom y Thu Aug 22 12:36:23 2002\n");
     mbox.extend(message("m2"));
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     gz.write_all(&mbox).expect("gzip in memory");
-    write(&root.join("sub/archive.mbox.gz"), &gz.finish().expect("gzip"));
+    write(
+        &root.join("sub/archive.mbox.gz"),
+        &gz.finish().expect("gzip"),
+    );
     write(&root.join("sub/broken.eml"), b"");
 
     let ok = |s: &str| Ok(s.to_owned());
     assert_eq!(
         read_all(root, &Limits::default()),
         [
-            ("Maildir/cur/1700000001.M1.host:2,S".to_owned(), 1, ok("cur")),
+            (
+                "Maildir/cur/1700000001.M1.host:2,S".to_owned(),
+                1,
+                ok("cur")
+            ),
             ("Maildir/new/1700000002.M1.host".to_owned(), 1, ok("new")),
             ("a.eml".to_owned(), 1, ok("a")),
             ("b.eml".to_owned(), 1, ok("b")),
@@ -199,7 +224,10 @@ fn a_single_file_and_errors() {
         .collect();
     assert_eq!(
         got,
-        [Err("message is 42 bytes, over the 10-byte limit (mail.limits.max_message_bytes)".to_owned())]
+        [Err(
+            "message is 42 bytes, over the 10-byte limit (mail.limits.max_message_bytes)"
+                .to_owned()
+        )]
     );
     assert!(matches!(
         read_path(&dir.path().join("missing"), &Limits::default()),

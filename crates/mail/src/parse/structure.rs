@@ -13,7 +13,7 @@
 //! of case (mail-parser matches `--boundary` anywhere), and each `Content-Type:
 //! message/rfc822` opens a level until the next boundary of an enclosing multipart.
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use std::collections::HashMap;
 
 /// Where the message has to be cut, and why.
@@ -47,8 +47,10 @@ pub(super) fn cut(raw: &[u8], max_parts: usize, max_depth: usize) -> Option<Cut>
     // Patterns 0 and 1 are the nested-message types; boundary i is pattern i + 2.
     let mut patterns: Vec<Vec<u8>> = vec![b"message/rfc822".to_vec(), b"message/global".to_vec()];
     patterns.extend(boundaries.iter().map(|b| [b"--", b.as_slice()].concat()));
+    // Longest match: on a `--n10` line the boundary is `n10`, not `n1`.
     let Ok(matcher) = AhoCorasickBuilder::new()
         .ascii_case_insensitive(true)
+        .match_kind(MatchKind::LeftmostLongest)
         .build(&patterns)
     else {
         // Building only fails past aho-corasick's own size limits, which MAX_BOUNDARY and
@@ -63,7 +65,7 @@ pub(super) fn cut(raw: &[u8], max_parts: usize, max_depth: usize) -> Option<Cut>
     let mut open: Vec<(usize, usize)> = Vec::new();
     let mut depth = 0usize;
     let mut parts = 1usize;
-    for m in matcher.find_overlapping_iter(raw) {
+    for m in matcher.find_iter(raw) {
         let pattern = m.pattern().as_usize();
         if pattern < 2 {
             if !names_content_type(raw, m.start()) {
@@ -162,7 +164,10 @@ fn parameter_value(rest: &[u8]) -> Option<&[u8]> {
     }
     let rest = rest.get(i..)?;
     let value = if let Some(quoted) = rest.strip_prefix(b"\"") {
-        let end = quoted.iter().take(MAX_BOUNDARY + 1).position(|&c| c == b'"')?;
+        let end = quoted
+            .iter()
+            .take(MAX_BOUNDARY + 1)
+            .position(|&c| c == b'"')?;
         &quoted[..end]
     } else {
         let end = rest
@@ -177,7 +182,9 @@ fn parameter_value(rest: &[u8]) -> Option<&[u8]> {
 
 /// Whether the bytes shortly before `at` on the same line name `Content-Type`.
 fn names_content_type(raw: &[u8], at: usize) -> bool {
-    let from = at.saturating_sub(CONTENT_TYPE_REACH).max(line_start(raw, at));
+    let from = at
+        .saturating_sub(CONTENT_TYPE_REACH)
+        .max(line_start(raw, at));
     raw[from..at]
         .windows(b"content-type".len())
         .any(|w| w.eq_ignore_ascii_case(b"content-type"))
@@ -200,7 +207,9 @@ mod tests {
     fn nested(levels: usize) -> Vec<u8> {
         let mut m = b"Subject: nest\n".to_vec();
         for i in 0..levels {
-            m.extend(format!("Content-Type: multipart/mixed; boundary=\"b{i}\"\n\n--b{i}\n").bytes());
+            m.extend(
+                format!("Content-Type: multipart/mixed; boundary=\"b{i}\"\n\n--b{i}\n").bytes(),
+            );
         }
         m.extend(b"Content-Type: text/plain\n\nhi\n");
         m
@@ -239,6 +248,16 @@ mod tests {
             let got = cut(raw, *max_parts, *max_depth).map(|c| c.why);
             assert_eq!(&got, want, "parts {max_parts} depth {max_depth}");
         }
+    }
+
+    #[test]
+    fn boundaries_that_prefix_others_do_not_hide_depth() {
+        // n1 is a prefix of n10..n19: a naive match would close n1's level at `--n10`.
+        assert_eq!(
+            cut(&nested(30), 1000, 25).map(|c| c.why),
+            Some(Crossed::Depth)
+        );
+        assert_eq!(cut(&nested(30), 1000, 30), None);
     }
 
     #[test]
@@ -292,7 +311,12 @@ mod tests {
             (b"=\"unterminated", None),
         ];
         for (rest, want) in cases {
-            assert_eq!(parameter_value(rest), *want, "{:?}", String::from_utf8_lossy(rest));
+            assert_eq!(
+                parameter_value(rest),
+                *want,
+                "{:?}",
+                String::from_utf8_lossy(rest)
+            );
         }
     }
 }

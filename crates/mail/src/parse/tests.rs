@@ -82,7 +82,10 @@ fn decodes_a_real_format_multipart_message() {
         }]
     );
     assert_eq!(
-        mail.to.iter().map(|m| m.address.as_str()).collect::<Vec<_>>(),
+        mail.to
+            .iter()
+            .map(|m| m.address.as_str())
+            .collect::<Vec<_>>(),
         ["ana.lee@clinic.example", "bo@clinic.example"]
     );
     assert_eq!(mail.to[0].name.as_deref(), Some("Lee, Ana"));
@@ -108,8 +111,9 @@ fn decodes_a_real_format_multipart_message() {
             },
             AuthHeader {
                 arc: true,
-                value: "i=1; mx.microsoft.com 1; spf=pass smtp.mailfrom=mailer.example.net; dkim=none"
-                    .into()
+                value:
+                    "i=1; mx.microsoft.com 1; spf=pass smtp.mailfrom=mailer.example.net; dkim=none"
+                        .into()
             },
         ]
     );
@@ -117,10 +121,7 @@ fn decodes_a_real_format_multipart_message() {
         mail.text,
         "Bonjour Ana, voici l’offre d’emploi. Cliquez ici pour postuler."
     );
-    assert_eq!(
-        mail.html,
-        "<a href=\"http://198.51.100.9/login\">Offre</a>"
-    );
+    assert_eq!(mail.html, "<a href=\"http://198.51.100.9/login\">Offre</a>");
     assert_eq!(mail.attachments.len(), 1);
     let pdf = &mail.attachments[0];
     assert_eq!(pdf.name.as_deref(), Some("Offre d’emploi.pdf"));
