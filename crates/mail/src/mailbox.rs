@@ -96,10 +96,11 @@ fn walk(dir: &Path, depth: usize, out: &mut Vec<Listed>) -> io::Result<()> {
         // loops), linked files are read.
         let kind = entry.file_type()?;
         if kind.is_dir() {
-            if depth < MAX_WALK_DEPTH && name != "tmp" {
-                if let Err(e) = walk(&path, depth + 1, out) {
-                    out.push(Err((path, e)));
-                }
+            if depth < MAX_WALK_DEPTH
+                && name != "tmp"
+                && let Err(e) = walk(&path, depth + 1, out)
+            {
+                out.push(Err((path, e)));
             }
         } else if (maildir_leaf || is_mail_file_name(&name)) && (kind.is_file() || path.is_file()) {
             out.push(Ok(path));
@@ -122,8 +123,11 @@ pub struct MailReader {
     limits: Limits,
     /// Files still to read, last first.
     files: Vec<Listed>,
-    current: Option<(String, u64, MboxMessages<Box<dyn BufRead>>)>,
+    current: Option<OpenFile>,
 }
+
+/// The file being read: its name, the index of the last message given out, its messages.
+type OpenFile = (String, u64, MboxMessages<Box<dyn BufRead>>);
 
 impl Iterator for MailReader {
     type Item = (MailOrigin, Result<Mail, MailError>);

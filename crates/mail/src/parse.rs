@@ -72,7 +72,9 @@ pub enum MailError {
     HeaderTooLarge { limit: u64 },
     #[error("no header fields: not an RFC 5322 message")]
     NotAMessage,
-    #[error("could not read the message: {0}")]
+    #[error("the MIME parser failed on this message; it was not analysed")]
+    ParserFailed,
+        #[error("could not read the message: {0}")]
     Read(#[source] std::io::Error),
 }
 
@@ -122,8 +124,11 @@ pub fn parse_message(raw: &[u8], limits: &Limits) -> Result<Mail, MailError> {
         decoded = &raw[..cut.at];
     }
 
-    let message = MessageParser::default()
-        .parse(decoded)
+    // mail-parser promises not to panic, but its debug assertions and overflow checks do
+    // on some malformed nesting (found by the fuzz target); a panic inside it is reported
+    // as this message's error instead of taking the intake down.
+    let message = std::panic::catch_unwind(|| MessageParser::default().parse(decoded))
+        .map_err(|_| MailError::ParserFailed)?
         .filter(|m| !m.parts.is_empty() && !m.root_part().headers().is_empty())
         .ok_or(MailError::NotAMessage)?;
 
@@ -416,7 +421,7 @@ impl fmt::Display for Grouped {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let digits = self.0.to_string();
         for (i, c) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i) % 3 == 0 {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
                 f.write_str(",")?;
             }
             write!(f, "{c}")?;

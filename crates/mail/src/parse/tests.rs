@@ -329,6 +329,16 @@ fn too_many_parts_are_cut_with_a_warning() {
 }
 
 #[test]
+fn fuzz_finds_are_read_without_panicking() {
+    // mail-parser's "Invalid part ID" debug assertion: a message/rfc822 part cut short
+    // inside a multipart.
+    let raw = include_bytes!("../../../../fuzz/corpus/parse_mail/regression-invalid-part-id.eml");
+    let mail = parse_message(raw, &Limits::default()).expect("parsed despite the broken nesting");
+    assert_eq!(mail.subject, "files");
+    assert_eq!(mail.text, "see attached");
+}
+
+#[test]
 fn grouped_numbers() {
     let cases = [
         (0, "0"),
