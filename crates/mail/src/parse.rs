@@ -74,7 +74,7 @@ pub enum MailError {
     NotAMessage,
     #[error("the MIME parser failed on this message; it was not analysed")]
     ParserFailed,
-        #[error("could not read the message: {0}")]
+    #[error("could not read the message: {0}")]
     Read(#[source] std::io::Error),
 }
 
@@ -161,10 +161,11 @@ fn header_section_exceeds(raw: &[u8], limit: u64) -> bool {
         .unwrap_or(usize::MAX)
         .saturating_add(4);
     let head = &raw[..raw.len().min(look)];
-    let end = head
-        .windows(2)
-        .position(|w| w == b"\n\n")
-        .or_else(|| head.windows(3).position(|w| w == b"\n\r\n"))
+    let blank_line_after = |p: usize| {
+        head[p] == b'\n' && matches!(head.get(p + 1..), Some([b'\n', ..] | [b'\r', b'\n', ..]))
+    };
+    let end = (0..head.len())
+        .find(|&p| blank_line_after(p))
         .map_or(raw.len(), |p| p + 1);
     end as u64 > limit
 }

@@ -251,11 +251,19 @@ fn hard_limits_are_errors_that_name_the_limit() {
             "header section is over the 40-byte limit (mail.limits.max_header_bytes)",
         ),
         (b"", "no header fields: not an RFC 5322 message"),
+        (
+            b"Subject: x\r\nFrom: a@example.org\r\nTo: b@example.org\r\nX-Long: 1234567890\r\n",
+            "header section is over the 40-byte limit (mail.limits.max_header_bytes)",
+        ),
     ];
     for (raw, want) in cases {
         let err = parse_message(raw, &limits).expect_err("over a hard limit");
         assert_eq!(err.to_string(), *want);
     }
+    // The header section ends at the first empty line, CRLF or not: a bare "\n\n" in the
+    // body past the limit does not count.
+    let crlf_header = b"Subject: s\r\n\r\nbody of thirty-one bytes...\n\nmore";
+    assert!(parse_message(crlf_header, &limits).is_ok());
     let big = MailError::MessageTooLarge {
         size: 52_428_800,
         limit: 26_214_400,
