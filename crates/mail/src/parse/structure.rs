@@ -14,7 +14,7 @@
 //! message/rfc822` opens a level until the next boundary of an enclosing multipart.
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
-use std::collections::HashMap;
+use std::collections::HashSet;
 
 /// Where the message has to be cut, and why.
 #[derive(Debug, PartialEq, Eq)]
@@ -114,7 +114,7 @@ pub(super) fn cut(raw: &[u8], max_parts: usize, max_depth: usize) -> Option<Cut>
 /// Every distinct `boundary=` value in `raw`, in order of first appearance, and where to
 /// cut if there are more than `max_parts` of them.
 fn declared_boundaries(raw: &[u8], max_parts: usize) -> (Vec<Vec<u8>>, Option<Cut>) {
-    let mut seen: HashMap<Vec<u8>, ()> = HashMap::new();
+    let mut seen: HashSet<Vec<u8>> = HashSet::new();
     let mut order = Vec::new();
     let Ok(finder) = AhoCorasick::builder()
         .ascii_case_insensitive(true)
@@ -126,7 +126,7 @@ fn declared_boundaries(raw: &[u8], max_parts: usize) -> (Vec<Vec<u8>>, Option<Cu
         let Some(value) = parameter_value(&raw[m.end()..]) else {
             continue;
         };
-        if seen.contains_key(value) {
+        if seen.contains(value) {
             continue;
         }
         if order.len() >= max_parts {
@@ -139,7 +139,7 @@ fn declared_boundaries(raw: &[u8], max_parts: usize) -> (Vec<Vec<u8>>, Option<Cu
                 }),
             );
         }
-        seen.insert(value.to_vec(), ());
+        seen.insert(value.to_vec());
         order.push(value.to_vec());
     }
     (order, None)
