@@ -1,6 +1,11 @@
 //! Feeds arbitrary bytes to `parse_message` as one message and to `split_mbox` as an
 //! mbox, with small limits so that every limit is reached often; the only failure is a
 //! panic (or a kept body or attachment larger than its limit).
+//!
+//! Run it as `cargo fuzz run -O -s none parse_mail`: without `-O`, cargo-fuzz turns on
+//! debug assertions in every crate, one of mail-parser's fires on broken nesting it then
+//! handles (corpus file `regression-invalid-part-id.eml`), and libfuzzer-sys aborts on
+//! any panic, even one `parse_message` catches.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
