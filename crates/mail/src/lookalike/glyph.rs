@@ -14,15 +14,15 @@ pub fn fold(label: &str) -> String {
     if label.is_ascii() {
         plain.push_str(label);
     } else {
-        for c in unicode_security::skeleton(label) {
+        // Letters the confusables table leaves out go first, so that its own mapping of
+        // them (to a rarer shape) cannot hide the plain letter.
+        let seen: String = label.chars().map(|c| drawn_like(c).unwrap_or(c)).collect();
+        for c in unicode_security::skeleton(&seen) {
             if is_combining_mark(c) {
                 continue;
             }
             for lower in c.to_lowercase() {
-                match drawn_like(lower) {
-                    Some(ascii) => plain.push(ascii),
-                    None => plain.push(lower),
-                }
+                plain.push(drawn_like(lower).unwrap_or(lower));
             }
         }
     }
@@ -123,6 +123,7 @@ mod tests {
             ("linkedin", "łinkedin"),
             ("who", "vvho"),
             ("who", "ẉho"),
+            ("who", "ᶌᶌho"),
             ("google", "ɡооgle"),
         ];
         for (real, fake) in cases {

@@ -79,11 +79,6 @@ impl Host {
             label.to_owned()
         }
     }
-
-    /// Whether this host is `domain` or inside it.
-    pub fn is_within(&self, domain: &str) -> bool {
-        crate::identity::is_within(&self.ascii, domain)
-    }
 }
 
 #[cfg(test)]

@@ -30,6 +30,9 @@ use aho_corasick::AhoCorasick;
 use crate::identity::BUILTIN;
 use host::Host;
 
+/// The lure words the index looks for next to a protected name (`microsoft-login`).
+pub use words::WORDS as LURE_WORDS;
+
 /// A domain whose look-alikes are suspicious, and who really owns it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProtectedDomain {
@@ -462,6 +465,7 @@ impl LookalikeIndex {
             }
         }
 
+        let mut contains = None;
         for m in self.names.iter().flat_map(|a| a.find_overlapping_iter(label)) {
             let (before, after) = (&label[..m.start()], &label[m.end()..]);
             if before.is_empty() && after.is_empty() {
@@ -487,10 +491,15 @@ impl LookalikeIndex {
                         return Some((i, Dictionary));
                     }
                 }
-                if p.reach == Reach::Long {
-                    return Some((i, Dictionary));
+                if p.reach == Reach::Long && contains.is_none() {
+                    contains = Some(i);
                 }
             }
+        }
+        // A long name anywhere in the label, once no name-plus-word reading was found
+        // (`confirmationmicrosoft` is `confirmation` + `microsoft`, not `onmicrosoft`).
+        if let Some(i) = contains {
+            return Some((i, Dictionary));
         }
 
         let dotted = format!(".{}.", host.ascii);

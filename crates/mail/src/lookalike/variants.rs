@@ -171,12 +171,25 @@ pub fn misspellings(label: &str, thorough: bool) -> Vec<(String, LookalikeKind)>
 }
 
 /// `label` with one character or pair replaced by a look-alike, every way it can be.
+/// Within a two-character window both copies of a letter may be swapped at once
+/// (`vv` → `uu`), as dnstwist does.
 fn homoglyph_swaps(label: &str) -> Vec<String> {
     let mut out = Vec::new();
     for (from, tos) in ASCII_GLYPHS {
         for (at, _) in label.match_indices(from) {
             for to in *tos {
                 out.push(format!("{}{to}{}", &label[..at], &label[at + from.len()..]));
+            }
+        }
+    }
+    let bytes = label.as_bytes();
+    for at in 0..bytes.len().saturating_sub(1) {
+        if bytes[at] == bytes[at + 1] && bytes[at].is_ascii() {
+            let from = &label[at..at + 1];
+            for (_, tos) in ASCII_GLYPHS.iter().filter(|(f, _)| *f == from) {
+                for to in *tos {
+                    out.push(format!("{}{to}{to}{}", &label[..at], &label[at + 2..]));
+                }
             }
         }
     }
