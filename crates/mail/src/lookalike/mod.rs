@@ -123,7 +123,7 @@ impl LookalikeKind {
             Self::Plural => "the name made plural",
             Self::Subdomain => "the protected name placed in a subdomain of another domain",
             Self::TldSwap => "the protected name under another suffix",
-            Self::Dictionary => "the protected name joined to a lure word",
+            Self::Dictionary => "the protected name with words added (as in microsoft-login)",
             Self::Various => "the protected name glued to its own suffix",
             Self::Confusable => "Unicode characters confusable with the name (UTS #39 skeleton)",
             Self::IdnHomograph => "an internationalised (punycode) name drawn like the protected one",
@@ -208,6 +208,17 @@ impl Reach {
 /// and Outlook mailboxes are national: `hotmail.fr`, `live.ca`; Google's sites are
 /// `google.<cc>`): a swap to a country-code suffix is the brand itself.
 const NATIONAL_BRANDS: &[&str] = &["google", "gmail", "googlemail", "hotmail", "live", "outlook", "msn"];
+
+/// Widely used domains one slip away from a protected name that belong to someone else:
+/// they would otherwise be flagged on every message from their users.
+const KNOWN_NEIGHBOURS: &[&str] = &[
+    "mail.com",  // mail.com free mailboxes (gmail.com minus g)
+    "email.com", // ditto (gmail.com, one bit off)
+    "ymail.com", // Yahoo Mail (gmail.com, neighbouring key)
+    "qmail.com", // Tencent's mail (gmail.com, g drawn like q)
+    "qmail.org", // the qmail mail server's site
+    "neh.gov",   // National Endowment for the Humanities (nih.gov, vowel swap)
+];
 
 struct Protected {
     domain: String,
@@ -395,10 +406,11 @@ impl LookalikeIndex {
         }
     }
 
+    /// Whether the host is, or is inside, a protected domain or a known neighbour.
     fn is_protected(&self, host: &Host) -> bool {
         let mut rest = host.ascii.as_str();
         loop {
-            if self.domains.contains(rest) {
+            if self.domains.contains(rest) || KNOWN_NEIGHBOURS.contains(&rest) {
                 return true;
             }
             match rest.split_once('.') {
@@ -502,8 +514,12 @@ impl LookalikeIndex {
             return Some((i, Dictionary));
         }
 
+        // The whole protected domain left of the registrable label: `who.int.evil.com`.
+        // (Followed by a suffix instead, as in `google.com.br`, it is a suffix swap.)
+        let name_starts: usize = subdomain.iter().map(|l| l.len() + 1).sum();
         let dotted = format!(".{}.", host.ascii);
-        if let Some(m) = self.embedded.as_ref().and_then(|a| a.find(&dotted)) {
+        let mut embedded = self.embedded.iter().flat_map(|a| a.find_overlapping_iter(&dotted));
+        if let Some(m) = embedded.find(|m| m.end() - 1 <= name_starts) {
             return Some((m.pattern().as_u32(), Subdomain));
         }
         for part in subdomain {

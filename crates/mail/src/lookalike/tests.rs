@@ -43,6 +43,7 @@ fn each_family_is_recognised_with_its_kind() {
         ("who.uk.com", "who.int", TldSwap),
         ("linkedin.cn", "linkedin.com", TldSwap),
         ("microsoft.xyz", "microsoft.com", TldSwap),
+        ("microsoft.com.br", "microsoft.com", TldSwap),
         ("cdc.com", "cdc.gov", TldSwap),
         ("microsoft-login.com", "microsoft.com", Dictionary),
         ("securelinkedin.com", "linkedin.com", Dictionary),
@@ -112,6 +113,11 @@ fn unrelated_and_near_but_benign_hosts_are_not_flagged() {
         "hotmail.fr", // Microsoft's own national mailbox domain
         "live.ca",
         "google.de",
+        "google.com.br", // the national suffix com.br, not a subdomain of google.com
+        "hotmail.com.ar",
+        "mail.com",      // known neighbours: other people's big domains one slip away
+        "ymail.com",
+        "neh.gov",
         "outlook.co.uk",
         "gov.br",
         "nic.fr",
