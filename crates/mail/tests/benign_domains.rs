@@ -14,7 +14,7 @@
 //! `$TOCSIN_TEST_DATA`); the test skips with a message when they are absent.
 
 use std::collections::HashSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use tocsin_mail::lookalike::LookalikeIndex;
 
@@ -23,14 +23,38 @@ const MAX_HOSTS: usize = 10_000;
 /// Benign hosts that are flagged, each on purpose: the name a lure would use is the
 /// name they have. They are the false positives this list finds (8 of 9,863).
 const EXPECTED: &[(&str, &str)] = &[
-    ("canada.com", "a news portal, but also the government's name under .com"),
-    ("cdc.net", "a company, but also the CDC's acronym under another suffix"),
-    ("gmail.gr.com", "a third-party mailbox service named Gmail under CentralNic's gr.com"),
-    ("hotmail.roor", "a bogus entry of the freemail list (no .roor TLD): hotmail under a fake suffix"),
-    ("hitmail.com", "a free-mail service one vowel away from hotmail.com: a typosquat by construction"),
-    ("outlook.4team.biz", "an Outlook add-on vendor naming a host after Outlook"),
-    ("www.outlooksecure.com", "outlook + secure is the shape of a credential lure"),
-    ("www.watchingmicrosoftlikeahawk.com", "a blog about Microsoft with microsoft in its name"),
+    (
+        "canada.com",
+        "a news portal, but also the government's name under .com",
+    ),
+    (
+        "cdc.net",
+        "a company, but also the CDC's acronym under another suffix",
+    ),
+    (
+        "gmail.gr.com",
+        "a third-party mailbox service named Gmail under CentralNic's gr.com",
+    ),
+    (
+        "hotmail.roor",
+        "a bogus entry of the freemail list (no .roor TLD): hotmail under a fake suffix",
+    ),
+    (
+        "hitmail.com",
+        "a free-mail service one vowel away from hotmail.com: a typosquat by construction",
+    ),
+    (
+        "outlook.4team.biz",
+        "an Outlook add-on vendor naming a host after Outlook",
+    ),
+    (
+        "www.outlooksecure.com",
+        "outlook + secure is the shape of a credential lure",
+    ),
+    (
+        "www.watchingmicrosoftlikeahawk.com",
+        "a blog about Microsoft with microsoft in its name",
+    ),
 ];
 
 fn data_dir() -> PathBuf {
@@ -56,7 +80,7 @@ fn hosts_after(text: &str, marker: &str, out: &mut Vec<String>) {
     }
 }
 
-fn ham_hosts(dir: &PathBuf) -> (Vec<String>, Vec<String>, usize) {
+fn ham_hosts(dir: &Path) -> (Vec<String>, Vec<String>, usize) {
     let (mut senders, mut links, mut messages) = (Vec::new(), Vec::new(), 0);
     for folder in ["easy-ham-1", "easy-ham-2", "hard-ham-1"] {
         let Ok(entries) = std::fs::read_dir(dir.join(folder)) else {
@@ -64,15 +88,23 @@ fn ham_hosts(dir: &PathBuf) -> (Vec<String>, Vec<String>, usize) {
         };
         let mut files: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
         files.sort();
-        for file in files.iter().filter(|f| f.extension().is_some_and(|e| e == "txt")) {
-            let Ok(bytes) = std::fs::read(file) else { continue };
+        for file in files
+            .iter()
+            .filter(|f| f.extension().is_some_and(|e| e == "txt"))
+        {
+            let Ok(bytes) = std::fs::read(file) else {
+                continue;
+            };
             messages += 1;
             let text: String = bytes.iter().map(|&b| char::from(b)).collect();
             let (head, _) = text.split_once("\n\n").unwrap_or((&text, ""));
             let unfolded = head.replace("\n ", " ").replace("\n\t", " ");
             for line in unfolded.lines() {
                 let name = line.split(':').next().unwrap_or("").to_ascii_lowercase();
-                if matches!(name.as_str(), "from" | "reply-to" | "return-path" | "sender") {
+                if matches!(
+                    name.as_str(),
+                    "from" | "reply-to" | "return-path" | "sender"
+                ) {
                     hosts_after(line, "@", &mut senders);
                 }
             }
@@ -88,11 +120,15 @@ fn common_benign_domains_are_not_flagged() {
     let dir = data_dir();
     let top_sites = dir.join("top-sites/package/top-sites.json");
     let Ok(top) = std::fs::read_to_string(&top_sites) else {
-        println!("SKIPPED: {} not found; run scripts/fetch-test-data", top_sites.display());
+        println!(
+            "SKIPPED: {} not found; run scripts/fetch-test-data",
+            top_sites.display()
+        );
         return;
     };
     let mut hosts: Vec<String> = Vec::new();
-    let top: Vec<serde_json::Value> = serde_json::from_str(&top).expect("top-sites.json is a JSON array");
+    let top: Vec<serde_json::Value> =
+        serde_json::from_str(&top).expect("top-sites.json is a JSON array");
     hosts.extend(
         top.iter()
             .filter_map(|v| v["rootDomain"].as_str())
@@ -100,15 +136,24 @@ fn common_benign_domains_are_not_flagged() {
     );
     let common = std::fs::read_to_string(dir.join("email-providers/package/common.json"))
         .expect("email-providers is unpacked beside top-sites");
-    let common: Vec<String> = serde_json::from_str(&common).expect("common.json is an array of domains");
+    let common: Vec<String> =
+        serde_json::from_str(&common).expect("common.json is an array of domains");
     hosts.extend(common);
     let (senders, links, messages) = ham_hosts(&dir.join("datasets-spam-assassin/package/data"));
-    assert!(messages >= 4_150, "the SpamAssassin ham corpus is unpacked ({messages} messages found)");
+    assert!(
+        messages >= 4_150,
+        "the SpamAssassin ham corpus is unpacked ({messages} messages found)"
+    );
     hosts.extend(senders);
     hosts.extend(links);
     let free = std::fs::read_to_string(dir.join("freemail/package/data/free.txt"))
         .expect("freemail is unpacked beside top-sites");
-    hosts.extend(free.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned));
+    hosts.extend(
+        free.lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_owned),
+    );
 
     let mut seen = HashSet::new();
     let hosts: Vec<String> = hosts
@@ -120,11 +165,23 @@ fn common_benign_domains_are_not_flagged() {
 
     let index = LookalikeIndex::builtin();
     let flagged: Vec<_> = hosts.iter().filter_map(|h| index.check(h)).collect();
-    println!("{} benign hosts checked, {} flagged", hosts.len(), flagged.len());
+    println!(
+        "{} benign hosts checked, {} flagged",
+        hosts.len(),
+        flagged.len()
+    );
     let mut unexpected = Vec::new();
     for f in &flagged {
-        let why = EXPECTED.iter().find(|(h, _)| *h == f.host).map(|(_, why)| *why);
-        println!("FLAGGED {} [{}]{}", f, f.kind, why.map(|w| format!(" — expected: {w}")).unwrap_or_default());
+        let why = EXPECTED
+            .iter()
+            .find(|(h, _)| *h == f.host)
+            .map(|(_, why)| *why);
+        println!(
+            "FLAGGED {} [{}]{}",
+            f,
+            f.kind,
+            why.map(|w| format!(" — expected: {w}")).unwrap_or_default()
+        );
         if why.is_none() {
             unexpected.push(f.host.clone());
         }

@@ -16,12 +16,13 @@ const DOMAINS: [&str; 3] = ["who.int", "linkedin.com", "microsoft.com"];
 /// Suffixes for the `tld-swap` fuzzer: the common generic and country-code ones, the
 /// new generic TLDs phishers favour, and the private "fake TLDs" (`uk.com`).
 const SUFFIXES: &[&str] = &[
-    "com", "net", "org", "info", "biz", "int", "gov", "edu", "mil", "io", "co", "me", "app", "dev", "xyz",
-    "top", "online", "site", "live", "shop", "club", "work", "support", "email", "cloud", "link", "click",
-    "tk", "ml", "ga", "cf", "gq", "cc", "ws", "ru", "su", "cn", "de", "fr", "uk", "co.uk", "org.uk", "ca",
-    "in", "co.in", "kr", "co.kr", "jp", "co.jp", "br", "com.br", "au", "com.au", "es", "it", "nl", "ch",
-    "be", "pl", "eu", "us", "mx", "ar", "za", "ng", "ir", "tr", "ua", "kz", "vn", "id", "ph", "pk",
-    "uk.com", "us.com", "eu.com", "de.com", "cn.com", "ru.com", "uk.net", "us.org",
+    "com", "net", "org", "info", "biz", "int", "gov", "edu", "mil", "io", "co", "me", "app", "dev",
+    "xyz", "top", "online", "site", "live", "shop", "club", "work", "support", "email", "cloud",
+    "link", "click", "tk", "ml", "ga", "cf", "gq", "cc", "ws", "ru", "su", "cn", "de", "fr", "uk",
+    "co.uk", "org.uk", "ca", "in", "co.in", "kr", "co.kr", "jp", "co.jp", "br", "com.br", "au",
+    "com.au", "es", "it", "nl", "ch", "be", "pl", "eu", "us", "mx", "ar", "za", "ng", "ir", "tr",
+    "ua", "kz", "vn", "id", "ph", "pk", "uk.com", "us.com", "eu.com", "de.com", "cn.com", "ru.com",
+    "uk.net", "us.org",
 ];
 
 /// Permutations that are not look-alikes, and why.
@@ -66,7 +67,11 @@ fn dnstwist_permutations() -> Option<Vec<(String, String, String)>> {
         text.lines()
             .filter_map(|l| {
                 let mut f = l.split('\t');
-                Some((f.next()?.to_owned(), f.next()?.to_owned(), f.next()?.to_owned()))
+                Some((
+                    f.next()?.to_owned(),
+                    f.next()?.to_owned(),
+                    f.next()?.to_owned(),
+                ))
             })
             .collect(),
     )
@@ -84,7 +89,12 @@ fn every_dnstwist_permutation_is_recognised() {
     let mut misses = Vec::new();
     let mut siblings = Vec::new();
     let owners = builtin_domains();
-    let owner_of = |domain: &str| owners.iter().find(|p| p.domain == domain).map(|p| p.owner.clone());
+    let owner_of = |domain: &str| {
+        owners
+            .iter()
+            .find(|p| p.domain == domain)
+            .map(|p| p.owner.clone())
+    };
     for (original, fuzzer, host) in &permutations {
         if fuzzer == "*original" {
             continue;
@@ -115,7 +125,10 @@ fn every_dnstwist_permutation_is_recognised() {
             other => misses.push(format!("{original} {fuzzer} {host}: {other:?}")),
         }
     }
-    println!("{:<14} {:>9} {:>10} {:>9}", "fuzzer", "generated", "recognised", "same kind");
+    println!(
+        "{:<14} {:>9} {:>10} {:>9}",
+        "fuzzer", "generated", "recognised", "same kind"
+    );
     for (fuzzer, (generated, recognised, same)) in &per_fuzzer {
         println!("{fuzzer:<14} {generated:>9} {recognised:>10} {same:>9}");
     }
@@ -129,12 +142,33 @@ fn every_dnstwist_permutation_is_recognised() {
         println!("MISS {m}");
     }
     let fuzzers = [
-        "addition", "bitsquatting", "cyrillic", "dictionary", "homoglyph", "hyphenation", "insertion",
-        "omission", "plural", "repetition", "replacement", "subdomain", "tld-swap", "transposition",
-        "various", "vowel-swap",
+        "addition",
+        "bitsquatting",
+        "cyrillic",
+        "dictionary",
+        "homoglyph",
+        "hyphenation",
+        "insertion",
+        "omission",
+        "plural",
+        "repetition",
+        "replacement",
+        "subdomain",
+        "tld-swap",
+        "transposition",
+        "various",
+        "vowel-swap",
     ];
     for f in fuzzers {
-        assert!(per_fuzzer.get(f).is_some_and(|r| r.0 > 0), "dnstwist generated no {f}");
+        assert!(
+            per_fuzzer.get(f).is_some_and(|r| r.0 > 0),
+            "dnstwist generated no {f}"
+        );
     }
-    assert!(misses.is_empty(), "{} of {} permutations missed", misses.len(), permutations.len());
+    assert!(
+        misses.is_empty(),
+        "{} of {} permutations missed",
+        misses.len(),
+        permutations.len()
+    );
 }

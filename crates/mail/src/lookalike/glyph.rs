@@ -133,7 +133,11 @@ mod tests {
 
     #[test]
     fn different_names_fold_apart() {
-        for (a, b) in [("who", "wmo"), ("microsoft", "macrosoft"), ("linkedin", "linked")] {
+        for (a, b) in [
+            ("who", "wmo"),
+            ("microsoft", "macrosoft"),
+            ("linkedin", "linked"),
+        ] {
             assert_ne!(fold(a), fold(b), "{a} vs {b}");
         }
     }

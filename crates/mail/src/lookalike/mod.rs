@@ -126,7 +126,9 @@ impl LookalikeKind {
             Self::Dictionary => "the protected name with words added (as in microsoft-login)",
             Self::Various => "the protected name glued to its own suffix",
             Self::Confusable => "Unicode characters confusable with the name (UTS #39 skeleton)",
-            Self::IdnHomograph => "an internationalised (punycode) name drawn like the protected one",
+            Self::IdnHomograph => {
+                "an internationalised (punycode) name drawn like the protected one"
+            }
         }
     }
 }
@@ -207,7 +209,15 @@ impl Reach {
 /// Brands that own their name under country codes and send from there (Hotmail, Live
 /// and Outlook mailboxes are national: `hotmail.fr`, `live.ca`; Google's sites are
 /// `google.<cc>`): a swap to a country-code suffix is the brand itself.
-const NATIONAL_BRANDS: &[&str] = &["google", "gmail", "googlemail", "hotmail", "live", "outlook", "msn"];
+const NATIONAL_BRANDS: &[&str] = &[
+    "google",
+    "gmail",
+    "googlemail",
+    "hotmail",
+    "live",
+    "outlook",
+    "msn",
+];
 
 /// Widely used domains one slip away from a protected name that belong to someone else:
 /// they would otherwise be flagged on every message from their users.
@@ -242,7 +252,8 @@ impl Protected {
         if label.is_empty() || rest.is_empty() {
             return None;
         }
-        let is_public_suffix = psl::suffix(ascii.as_bytes()).is_some_and(|s| s.as_bytes() == ascii.as_bytes());
+        let is_public_suffix =
+            psl::suffix(ascii.as_bytes()).is_some_and(|s| s.as_bytes() == ascii.as_bytes());
         Some(Protected {
             label: label.to_owned(),
             suffix: rest.to_owned(),
@@ -327,8 +338,9 @@ impl LookalikeIndex {
                     }
                 }
             }
-            let suffix_known = psl::suffix(p.domain.as_bytes())
-                .is_some_and(|s| s.as_bytes() == p.suffix.as_bytes() || s.as_bytes() == p.domain.as_bytes());
+            let suffix_known = psl::suffix(p.domain.as_bytes()).is_some_and(|s| {
+                s.as_bytes() == p.suffix.as_bytes() || s.as_bytes() == p.domain.as_bytes()
+            });
             if !suffix_known && !own_suffixes.contains(&p.suffix) {
                 own_suffixes.push(p.suffix.clone());
             }
@@ -336,7 +348,8 @@ impl LookalikeIndex {
         for v in misspelt.values_mut() {
             v.shrink_to_fit();
         }
-        let embedded_patterns: Vec<String> = list.iter().map(|p| format!(".{}.", p.domain)).collect();
+        let embedded_patterns: Vec<String> =
+            list.iter().map(|p| format!(".{}.", p.domain)).collect();
         LookalikeIndex {
             domains: list.iter().map(|p| p.domain.clone()).collect(),
             names: build_automaton(&name_list),
@@ -363,10 +376,13 @@ impl LookalikeIndex {
         if self.is_protected(&host) {
             return None;
         }
-        let psl_split = host.labels.len() - host.suffix_labels - 1;
+        let psl_split = host.subdomain().len();
         let found = self.judge(&host, psl_split, &host.suffix()).or_else(|| {
             self.own_suffixes.iter().find_map(|suffix| {
-                let dotted = host.ascii.strip_suffix(suffix.as_str())?.strip_suffix('.')?;
+                let dotted = host
+                    .ascii
+                    .strip_suffix(suffix.as_str())?
+                    .strip_suffix('.')?;
                 let at = dotted.split('.').count().checked_sub(1)?;
                 self.judge(&host, at, suffix)
             })
@@ -430,7 +446,9 @@ impl LookalikeIndex {
         if let Some(ps) = self.by_label.get(label) {
             for &i in ps {
                 let p = &self.protected[i as usize];
-                if p.suffix != suffix && glyph::fold(&Host::unicode_label(suffix)) == glyph::fold(&p.suffix) {
+                if p.suffix != suffix
+                    && glyph::fold(&Host::unicode_label(suffix)) == glyph::fold(&p.suffix)
+                {
                     return Some((i, IdnHomograph));
                 }
                 if p.suffix != suffix && p.swappable_to(suffix) {
@@ -467,7 +485,9 @@ impl LookalikeIndex {
                 if shown != p.label && p.misspelt_under(suffix, Reach::Medium) {
                     let kind = if shown.is_ascii() {
                         Homoglyph
-                    } else if unicode_security::skeleton(&shown).eq(unicode_security::skeleton(&p.label)) {
+                    } else if unicode_security::skeleton(&shown)
+                        .eq(unicode_security::skeleton(&p.label))
+                    {
                         Confusable
                     } else {
                         IdnHomograph
@@ -478,7 +498,11 @@ impl LookalikeIndex {
         }
 
         let mut contains = None;
-        for m in self.names.iter().flat_map(|a| a.find_overlapping_iter(label)) {
+        for m in self
+            .names
+            .iter()
+            .flat_map(|a| a.find_overlapping_iter(label))
+        {
             let (before, after) = (&label[..m.start()], &label[m.end()..]);
             if before.is_empty() && after.is_empty() {
                 // The bare name: handled above as a suffix swap, or the brand's own.
@@ -518,12 +542,19 @@ impl LookalikeIndex {
         // (Followed by a suffix instead, as in `google.com.br`, it is a suffix swap.)
         let name_starts: usize = subdomain.iter().map(|l| l.len() + 1).sum();
         let dotted = format!(".{}.", host.ascii);
-        let mut embedded = self.embedded.iter().flat_map(|a| a.find_overlapping_iter(&dotted));
+        let mut embedded = self
+            .embedded
+            .iter()
+            .flat_map(|a| a.find_overlapping_iter(&dotted));
         if let Some(m) = embedded.find(|m| m.end() - 1 <= name_starts) {
             return Some((m.pattern().as_u32(), Subdomain));
         }
         for part in subdomain {
-            for m in self.names.iter().flat_map(|a| a.find_overlapping_iter(part.as_str())) {
+            for m in self
+                .names
+                .iter()
+                .flat_map(|a| a.find_overlapping_iter(part.as_str()))
+            {
                 for &i in &self.name_owners[m.pattern().as_usize()] {
                     let p = &self.protected[i as usize];
                     let after = &part[m.end()..];
@@ -540,7 +571,10 @@ impl LookalikeIndex {
 /// Whether `after` (what follows the name in a label) is the name's own suffix glued
 /// on: `whoint`, `who-int`, `gov-uk`.
 fn glued_suffix(after: &str, p: &Protected) -> bool {
-    after == p.flat_suffix || after.strip_prefix('-').is_some_and(|s| s == p.hyphen_suffix)
+    after == p.flat_suffix
+        || after
+            .strip_prefix('-')
+            .is_some_and(|s| s == p.hyphen_suffix)
 }
 
 fn push_once(v: &mut Vec<u32>, i: u32) {

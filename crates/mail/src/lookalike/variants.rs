@@ -145,9 +145,16 @@ pub fn misspellings(label: &str, thorough: bool) -> Vec<(String, LookalikeKind)>
             }
         }
     }
-    for i in 2..n.saturating_sub(2) {
-        let ending = if matches!(chars[i], 's' | 'x' | 'z') { "es" } else { "s" };
-        let (head, tail) = label.split_at(label.char_indices().nth(i + 1).map_or(label.len(), |(b, _)| b));
+    // dnstwist's plural: "s" (or "es" after s, x, z) after any letter but the first
+    // two and the last two.
+    for (i, &c) in chars.iter().enumerate().take(n.saturating_sub(2)).skip(2) {
+        let ending = if matches!(c, 's' | 'x' | 'z') {
+            "es"
+        } else {
+            "s"
+        };
+        let head: String = chars[..=i].iter().collect();
+        let tail: String = chars[i + 1..].iter().collect();
         out.push((format!("{head}{ending}{tail}"), Plural));
     }
     for twice in once.iter().flat_map(|o| homoglyph_swaps(o)) {
@@ -160,8 +167,8 @@ pub fn misspellings(label: &str, thorough: bool) -> Vec<(String, LookalikeKind)>
                 out.push((with(i, c), kind));
             }
         }
-        for i in 0..n {
-            for c in LABEL_CHARS.chars().filter(|&c| c != chars[i]) {
+        for (i, &own) in chars.iter().enumerate() {
+            for c in LABEL_CHARS.chars().filter(|&c| c != own) {
                 out.push((replaced(i, c), Replacement));
             }
         }
@@ -202,7 +209,8 @@ fn is_label(s: &str) -> bool {
         && s.len() <= 63
         && !s.starts_with('-')
         && !s.ends_with('-')
-        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
 #[cfg(test)]
@@ -241,7 +249,11 @@ mod tests {
         for (v, kind) in table {
             assert_eq!(kind_of(v), Some(kind), "{v}");
         }
-        assert_eq!(kind_of("microsoft"), None, "the name itself is no misspelling");
+        assert_eq!(
+            kind_of("microsoft"),
+            None,
+            "the name itself is no misspelling"
+        );
     }
 
     #[test]
