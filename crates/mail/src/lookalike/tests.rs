@@ -210,3 +210,48 @@ fn the_index_is_shareable_across_threads() {
     fn shareable<T: Send + Sync>() {}
     shareable::<LookalikeIndex>();
 }
+
+#[test]
+fn odd_input_is_answered_without_panicking() {
+    let index = index();
+    let pieces = [
+        "xn--",
+        "xn--zz",
+        "-",
+        ".",
+        "..",
+        "who",
+        "int",
+        "com",
+        "ß",
+        "İ",
+        "💩",
+        "\u{202e}",
+        "\u{0}",
+        "м",
+        "rn",
+        "0",
+        "a-",
+        "-a",
+        "microsoft",
+        "linkedin",
+        "co.uk",
+        ":",
+        "[",
+        "@",
+        " ",
+    ];
+    let mut checked = 0;
+    for a in pieces {
+        for b in pieces {
+            for c in pieces {
+                let _ = index.check(&format!("{a}{b}.{c}"));
+                let _ = index.check(&format!("{a}.{b}{c}.com"));
+                checked += 2;
+            }
+        }
+    }
+    let _ = index.check(&"a.".repeat(200));
+    let _ = index.check(&format!("{}.com", "x".repeat(70)));
+    assert_eq!(checked, 2 * pieces.len().pow(3));
+}
