@@ -1,1 +1,0 @@
-//! Domains made to look like protected ones.
