@@ -186,7 +186,7 @@ impl Analyser {
         let extracted = links::extract(mail);
         for host in links::hosts(&extracted.links) {
             if let Some(l) = own.lookalikes.check(&host).or_else(|| self.builtin.check(&host)) {
-                findings.push(Finding::new(Code::LookalikeLink, l.describe()));
+                findings.push(Finding::new(Code::LookalikeLink, l.to_string()));
             }
         }
         findings.extend(links::check(&extracted.links));
@@ -227,7 +227,7 @@ impl Analyser {
             if let Some(l) = hit {
                 out.push(Finding::new(
                     Code::LookalikeSender,
-                    format!("{header}: {address}: {}", l.describe()),
+                    format!("{header}: {address}: {}", l),
                 ));
             }
             seen.push(domain);

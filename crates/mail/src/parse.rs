@@ -14,13 +14,13 @@ use std::fmt;
 use jiff::Timestamp;
 use mail_parser::{Address, MessageParser, MessagePart, MimeHeaders, PartType};
 use model::{Attachment, AuthHeader, Mail, Mailbox};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use structure::Crossed;
 
 /// How much of a message tocsin is willing to read. Set under `[mail.limits]`.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Limits {
     /// Largest raw message accepted, in bytes. A larger one is refused with an error.

@@ -6,8 +6,8 @@
 
 use std::path::PathBuf;
 
-use mail::analyse::{Analyser, MailConfig, OwnDomains};
-use mail::parse::{Limits, parse_message};
+use tocsin_mail::analyse::{Analyser, MailConfig, OwnDomains};
+use tocsin_mail::parse::{Limits, parse_message};
 use scenario::{CORPUS_AUTHSERV_ID, CORPUS_OWN_DOMAIN, mail_corpus};
 
 fn corpus_dir() -> PathBuf {
@@ -86,7 +86,7 @@ fn every_message_gets_its_verdict_and_reasons() {
 
 #[test]
 fn the_corpus_directory_reads_as_mail_with_origins() {
-    let reader = mail::mailbox::read_path(&corpus_dir(), &Limits::default()).expect("readable");
+    let reader = tocsin_mail::mailbox::read_path(&corpus_dir(), &Limits::default()).expect("readable");
     let read: Vec<_> = reader.collect();
     assert_eq!(read.len(), mail_corpus().len());
     assert!(read.iter().all(|(_, parsed)| parsed.is_ok()));
