@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
-use crate::lookalike::{LookalikeIndex, ProtectedDomain};
+use crate::lookalike::{LookalikeIndex, LookalikeKind, ProtectedDomain};
 use crate::parse::Limits;
 use crate::signals::impersonation::OwnIdentity;
 use crate::signals::{attachments, auth, impersonation, links, lure};
@@ -75,13 +75,9 @@ impl Default for MailConfig {
 /// A configuration the analyser cannot work with.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ConfigError {
-    #[error(
-        "mail.weights: `{0}` is not a reason code; the codes are listed in docs/output.md"
-    )]
+    #[error("mail.weights: `{0}` is not a reason code; the codes are listed in docs/output.md")]
     UnknownCode(String),
-    #[error(
-        "mail.thresholds: suspicious ({suspicious}) must be below phishing ({phishing})"
-    )]
+    #[error("mail.thresholds: suspicious ({suspicious}) must be below phishing ({phishing})")]
     Thresholds { suspicious: i32, phishing: i32 },
 }
 
@@ -138,6 +134,26 @@ impl OwnDomains {
     }
 }
 
+/// How strongly a kind of lookalike suggests deceit (see [`Code::default_weight`]).
+enum Strength {
+    /// A misspelling or homograph: made to be mistaken for the protected name.
+    Misspelt,
+    /// The protected name inside another domain or beside other words.
+    Contained,
+    /// The protected name under another public suffix.
+    SuffixSwap,
+}
+
+fn strength(kind: LookalikeKind) -> Strength {
+    match kind {
+        // `Various` is the whole protected domain folded into a label (`who-int.org`,
+        // `microsoftcom.com`): made to be read as the real one.
+        LookalikeKind::Subdomain | LookalikeKind::Dictionary => Strength::Contained,
+        LookalikeKind::TldSwap => Strength::SuffixSwap,
+        _ => Strength::Misspelt,
+    }
+}
+
 /// The mail analyser; built once, shared by every intake path.
 pub struct Analyser {
     builtin: LookalikeIndex,
@@ -185,8 +201,17 @@ impl Analyser {
         findings.extend(lure::check(mail));
         let extracted = links::extract(mail);
         for host in links::hosts(&extracted.links) {
-            if let Some(l) = own.lookalikes.check(&host).or_else(|| self.builtin.check(&host)) {
-                findings.push(Finding::new(Code::LookalikeLink, l.to_string()));
+            if let Some(l) = own
+                .lookalikes
+                .check(&host)
+                .or_else(|| self.builtin.check(&host))
+            {
+                let code = match strength(l.kind) {
+                    Strength::Misspelt => Code::LookalikeLink,
+                    Strength::Contained => Code::BrandInLinkHost,
+                    Strength::SuffixSwap => Code::SuffixSwapLink,
+                };
+                findings.push(Finding::new(code, l.to_string()));
             }
         }
         findings.extend(links::check(&extracted.links));
@@ -208,7 +233,11 @@ impl Analyser {
         let mut headers: Vec<(&str, &str)> = Vec::new();
         headers.extend(mail.from.iter().map(|m| ("From", m.address.as_str())));
         headers.extend(mail.sender.iter().map(|m| ("Sender", m.address.as_str())));
-        headers.extend(mail.reply_to.iter().map(|m| ("Reply-To", m.address.as_str())));
+        headers.extend(
+            mail.reply_to
+                .iter()
+                .map(|m| ("Reply-To", m.address.as_str())),
+        );
         headers.extend(mail.return_path.iter().map(|a| ("Return-Path", a.as_str())));
         let mut out: Vec<Finding> = Vec::new();
         let mut seen: Vec<String> = Vec::new();
@@ -225,10 +254,12 @@ impl Analyser {
                 .check(&domain)
                 .or_else(|| self.builtin.check(&domain));
             if let Some(l) = hit {
-                out.push(Finding::new(
-                    Code::LookalikeSender,
-                    format!("{header}: {address}: {}", l),
-                ));
+                let code = match strength(l.kind) {
+                    Strength::Misspelt => Code::LookalikeSender,
+                    Strength::Contained => Code::BrandInSenderDomain,
+                    Strength::SuffixSwap => Code::SuffixSwapSender,
+                };
+                out.push(Finding::new(code, format!("{header}: {address}: {}", l)));
             }
             seen.push(domain);
         }
@@ -307,7 +338,7 @@ mod tests {
         let a = analyser();
         let one = |c: Code| a.verdict(vec![Finding::new(c, "e")]);
         assert_eq!(one(Code::LureHealth).verdict, Verdict::Clean);
-        assert_eq!(one(Code::HtmlForm).verdict, Verdict::Suspicious);
+        assert_eq!(one(Code::HtmlPasswordForm).verdict, Verdict::Suspicious);
         assert_eq!(one(Code::LookalikeSender).verdict, Verdict::Phishing);
     }
 

@@ -130,6 +130,15 @@ pub fn parse_message(raw: &[u8], limits: &Limits) -> Result<Mail, MailError> {
     let message = std::panic::catch_unwind(|| MessageParser::default().parse(decoded))
         .map_err(|_| MailError::ParserFailed)?
         .filter(|m| !m.parts.is_empty() && !m.root_part().headers().is_empty())
+        // A lenient parser reads any first line as a header; a message names at least
+        // its sender, date, subject, id or a hop that carried it.
+        .filter(|m| {
+            m.from().is_some()
+                || m.date().is_some()
+                || m.subject().is_some()
+                || m.message_id().is_some()
+                || m.header("Received").is_some()
+        })
         .ok_or(MailError::NotAMessage)?;
 
     let mut mail = Mail {

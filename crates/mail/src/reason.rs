@@ -11,7 +11,11 @@ use std::fmt;
 pub enum Code {
     // Sender identity.
     LookalikeSender,
+    BrandInSenderDomain,
+    SuffixSwapSender,
     LookalikeLink,
+    BrandInLinkHost,
+    SuffixSwapLink,
     DisplayNameImpersonation,
     FreemailOfficialTitle,
     ReplyToMismatch,
@@ -34,6 +38,7 @@ pub enum Code {
     LinkTextMismatch,
     LinkDataUri,
     HtmlForm,
+    HtmlPasswordForm,
     // Attachments.
     AttachmentMacro,
     AttachmentShortcut,
@@ -48,9 +53,13 @@ pub enum Code {
 }
 
 impl Code {
-    pub const ALL: [Code; 30] = [
+    pub const ALL: [Code; 35] = [
         Code::LookalikeSender,
+        Code::BrandInSenderDomain,
+        Code::SuffixSwapSender,
         Code::LookalikeLink,
+        Code::BrandInLinkHost,
+        Code::SuffixSwapLink,
         Code::DisplayNameImpersonation,
         Code::FreemailOfficialTitle,
         Code::ReplyToMismatch,
@@ -70,6 +79,7 @@ impl Code {
         Code::LinkTextMismatch,
         Code::LinkDataUri,
         Code::HtmlForm,
+        Code::HtmlPasswordForm,
         Code::AttachmentMacro,
         Code::AttachmentShortcut,
         Code::AttachmentDiskImage,
@@ -84,7 +94,11 @@ impl Code {
     pub fn as_str(self) -> &'static str {
         match self {
             Code::LookalikeSender => "lookalike_sender",
+            Code::BrandInSenderDomain => "brand_in_sender_domain",
+            Code::SuffixSwapSender => "suffix_swap_sender",
             Code::LookalikeLink => "lookalike_link",
+            Code::BrandInLinkHost => "brand_in_link_host",
+            Code::SuffixSwapLink => "suffix_swap_link",
             Code::DisplayNameImpersonation => "display_name_impersonation",
             Code::FreemailOfficialTitle => "freemail_official_title",
             Code::ReplyToMismatch => "reply_to_mismatch",
@@ -104,6 +118,7 @@ impl Code {
             Code::LinkTextMismatch => "link_text_mismatch",
             Code::LinkDataUri => "link_data_uri",
             Code::HtmlForm => "html_form",
+            Code::HtmlPasswordForm => "html_password_form",
             Code::AttachmentMacro => "attachment_macro",
             Code::AttachmentShortcut => "attachment_shortcut",
             Code::AttachmentDiskImage => "attachment_disk_image",
@@ -118,13 +133,21 @@ impl Code {
 
     /// Points a finding of this code adds to a message's score unless configured
     /// otherwise. A message scoring 25 or more is suspicious, 50 or more phishing
-    /// (`analyse::Thresholds`): one strong sign of deceit (a lookalike sender, a
-    /// right-to-left override in a file name) with any lure makes phishing, a lure alone
-    /// never does.
+    /// (`analyse::Thresholds`): one strong sign of deceit (a misspelt lookalike sender, a
+    /// right-to-left override in a file name) makes phishing, a lure alone never does.
+    /// Lookalikes come in three strengths: a misspelling or homograph of a protected
+    /// name is made to deceive; a protected name inside another domain
+    /// (`microsoft-support.example`, `outlook.4team.biz`) often is; the protected name
+    /// under another suffix (`canada.com` beside `canada.ca`) is often an old,
+    /// unrelated domain and weighs least.
     pub fn default_weight(self) -> i32 {
         match self {
             Code::LookalikeSender => 50,
-            Code::LookalikeLink => 40,
+            Code::BrandInSenderDomain => 30,
+            Code::SuffixSwapSender => 20,
+            Code::LookalikeLink => 30,
+            Code::BrandInLinkHost => 15,
+            Code::SuffixSwapLink => 10,
             Code::DisplayNameImpersonation => 35,
             Code::FreemailOfficialTitle => 20,
             Code::ReplyToMismatch => 15,
@@ -143,7 +166,8 @@ impl Code {
             Code::LinkCredentialPath => 10,
             Code::LinkTextMismatch => 30,
             Code::LinkDataUri => 30,
-            Code::HtmlForm => 25,
+            Code::HtmlForm => 10,
+            Code::HtmlPasswordForm => 35,
             Code::AttachmentMacro => 40,
             Code::AttachmentShortcut => 45,
             Code::AttachmentDiskImage => 35,

@@ -6,9 +6,9 @@
 
 use std::path::PathBuf;
 
+use scenario::{CORPUS_AUTHSERV_ID, CORPUS_OWN_DOMAIN, mail_corpus};
 use tocsin_mail::analyse::{Analyser, MailConfig, OwnDomains};
 use tocsin_mail::parse::{Limits, parse_message};
-use scenario::{CORPUS_AUTHSERV_ID, CORPUS_OWN_DOMAIN, mail_corpus};
 
 fn corpus_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/corpus")
@@ -77,7 +77,12 @@ fn every_message_gets_its_verdict_and_reasons() {
         if analysis.verdict != case.expected || !missing.is_empty() {
             wrong.push(format!(
                 "{}: expected {} with {:?}, got {} ({}) with {:?}",
-                case.name, case.expected, case.codes, analysis.verdict, analysis.score, analysis.reasons
+                case.name,
+                case.expected,
+                case.codes,
+                analysis.verdict,
+                analysis.score,
+                analysis.reasons
             ));
         }
     }
@@ -86,7 +91,8 @@ fn every_message_gets_its_verdict_and_reasons() {
 
 #[test]
 fn the_corpus_directory_reads_as_mail_with_origins() {
-    let reader = tocsin_mail::mailbox::read_path(&corpus_dir(), &Limits::default()).expect("readable");
+    let reader =
+        tocsin_mail::mailbox::read_path(&corpus_dir(), &Limits::default()).expect("readable");
     let read: Vec<_> = reader.collect();
     assert_eq!(read.len(), mail_corpus().len());
     assert!(read.iter().all(|(_, parsed)| parsed.is_ok()));

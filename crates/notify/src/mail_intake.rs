@@ -157,7 +157,9 @@ impl MailIntake {
             absorb(existing, &detection, || uuid::Uuid::now_v7().to_string());
         incident.evidence_count += 1;
         let sender = record.from.address.clone();
-        if !incident.sources.contains(&sender) && incident.sources.len() < model::Incident::MAX_LISTED {
+        if !incident.sources.contains(&sender)
+            && incident.sources.len() < model::Incident::MAX_LISTED
+        {
             incident.sources.push(sender);
             incident.sources.sort();
         }
@@ -221,7 +223,11 @@ fn record(
         reply_to: mail.reply_to.first().map(|m| m.address.clone()),
         subject: mail.subject.clone(),
         recipients,
-        attachments: mail.attachments.iter().map(AttachmentRecord::from).collect(),
+        attachments: mail
+            .attachments
+            .iter()
+            .map(AttachmentRecord::from)
+            .collect(),
         sha256: hex::encode(Sha256::digest(raw)),
         origin,
         analysis,

@@ -37,8 +37,15 @@ pub struct MailCase {
 /// 2020-04-02T09:15:00Z, in the Cerium campaigns' season.
 const DATE: i64 = 1_585_818_900;
 
-fn base(from: (&'static str, &'static str), subject: &'static str, n: i64) -> MessageBuilder<'static> {
-    let host = from.1.rsplit_once('@').map_or("unknown.example", |(_, d)| d);
+fn base(
+    from: (&'static str, &'static str),
+    subject: &'static str,
+    n: i64,
+) -> MessageBuilder<'static> {
+    let host = from
+        .1
+        .rsplit_once('@')
+        .map_or("unknown.example", |(_, d)| d);
     MessageBuilder::new()
         .header("Return-Path", Raw::new(format!("<{}>", from.1)))
         .header(
@@ -145,7 +152,9 @@ fn archive(entries: &[(&str, &[u8])], encrypted: bool) -> Vec<u8> {
 
 /// A Windows shortcut header (MS-SHLLINK): header size and the LinkCLSID.
 fn lnk() -> Vec<u8> {
-    let mut b = vec![0x4c, 0, 0, 0, 0x01, 0x14, 0x02, 0, 0, 0, 0, 0, 0xc0, 0, 0, 0, 0, 0, 0, 0x46];
+    let mut b = vec![
+        0x4c, 0, 0, 0, 0x01, 0x14, 0x02, 0, 0, 0, 0, 0, 0xc0, 0, 0, 0, 0, 0, 0, 0x46,
+    ];
     b.resize(76, 0);
     b.extend_from_slice(b"C:\\Windows\\System32\\cmd.exe /c powershell -enc ...");
     b
@@ -223,7 +232,7 @@ pub fn mail_corpus() -> Vec<MailCase> {
         name: "microsoft-password-form",
         about: "Password-expiry lure from rnicrosoft.com (rn for m) with a password form inside the message",
         expected: Verdict::Phishing,
-        codes: &["lookalike_sender", "lure_credentials", "html_form"],
+        codes: &["lookalike_sender", "lure_credentials", "html_password_form"],
         raw: write(
             base(("Microsoft 365", "no-reply@rnicrosoft.com"), "Your password expires today", 5)
                 .html_body("<p>Your password expires today. Verify your account to keep your mailbox.</p>\
@@ -257,9 +266,17 @@ pub fn mail_corpus() -> Vec<MailCase> {
         expected: Verdict::Phishing,
         codes: &["attachment_rtlo"],
         raw: write(
-            base(("HR Department", "hr@payroll-update.example"), "Salary review 2020", 8)
-                .text_body("Please find your salary review attached.\r\n")
-                .attachment("application/pdf", "Salary_review_\u{202e}fdp.exe", b"MZ\x90\x00\x03\x00\x00\x00".to_vec()),
+            base(
+                ("HR Department", "hr@payroll-update.example"),
+                "Salary review 2020",
+                8,
+            )
+            .text_body("Please find your salary review attached.\r\n")
+            .attachment(
+                "application/pdf",
+                "Salary_review_\u{202e}fdp.exe",
+                b"MZ\x90\x00\x03\x00\x00\x00".to_vec(),
+            ),
         ),
     });
     cases.push(MailCase {
@@ -301,9 +318,19 @@ pub fn mail_corpus() -> Vec<MailCase> {
         expected: Verdict::Suspicious,
         codes: &["attachment_encrypted_archive", "lure_invoice"],
         raw: write(
-            base(("Buchhaltung", "rechnung@lieferant-gmbh.example"), "Rechnung Nr. 4471 – Zahlungserinnerung", 12)
-                .text_body("Sehr geehrte Damen und Herren,\r\n\r\nanbei die Rechnung. Passwort: 4471\r\n")
-                .attachment("application/zip", "Rechnung_4471.zip", archive(&[("Rechnung_4471.pdf", b"%PDF-1.4 ...")], true)),
+            base(
+                ("Buchhaltung", "rechnung@lieferant-gmbh.example"),
+                "Rechnung Nr. 4471 – Zahlungserinnerung",
+                12,
+            )
+            .text_body(
+                "Sehr geehrte Damen und Herren,\r\n\r\nanbei die Rechnung. Passwort: 4471\r\n",
+            )
+            .attachment(
+                "application/zip",
+                "Rechnung_4471.zip",
+                archive(&[("Rechnung_4471.pdf", b"%PDF-1.4 ...")], true),
+            ),
         ),
     });
 

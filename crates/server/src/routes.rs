@@ -118,7 +118,9 @@ async fn journal_address(
         ));
     };
     let local = notify::mail_intake::journal_local_part(state.store().master_key(), org);
-    Ok(Json(serde_json::json!({ "address": format!("{local}@{domain}") })))
+    Ok(Json(
+        serde_json::json!({ "address": format!("{local}@{domain}") }),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -290,7 +292,11 @@ async fn push_mail(
     let is_mbox = headers
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim().to_ascii_lowercase().starts_with("application/mbox"));
+        .is_some_and(|v| {
+            v.trim()
+                .to_ascii_lowercase()
+                .starts_with("application/mbox")
+        });
     let raws: Vec<Result<Vec<u8>, String>> = if is_mbox {
         mail::mailbox::split_mbox(&body[..], state.mail.limits())
             .map(|r| r.map_err(|e| e.to_string()))

@@ -39,10 +39,22 @@ async fn fixture_with(http: HttpConfig, enricher: enrich::Enricher) -> Fixture {
     )
     .await
     .expect("intake");
+    let intake = Arc::new(intake);
+    let analyser = mail::analyse::Analyser::new(&mail::analyse::MailConfig::default())
+        .expect("default mail config");
+    let mail = notify::MailIntake::new(
+        intake.store().clone(),
+        Arc::new(analyser),
+        mail::parse::Limits::default(),
+        notify::NotifyConfig::default(),
+        intake.outbox_wake(),
+    );
     let state = AppState {
-        intake: Arc::new(intake),
+        intake,
+        mail: Arc::new(mail),
         enricher: Arc::new(enricher),
         http,
+        journal_domain: None,
         allow_private_webhooks: false,
     };
     Fixture {
@@ -249,4 +261,152 @@ Nov 20 09:00:03 gw sshd[1]: Failed password for ana from ::ffff:89.160.20.128 po
             (Some("SE"), Some(29518))
         ]
     );
+}
+
+/// Enrols the corpus's clinic (`clinic.example`) beside the fixture's organisation.
+async fn enrol_clinic(f: &Fixture) -> String {
+    let (_, key) = f
+        .state
+        .intake
+        .store()
+        .create_organisation(&store::NewOrganisation {
+            name: "Clinic".into(),
+            sector: model::Sector::Clinic,
+            country: "FR".into(),
+            domains: vec![scenario::CORPUS_OWN_DOMAIN.into()],
+            webhook_url: None,
+        })
+        .await
+        .expect("org");
+    key
+}
+
+fn corpus_message(name: &str) -> Vec<u8> {
+    scenario::mail_corpus()
+        .into_iter()
+        .find(|c| c.name == name)
+        .map(|c| c.raw)
+        .expect("corpus case")
+}
+
+#[tokio::test]
+async fn uploaded_phishing_opens_an_incident_only_its_recipients_organisation_sees() {
+    let f = fixture(HttpConfig::default()).await;
+    let clinic = enrol_clinic(&f).await;
+    let raw = corpus_message("who-lookalike-covid");
+
+    // The fixture's own organisation (echo.example) is not a recipient: judged, not kept.
+    let (status, body) = send(&f, "POST", "/api/v1/mail", Some(&f.key), raw.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["messages"][0]["verdict"], "phishing");
+    assert_eq!(body["messages"][0]["disposition"], "not_enrolled");
+    assert!(body["messages"][0].get("incident").is_none());
+
+    let (status, body) = send(&f, "POST", "/api/v1/mail", Some(&clinic), raw.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let message = &body["messages"][0];
+    assert_eq!(message["disposition"], "stored");
+    assert_eq!(
+        message["recipients"],
+        serde_json::json!(["ana.silva@clinic.example"])
+    );
+    assert_eq!(message["reasons"][0]["code"], "lookalike_sender");
+    let incident = message["incident"]
+        .as_str()
+        .expect("incident id")
+        .to_owned();
+
+    // The same message again is a duplicate and opens nothing new.
+    let (_, again) = send(&f, "POST", "/api/v1/mail", Some(&clinic), raw).await;
+    assert_eq!(again["messages"][0]["disposition"], "duplicate");
+
+    let (status, one) = send(
+        &f,
+        "GET",
+        &format!("/api/v1/incidents/{incident}"),
+        Some(&clinic),
+        vec![],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(one["kind"], "phishing");
+    assert_eq!(one["technique"], "T1566");
+    assert_eq!(one["evidence_count"], 1);
+    assert_eq!(one["sources"], serde_json::json!(["covid19@who-int.org"]));
+    assert_eq!(
+        one["messages"][0]["subject"],
+        "COVID-19 vaccine: urgent guidance for health workers"
+    );
+    assert!(
+        one["summary"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("Spear-phishing against ana.silva@clinic.example"),
+        "{}",
+        one["summary"]
+    );
+
+    let (status, _) = send(
+        &f,
+        "GET",
+        &format!("/api/v1/incidents/{incident}"),
+        Some(&f.key),
+        vec![],
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "another organisation's incident is invisible"
+    );
+}
+
+#[tokio::test]
+async fn an_mbox_upload_reports_each_message_and_keeps_the_readable_ones() {
+    let f = fixture(HttpConfig::default()).await;
+    let clinic = enrol_clinic(&f).await;
+    let mut mbox = Vec::new();
+    for name in ["colleague-docx", "rtlo-salary-review"] {
+        mbox.extend_from_slice(b"From sender@example.org Thu Apr  2 09:15:00 2020\n");
+        mbox.extend_from_slice(&corpus_message(name));
+        mbox.extend_from_slice(b"\n");
+    }
+    let request = Request::builder()
+        .method("POST")
+        .uri("/api/v1/mail")
+        .header("content-type", "application/mbox")
+        .header("authorization", format!("Bearer {clinic}"))
+        .body(Body::from(mbox))
+        .expect("request");
+    let response = router(f.state.clone())
+        .oneshot(request)
+        .await
+        .expect("response");
+    assert_eq!(response.status(), StatusCode::OK);
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    let body: serde_json::Value = serde_json::from_slice(&bytes).expect("json");
+    let verdicts: Vec<&str> = body["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .map(|m| m["verdict"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(verdicts, ["clean", "phishing"]);
+    assert_eq!(body["messages"][1]["origin"]["index"], 2);
+
+    let (status, body) = send(
+        &f,
+        "POST",
+        "/api/v1/mail",
+        Some(&clinic),
+        b"not a message at all".to_vec(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["errors"][0]["index"], 1);
 }

@@ -41,7 +41,10 @@ pub fn is_mail_input(path: &Path) -> bool {
         .map(|n| n.to_string_lossy().to_ascii_lowercase())
         .unwrap_or_default();
     let name = name.strip_suffix(".gz").unwrap_or(&name);
-    if [".eml", ".mbox", ".mbx"].iter().any(|ext| name.ends_with(ext)) {
+    if [".eml", ".mbox", ".mbx"]
+        .iter()
+        .any(|ext| name.ends_with(ext))
+    {
         return true;
     }
     let mut head = [0u8; 512];
@@ -187,7 +190,13 @@ fn write_text(out: &mut impl Write, m: &MessageLine<'_>) -> io::Result<()> {
     )?;
     if m.verdict != Verdict::Clean {
         for r in m.reasons {
-            writeln!(out, "    {:+4} {:<28} {}", r.weight, r.code, printable(&r.evidence))?;
+            writeln!(
+                out,
+                "    {:+4} {:<28} {}",
+                r.weight,
+                r.code,
+                printable(&r.evidence)
+            )?;
         }
     }
     Ok(())
@@ -213,14 +222,22 @@ mod tests {
 
     #[test]
     fn mail_is_told_from_logs_by_its_first_line() {
-        assert!(looks_like_mail(b"From ana@example.org Thu Aug 22 12:36:23 2002\n"));
-        assert!(looks_like_mail(b"Return-Path: <a@b.example>\nReceived: x\n"));
+        assert!(looks_like_mail(
+            b"From ana@example.org Thu Aug 22 12:36:23 2002\n"
+        ));
+        assert!(looks_like_mail(
+            b"Return-Path: <a@b.example>\nReceived: x\n"
+        ));
         assert!(looks_like_mail(b"Received: from mx.example\n"));
         assert!(!looks_like_mail(
             b"Nov 23 10:00:00 host sshd[1]: Failed password for root from 192.0.2.1 port 22 ssh2\n"
         ));
-        assert!(!looks_like_mail(b"{\"createdDateTime\": \"2020-01-01T00:00:00Z\"}\n"));
-        assert!(!looks_like_mail(b"<34>1 2003-10-11T22:14:15.003Z host su - - - x\n"));
+        assert!(!looks_like_mail(
+            b"{\"createdDateTime\": \"2020-01-01T00:00:00Z\"}\n"
+        ));
+        assert!(!looks_like_mail(
+            b"<34>1 2003-10-11T22:14:15.003Z host su - - - x\n"
+        ));
     }
 
     #[test]

