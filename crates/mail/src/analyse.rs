@@ -43,7 +43,7 @@ impl Default for Thresholds {
 }
 
 /// The `[mail]` section of the configuration.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MailConfig {
     /// `authserv-id`s of the receiving hosts whose `Authentication-Results` headers to
@@ -58,18 +58,6 @@ pub struct MailConfig {
     /// Weight overrides by reason code, e.g. `{ lure_health = 0 }`.
     pub weights: BTreeMap<String, i32>,
     pub limits: Limits,
-}
-
-impl Default for MailConfig {
-    fn default() -> Self {
-        MailConfig {
-            trusted_authserv_ids: Vec::new(),
-            protected_domains: Vec::new(),
-            thresholds: Thresholds::default(),
-            weights: BTreeMap::new(),
-            limits: Limits::default(),
-        }
-    }
 }
 
 /// A configuration the analyser cannot work with.
@@ -372,10 +360,12 @@ mod tests {
 
     #[test]
     fn thresholds_must_be_ordered() {
-        let mut config = MailConfig::default();
-        config.thresholds = Thresholds {
-            suspicious: 60,
-            phishing: 50,
+        let config = MailConfig {
+            thresholds: Thresholds {
+                suspicious: 60,
+                phishing: 50,
+            },
+            ..MailConfig::default()
         };
         assert!(matches!(
             Analyser::new(&config),

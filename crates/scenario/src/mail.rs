@@ -181,10 +181,10 @@ pub fn mail_corpus() -> Vec<MailCase> {
              dkim=pass (signature was verified) header.d={domain}; dmarc=pass action=none header.from={domain}"
         )
     };
-    let mut cases = Vec::new();
+    vec![
 
     // --- Phishing -------------------------------------------------------------------
-    cases.push(MailCase {
+    MailCase {
         name: "who-lookalike-covid",
         about: "Cerium-style lure: 'World Health Organization' from who-int.org, a hyphenated lookalike of who.int, with a COVID-19 vaccine lure and a link to the lookalike",
         expected: Verdict::Phishing,
@@ -194,8 +194,8 @@ pub fn mail_corpus() -> Vec<MailCase> {
                 .text_body("Dear colleague,\r\n\r\nPlease read the updated COVID-19 vaccination guidance before your next shift:\r\nhttps://who-int.org/covid19/guidance/login\r\n\r\nWorld Health Organization\r\n")
                 .html_body("<p>Dear colleague,</p><p>Please read the updated <b>COVID-19 vaccination</b> guidance before your next shift:</p><p><a href=\"https://who-int.org/covid19/guidance/login\">https://www.who.int/covid19/guidance</a></p>"),
         ),
-    });
-    cases.push(MailCase {
+    },
+    MailCase {
         name: "who-director-freemail",
         about: "A 'WHO Director' display name from a free-mail address, replies diverted to another provider, asking about COVID-19 donations",
         expected: Verdict::Phishing,
@@ -205,8 +205,8 @@ pub fn mail_corpus() -> Vec<MailCase> {
                 .reply_to(("WHO Office", "who-office@outlook.com"))
                 .text_body("Dear Partner,\r\n\r\nThe World Health Organization is coordinating the COVID-19 pandemic response and needs your urgent support with vaccine logistics. Kindly reply with your availability.\r\n\r\nRegards,\r\nWHO Director-General Office\r\n"),
         ),
-    });
-    cases.push(MailCase {
+    },
+    MailCase {
         name: "recruiter-zinc-docm",
         about: "Zinc-style fake recruiter: a 'Senior Recruiter' at a defence firm writing from Gmail with a job description as a macro-enabled Word document",
         expected: Verdict::Phishing,
@@ -216,8 +216,8 @@ pub fn mail_corpus() -> Vec<MailCase> {
                 .text_body("Hello Ana,\r\n\r\nI came across your profile and would like to discuss a job offer for a Senior Biomedical Engineer position. The salary range and the job description are in the attached document; please enable editing to view it. Are you available for an interview this week?\r\n\r\nBest regards,\r\nSarah Miller\r\nSenior Recruiter\r\n")
                 .attachment("application/vnd.ms-word.document.macroEnabled.12", "Boeing_Job_Description.docm", ooxml(true)),
         ),
-    });
-    cases.push(MailCase {
+    },
+    MailCase {
         name: "linkedin-homoglyph",
         about: "A job alert from linkedln.com (ln for in) whose link text shows www.linkedin.com but goes to the lookalike",
         expected: Verdict::Phishing,
@@ -227,8 +227,8 @@ pub fn mail_corpus() -> Vec<MailCase> {
                 .html_body("<p>Hi Ana, a recruiter from <b>Pfizer</b> viewed your profile and has a new position for you.</p>\
 <p><a href=\"https://linkedln.com/jobs/view/3377?trk=eml\">https://www.linkedin.com/jobs/view/3377</a></p>"),
         ),
-    });
-    cases.push(MailCase {
+    },
+    MailCase {
         name: "microsoft-password-form",
         about: "Password-expiry lure from rnicrosoft.com (rn for m) with a password form inside the message",
         expected: Verdict::Phishing,
@@ -238,8 +238,8 @@ pub fn mail_corpus() -> Vec<MailCase> {
                 .html_body("<p>Your password expires today. Verify your account to keep your mailbox.</p>\
 <form action=\"https://rnicrosoft.com/owa/auth.php\" method=\"post\"><input name=\"login\"><input type=\"password\" name=\"passwd\"><button>Keep my password</button></form>"),
         ),
-    });
-    cases.push(MailCase {
+    },
+    MailCase {
         name: "microsoft-idn-homograph",
         about: "Shared-document lure from a homograph of microsoft.com with a Cyrillic 'і', written in punycode",
         expected: Verdict::Phishing,
@@ -248,8 +248,8 @@ pub fn mail_corpus() -> Vec<MailCase> {
             base(("Microsoft OneDrive", "share@xn--mcrosoft-thh.com"), "Ana, a document has been shared with you", 6)
                 .text_body("A document has been shared with you: Q2 budget.xlsx\r\nSign in to view the document.\r\n"),
         ),
-    });
-    cases.push(MailCase {
+    },
+    MailCase {
         name: "invoice-iso-double-extension",
         about: "French invoice lure (encoded-word subject) with a disk image named like a PDF",
         expected: Verdict::Phishing,
@@ -259,8 +259,8 @@ pub fn mail_corpus() -> Vec<MailCase> {
                 .text_body("Bonjour,\r\n\r\nVeuillez trouver ci-joint la facture impayée. Merci de procéder au paiement.\r\n")
                 .attachment("application/octet-stream", "facture_2020-113.pdf.iso", iso()),
         ),
-    });
-    cases.push(MailCase {
+    },
+    MailCase {
         name: "rtlo-salary-review",
         about: "An executable whose name uses a right-to-left override so that it reads as a PDF",
         expected: Verdict::Phishing,
@@ -278,8 +278,8 @@ pub fn mail_corpus() -> Vec<MailCase> {
                 b"MZ\x90\x00\x03\x00\x00\x00".to_vec(),
             ),
         ),
-    });
-    cases.push(MailCase {
+    },
+    MailCase {
         name: "kdca-korean-lnk-zip",
         about: "Korean COVID-19 vaccination notice claiming to be the KDCA (질병관리청) from a free-mail address, with a shortcut inside a zip",
         expected: Verdict::Phishing,
@@ -289,8 +289,8 @@ pub fn mail_corpus() -> Vec<MailCase> {
                 .text_body("코로나19 백신 접종 일정을 첨부 파일에서 확인하십시오.\r\n")
                 .attachment("application/zip", "백신_접종_안내.zip", archive(&[("접종일정.pdf.lnk", &lnk())], false)),
         ),
-    });
-    cases.push(MailCase {
+    },
+    MailCase {
         name: "spanish-ip-literal-login",
         about: "Spanish shared-document lure linking to a sign-in page on a bare IP address",
         expected: Verdict::Phishing,
@@ -299,8 +299,8 @@ pub fn mail_corpus() -> Vec<MailCase> {
             base(("Soporte", "soporte@servicio-correo.example"), "Se ha compartido un documento contigo", 10)
                 .html_body("<p>Se ha compartido un documento contigo. Verifique su cuenta para acceder.</p><p><a href=\"http://203.0.113.7/login.php?u=ana\">Abrir documento</a></p>"),
         ),
-    });
-    cases.push(MailCase {
+    },
+    MailCase {
         name: "own-domain-spoof-dmarc-fail",
         about: "The clinic's own director spoofed: DMARC fails at the clinic's receiving host and replies go to Gmail",
         expected: Verdict::Phishing,
@@ -311,8 +311,8 @@ pub fn mail_corpus() -> Vec<MailCase> {
                 .header("Authentication-Results", auth("mx.clinic.example; spf=fail (sender IP is 198.51.100.66) smtp.mailfrom=clinic.example; dkim=none (message not signed) header.d=none; dmarc=fail action=quarantine header.from=clinic.example"))
                 .text_body("Ana, I need you to process a payment before noon. Reply to me here, I am in meetings all day.\r\n"),
         ),
-    });
-    cases.push(MailCase {
+    },
+    MailCase {
         name: "german-invoice-encrypted-zip",
         about: "German invoice lure with a password-protected archive and the password in the body",
         expected: Verdict::Suspicious,
@@ -332,10 +332,10 @@ pub fn mail_corpus() -> Vec<MailCase> {
                 archive(&[("Rechnung_4471.pdf", b"%PDF-1.4 ...")], true),
             ),
         ),
-    });
+    },
 
     // --- Benign look-alikes: must stay clean ---------------------------------------------
-    cases.push(MailCase {
+    MailCase {
         name: "who-newsletter-dkim",
         about: "A real WHO newsletter about COVID-19 vaccines, from who.int with DKIM and DMARC passing at the clinic's receiving host",
         expected: Verdict::Clean,
@@ -346,8 +346,8 @@ pub fn mail_corpus() -> Vec<MailCase> {
                 .text_body("WHO News\r\n\r\nCOVID-19 vaccines: updated guidance for health workers on vaccination and testing.\r\nhttps://www.who.int/news/item/02-04-2020-covid-19-guidance\r\n")
                 .html_body(WHO_NEWS_HTML),
         ),
-    });
-    cases.push(MailCase {
+    },
+    MailCase {
         name: "linkedin-job-alert",
         about: "A real LinkedIn job alert from linkedin.com, DMARC passing",
         expected: Verdict::Clean,
@@ -358,8 +358,8 @@ pub fn mail_corpus() -> Vec<MailCase> {
                 .html_body("<p>New jobs match your preferences: <b>Senior Nurse</b>, St Mary's Hospital. Salary: competitive.</p>\
 <p><a href=\"https://www.linkedin.com/comm/jobs/view/3377?trk=eml-jobalert\">View job</a></p>"),
         ),
-    });
-    cases.push(MailCase {
+    },
+    MailCase {
         name: "colleague-docx",
         about: "A colleague at the clinic sends meeting minutes as a .docx (no macros)",
         expected: Verdict::Clean,
@@ -370,8 +370,8 @@ pub fn mail_corpus() -> Vec<MailCase> {
                 .text_body("Hi Ana,\r\n\r\nthe minutes are attached; the vaccination rota for next week is on page 2.\r\n\r\nBo\r\n")
                 .attachment("application/vnd.openxmlformats-officedocument.wordprocessingml.document", "ward-minutes.docx", ooxml(false)),
         ),
-    });
-    cases.push(MailCase {
+    },
+    MailCase {
         name: "microsoft-security-notice",
         about: "A real Microsoft account security notice from accountprotection.microsoft.com",
         expected: Verdict::Clean,
@@ -381,8 +381,8 @@ pub fn mail_corpus() -> Vec<MailCase> {
                 .header("Authentication-Results", auth_owned(trusted_pass("accountprotection.microsoft.com")))
                 .text_body("The following security info was recently added to the Microsoft account an***@clinic.example. If you added this, you can ignore this message.\r\nhttps://account.live.com/proofs/Manage\r\n"),
         ),
-    });
-    cases.push(MailCase {
+    },
+    MailCase {
         name: "french-supplier-invoice",
         about: "A supplier's ordinary invoice in French with a PDF attachment",
         expected: Verdict::Clean,
@@ -392,8 +392,8 @@ pub fn mail_corpus() -> Vec<MailCase> {
                 .text_body("Bonjour,\r\n\r\nVeuillez trouver ci-joint votre facture du mois de mars.\r\n\r\nCordialement\r\n")
                 .attachment("application/pdf", "F-2020-0412.pdf", b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj <<>> endobj\n".to_vec()),
         ),
-    });
-    cases.push(MailCase {
+    },
+    MailCase {
         name: "conference-multipart",
         about: "A conference announcement in multipart/alternative with quoted-printable HTML and several links to one site",
         expected: Verdict::Clean,
@@ -409,8 +409,8 @@ pub fn mail_corpus() -> Vec<MailCase> {
                 ),
             ),
         ),
-    });
-    cases
+    },
+    ]
 }
 
 fn auth_owned(value: String) -> Raw<'static> {
