@@ -120,6 +120,11 @@ fn common_benign_domains_are_not_flagged() {
     let dir = data_dir();
     let top_sites = dir.join("top-sites/package/top-sites.json");
     let Ok(top) = std::fs::read_to_string(&top_sites) else {
+        // scripts/test installs it and sets this: there a missing tool is a failure.
+        assert!(
+            std::env::var_os("TOCSIN_REQUIRE_TEST_DATA").is_none(),
+            "scripts/test should have installed what this test needs"
+        );
         println!(
             "SKIPPED: {} not found; run scripts/fetch-test-data",
             top_sites.display()

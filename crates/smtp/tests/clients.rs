@@ -152,6 +152,11 @@ fn tool_present(tool: &str) -> bool {
         .output()
         .is_ok_and(|output| output.status.success());
     if !present {
+        // scripts/test installs it and sets this: there a missing tool is a failure.
+        assert!(
+            std::env::var_os("TOCSIN_REQUIRE_TEST_DATA").is_none(),
+            "scripts/test should have installed what this test needs"
+        );
         println!("SKIPPED: `{tool}` is not installed");
     }
     present
