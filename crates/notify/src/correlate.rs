@@ -146,7 +146,11 @@ pub fn summary(incident: &Incident) -> String {
         Some((day, time)) if first.starts_with(day) => time.to_owned(),
         _ => last,
     };
-    let window = format!("between {first} and {last} UTC");
+    let window = if incident.first_seen == incident.last_seen {
+        format!("at {first} UTC")
+    } else {
+        format!("between {first} and {last} UTC")
+    };
     let failed = incident
         .evidence_count
         .saturating_sub(incident.compromised_accounts.len() as u64);

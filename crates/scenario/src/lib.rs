@@ -26,7 +26,9 @@ pub use distributed::{
     CrossOrgCampaign, DistributedSpray, RotatingCampaign, cross_org_campaign, distributed_spray,
     rotating_campaign, spray_address,
 };
-pub use mail::{CORPUS_AUTHSERV_ID, CORPUS_OWN_DOMAIN, MailCase, mail_corpus};
+pub use mail::{
+    CORPUS_AUTHSERV_ID, CORPUS_OWN_DOMAIN, DEMO_MAIL, MailCase, mail_corpus, readdressed,
+};
 pub use names::{staff_accounts, staff_names};
 pub use render::{render_graph, render_sshd};
 

@@ -413,6 +413,27 @@ pub fn mail_corpus() -> Vec<MailCase> {
     ]
 }
 
+/// `raw` with the corpus organisation's domain replaced by `domain`, so that the same
+/// messages can be sent to another organisation (the demo's). The domain appears only in
+/// headers and text, never inside encoded attachments.
+pub fn readdressed(raw: &[u8], domain: &str) -> Vec<u8> {
+    String::from_utf8_lossy(raw)
+        .replace(CORPUS_OWN_DOMAIN, domain)
+        .into_bytes()
+}
+
+/// The corpus cases the demo sends to its vaccine maker: four spear-phishing kinds, one
+/// suspicious and two benign messages.
+pub const DEMO_MAIL: &[&str] = &[
+    "who-lookalike-covid",
+    "recruiter-zinc-docm",
+    "linkedin-homoglyph",
+    "kdca-korean-lnk-zip",
+    "german-invoice-encrypted-zip",
+    "who-newsletter-dkim",
+    "colleague-docx",
+];
+
 fn auth_owned(value: String) -> Raw<'static> {
     Raw::new(value)
 }

@@ -117,6 +117,52 @@ pub async fn run(listen: SocketAddr, once: bool, seed: u64) -> anyhow::Result<()
         );
     }
 
+    // Mail: the vaccine maker's journal delivers a few inbound messages, spear-phishing
+    // of each kind the seeds describe among ordinary mail.
+    if let (Some(org), Some((_, name, key))) = (demo.orgs.get(1), keys.get(1)) {
+        let domain = org.domains.first().map_or("", String::as_str);
+        let mut mbox = Vec::new();
+        let corpus = scenario::mail_corpus();
+        let chosen: Vec<&scenario::MailCase> = scenario::DEMO_MAIL
+            .iter()
+            .filter_map(|n| corpus.iter().find(|c| c.name == *n))
+            .collect();
+        for case in &chosen {
+            mbox.extend_from_slice(b"From journal@tenant.example Thu Apr  2 09:15:00 2020\n");
+            mbox.extend_from_slice(&scenario::readdressed(&case.raw, domain));
+            if !mbox.ends_with(b"\n") {
+                mbox.push(b'\n');
+            }
+            mbox.push(b'\n');
+        }
+        let response = client
+            .post(format!("{base}/api/v1/mail"))
+            .bearer_auth(key)
+            .header("Content-Type", "application/mbox")
+            .body(mbox)
+            .send()
+            .await?;
+        let status = response.status();
+        let report: serde_json::Value = response.json().await?;
+        anyhow::ensure!(
+            status.is_success(),
+            "mail upload answered {status}: {report}"
+        );
+        println!(
+            "\nJudging {} inbound messages for {name} through POST /api/v1/mail:",
+            chosen.len()
+        );
+        for m in report["messages"].as_array().into_iter().flatten() {
+            let strongest = m["reasons"][0]["code"].as_str().unwrap_or("-");
+            println!(
+                "  {:<10} {:>4}  {:<28} strongest reason: {strongest}",
+                m["verdict"].as_str().unwrap_or("?"),
+                m["score"].as_i64().unwrap_or(0),
+                m["message_id"].as_str().unwrap_or("?"),
+            );
+        }
+    }
+
     // Notifications go out as soon as they are queued; wait for the last of them.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     while store.outbox_counts().await?.pending > 0 && tokio::time::Instant::now() < deadline {

@@ -298,9 +298,19 @@ fn the_demo_delivers_every_notification_with_a_valid_signature() {
     let output = tocsin(&["demo", "--listen", "127.0.0.1:0", "--once"], None);
     let out = stdout(&output);
     assert!(output.status.success(), "{out}\n{}", stderr(&output));
-    assert!(out.contains("Notifications: 7 delivered, 0 pending, 0 dead; 7 signatures verified by the receiver, 0 refused."), "{out}");
+    assert!(out.contains("Notifications: 11 delivered, 0 pending, 0 dead; 11 signatures verified by the receiver, 0 refused."), "{out}");
     assert!(out.contains("St. Brigid's Hospital (3 incidents)"), "{out}");
-    assert!(out.contains("Northwind Vaccines (2 incidents)"), "{out}");
+    assert!(out.contains("Northwind Vaccines (6 incidents)"), "{out}");
+    assert!(
+        out.contains("Judging 7 inbound messages for Northwind Vaccines"),
+        "{out}"
+    );
+    assert_eq!(
+        out.matches("Spear-phishing against ana.silva@northwind-vaccines.example")
+            .count(),
+        4 + 4,
+        "four notifications and four incident summaries: {out}"
+    );
     assert!(out.contains("Open Witness (2 incidents)"), "{out}");
     assert_eq!(
         out.matches("treat it as compromised").count(),
