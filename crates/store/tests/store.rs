@@ -244,7 +244,7 @@ async fn a_database_from_a_newer_tocsin_is_refused() {
     match Store::open(dir.path()).await {
         Err(StoreError::SchemaTooNew {
             found: 999,
-            supported: 3,
+            supported: 4,
         }) => {}
         other => panic!("expected SchemaTooNew, got {other:?}"),
     }
@@ -293,4 +293,87 @@ async fn replay_pages_through_every_sign_in_once_in_time_order() {
     // (i * 7) % 11 >= 2 holds for all but the i whose offset is 0 or 1.
     let wanted = (0..25i64).filter(|i| (i * 7) % 11 >= 2).count();
     assert_eq!(seen.len(), wanted);
+}
+
+fn mail_record(sha256: &str) -> model::MailRecord {
+    model::MailRecord {
+        time: "2020-04-02T09:15:00Z".parse().expect("time"),
+        message_id: Some("m1@example.org".into()),
+        from: model::Mailbox {
+            name: Some("World Health Organization".into()),
+            address: "covid19@who-int.org".into(),
+        },
+        reply_to: None,
+        subject: "COVID-19 <script>".into(),
+        recipients: vec!["ana@alpha.example".into()],
+        attachments: vec![],
+        sha256: sha256.into(),
+        origin: model::MailOrigin::Upload {
+            request: "r1".into(),
+            index: 1,
+        },
+        analysis: model::MailAnalysis {
+            verdict: model::Verdict::Phishing,
+            score: 60,
+            reasons: vec![model::Reason {
+                code: "lookalike_sender".into(),
+                weight: 50,
+                evidence: "From: covid19@who-int.org".into(),
+            }],
+        },
+    }
+}
+
+#[tokio::test]
+async fn mail_records_round_trip_once_and_stay_with_their_organisation() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(dir.path()).await.expect("open");
+    let (alpha, _) = store
+        .create_organisation(&org("Alpha"))
+        .await
+        .expect("alpha");
+    let (beta, _) = store.create_organisation(&org("Beta")).await.expect("beta");
+    let record = mail_record("aa11");
+    let mut tx = store.begin_intake().await.expect("tx");
+    let id = tx
+        .insert_mail(alpha.id, &record)
+        .await
+        .expect("insert")
+        .expect("new");
+    assert_eq!(
+        tx.insert_mail(alpha.id, &record).await.expect("again"),
+        None,
+        "the same raw message is stored once per organisation"
+    );
+    assert!(
+        tx.insert_mail(beta.id, &record)
+            .await
+            .expect("beta")
+            .is_some(),
+        "another organisation's copy is its own"
+    );
+    let incident = incident(alpha.id, "i-mail", 1);
+    tx.save_incident(&incident).await.expect("save");
+    tx.add_mail_evidence("i-mail", &[id]).await.expect("link");
+    assert_eq!(tx.mails(beta.id, &[id]).await.expect("read"), vec![]);
+    tx.commit().await.expect("commit");
+
+    let linked = store
+        .incident_mails(alpha.id, "i-mail", 10)
+        .await
+        .expect("read");
+    assert_eq!(linked.len(), 1);
+    assert_eq!(linked[0].record, record);
+    assert_eq!(
+        store
+            .incident_mails(beta.id, "i-mail", 10)
+            .await
+            .expect("read"),
+        vec![],
+        "another organisation's incident shows no messages"
+    );
+    assert_eq!(
+        store.recent_mails(beta.id, 10).await.expect("recent").len(),
+        1
+    );
 }
