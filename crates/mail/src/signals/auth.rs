@@ -18,7 +18,7 @@
 use model::{AuthHeader, Mail};
 
 use super::impersonation::is_freemail;
-use super::{EVIDENCE_VALUE_CHARS, clip, registrable_domain};
+use super::{EVIDENCE_VALUE_CHARS, clip, clip_bytes, registrable_domain};
 use crate::{Code, Finding};
 
 /// The trusted-list entry that stands for "the topmost header without an authserv-id",
@@ -251,17 +251,6 @@ fn dkim_domain(m: &MethodResult) -> Option<String> {
 /// DMARC's relaxed alignment: both domains have the same registrable domain.
 fn relaxed_aligned(a: &str, b: &str) -> bool {
     registrable_domain(a) == registrable_domain(b)
-}
-
-fn clip_bytes(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
 }
 
 /// Splits on `;` outside comments and quoted strings, collapsing whitespace.

@@ -17,6 +17,7 @@ use html5gum::{DefaultEmitter, HtmlString, Token, Tokenizer};
 use model::Mail;
 use url::{Host, Url};
 
+use super::clip_bytes;
 use crate::{Code, Finding};
 
 /// Links kept per message. A message with more is reported with a warning; its first
@@ -130,7 +131,7 @@ impl Collector {
             (result.is_ok() && unicode != h).then_some(unicode)
         });
         self.links.push(Link {
-            href: cut(href, MAX_HREF_BYTES).to_owned(),
+            href: clip_bytes(href, MAX_HREF_BYTES).to_owned(),
             host,
             host_unicode,
             text: text.filter(|t| !t.is_empty()),
@@ -167,18 +168,6 @@ fn is_data(href: &str) -> bool {
     href.trim_start()
         .get(..5)
         .is_some_and(|s| s.eq_ignore_ascii_case("data:"))
-}
-
-/// The longest prefix of `s` of at most `max` bytes that ends on a char boundary.
-fn cut(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
 }
 
 fn attr(tag: &html5gum::StartTag<()>, name: &str) -> Option<String> {

@@ -32,7 +32,7 @@ use model::Mail;
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
 
-use super::{EVIDENCE_VALUE_CHARS, clip};
+use super::{EVIDENCE_VALUE_CHARS, clip, clip_bytes};
 use crate::{Code, Finding};
 
 /// Most bytes of each source (subject, body, attachment name) searched.
@@ -935,17 +935,6 @@ fn search<'a>(
             text: original,
         });
     }
-}
-
-fn clip_bytes(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
 }
 
 /// One finding per theme that fired: on one strong phrase, or on two different weak

@@ -24,6 +24,19 @@ pub fn registrable_domain(domain: &str) -> String {
     }
 }
 
+/// The longest prefix of `s` of at most `max` bytes that ends on a character boundary:
+/// how much of an attacker's header or body a check looks at.
+pub(crate) fn clip_bytes(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
 /// `s` cut to at most `max` characters (on a character boundary), with `…` when cut.
 pub(crate) fn clip(s: &str, max: usize) -> String {
     match s.char_indices().nth(max) {
