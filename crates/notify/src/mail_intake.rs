@@ -26,6 +26,10 @@ use model::{
 };
 use store::{MasterKey, NewDelivery, Store, StoreError};
 
+/// How far back phishing from the same sender domain to other organisations counts as
+/// one campaign.
+const CAMPAIGN_WINDOW: jiff::SignedDuration = jiff::SignedDuration::from_hours(7 * 24);
+
 /// What became of one message.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct MailReport {
@@ -145,7 +149,30 @@ impl MailIntake {
             tx.commit().await?;
             return Ok(report);
         }
-        let detection = detection(org, &mail, &record);
+        let mut detection = detection(org, &mail, &record);
+        if let Some(domain) = record.from.domain() {
+            let since = record
+                .time
+                .checked_sub(CAMPAIGN_WINDOW)
+                .unwrap_or(Timestamp::MIN);
+            let others = tx.other_orgs_phished_by(org, domain, since).await?;
+            if others > 0 {
+                detection.severity = detection.severity.max(Severity::High);
+                detection.reasons.insert(
+                    1,
+                    format!(
+                        "The same sender domain, {domain}, sent messages judged phishing to {} \
+                         protected by this service in the 7 days before: a campaign, not a \
+                         stray message.",
+                        if others == 1 {
+                            "1 other organisation".to_owned()
+                        } else {
+                            format!("{others} other organisations")
+                        },
+                    ),
+                );
+            }
+        }
         let not_before = record
             .time
             .checked_sub(self.config.reopen_after)

@@ -410,3 +410,36 @@ async fn an_mbox_upload_reports_each_message_and_keeps_the_readable_ones() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_eq!(body["errors"][0]["index"], 1);
 }
+
+#[tokio::test]
+async fn a_sender_phishing_several_organisations_is_called_a_campaign_without_naming_them() {
+    let f = fixture(HttpConfig::default()).await;
+    let clinic = enrol_clinic(&f).await;
+    let raw = corpus_message("linkedin-homoglyph");
+    // The fixture's organisation (echo.example) gets the same lure first.
+    let to_echo = scenario::readdressed(&raw, "echo.example");
+    let (_, first) = send(&f, "POST", "/api/v1/mail", Some(&f.key), to_echo).await;
+    assert_eq!(first["messages"][0]["disposition"], "stored", "{first}");
+    let (_, second) = send(&f, "POST", "/api/v1/mail", Some(&clinic), raw).await;
+    let incident = second["messages"][0]["incident"]
+        .as_str()
+        .expect("incident");
+    let (_, one) = send(
+        &f,
+        "GET",
+        &format!("/api/v1/incidents/{incident}"),
+        Some(&clinic),
+        vec![],
+    )
+    .await;
+    let reasons = one["reasons"].to_string();
+    assert!(
+        reasons.contains("The same sender domain, linkedln.com, sent messages judged phishing to 1 other organisation"),
+        "{reasons}"
+    );
+    assert!(
+        !reasons.contains("echo"),
+        "the other organisation is never named: {reasons}"
+    );
+    assert_eq!(one["severity"], "high");
+}

@@ -22,15 +22,16 @@ impl Intake {
     pub async fn insert_mail(&mut self, org: OrgId, mail: &MailRecord) -> Result<Option<EventId>> {
         let received_at = self.received_at().to_owned();
         let id: Option<i64> = sqlx::query_scalar(
-            "INSERT INTO mails (org_id, time_us, message_id, from_addr, from_name, reply_to, \
-             subject, recipients, verdict, score, reasons, attachments, sha256, origin, \
-             received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+            "INSERT INTO mails (org_id, time_us, message_id, from_addr, from_domain, from_name, \
+             reply_to, subject, recipients, verdict, score, reasons, attachments, sha256, \
+             origin, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
              ON CONFLICT DO NOTHING RETURNING id",
         )
         .bind(org.0)
         .bind(mail.time.as_microsecond())
         .bind(&mail.message_id)
         .bind(&mail.from.address)
+        .bind(mail.from.domain().unwrap_or_default().to_ascii_lowercase())
         .bind(&mail.from.name)
         .bind(&mail.reply_to)
         .bind(&mail.subject)
@@ -45,6 +46,27 @@ impl Intake {
         .fetch_optional(self.connection())
         .await?;
         Ok(id.map(EventId))
+    }
+
+    /// How many organisations other than `org` received messages judged phishing from
+    /// `domain` at or after `since`: a campaign only a service protecting many
+    /// organisations can see. Only the count leaves the store, never which.
+    pub async fn other_orgs_phished_by(
+        &mut self,
+        org: OrgId,
+        domain: &str,
+        since: Timestamp,
+    ) -> Result<u64> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT count(DISTINCT org_id) FROM mails WHERE from_domain = ? \
+             AND verdict = 'phishing' AND time_us >= ? AND org_id != ?",
+        )
+        .bind(domain.to_ascii_lowercase())
+        .bind(since.as_microsecond())
+        .bind(org.0)
+        .fetch_one(self.connection())
+        .await?;
+        Ok(n.max(0) as u64)
     }
 
     /// Links stored messages to an incident as its evidence.

@@ -7,6 +7,9 @@ CREATE TABLE mails (
     time_us     INTEGER NOT NULL,
     message_id  TEXT,
     from_addr   TEXT NOT NULL,
+    -- The sender's domain, lower-cased: how one sender's campaign is found across
+    -- organisations.
+    from_domain TEXT NOT NULL,
     from_name   TEXT,
     reply_to    TEXT,
     subject     TEXT NOT NULL,
@@ -23,6 +26,7 @@ CREATE TABLE mails (
 -- repeated) must not count it twice.
 CREATE UNIQUE INDEX mails_digest ON mails (org_id, sha256);
 CREATE INDEX mails_org_time ON mails (org_id, time_us);
+CREATE INDEX mails_sender ON mails (from_domain, verdict, time_us);
 
 CREATE TABLE incident_mails (
     incident_id TEXT NOT NULL REFERENCES incidents(id) ON DELETE CASCADE,
