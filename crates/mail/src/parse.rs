@@ -208,6 +208,20 @@ fn read_headers(message: &mail_parser::Message<'_>, raw: &[u8], mail: &mut Mail)
                 arc: true,
                 value: value(),
             });
+        } else if name.eq_ignore_ascii_case("list-id") {
+            let id = bare_address(&value());
+            if !id.is_empty() {
+                mail.list_id = Some(id);
+            }
+        } else if ["list-post", "mailing-list", "list-unsubscribe"]
+            .iter()
+            .any(|h| name.eq_ignore_ascii_case(h))
+        {
+            // Lists that predate List-Id (Yahoo Groups' `Mailing-List: list x@…`) still
+            // name their address: its domain stands in for the id.
+            if mail.list_id.is_none() {
+                mail.list_id = list_address_domain(&value());
+            }
         } else if name.eq_ignore_ascii_case("return-path") {
             if mail.return_path.is_none() {
                 let address = bare_address(&value());
@@ -269,6 +283,16 @@ fn unfold(value: &[u8]) -> String {
 }
 
 /// `<Ana@Example.org>` → `ana@example.org`; also drops a trailing comment.
+/// The domain of the first mail address in a list header (`<mailto:x-unsubscribe@lists.example>`).
+fn list_address_domain(value: &str) -> Option<String> {
+    let token = value
+        .split(|c: char| c.is_whitespace() || matches!(c, '<' | '>' | ',' | ';'))
+        .find(|t| t.contains('@'))?;
+    let token = token.strip_prefix("mailto:").unwrap_or(token);
+    let domain = token.rsplit_once('@')?.1.split('?').next()?.to_lowercase();
+    (!domain.is_empty()).then_some(domain)
+}
+
 fn bare_address(value: &str) -> String {
     let value = value.trim();
     let inner = match (value.find('<'), value.rfind('>')) {

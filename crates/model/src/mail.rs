@@ -97,6 +97,10 @@ pub struct Mail {
     /// `X-Original-To`, `Envelope-To`. Journaled copies put the real recipients here.
     pub envelope_recipients: Vec<String>,
     pub auth_headers: Vec<AuthHeader>,
+    /// The `List-Id` of a mailing list's message (`razor-users.lists.example.org` from
+    /// `Razor <razor-users.lists.example.org>`), lower-cased; for lists without one, the
+    /// domain of the address in `List-Post`, `Mailing-List` or `List-Unsubscribe`.
+    pub list_id: Option<String>,
     /// Plain-text bodies, concatenated, bounded.
     pub text: String,
     /// HTML bodies as received (not rendered), concatenated, bounded.

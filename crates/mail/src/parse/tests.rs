@@ -27,6 +27,7 @@ Subject: =?UTF-8?Q?Offre_d=E2=80=99emploi_=E2=80=93_?=
  =?UTF-8?Q?salaire_85_000_=E2=82=AC?=
 Date: Tue, 14 Apr 2020 09:30:00 +0200
 Message-ID: <job-42@linkedln.com>
+List-Id: Jobs digest <Jobs.Lists.LinkedLn.com>
 MIME-Version: 1.0
 Content-Type: multipart/mixed; boundary=\"outer==\"
 
@@ -91,6 +92,7 @@ fn decodes_a_real_format_multipart_message() {
     assert_eq!(mail.to[0].name.as_deref(), Some("Lee, Ana"));
     assert!(mail.cc.is_empty(), "{:?}", mail.cc);
     assert_eq!(mail.sender, None);
+    assert_eq!(mail.list_id.as_deref(), Some("jobs.lists.linkedln.com"));
     assert_eq!(
         mail.return_path.as_deref(),
         Some("bounce+xyz@mailer.example.net")
@@ -424,5 +426,27 @@ mod properties {
                 }
             }
         }
+    }
+}
+
+#[test]
+fn old_lists_are_named_by_the_address_in_their_headers() {
+    for (value, want) in [
+        (
+            "list zzzzteana@yahoogroups.com; contact zzzzteana-owner@yahoogroups.com",
+            Some("yahoogroups.com"),
+        ),
+        (
+            "<mailto:razor-users-request@lists.SourceForge.net?subject=unsubscribe>",
+            Some("lists.sourceforge.net"),
+        ),
+        ("<https://lists.example.org/unsubscribe>", None),
+        ("", None),
+    ] {
+        assert_eq!(
+            super::list_address_domain(value).as_deref(),
+            want,
+            "{value}"
+        );
     }
 }

@@ -19,8 +19,9 @@
 //!   ([`is_freemail`]). A signature line counts only when the title starts it (after
 //!   seniority words) or follows a separator, as in "Jane Roe | Talent Acquisition",
 //!   so "I talked to a recruiter" in a sentence does not.
-//! - `ReplyToMismatch`: a Reply-To whose registrable domain is neither the From's nor
-//!   the Sender's (mailing lists set both Sender and Reply-To to the list).
+//! - `ReplyToMismatch`: a Reply-To whose registrable domain is neither the From's, the
+//!   Sender's nor the List-Id's (mailing lists set Sender or List-Id, and Reply-To, to
+//!   the list).
 //! - `ReturnPathMismatch`: a Return-Path of another registrable domain than From (and
 //!   than Sender: a mailing list bounces to itself). Bulk senders bounce to their
 //!   provider's domain all the time, hence the low weight.
@@ -739,10 +740,12 @@ fn reply_to_mismatch(mail: &Mail) -> Option<Finding> {
         .as_ref()
         .and_then(Mailbox::domain)
         .map(registrable_domain);
+    // A mailing list sends replies to itself: its List-Id names the list's domain.
+    let list = mail.list_id.as_deref().map(registrable_domain);
     let reply_to = mail.reply_to.iter().find(|r| {
         r.domain()
             .map(registrable_domain)
-            .is_some_and(|d| d != from && Some(&d) != sender.as_ref())
+            .is_some_and(|d| d != from && Some(&d) != sender.as_ref() && Some(&d) != list.as_ref())
     })?;
     let domain = registrable_domain(reply_to.domain()?);
     Some(Finding::new(
@@ -1065,6 +1068,22 @@ mod tests {
                 vec![],
             ),
             ("null return path", base(None, None, Some("<>")), vec![]),
+            (
+                "mailing list named by List-Id",
+                Mail {
+                    list_id: Some("razor-users.lists.sourceforge.net".into()),
+                    ..base(Some("razor-users@lists.sourceforge.net"), None, None)
+                },
+                vec![],
+            ),
+            (
+                "List-Id of another domain does not excuse a Reply-To",
+                Mail {
+                    list_id: Some("news.clinic.example".into()),
+                    ..base(Some("ceo.clinic@gmail.com"), None, None)
+                },
+                vec![Code::ReplyToMismatch],
+            ),
             (
                 "both",
                 base(Some("x@evil.example"), None, Some("x@evil.example")),
