@@ -24,7 +24,7 @@ use model::{
     AttachmentRecord, Detection, DetectionKind, IncidentState, Mail, MailAnalysis, MailOrigin,
     MailRecord, OrgId, Severity, Verdict,
 };
-use store::{MasterKey, NewDelivery, Store, StoreError};
+use store::{MasterKey, NewDelivery, Sender, Store, StoreError};
 
 /// How far back phishing from the same sender domain to other organisations counts as
 /// one campaign.
@@ -150,18 +150,22 @@ impl MailIntake {
             return Ok(report);
         }
         let mut detection = detection(org, &mail, &record);
-        if let Some(domain) = record.from.domain() {
+        if let Some(sender) = sender(&record) {
             let since = record
                 .time
                 .checked_sub(CAMPAIGN_WINDOW)
                 .unwrap_or(Timestamp::MIN);
-            let others = tx.other_orgs_phished_by(org, domain, since).await?;
+            let others = tx.other_orgs_phished_by(org, &sender, since).await?;
             if others > 0 {
+                let (what, value) = match &sender {
+                    Sender::Domain(d) => ("sender domain", d),
+                    Sender::Address(a) => ("sender", a),
+                };
                 detection.severity = detection.severity.max(Severity::High);
                 detection.reasons.insert(
                     1,
                     format!(
-                        "The same sender domain, {domain}, sent messages judged phishing to {} \
+                        "The same {what}, {value}, sent messages judged phishing to {} \
                          protected by this service in the 7 days before: a campaign, not a \
                          stray message.",
                         if others == 1 {
@@ -261,12 +265,26 @@ fn record(
     }
 }
 
-/// The campaign a phishing message belongs to: the sender's domain, which is the
-/// infrastructure an attacker registered (a lookalike, a free-mail account). Messages
-/// from the same domain to the same organisation are one incident.
+/// The sending infrastructure a phishing message came from: the domain an attacker
+/// registered (a lookalike), or, on a free-mail provider that millions share, the one
+/// account.
+fn sender(record: &MailRecord) -> Option<Sender> {
+    let domain = record.from.domain()?.to_ascii_lowercase();
+    Some(if mail::signals::impersonation::is_freemail(&domain) {
+        Sender::Address(record.from.address.to_ascii_lowercase())
+    } else {
+        Sender::Domain(domain)
+    })
+}
+
+/// The campaign a phishing message belongs to, by its sending infrastructure
+/// ([`sender`]): messages from it to the same organisation are one incident.
 pub fn campaign_key(record: &MailRecord) -> String {
-    let domain = record.from.domain().unwrap_or("unknown sender");
-    format!("phishing:{domain}")
+    match sender(record) {
+        Some(Sender::Domain(d)) => format!("phishing:{d}"),
+        Some(Sender::Address(a)) => format!("phishing:{a}"),
+        None => "phishing:unknown sender".into(),
+    }
 }
 
 fn detection(org: OrgId, mail: &Mail, record: &MailRecord) -> Detection {
@@ -345,4 +363,72 @@ pub fn journal_org(master: &MasterKey, address: &str) -> Option<OrgId> {
             .fold(0u8, |acc, (a, b)| acc | (a ^ b))
             == 0;
     same.then_some(org)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use model::{MailAnalysis, Mailbox};
+
+    fn record(from: &str) -> MailRecord {
+        MailRecord {
+            time: Timestamp::UNIX_EPOCH,
+            message_id: None,
+            from: Mailbox {
+                name: None,
+                address: from.into(),
+            },
+            reply_to: None,
+            subject: String::new(),
+            recipients: vec![],
+            attachments: vec![],
+            sha256: String::new(),
+            origin: MailOrigin::Upload {
+                request: "r".into(),
+                index: 1,
+            },
+            analysis: MailAnalysis {
+                verdict: Verdict::Phishing,
+                score: 60,
+                reasons: vec![],
+            },
+        }
+    }
+
+    #[test]
+    fn a_campaign_is_a_registered_domain_or_one_free_mail_account() {
+        assert_eq!(
+            campaign_key(&record("covid19@who-int.org")),
+            "phishing:who-int.org"
+        );
+        assert_eq!(
+            campaign_key(&record("sarah.miller.talent@gmail.com")),
+            "phishing:sarah.miller.talent@gmail.com",
+            "two strangers on gmail.com are not one campaign"
+        );
+        assert_eq!(campaign_key(&record("")), "phishing:unknown sender");
+    }
+
+    #[tokio::test]
+    async fn journal_addresses_carry_a_token_only_the_service_can_make() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).await.expect("store");
+        let master = store.master_key();
+        let local = journal_local_part(master, OrgId(7));
+        assert_eq!(
+            journal_org(master, &format!("{local}@tocsin.example")),
+            Some(OrgId(7))
+        );
+        assert_eq!(
+            journal_org(master, &format!("<{}@x>", local.to_uppercase())),
+            Some(OrgId(7))
+        );
+        let forged = local.replacen("journal-7-", "journal-8-", 1);
+        assert_eq!(
+            journal_org(master, &format!("{forged}@tocsin.example")),
+            None
+        );
+        assert_eq!(journal_org(master, "journal-7-00@tocsin.example"), None);
+        assert_eq!(journal_org(master, "postmaster@tocsin.example"), None);
+    }
 }

@@ -26,7 +26,7 @@ use sqlx::sqlite::{
 };
 
 pub use keys::{MasterKey, Principal};
-pub use mails::StoredMail;
+pub use mails::{Sender, StoredMail};
 pub use model::OrgId;
 pub use orgs::{NewOrganisation, Organisation};
 pub use outbox::{Delivery, NewDelivery, OutboxCounts};

@@ -8,6 +8,14 @@ use crate::signins::Intake;
 use crate::{Result, Store, corrupt};
 use model::{EventId, MailAnalysis, MailRecord, Mailbox, OrgId};
 
+/// Who sent a message, as a campaign is recognised by: a domain of its own, or one
+/// account at a provider many share.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Sender {
+    Domain(String),
+    Address(String),
+}
+
 /// A stored mail record with its id.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct StoredMail {
@@ -49,23 +57,32 @@ impl Intake {
     }
 
     /// How many organisations other than `org` received messages judged phishing from
-    /// `domain` at or after `since`: a campaign only a service protecting many
+    /// `sender` at or after `since`: a campaign only a service protecting many
     /// organisations can see. Only the count leaves the store, never which.
     pub async fn other_orgs_phished_by(
         &mut self,
         org: OrgId,
-        domain: &str,
+        sender: &Sender,
         since: Timestamp,
     ) -> Result<u64> {
-        let n: i64 = sqlx::query_scalar(
-            "SELECT count(DISTINCT org_id) FROM mails WHERE from_domain = ? \
-             AND verdict = 'phishing' AND time_us >= ? AND org_id != ?",
-        )
-        .bind(domain.to_ascii_lowercase())
-        .bind(since.as_microsecond())
-        .bind(org.0)
-        .fetch_one(self.connection())
-        .await?;
+        let (sql, value) = match sender {
+            Sender::Domain(d) => (
+                "SELECT count(DISTINCT org_id) FROM mails WHERE from_domain = ? \
+                 AND verdict = 'phishing' AND time_us >= ? AND org_id != ?",
+                d,
+            ),
+            Sender::Address(a) => (
+                "SELECT count(DISTINCT org_id) FROM mails WHERE from_addr = ? \
+                 AND verdict = 'phishing' AND time_us >= ? AND org_id != ?",
+                a,
+            ),
+        };
+        let n: i64 = sqlx::query_scalar(sql)
+            .bind(value.to_ascii_lowercase())
+            .bind(since.as_microsecond())
+            .bind(org.0)
+            .fetch_one(self.connection())
+            .await?;
         Ok(n.max(0) as u64)
     }
 

@@ -26,7 +26,8 @@ CREATE TABLE mails (
 -- repeated) must not count it twice.
 CREATE UNIQUE INDEX mails_digest ON mails (org_id, sha256);
 CREATE INDEX mails_org_time ON mails (org_id, time_us);
-CREATE INDEX mails_sender ON mails (from_domain, verdict, time_us);
+CREATE INDEX mails_sender_domain ON mails (from_domain, verdict, time_us);
+CREATE INDEX mails_sender ON mails (from_addr, verdict, time_us);
 
 CREATE TABLE incident_mails (
     incident_id TEXT NOT NULL REFERENCES incidents(id) ON DELETE CASCADE,
