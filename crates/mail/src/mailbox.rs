@@ -102,11 +102,59 @@ fn walk(dir: &Path, depth: usize, out: &mut Vec<Listed>) -> io::Result<()> {
             {
                 out.push(Err((path, e)));
             }
-        } else if (maildir_leaf || is_mail_file_name(&name)) && (kind.is_file() || path.is_file()) {
+        } else if (kind.is_file() || path.is_file())
+            && (maildir_leaf || is_mail_file_name(&name) || starts_like_mail(&path))
+        {
             out.push(Ok(path));
         }
     }
     Ok(())
+}
+
+/// Mail header names a message file starts with; a log line or a document never does.
+const HEADER_NAMES: &[&str] = &[
+    "return-path",
+    "received",
+    "delivered-to",
+    "x-original-to",
+    "from",
+    "to",
+    "subject",
+    "date",
+    "message-id",
+    "mime-version",
+    "dkim-signature",
+    "arc-seal",
+    "authentication-results",
+    "reply-to",
+    "content-type",
+    "x-mailer",
+];
+
+/// Whether `head`, the first bytes of a file, is the start of a message or an mbox:
+/// an mbox `From ` separator or a known mail header name on the first line. MH folders
+/// and corpora name their messages `1`, `2`, … or `*.txt`, so names alone are not enough.
+pub fn looks_like_mail(head: &[u8]) -> bool {
+    let first = head.split(|&b| b == b'\n').next().unwrap_or_default();
+    let first = String::from_utf8_lossy(first);
+    if first.starts_with("From ") {
+        return true;
+    }
+    match first.split_once(':') {
+        Some((name, _)) => HEADER_NAMES.contains(&name.trim().to_ascii_lowercase().as_str()),
+        None => false,
+    }
+}
+
+/// Whether the file at `path` starts like mail (see [`looks_like_mail`]); gzip'd files
+/// are judged by their name only.
+fn starts_like_mail(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 512];
+    match File::open(path).and_then(|mut f| f.read(&mut head)) {
+        Ok(n) => looks_like_mail(&head[..n]),
+        Err(_) => false,
+    }
 }
 
 fn is_mail_file_name(name: &str) -> bool {

@@ -10,26 +10,6 @@ use serde::Serialize;
 use mail::analyse::{Analyser, OwnDomains};
 use model::{MailOrigin, Reason, Verdict};
 
-/// Mail header names a message file starts with; a log line never does.
-const HEADER_NAMES: &[&str] = &[
-    "return-path",
-    "received",
-    "delivered-to",
-    "x-original-to",
-    "from",
-    "to",
-    "subject",
-    "date",
-    "message-id",
-    "mime-version",
-    "dkim-signature",
-    "arc-seal",
-    "authentication-results",
-    "reply-to",
-    "content-type",
-    "x-mailer",
-];
-
 /// Whether `path` holds mail rather than sign-in logs: a directory, a file named like
 /// mail, or a file whose first line is an mbox separator or a mail header.
 pub fn is_mail_input(path: &Path) -> bool {
@@ -51,19 +31,7 @@ pub fn is_mail_input(path: &Path) -> bool {
     let Ok(n) = std::fs::File::open(path).and_then(|mut f| f.read(&mut head)) else {
         return false;
     };
-    looks_like_mail(&head[..n])
-}
-
-fn looks_like_mail(head: &[u8]) -> bool {
-    let first = head.split(|&b| b == b'\n').next().unwrap_or_default();
-    let first = String::from_utf8_lossy(first);
-    if first.starts_with("From ") && first.contains(' ') {
-        return true;
-    }
-    match first.split_once(':') {
-        Some((name, _)) => HEADER_NAMES.contains(&name.to_ascii_lowercase().as_str()),
-        None => false,
-    }
+    mail::mailbox::looks_like_mail(&head[..n])
 }
 
 /// One line of `scan --json` for a message (docs/output.md).
@@ -222,20 +190,22 @@ mod tests {
 
     #[test]
     fn mail_is_told_from_logs_by_its_first_line() {
-        assert!(looks_like_mail(
+        assert!(mail::mailbox::looks_like_mail(
             b"From ana@example.org Thu Aug 22 12:36:23 2002\n"
         ));
-        assert!(looks_like_mail(
+        assert!(mail::mailbox::looks_like_mail(
             b"Return-Path: <a@b.example>\nReceived: x\n"
         ));
-        assert!(looks_like_mail(b"Received: from mx.example\n"));
-        assert!(!looks_like_mail(
+        assert!(mail::mailbox::looks_like_mail(
+            b"Received: from mx.example\n"
+        ));
+        assert!(!mail::mailbox::looks_like_mail(
             b"Nov 23 10:00:00 host sshd[1]: Failed password for root from 192.0.2.1 port 22 ssh2\n"
         ));
-        assert!(!looks_like_mail(
+        assert!(!mail::mailbox::looks_like_mail(
             b"{\"createdDateTime\": \"2020-01-01T00:00:00Z\"}\n"
         ));
-        assert!(!looks_like_mail(
+        assert!(!mail::mailbox::looks_like_mail(
             b"<34>1 2003-10-11T22:14:15.003Z host su - - - x\n"
         ));
     }

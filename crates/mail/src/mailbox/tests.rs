@@ -147,6 +147,12 @@ fn directory_trees_maildirs_and_gzip_are_read_in_order() {
     write(&root.join("b.eml"), &message("b"));
     write(&root.join("a.eml"), &message("a"));
     write(&root.join("notes.txt"), b"not mail");
+    // Corpora and MH folders: names say nothing, the first line does.
+    write(&root.join("corpus/00001.txt"), &message("corpus"));
+    write(
+        &root.join("mh/17"),
+        b"Return-Path: <a@example.org>\nSubject: mh\n\nbody\n",
+    );
     write(&root.join(".hidden.eml"), &message("hidden"));
     write(
         &root.join("Maildir/new/1700000002.M1.host"),
@@ -184,6 +190,8 @@ fn directory_trees_maildirs_and_gzip_are_read_in_order() {
             ("Maildir/new/1700000002.M1.host".to_owned(), 1, ok("new")),
             ("a.eml".to_owned(), 1, ok("a")),
             ("b.eml".to_owned(), 1, ok("b")),
+            ("corpus/00001.txt".to_owned(), 1, ok("corpus")),
+            ("mh/17".to_owned(), 1, ok("mh")),
             ("sub/archive.mbox.gz".to_owned(), 1, ok("m1")),
             ("sub/archive.mbox.gz".to_owned(), 2, ok("m2")),
             (
