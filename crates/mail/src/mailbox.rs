@@ -131,19 +131,32 @@ const HEADER_NAMES: &[&str] = &[
     "x-mailer",
 ];
 
-/// Whether `head`, the first bytes of a file, is the start of a message or an mbox:
-/// an mbox `From ` separator or a known mail header name on the first line. MH folders
-/// and corpora name their messages `1`, `2`, … or `*.txt`, so names alone are not enough.
+/// Whether `head`, the first bytes of a file, is the start of a message or an mbox: an
+/// mbox `From ` separator, or header fields (`X-Status:`, folded lines) up to a known
+/// mail header name within the first lines. MH folders and corpora name their messages
+/// `1`, `2`, … or `*.txt`, so names alone are not enough; a log line is never a header.
 pub fn looks_like_mail(head: &[u8]) -> bool {
-    let first = head.split(|&b| b == b'\n').next().unwrap_or_default();
-    let first = String::from_utf8_lossy(first);
-    if first.starts_with("From ") {
+    let text = String::from_utf8_lossy(head);
+    if text.starts_with("From ") {
         return true;
     }
-    match first.split_once(':') {
-        Some((name, _)) => HEADER_NAMES.contains(&name.trim().to_ascii_lowercase().as_str()),
-        None => false,
+    for line in text.lines().take(16) {
+        if line.starts_with([' ', '\t']) {
+            continue;
+        }
+        let Some((name, _)) = line.split_once(':') else {
+            return false;
+        };
+        let is_field_name =
+            !name.is_empty() && name.bytes().all(|b| b.is_ascii_graphic() && b != b':');
+        if !is_field_name {
+            return false;
+        }
+        if HEADER_NAMES.contains(&name.to_ascii_lowercase().as_str()) {
+            return true;
+        }
     }
+    false
 }
 
 /// Whether the file at `path` starts like mail (see [`looks_like_mail`]); gzip'd files

@@ -242,3 +242,35 @@ fn a_single_file_and_errors() {
         Err(SourceError::Io { .. })
     ));
 }
+
+#[test]
+fn mail_is_told_from_logs_and_documents_by_its_first_lines() {
+    let table: &[(&[u8], bool)] = &[
+        (b"From ana@example.org Thu Aug 22 12:36:23 2002\n", true),
+        (b"Return-Path: <a@b.example>\nReceived: x\n", true),
+        (b"Received: from mx.example\n", true),
+        // Headers of any name may come first (SpamAssassin's corpus), folded or not.
+        (
+            b"X-Status: \nX-Keywords: \n\tfolded\nReturn-Path: <a@b.example>\n",
+            true,
+        ),
+        (b"X-Status: \nX-Keywords: \n\nbody\n", false),
+        (
+            b"Nov 23 10:00:00 host sshd[1]: Failed password for root from 192.0.2.1 port 22 ssh2\n",
+            false,
+        ),
+        (b"2026-11-23T10:00:00Z host sshd[1]: x\n", false),
+        (b"{\"createdDateTime\": \"2020-01-01T00:00:00Z\"}\n", false),
+        (b"<34>1 2003-10-11T22:14:15.003Z host su - - - x\n", false),
+        (b"Meeting notes: bring the minutes\n", false),
+        (b"", false),
+    ];
+    for (head, mail) in table {
+        assert_eq!(
+            super::looks_like_mail(head),
+            *mail,
+            "{}",
+            String::from_utf8_lossy(head)
+        );
+    }
+}
