@@ -298,7 +298,21 @@ fn the_demo_delivers_every_notification_with_a_valid_signature() {
     let output = tocsin(&["demo", "--listen", "127.0.0.1:0", "--once"], None);
     let out = stdout(&output);
     assert!(output.status.success(), "{out}\n{}", stderr(&output));
-    assert!(out.contains("Notifications: 11 delivered, 0 pending, 0 dead; 11 signatures verified by the receiver, 0 refused."), "{out}");
+    // Seven sign-in incidents and four phishing incidents open. The generated day's
+    // background depends on the hour the demo starts, and with it whether the sprayed
+    // account the brute force later takes over was sprayed within the compromise window:
+    // then the spray incident is escalated too.
+    let opened = out.matches("(incident.opened,").count();
+    let escalated = out.matches("(incident.escalated,").count();
+    assert_eq!(opened, 11, "{out}");
+    assert!(escalated <= 1, "{out}");
+    let sent = opened + escalated;
+    assert!(
+        out.contains(&format!(
+            "Notifications: {sent} delivered, 0 pending, 0 dead; {sent} signatures verified by the receiver, 0 refused."
+        )),
+        "{out}"
+    );
     assert!(out.contains("St. Brigid's Hospital (3 incidents)"), "{out}");
     assert!(out.contains("Northwind Vaccines (6 incidents)"), "{out}");
     assert!(
