@@ -59,6 +59,11 @@ pub struct Link {
     pub host: Option<String>,
     /// The host as a reader sees it (punycode decoded), when it differs from `host`.
     pub host_unicode: Option<String>,
+    /// The URL-rewriting service the link was wrapped in (Microsoft Safe Links,
+    /// Proofpoint URL Defense, Google's redirector), when `href` and `host` are the
+    /// destination unwrapped from it. Every link of a Safe Links mailbox is wrapped; judged
+    /// as written, each would point to outlook.com.
+    pub wrapped_by: Option<&'static str>,
     /// Anchor text, tags stripped and whitespace collapsed; `None` when empty.
     pub text: Option<String>,
     pub in_html: bool,
@@ -114,7 +119,19 @@ impl Collector {
             return false;
         }
         let href = href.trim();
-        let url = parse(href);
+        let mut url = parse(href);
+        let mut unwrapped: Option<String> = None;
+        let mut wrapped_by = None;
+        // Wrappers may nest (a Safe Links URL around a URL Defense one); a few levels.
+        for _ in 0..3 {
+            let Some((inner, wrapper)) = url.as_ref().and_then(unwrap) else {
+                break;
+            };
+            url = parse(&inner);
+            unwrapped = Some(inner);
+            wrapped_by = Some(wrapper);
+        }
+        let href = unwrapped.as_deref().unwrap_or(href);
         if url.is_none() && !matches!(source, Source::Form { .. }) && !is_data(href) {
             // Relative links, fragments, mailto: and cid: lead nowhere an attacker chose.
             return true;
@@ -134,12 +151,48 @@ impl Collector {
             href: clip_bytes(href, MAX_HREF_BYTES).to_owned(),
             host,
             host_unicode,
+            wrapped_by,
             text: text.filter(|t| !t.is_empty()),
             in_html,
             source,
         });
         true
     }
+}
+
+/// The destination inside a link-rewriting service's URL, and the service's name.
+fn unwrap(url: &Url) -> Option<(String, &'static str)> {
+    let host = url.host_str()?.to_ascii_lowercase();
+    let param = |name: &str| {
+        url.query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+            .filter(|v| !v.is_empty())
+    };
+    if host.ends_with(".safelinks.protection.outlook.com") {
+        return param("url").map(|u| (u, "Microsoft Safe Links"));
+    }
+    if host == "urldefense.proofpoint.com" && url.path().starts_with("/v2/url") {
+        // v2 writes `%` as `-` and `/` as `_` inside `u`.
+        let encoded = param("u")?.replace('-', "%").replace('_', "/");
+        let decoded = url::form_urlencoded::parse(format!("u={encoded}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())?;
+        return Some((decoded, "Proofpoint URL Defense"));
+    }
+    if host == "urldefense.com" {
+        // v3: `https://urldefense.com/v3/__<url>__;<base64>!!…`; characters it replaced
+        // with `*` stay `*`, which leaves the host readable.
+        let path = url.as_str().split_once("/v3/__")?.1;
+        let inner = path.split_once("__;").map_or(path, |(u, _)| u);
+        return (!inner.is_empty()).then(|| (inner.to_owned(), "Proofpoint URL Defense"));
+    }
+    if matches!(host.as_str(), "www.google.com" | "google.com") && url.path() == "/url" {
+        return param("q")
+            .or_else(|| param("url"))
+            .map(|u| (u, "Google redirect"));
+    }
+    None
 }
 
 /// Parses an href the way a mail client would follow it: absolute URLs as they are,
@@ -570,7 +623,10 @@ pub fn check(links: &[Link]) -> Vec<Finding> {
         let Some(host) = link.host.as_deref() else {
             continue;
         };
-        let shown = defang(&link.href);
+        let shown = match link.wrapped_by {
+            Some(wrapper) => format!("{} (unwrapped from {wrapper})", defang(&link.href)),
+            None => defang(&link.href),
+        };
         match url.host() {
             Some(Host::Ipv4(ip)) => {
                 let written = url_host_as_written(&link.href);

@@ -465,3 +465,68 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn wrapped_links_are_judged_by_where_they_lead() {
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "https://eur01.safelinks.protection.outlook.com/?url=https%3A%2F%2Fwho-int.org%2Flogin&data=05%7C01&reserved=0",
+            "https://who-int.org/login",
+            "Microsoft Safe Links",
+        ),
+        (
+            "https://urldefense.proofpoint.com/v2/url?u=https-3A__linkedln.com_jobs&d=DwMF&c=x",
+            "https://linkedln.com/jobs",
+            "Proofpoint URL Defense",
+        ),
+        (
+            "https://urldefense.com/v3/__https://rnicrosoft.com/owa__;!!abc$",
+            "https://rnicrosoft.com/owa",
+            "Proofpoint URL Defense",
+        ),
+        (
+            "https://www.google.com/url?q=http://203.0.113.7/login.php&sa=D",
+            "http://203.0.113.7/login.php",
+            "Google redirect",
+        ),
+        // Safe Links around URL Defense: both layers come off.
+        (
+            "https://nam02.safelinks.protection.outlook.com/?url=https%3A%2F%2Furldefense.com%2Fv3%2F__https%3A%2F%2Fwho-int.org%2F__%3B%21%21x%24&data=1",
+            "https://who-int.org/",
+            "Proofpoint URL Defense",
+        ),
+    ];
+    for (href, want, wrapper) in cases {
+        let links = extract(&html(&format!(r#"<a href="{href}">Open</a>"#))).links;
+        assert_eq!(links.len(), 1, "{href}");
+        assert_eq!(links[0].href, *want, "{href}");
+        assert_eq!(links[0].wrapped_by, Some(*wrapper), "{href}");
+    }
+    // The text shows the real site and the wrapped link goes there: no mismatch.
+    let honest = extract(&html(
+        r#"<a href="https://eur01.safelinks.protection.outlook.com/?url=https%3A%2F%2Fwww.who.int%2Fnews&data=1">www.who.int/news</a>"#,
+    ))
+    .links;
+    assert!(
+        check(&honest)
+            .iter()
+            .all(|f| f.code != Code::LinkTextMismatch),
+        "{:?}",
+        check(&honest)
+    );
+    // Wrapped or not, an IP-literal destination is reported, and says it was wrapped.
+    let ip = extract(&html(
+        r#"<a href="https://www.google.com/url?q=http://203.0.113.7/login.php">x</a>"#,
+    ))
+    .links;
+    let found = check(&ip);
+    let f = found
+        .iter()
+        .find(|f| f.code == Code::LinkIpLiteral)
+        .expect("ip literal");
+    assert!(
+        f.evidence.contains("unwrapped from Google redirect"),
+        "{}",
+        f.evidence
+    );
+}
