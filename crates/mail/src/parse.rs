@@ -93,6 +93,12 @@ const ENVELOPE_HEADERS: [&str; 4] = [
 /// Too many parts, too deep nesting, an oversized attachment or text body only cost the
 /// excess: the message is returned with a warning for each.
 pub fn parse_message(raw: &[u8], limits: &Limits) -> Result<Mail, MailError> {
+    parse(raw, limits, true)
+}
+
+/// [`parse_message`], unwrapping a journal report only when `unwrap` (once: an attacker's
+/// report nested in a report is judged as the report it is, never recursed into).
+fn parse(raw: &[u8], limits: &Limits, unwrap: bool) -> Result<Mail, MailError> {
     let size = raw.len() as u64;
     // mail-parser keeps offsets as u32: nothing past 4 GiB can be read whatever the limit.
     let limit = limits.max_message_bytes.min(u64::from(u32::MAX));
@@ -145,10 +151,59 @@ pub fn parse_message(raw: &[u8], limits: &Limits) -> Result<Mail, MailError> {
         size,
         ..Mail::default()
     };
+    let journal_report = message.header("X-MS-Journal-Report").is_some();
     read_headers(&message, decoded, &mut mail);
     read_parts(&message.parts, decoded, limits, &mut mail, &mut warnings);
     mail.warnings = warnings;
+    if journal_report && unwrap {
+        return Ok(unwrap_journal_report(mail, limits));
+    }
     Ok(mail)
+}
+
+/// The message a Microsoft Exchange envelope journal report carries, with the report's
+/// recipients as its envelope recipients. Microsoft 365 journaling delivers every copy
+/// this way: the report (from the journaling agent) has the original attached unaltered
+/// as `message/rfc822`, and its text names the envelope, one field a line:
+/// `Sender:`, `Subject:`, `Message-ID:`, then `To:`, `Cc:`, `Bcc:` or `Recipient:`
+/// lines, each perhaps followed by `, Expanded: <list>` or `, Forwarded: <address>`.
+/// With journal report decryption on, a protected message comes twice, encrypted then
+/// decrypted; the last copy is the readable one. A report without a readable original
+/// is judged as it is, with a warning.
+fn unwrap_journal_report(report: Mail, limits: &Limits) -> Mail {
+    let original = report
+        .attachments
+        .iter()
+        .rev()
+        .find(|a| a.content_type == "message/rfc822" && a.size == a.data.len() as u64);
+    let inner = original.map(|a| parse(&a.data, limits, false));
+    let Some(Ok(mut mail)) = inner else {
+        let mut report = report;
+        report.warnings.push(
+            "a Microsoft journal report without a readable original message: the report itself was judged"
+                .to_owned(),
+        );
+        return report;
+    };
+    for line in report.text.lines().take(10_000) {
+        let Some((field, value)) = line.split_once(':') else {
+            continue;
+        };
+        if !["to", "cc", "bcc", "recipient"].contains(&field.trim().to_ascii_lowercase().as_str()) {
+            continue;
+        }
+        let address = value
+            .split(',')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_lowercase();
+        if address.contains('@') && !mail.envelope_recipients.contains(&address) {
+            mail.envelope_recipients.push(address);
+        }
+    }
+    mail.size = report.size;
+    mail
 }
 
 fn skip_from_line(raw: &[u8]) -> &[u8] {

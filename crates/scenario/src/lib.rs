@@ -27,7 +27,8 @@ pub use distributed::{
     rotating_campaign, spray_address,
 };
 pub use mail::{
-    CORPUS_AUTHSERV_ID, CORPUS_OWN_DOMAIN, DEMO_MAIL, MailCase, mail_corpus, readdressed,
+    CORPUS_AUTHSERV_ID, CORPUS_OWN_DOMAIN, DEMO_MAIL, MailCase, journal_report, mail_corpus,
+    readdressed,
 };
 pub use names::{staff_accounts, staff_names};
 pub use render::{render_graph, render_sshd};

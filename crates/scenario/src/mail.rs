@@ -70,11 +70,12 @@ fn auth(result: &'static str) -> Raw<'static> {
 
 fn write(message: MessageBuilder<'_>) -> Vec<u8> {
     let raw = message.write_to_vec().unwrap_or_default();
-    deterministic_boundaries(raw)
+    deterministic_boundaries(raw, "tocsin-corpus-boundary")
 }
 
 /// The MIME writer names boundaries after the clock; rename them in order of first use.
-fn deterministic_boundaries(raw: Vec<u8>) -> Vec<u8> {
+/// `prefix` keeps an envelope's boundaries apart from those of a message it carries.
+fn deterministic_boundaries(raw: Vec<u8>, prefix: &str) -> Vec<u8> {
     let mut text = String::from_utf8(raw).unwrap_or_default();
     let mut n = 0;
     let mut search_from = 0;
@@ -84,8 +85,13 @@ fn deterministic_boundaries(raw: Vec<u8>) -> Vec<u8> {
             break;
         };
         let old = text[start..start + len].to_owned();
+        // Boundaries already renamed belong to a message carried inside this one.
+        if old.starts_with("tocsin-") {
+            search_from = start + len;
+            continue;
+        }
         n += 1;
-        let new = format!("tocsin-corpus-boundary-{n}");
+        let new = format!("{prefix}-{n}");
         text = text.replace(&old, &new);
         search_from = start + new.len();
     }
@@ -420,6 +426,59 @@ pub fn readdressed(raw: &[u8], domain: &str) -> Vec<u8> {
     String::from_utf8_lossy(raw)
         .replace(CORPUS_OWN_DOMAIN, domain)
         .into_bytes()
+}
+
+/// `original` wrapped the way Microsoft 365 journaling delivers it: an envelope journal
+/// report from the journaling agent, marked `X-MS-Journal-Report`, whose text names the
+/// sender, subject, message id and envelope recipients one a line (`To:`, `Cc:`, `Bcc:`
+/// or `Recipient:`, with `, Expanded: <group>` for a group member), and which carries the
+/// original unaltered as a `message/rfc822` attachment.
+pub fn journal_report(
+    original: &[u8],
+    sender: &str,
+    subject: &str,
+    message_id: &str,
+    recipients: &[&str],
+) -> Vec<u8> {
+    let mut envelope =
+        format!("Sender: {sender}\r\nSubject: {subject}\r\nMessage-ID: {message_id}\r\n");
+    for (i, r) in recipients.iter().enumerate() {
+        if i == 0 {
+            envelope.push_str(&format!("To: {r}\r\n"));
+        } else {
+            envelope.push_str(&format!(
+                "Bcc: {r}, Expanded: staff@{CORPUS_OWN_DOMAIN}\r\n"
+            ));
+        }
+    }
+    let report = MessageBuilder::new()
+        .from((
+            "Microsoft Outlook",
+            "MicrosoftExchange329e71ec88ae4615bbc36ab6ce41109e@clinic.onmicrosoft.com",
+        ))
+        .to(("Journal", "journal@tocsin.example"))
+        .subject(subject.to_owned())
+        .date(DATE)
+        .message_id("journal-report-1@clinic.onmicrosoft.com")
+        .header("X-MS-Journal-Report", Raw::new(""))
+        .body(MimePart::new(
+            "multipart/mixed",
+            vec![
+                MimePart::new("text/plain", envelope),
+                // Unaltered, as RFC 2046 requires of message/rfc822 (7bit or 8bit, never
+                // base64 or quoted-printable).
+                MimePart::new(
+                    "message/rfc822",
+                    String::from_utf8_lossy(original).into_owned(),
+                )
+                .transfer_encoding("7bit")
+                .attachment("original.eml"),
+            ],
+        ));
+    deterministic_boundaries(
+        report.write_to_vec().unwrap_or_default(),
+        "tocsin-journal-boundary",
+    )
 }
 
 /// The corpus cases the demo sends to its vaccine maker: four spear-phishing kinds, one

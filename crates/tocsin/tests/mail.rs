@@ -214,11 +214,19 @@ async fn journaled_phishing_reaches_the_organisation_by_signed_webhook() {
     let address = journal["address"].as_str().expect("address").to_owned();
     assert!(address.ends_with("@journal.test"), "{address}");
 
-    let raw = scenario::mail_corpus()
+    let original = scenario::mail_corpus()
         .into_iter()
         .find(|c| c.name == "recruiter-zinc-docm")
         .expect("case")
         .raw;
+    // As Microsoft 365 journaling sends it: the original inside a journal report.
+    let raw = scenario::journal_report(
+        &original,
+        "sarah.miller.talent@gmail.com",
+        "Job offer: Senior Biomedical Engineer - salary and interview",
+        "<corpus-3@generator.example>",
+        &["ana.silva@clinic.example"],
+    );
     let file = harness.dir.path().join("message.eml");
 
     // A made-up journal address is refused at RCPT; nothing is stored.
