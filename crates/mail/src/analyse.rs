@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
-use crate::lookalike::{LookalikeIndex, LookalikeKind, ProtectedDomain};
+use crate::lookalike::{Lookalike, LookalikeIndex, LookalikeKind, ProtectedDomain};
 use crate::parse::Limits;
 use crate::signals::impersonation::OwnIdentity;
 use crate::signals::{attachments, auth, impersonation, links, lure};
@@ -122,23 +122,29 @@ impl OwnDomains {
     }
 }
 
-/// How strongly a kind of lookalike suggests deceit (see [`Code::default_weight`]).
-enum Strength {
-    /// A misspelling or homograph: made to be mistaken for the protected name.
-    Misspelt,
-    /// The protected name inside another domain or beside other words.
-    Contained,
-    /// The protected name under another public suffix.
-    SuffixSwap,
+/// Where a lookalike host was seen.
+#[derive(Clone, Copy)]
+enum Seen {
+    /// From, Sender, Reply-To or Return-Path.
+    Sender,
+    Link,
 }
 
-fn strength(kind: LookalikeKind) -> Strength {
-    match kind {
-        // `Various` is the whole protected domain folded into a label (`who-int.org`,
-        // `microsoftcom.com`): made to be read as the real one.
-        LookalikeKind::Subdomain | LookalikeKind::Dictionary => Strength::Contained,
-        LookalikeKind::TldSwap => Strength::SuffixSwap,
-        _ => Strength::Misspelt,
+/// The reason code for a lookalike of `kind` seen in `seen`, by how strongly the kind
+/// suggests deceit (see [`Code::default_weight`]): a misspelling or homograph is made to
+/// be mistaken for the protected name; the protected name inside another domain or
+/// beside other words often is; the name under another public suffix weighs least.
+/// `Various` is the whole protected domain folded into a label (`who-int.org`,
+/// `microsoftcom.com`): made to be read as the real one.
+fn lookalike_code(kind: LookalikeKind, seen: Seen) -> Code {
+    use LookalikeKind::{Dictionary, Subdomain, TldSwap};
+    match (kind, seen) {
+        (Subdomain | Dictionary, Seen::Sender) => Code::BrandInSenderDomain,
+        (Subdomain | Dictionary, Seen::Link) => Code::BrandInLinkHost,
+        (TldSwap, Seen::Sender) => Code::SuffixSwapSender,
+        (TldSwap, Seen::Link) => Code::SuffixSwapLink,
+        (_, Seen::Sender) => Code::LookalikeSender,
+        (_, Seen::Link) => Code::LookalikeLink,
     }
 }
 
@@ -189,17 +195,11 @@ impl Analyser {
         findings.extend(lure::check(mail));
         let extracted = links::extract(mail);
         for host in links::hosts(&extracted.links) {
-            if let Some(l) = own
-                .lookalikes
-                .check(&host)
-                .or_else(|| self.builtin.check(&host))
-            {
-                let code = match strength(l.kind) {
-                    Strength::Misspelt => Code::LookalikeLink,
-                    Strength::Contained => Code::BrandInLinkHost,
-                    Strength::SuffixSwap => Code::SuffixSwapLink,
-                };
-                findings.push(Finding::new(code, l.to_string()));
+            if let Some(l) = self.lookalike(own, &host) {
+                findings.push(Finding::new(
+                    lookalike_code(l.kind, Seen::Link),
+                    l.to_string(),
+                ));
             }
         }
         findings.extend(links::check(&extracted.links));
@@ -214,6 +214,14 @@ impl Analyser {
             findings.push(Finding::new(Code::ParseLimit, warning.clone()));
         }
         findings
+    }
+
+    /// The protected domain `host` imitates: the organisation's own first, then the
+    /// built-in identities.
+    fn lookalike(&self, own: &OwnDomains, host: &str) -> Option<Lookalike> {
+        own.lookalikes
+            .check(host)
+            .or_else(|| self.builtin.check(host))
     }
 
     /// Lookalike domains in the headers that name the sender.
@@ -237,17 +245,11 @@ impl Analyser {
             if seen.contains(&domain) {
                 continue;
             }
-            let hit = own
-                .lookalikes
-                .check(&domain)
-                .or_else(|| self.builtin.check(&domain));
-            if let Some(l) = hit {
-                let code = match strength(l.kind) {
-                    Strength::Misspelt => Code::LookalikeSender,
-                    Strength::Contained => Code::BrandInSenderDomain,
-                    Strength::SuffixSwap => Code::SuffixSwapSender,
-                };
-                out.push(Finding::new(code, format!("{header}: {address}: {}", l)));
+            if let Some(l) = self.lookalike(own, &domain) {
+                out.push(Finding::new(
+                    lookalike_code(l.kind, Seen::Sender),
+                    format!("{header}: {address}: {l}"),
+                ));
             }
             seen.push(domain);
         }

@@ -208,6 +208,38 @@ impl Finding {
 mod tests {
     use super::*;
 
+    /// docs/output.md lists every code with its default weight, in rows such as
+    /// "| `spf_fail`, `dkim_fail` | 10, 10 | …"; a new or re-weighted code must be there.
+    #[test]
+    fn the_output_docs_list_every_code_with_its_weight() {
+        let docs = include_str!("../../../docs/output.md");
+        let mut documented: Vec<(String, i32)> = Vec::new();
+        for line in docs.lines() {
+            let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+            let [_, codes, weights, ..] = cells.as_slice() else {
+                continue;
+            };
+            let codes: Vec<&str> = codes
+                .split(',')
+                .map(|c| c.trim().trim_matches('`'))
+                .collect();
+            let weights: Vec<i32> = weights
+                .split(',')
+                .filter_map(|w| w.trim().replace('−', "-").parse().ok())
+                .collect();
+            if codes.len() == weights.len() {
+                documented.extend(codes.iter().map(|c| c.to_string()).zip(weights));
+            }
+        }
+        for code in Code::ALL {
+            assert!(
+                documented.contains(&(code.as_str().to_owned(), code.default_weight())),
+                "docs/output.md lacks `{code}` with weight {}",
+                code.default_weight()
+            );
+        }
+    }
+
     #[test]
     fn every_code_is_listed_once_with_a_distinct_name() {
         let mut names: Vec<&str> = Code::ALL.iter().map(|c| c.as_str()).collect();

@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::{Mutex, Notify};
 
 use crate::config::NotifyConfig;
-use crate::correlate::{Change, absorb, refresh_summary};
+use crate::correlate::{absorb, refresh_summary};
 use crate::payload;
 use mail::analyse::{Analyser, OwnDomains};
 use mail::parse::{Limits, MailError, parse_message};
@@ -71,8 +71,9 @@ pub struct MailIntake {
     limits: Limits,
     config: NotifyConfig,
     outbox_wake: Arc<Notify>,
-    /// Each organisation's own domains, built on first use. Bounded by the number of
-    /// enrolled organisations; cleared when an organisation's domains change.
+    /// Each organisation's own domains, built on first use (building a lookalike index
+    /// costs more than judging a message). Bounded by the number of enrolled
+    /// organisations; domains are fixed at enrolment, no API changes them yet.
     own: Mutex<HashMap<OrgId, Arc<OwnDomains>>>,
 }
 
@@ -232,7 +233,7 @@ impl MailIntake {
             .await?;
         }
         tx.commit().await?;
-        if matches!(change, Change::Opened | Change::Escalated { .. }) && event.is_some() {
+        if event.is_some() {
             self.outbox_wake.notify_one();
         }
         Ok(report)
@@ -299,7 +300,7 @@ fn detection(org: OrgId, mail: &Mail, record: &MailRecord) -> Detection {
     let mut reasons = vec![format!(
         "A message from {} with the subject \"{}\" scored {} and was judged phishing.",
         record.from.address,
-        truncate(&mail.subject, 120),
+        mail::signals::clip(&mail.subject, 120),
         record.analysis.score
     )];
     reasons.extend(strongest);
@@ -322,13 +323,6 @@ fn detection(org: OrgId, mail: &Mail, record: &MailRecord) -> Detection {
         compromised: Vec::new(),
         evidence: Vec::new(),
         reasons,
-    }
-}
-
-fn truncate(s: &str, max: usize) -> String {
-    match s.char_indices().nth(max) {
-        Some((at, _)) => format!("{}…", &s[..at]),
-        None => s.to_owned(),
     }
 }
 

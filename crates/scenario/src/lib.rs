@@ -27,7 +27,7 @@ pub use distributed::{
     rotating_campaign, spray_address,
 };
 pub use mail::{
-    CORPUS_AUTHSERV_ID, CORPUS_OWN_DOMAIN, DEMO_MAIL, MailCase, journal_report, mail_corpus,
+    CORPUS_AUTHSERV_ID, CORPUS_OWN_DOMAIN, DEMO_MAIL, MailCase, journal_report, mail_corpus, mbox,
     readdressed,
 };
 pub use names::{staff_accounts, staff_names};

@@ -64,10 +64,6 @@ fn base(
         .header("Delivered-To", Raw::new("ana.silva@clinic.example"))
 }
 
-fn auth(result: &'static str) -> Raw<'static> {
-    Raw::new(result)
-}
-
 fn write(message: MessageBuilder<'_>) -> Vec<u8> {
     let raw = message.write_to_vec().unwrap_or_default();
     deterministic_boundaries(raw, "tocsin-corpus-boundary")
@@ -314,7 +310,7 @@ pub fn mail_corpus() -> Vec<MailCase> {
         raw: write(
             base(("Dr. Paul Martin", "paul.martin@clinic.example"), "Urgent wire transfer before noon", 11)
                 .reply_to(("Paul Martin", "paul.martin.director@gmail.com"))
-                .header("Authentication-Results", auth("mx.clinic.example; spf=fail (sender IP is 198.51.100.66) smtp.mailfrom=clinic.example; dkim=none (message not signed) header.d=none; dmarc=fail action=quarantine header.from=clinic.example"))
+                .header("Authentication-Results", Raw::new("mx.clinic.example; spf=fail (sender IP is 198.51.100.66) smtp.mailfrom=clinic.example; dkim=none (message not signed) header.d=none; dmarc=fail action=quarantine header.from=clinic.example"))
                 .text_body("Ana, I need you to process a payment before noon. Reply to me here, I am in meetings all day.\r\n"),
         ),
     },
@@ -348,7 +344,7 @@ pub fn mail_corpus() -> Vec<MailCase> {
         codes: &["dmarc_pass"],
         raw: write(
             base(("World Health Organization", "newsletter@who.int"), "WHO News: COVID-19 vaccines and testing guidance", 13)
-                .header("Authentication-Results", auth_owned(trusted_pass("who.int")))
+                .header("Authentication-Results", Raw::new(trusted_pass("who.int")))
                 .text_body("WHO News\r\n\r\nCOVID-19 vaccines: updated guidance for health workers on vaccination and testing.\r\nhttps://www.who.int/news/item/02-04-2020-covid-19-guidance\r\n")
                 .html_body(WHO_NEWS_HTML),
         ),
@@ -360,7 +356,7 @@ pub fn mail_corpus() -> Vec<MailCase> {
         codes: &["dmarc_pass"],
         raw: write(
             base(("LinkedIn Job Alerts", "jobalerts-noreply@linkedin.com"), "Senior Nurse position at St Mary's Hospital and 5 more jobs", 14)
-                .header("Authentication-Results", auth_owned(trusted_pass("linkedin.com")))
+                .header("Authentication-Results", Raw::new(trusted_pass("linkedin.com")))
                 .html_body("<p>New jobs match your preferences: <b>Senior Nurse</b>, St Mary's Hospital. Salary: competitive.</p>\
 <p><a href=\"https://www.linkedin.com/comm/jobs/view/3377?trk=eml-jobalert\">View job</a></p>"),
         ),
@@ -372,7 +368,7 @@ pub fn mail_corpus() -> Vec<MailCase> {
         codes: &[],
         raw: write(
             base(("Bo Chen", "bo.chen@clinic.example"), "Minutes of Tuesday's ward meeting", 15)
-                .header("Authentication-Results", auth_owned(trusted_pass("clinic.example")))
+                .header("Authentication-Results", Raw::new(trusted_pass("clinic.example")))
                 .text_body("Hi Ana,\r\n\r\nthe minutes are attached; the vaccination rota for next week is on page 2.\r\n\r\nBo\r\n")
                 .attachment("application/vnd.openxmlformats-officedocument.wordprocessingml.document", "ward-minutes.docx", ooxml(false)),
         ),
@@ -384,7 +380,7 @@ pub fn mail_corpus() -> Vec<MailCase> {
         codes: &["dmarc_pass"],
         raw: write(
             base(("Microsoft account team", "account-security-noreply@accountprotection.microsoft.com"), "Microsoft account security info was added", 16)
-                .header("Authentication-Results", auth_owned(trusted_pass("accountprotection.microsoft.com")))
+                .header("Authentication-Results", Raw::new(trusted_pass("accountprotection.microsoft.com")))
                 .text_body("The following security info was recently added to the Microsoft account an***@clinic.example. If you added this, you can ignore this message.\r\nhttps://account.live.com/proofs/Manage\r\n"),
         ),
     },
@@ -481,6 +477,27 @@ pub fn journal_report(
     )
 }
 
+/// `messages` as one mbox (mboxrd): a `From ` line before each, body lines starting
+/// with `From ` (or already quoted) quoted once more, and an empty line after each.
+pub fn mbox<'a>(messages: impl IntoIterator<Item = &'a [u8]>) -> Vec<u8> {
+    let mut out = Vec::new();
+    for raw in messages {
+        out.extend_from_slice(b"From corpus@generator.example Thu Apr  2 09:15:00 2020\n");
+        for line in raw.split_inclusive(|&b| b == b'\n') {
+            let unquoted = line.iter().position(|&b| b != b'>').unwrap_or(line.len());
+            if line[unquoted..].starts_with(b"From ") {
+                out.push(b'>');
+            }
+            out.extend_from_slice(line);
+        }
+        if !out.ends_with(b"\n") {
+            out.push(b'\n');
+        }
+        out.push(b'\n');
+    }
+    out
+}
+
 /// The corpus cases the demo sends to its vaccine maker: four spear-phishing kinds, one
 /// suspicious and two benign messages.
 pub const DEMO_MAIL: &[&str] = &[
@@ -493,10 +510,6 @@ pub const DEMO_MAIL: &[&str] = &[
     "colleague-docx",
 ];
 
-fn auth_owned(value: String) -> Raw<'static> {
-    Raw::new(value)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -507,6 +520,20 @@ mod tests {
         let b: Vec<Vec<u8>> = mail_corpus().into_iter().map(|c| c.raw).collect();
         assert_eq!(a, b);
         assert!(a.iter().all(|raw| raw.len() > 200));
+    }
+
+    #[test]
+    fn mbox_quotes_from_lines_and_separates_every_message() {
+        let a: &[u8] = b"Subject: a\r\n\r\nFrom here on\r\n>From there";
+        let b: &[u8] = b"Subject: b\n\nbody\n";
+        let mbox = String::from_utf8(mbox([a, b])).expect("utf8");
+        assert_eq!(
+            mbox,
+            "From corpus@generator.example Thu Apr  2 09:15:00 2020\n\
+             Subject: a\r\n\r\n>From here on\r\n>>From there\n\n\
+             From corpus@generator.example Thu Apr  2 09:15:00 2020\n\
+             Subject: b\n\nbody\n\n"
+        );
     }
 
     #[test]

@@ -365,12 +365,11 @@ async fn uploaded_phishing_opens_an_incident_only_its_recipients_organisation_se
 async fn an_mbox_upload_reports_each_message_and_keeps_the_readable_ones() {
     let f = fixture(HttpConfig::default()).await;
     let clinic = enrol_clinic(&f).await;
-    let mut mbox = Vec::new();
-    for name in ["colleague-docx", "rtlo-salary-review"] {
-        mbox.extend_from_slice(b"From sender@example.org Thu Apr  2 09:15:00 2020\n");
-        mbox.extend_from_slice(&corpus_message(name));
-        mbox.extend_from_slice(b"\n");
-    }
+    let messages = [
+        corpus_message("colleague-docx"),
+        corpus_message("rtlo-salary-review"),
+    ];
+    let mbox = scenario::mbox(messages.iter().map(Vec::as_slice));
     let request = Request::builder()
         .method("POST")
         .uri("/api/v1/mail")

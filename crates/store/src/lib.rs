@@ -120,3 +120,22 @@ fn now_text() -> String {
 fn corrupt(what: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(what.to_string())
 }
+
+/// `SELECT *` of the rows of `table` with these ids that belong to `org`, in time order.
+/// Only the table name (a constant of ours) and `?` placeholders are spliced in; the
+/// values are bound.
+pub(crate) fn rows_of_org_by_id(
+    table: &'static str,
+    org: OrgId,
+    ids: &[model::EventId],
+) -> sqlx::query::Query<'static, sqlx::Sqlite, sqlx::sqlite::SqliteArguments> {
+    let placeholders = vec!["?"; ids.len()].join(", ");
+    let sql = format!(
+        "SELECT * FROM {table} WHERE org_id = ? AND id IN ({placeholders}) ORDER BY time_us, id"
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(org.0);
+    for id in ids {
+        query = query.bind(id.0);
+    }
+    query
+}

@@ -105,16 +105,9 @@ impl Intake {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        // Only `?` placeholders are spliced in; the values are bound.
-        let placeholders = vec!["?"; ids.len()].join(", ");
-        let sql = format!(
-            "SELECT * FROM mails WHERE org_id = ? AND id IN ({placeholders}) ORDER BY time_us, id"
-        );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(org.0);
-        for id in ids {
-            query = query.bind(id.0);
-        }
-        let rows = query.fetch_all(self.connection()).await?;
+        let rows = crate::rows_of_org_by_id("mails", org, ids)
+            .fetch_all(self.connection())
+            .await?;
         rows.iter().map(mail_from_row).collect()
     }
 }

@@ -121,20 +121,13 @@ pub async fn run(listen: SocketAddr, once: bool, seed: u64) -> anyhow::Result<()
     // of each kind the seeds describe among ordinary mail.
     if let (Some(org), Some((_, name, key))) = (demo.orgs.get(1), keys.get(1)) {
         let domain = org.domains.first().map_or("", String::as_str);
-        let mut mbox = Vec::new();
         let corpus = scenario::mail_corpus();
-        let chosen: Vec<&scenario::MailCase> = scenario::DEMO_MAIL
+        let chosen: Vec<Vec<u8>> = scenario::DEMO_MAIL
             .iter()
             .filter_map(|n| corpus.iter().find(|c| c.name == *n))
+            .map(|case| scenario::readdressed(&case.raw, domain))
             .collect();
-        for case in &chosen {
-            mbox.extend_from_slice(b"From journal@tenant.example Thu Apr  2 09:15:00 2020\n");
-            mbox.extend_from_slice(&scenario::readdressed(&case.raw, domain));
-            if !mbox.ends_with(b"\n") {
-                mbox.push(b'\n');
-            }
-            mbox.push(b'\n');
-        }
+        let mbox = scenario::mbox(chosen.iter().map(Vec::as_slice));
         let response = client
             .post(format!("{base}/api/v1/mail"))
             .bearer_auth(key)

@@ -9,7 +9,6 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
@@ -69,7 +68,6 @@ impl SmtpConfig {
         config.max_message_bytes = self.max_message_bytes;
         config.max_recipients = self.max_recipients;
         config.max_sessions = self.max_sessions;
-        config.idle_timeout = Duration::from_secs(300);
         config.require_tls = self.require_tls;
         config.plaintext_auth_on_loopback = self.plaintext_auth_on_loopback;
         config.tls = match (&self.tls_certificate, &self.tls_key) {

@@ -18,8 +18,8 @@ fn write_corpus(dir: &Path) {
         std::fs::create_dir_all(maildir.join(sub)).expect("maildir");
     }
     std::fs::create_dir_all(&eml).expect("eml dir");
-    let mut mbox = Vec::new();
-    for (i, case) in scenario::mail_corpus().iter().enumerate() {
+    let corpus = scenario::mail_corpus();
+    for (i, case) in corpus.iter().enumerate() {
         std::fs::write(
             eml.join(format!("{:02}-{}.eml", i + 1, case.name)),
             &case.raw,
@@ -31,20 +31,8 @@ fn write_corpus(dir: &Path) {
             &case.raw,
         )
         .expect("write maildir");
-        mbox.extend_from_slice(b"From corpus@generator.example Thu Apr  2 09:15:00 2020\n");
-        // mboxrd: a body line starting with "From " is quoted.
-        for line in case.raw.split_inclusive(|&b| b == b'\n') {
-            if line.starts_with(b"From ") || line.starts_with(b">From ") {
-                mbox.push(b'>');
-            }
-            mbox.extend_from_slice(line);
-        }
-        // Each message ends with a line break and an empty line before the next `From `.
-        if !mbox.ends_with(b"\n") {
-            mbox.extend_from_slice(b"\n");
-        }
-        mbox.extend_from_slice(b"\n");
     }
+    let mbox = scenario::mbox(corpus.iter().map(|c| c.raw.as_slice()));
     std::fs::write(dir.join("all.mbox"), mbox).expect("write mbox");
     std::fs::write(
         dir.join("tocsin.toml"),

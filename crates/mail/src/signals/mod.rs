@@ -38,7 +38,7 @@ pub(crate) fn clip_bytes(s: &str, max: usize) -> &str {
 }
 
 /// `s` cut to at most `max` characters (on a character boundary), with `…` when cut.
-pub(crate) fn clip(s: &str, max: usize) -> String {
+pub fn clip(s: &str, max: usize) -> String {
     match s.char_indices().nth(max) {
         Some((end, _)) => format!("{}…", &s[..end]),
         None => s.to_owned(),
