@@ -14,10 +14,11 @@ use tokio::sync::{Mutex, Notify};
 
 use crate::config::NotifyConfig;
 use crate::correlate::{Change, absorb};
+use crate::notice::{self, IncidentNotice};
 use crate::payload;
 use detect::{DetectConfig, Detectors};
 use model::{Detection, EventId, Incident, IncidentState, Observation, OrgId, SignIn};
-use store::{NewDelivery, Organisation, Store, StoreError};
+use store::{Organisation, Store, StoreError};
 
 /// Incidents link at most this many sign-ins as evidence; the count goes on.
 pub const MAX_LINKED_EVIDENCE: u64 = 10_000;
@@ -214,11 +215,10 @@ impl SignInIntake {
                     }
                 }
             };
-            // Without a channel the incident stays `new`, visible through the API.
             let event = t
                 .change
                 .event()
-                .filter(|_| organisation.webhook_url.is_some());
+                .filter(|_| notice::has_channel(organisation));
             if event.is_some() {
                 t.incident.state = IncidentState::Notified;
             }
@@ -229,24 +229,16 @@ impl SignInIntake {
                 continue;
             };
             let evidence = tx.signins(victim, &t.sample).await?;
-            let delivery_id = uuid::Uuid::now_v7().to_string();
-            let body = payload::notification(
-                event,
-                &delivery_id,
-                &organisation.name,
-                &t.incident,
-                &evidence,
-                &[],
-            );
-            tx.enqueue(&NewDelivery {
-                delivery_id,
-                org: victim,
-                incident_id: t.incident.id.clone(),
-                channel: "webhook".into(),
-                event: event.into(),
-                payload: body,
-                not_before: Timestamp::now(),
-            })
+            notice::queue_incident(
+                &mut tx,
+                &IncidentNotice {
+                    event,
+                    organisation,
+                    incident: &t.incident,
+                    evidence: &evidence,
+                    messages: &[],
+                },
+            )
             .await?;
             queued = true;
         }

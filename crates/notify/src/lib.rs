@@ -10,6 +10,7 @@ pub mod config;
 pub mod correlate;
 pub mod intake;
 pub mod mail_intake;
+pub mod notice;
 pub mod outbox;
 pub mod payload;
 pub mod webhook;

@@ -17,14 +17,14 @@ use tokio::sync::{Mutex, Notify};
 
 use crate::config::NotifyConfig;
 use crate::correlate::{absorb, refresh_summary};
-use crate::payload;
+use crate::notice::{self, IncidentNotice};
 use mail::analyse::{Analyser, OwnDomains};
 use mail::parse::{Limits, MailError, parse_message};
 use model::{
     AttachmentRecord, Detection, DetectionKind, IncidentState, Mail, MailAnalysis, MailOrigin,
     MailRecord, OrgId, Severity, Verdict,
 };
-use store::{MasterKey, NewDelivery, Sender, Store, StoreError};
+use store::{MasterKey, Sender, Store, StoreError};
 
 /// How far back phishing from the same sender domain to other organisations counts as
 /// one campaign.
@@ -202,7 +202,7 @@ impl MailIntake {
             .ok_or_else(|| StoreError::Invalid(format!("organisation {org} does not exist")))?;
         let event = change
             .event()
-            .filter(|_| organisation.webhook_url.is_some());
+            .filter(|_| notice::has_channel(&organisation));
         if event.is_some() {
             incident.state = IncidentState::Notified;
         }
@@ -212,24 +212,16 @@ impl MailIntake {
         report.incident = Some(incident.id.clone());
         if let Some(event) = event {
             let mails = tx.mails(org, &[id]).await?;
-            let delivery_id = uuid::Uuid::now_v7().to_string();
-            let body = payload::notification(
-                event,
-                &delivery_id,
-                &organisation.name,
-                &incident,
-                &[],
-                &mails,
-            );
-            tx.enqueue(&NewDelivery {
-                delivery_id,
-                org,
-                incident_id: incident.id.clone(),
-                channel: "webhook".into(),
-                event: event.into(),
-                payload: body,
-                not_before: Timestamp::now(),
-            })
+            notice::queue_incident(
+                &mut tx,
+                &IncidentNotice {
+                    event,
+                    organisation: &organisation,
+                    incident: &incident,
+                    evidence: &[],
+                    messages: &mails,
+                },
+            )
             .await?;
         }
         tx.commit().await?;

@@ -98,9 +98,16 @@ async fn attempt(
     config: &WebhookConfig,
     delivery: &Delivery,
 ) -> Result<(), Failure> {
+    if delivery.channel != "webhook" {
+        return Err(Failure::GiveUp(format!(
+            "this tocsin cannot deliver on channel {:?}",
+            delivery.channel
+        )));
+    }
     let url = delivery
-        .webhook_url
+        .target
         .as_deref()
+        .or(delivery.webhook_url.as_deref())
         .ok_or_else(|| Failure::GiveUp("the organisation has no webhook URL any more".into()))?;
     let url = webhook::check_target(url, config.allow_private_targets)
         .map_err(|error| Failure::GiveUp(error.to_string()))?;

@@ -27,6 +27,7 @@ use sqlx::sqlite::{
 
 pub use keys::{MasterKey, Principal};
 pub use mails::{Sender, StoredMail};
+pub use migrate::SCHEMA_VERSION;
 pub use model::OrgId;
 pub use orgs::{NewOrganisation, Organisation};
 pub use outbox::{Delivery, NewDelivery, OutboxCounts};

@@ -12,7 +12,11 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0002_signin_asn_user_agent.sql"),
     include_str!("../migrations/sqlite/0003_incident_reasons.sql"),
     include_str!("../migrations/sqlite/0004_mails.sql"),
+    include_str!("../migrations/sqlite/0005_outbox_channels.sql"),
 ];
+
+/// The schema version this tocsin writes: the number of migrations.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 pub(crate) async fn apply(pool: &SqlitePool) -> Result<()> {
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
@@ -23,7 +27,7 @@ pub(crate) async fn apply(pool: &SqlitePool) -> Result<()> {
         .fetch_one(&mut *tx)
         .await?;
     let found = found.unwrap_or(0);
-    let supported = MIGRATIONS.len() as i64;
+    let supported = SCHEMA_VERSION;
     if found > supported {
         return Err(StoreError::SchemaTooNew { found, supported });
     }

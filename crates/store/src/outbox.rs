@@ -5,7 +5,7 @@
 //! duplicates by it, which turns at-least-once delivery into exactly-once processing.
 
 use jiff::Timestamp;
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::Row;
 
 use crate::{Result, Store, corrupt, now_text};
 use model::OrgId;
@@ -15,9 +15,14 @@ use model::OrgId;
 pub struct NewDelivery {
     pub delivery_id: String,
     pub org: OrgId,
-    pub incident_id: String,
-    /// The channel that will carry it (`webhook`).
+    /// The incident it is about; `None` for notices about no incident (a confirmation
+    /// link, a test notification).
+    pub incident_id: Option<String>,
+    /// The channel that will carry it (`webhook`, `email`).
     pub channel: String,
+    /// Where it goes: the recipient's address for `email`; for `webhook`, `None` means
+    /// the organisation's endpoint as it is at delivery time.
+    pub target: Option<String>,
     /// What happened (`incident.opened`, `incident.escalated`).
     pub event: String,
     /// The exact body to send, fixed when queued so every attempt sends the same bytes.
@@ -31,8 +36,9 @@ pub struct Delivery {
     pub id: i64,
     pub delivery_id: String,
     pub org: OrgId,
-    pub incident_id: String,
+    pub incident_id: Option<String>,
     pub channel: String,
+    pub target: Option<String>,
     pub event: String,
     pub payload: String,
     pub attempts: u32,
@@ -41,29 +47,38 @@ pub struct Delivery {
     pub webhook_url: Option<String>,
 }
 
-pub(crate) async fn insert(tx: &mut Transaction<'static, Sqlite>, d: &NewDelivery) -> Result<()> {
+pub(crate) async fn insert(conn: &mut sqlx::SqliteConnection, d: &NewDelivery) -> Result<()> {
     sqlx::query(
-        "INSERT INTO outbox (delivery_id, org_id, incident_id, channel, event, payload, state, \
-         attempts, next_attempt_us, created_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)",
+        "INSERT INTO outbox (delivery_id, org_id, incident_id, channel, target, event, payload, \
+         state, attempts, next_attempt_us, created_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)",
     )
     .bind(&d.delivery_id)
     .bind(d.org.0)
     .bind(&d.incident_id)
     .bind(&d.channel)
+    .bind(&d.target)
     .bind(&d.event)
     .bind(&d.payload)
     .bind(d.not_before.as_microsecond())
     .bind(now_text())
-    .execute(&mut **tx)
+    .execute(&mut *conn)
     .await?;
     Ok(())
 }
 
 impl Store {
+    /// Queues one notification on its own, outside an intake transaction (a test
+    /// notification, a confirmation link).
+    pub async fn enqueue(&self, delivery: &NewDelivery) -> Result<()> {
+        let mut conn = self.pool.acquire().await?;
+        insert(&mut conn, delivery).await
+    }
+
     /// Pending notifications due at `now`, oldest first, at most `limit`.
     pub async fn due_deliveries(&self, now: Timestamp, limit: u32) -> Result<Vec<Delivery>> {
         let rows = sqlx::query(
-            "SELECT o.id, o.delivery_id, o.org_id, o.incident_id, o.channel, o.event, o.payload, \
+            "SELECT o.id, o.delivery_id, o.org_id, o.incident_id, o.channel, o.target, o.event, o.payload, \
              o.attempts, g.webhook_url FROM outbox o JOIN organisations g ON g.id = o.org_id \
              WHERE o.state = 'pending' AND o.next_attempt_us <= ? \
              ORDER BY o.next_attempt_us, o.id LIMIT ?",
@@ -81,6 +96,7 @@ impl Store {
                     org: OrgId(row.try_get("org_id")?),
                     incident_id: row.try_get("incident_id")?,
                     channel: row.try_get("channel")?,
+                    target: row.try_get("target")?,
                     event: row.try_get("event")?,
                     payload: row.try_get("payload")?,
                     attempts: u32::try_from(attempts).map_err(corrupt)?,
