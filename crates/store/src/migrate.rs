@@ -13,6 +13,10 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0003_incident_reasons.sql"),
     include_str!("../migrations/sqlite/0004_mails.sql"),
     include_str!("../migrations/sqlite/0005_outbox_channels.sql"),
+    include_str!("../migrations/sqlite/0006_enrolment.sql"),
+    include_str!("../migrations/sqlite/0007_people.sql"),
+    include_str!("../migrations/sqlite/0008_incident_lifecycle.sql"),
+    include_str!("../migrations/sqlite/0009_channels.sql"),
 ];
 
 /// The schema version this tocsin writes: the number of migrations.
