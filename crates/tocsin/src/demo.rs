@@ -44,10 +44,14 @@ pub async fn run(listen: SocketAddr, once: bool, seed: u64) -> anyhow::Result<()
         data_dir.path().display()
     );
 
+    // The replayed day starts at a UTC midnight, so that the day is the same whatever the
+    // hour the demo runs (the background's rhythm and the attacks' hours would otherwise
+    // shift against each other), and ends (25 hours later) no later than now.
     let now = jiff::Timestamp::now();
-    let start = now.checked_sub(jiff::SignedDuration::from_hours(24))?;
-    let start =
-        jiff::Timestamp::from_second(start.as_second() - start.as_second().rem_euclid(3600))?;
+    let day_before = now.checked_sub(jiff::SignedDuration::from_hours(25))?;
+    let start = jiff::Timestamp::from_second(
+        day_before.as_second() - day_before.as_second().rem_euclid(86_400),
+    )?;
     let demo = scenario::demo(seed, start);
 
     let client = reqwest::Client::new();
