@@ -73,6 +73,7 @@ async fn create_org(
         country: body.country,
         domains: body.domains,
         webhook_url: body.webhook_url,
+        language: store::Language::En,
     };
     let (organisation, api_key) = state.store().create_organisation(&new).await?;
     let webhook_secret = webhook::signing_secret(state.store().master_key(), organisation.id);
