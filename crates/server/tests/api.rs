@@ -57,6 +57,7 @@ async fn fixture_with(http: HttpConfig, enricher: enrich::Enricher) -> Fixture {
         http,
         journal_domain: None,
         allow_private_webhooks: false,
+        enrolment: tocsin_server::EnrolmentConfig::default(),
     };
     Fixture {
         _dir: dir,
