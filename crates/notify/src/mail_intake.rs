@@ -73,7 +73,7 @@ pub struct MailIntake {
     outbox_wake: Arc<Notify>,
     /// Each organisation's own domains, built on first use (building a lookalike index
     /// costs more than judging a message). Bounded by the number of enrolled
-    /// organisations; domains are fixed at enrolment, no API changes them yet.
+    /// organisations; a domain verified later is taken in by `forget_domains`.
     own: Mutex<HashMap<OrgId, Arc<OwnDomains>>>,
 }
 
@@ -97,6 +97,12 @@ impl MailIntake {
 
     pub fn limits(&self) -> &Limits {
         &self.limits
+    }
+
+    /// Drops what is remembered of `org`'s domains, after one was verified, so that the
+    /// next message is judged against the new set.
+    pub async fn forget_domains(&self, org: OrgId) {
+        self.own.lock().await.remove(&org);
     }
 
     async fn own_domains(&self, org: OrgId) -> Result<Arc<OwnDomains>, StoreError> {

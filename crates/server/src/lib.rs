@@ -7,6 +7,8 @@
 
 mod auth;
 mod config;
+pub mod dns;
+mod enrolment;
 mod error;
 mod routes;
 
@@ -15,6 +17,7 @@ use std::sync::Arc;
 use axum::Router;
 
 pub use config::HttpConfig;
+pub use enrolment::EnrolmentConfig;
 pub use error::ApiError;
 
 /// What every handler can reach.
@@ -31,6 +34,8 @@ pub struct AppState {
     pub journal_domain: Option<String>,
     /// Whether organisations may point webhooks at internal addresses.
     pub allow_private_webhooks: bool,
+    /// Who may apply, the bounds on open applications, and the DNS used to prove domains.
+    pub enrolment: EnrolmentConfig,
 }
 
 impl AppState {

@@ -31,6 +31,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/v1/mail", post(push_mail))
         .route("/api/v1/incidents", get(list_incidents))
         .route("/api/v1/incidents/{id}", get(one_incident))
+        .merge(crate::enrolment::routes())
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(state)
 }
@@ -73,6 +74,7 @@ async fn create_org(
         country: body.country,
         domains: body.domains,
         webhook_url: body.webhook_url,
+        language: store::Language::En,
     };
     let (organisation, api_key) = state.store().create_organisation(&new).await?;
     let webhook_secret = webhook::signing_secret(state.store().master_key(), organisation.id);

@@ -29,6 +29,7 @@ async fn fixture_with(http: HttpConfig, enricher: enrich::Enricher) -> Fixture {
             country: "FR".into(),
             domains: vec!["echo.example".into()],
             webhook_url: None,
+            language: store::Language::En,
         })
         .await
         .expect("org");
@@ -56,6 +57,7 @@ async fn fixture_with(http: HttpConfig, enricher: enrich::Enricher) -> Fixture {
         http,
         journal_domain: None,
         allow_private_webhooks: false,
+        enrolment: tocsin_server::EnrolmentConfig::default(),
     };
     Fixture {
         _dir: dir,
@@ -275,6 +277,7 @@ async fn enrol_clinic(f: &Fixture) -> String {
             country: "FR".into(),
             domains: vec![scenario::CORPUS_OWN_DOMAIN.into()],
             webhook_url: None,
+            language: store::Language::En,
         })
         .await
         .expect("org");

@@ -9,6 +9,8 @@
 //! of the caller as a parameter and filters on it in SQL; no method returns rows of more
 //! than one organisation except the operator's and the outbox worker's.
 
+mod audit;
+mod enrolment;
 mod incidents;
 mod keys;
 mod mails;
@@ -25,11 +27,17 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+pub use audit::{AuditEntry, MAX_AUDIT_PAGE};
+pub use enrolment::{
+    Application, ApplicationState, Contact, EnrolmentError, MAX_APPLICATION_DOMAINS, MAX_CONTACTS,
+    MAX_NAME_CHARS, NewApplication, OrgDomain, SubmissionLimits, VerificationMethod,
+    VerifiedDomain, is_plausible_email,
+};
 pub use keys::{MasterKey, Principal};
 pub use mails::{Sender, StoredMail};
 pub use migrate::SCHEMA_VERSION;
 pub use model::OrgId;
-pub use orgs::{NewOrganisation, Organisation};
+pub use orgs::{Language, NewOrganisation, Organisation};
 pub use outbox::{Delivery, NewDelivery, OutboxCounts};
 pub use signins::{Intake, StoredSignIn};
 

@@ -1,7 +1,11 @@
 //! Enrolled organisations and their mail domains.
+//!
+//! `Organisation::domains` holds only the verified domains: those are the organisation's
+//! (mail intake and lookalike protection use them). Claimed, unverified domains are read
+//! through `Store::org_domains` in `enrolment.rs`.
 
 use jiff::Timestamp;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
 use crate::keys::{Principal, create_api_key};
@@ -17,6 +21,48 @@ pub struct NewOrganisation {
     pub country: String,
     pub domains: Vec<String>,
     pub webhook_url: Option<String>,
+    /// The language notifications are written in.
+    pub language: Language,
+}
+
+/// A language an organisation is written to. Notifications exist in these.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Language {
+    #[default]
+    En,
+    Fr,
+}
+
+impl Language {
+    pub const ALL: [Language; 2] = [Language::En, Language::Fr];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Language::En => "en",
+            Language::Fr => "fr",
+        }
+    }
+}
+
+impl std::fmt::Display for Language {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Language {
+    type Err = StoreError;
+
+    fn from_str(text: &str) -> Result<Language> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "en" => Ok(Language::En),
+            "fr" => Ok(Language::Fr),
+            _ => Err(StoreError::Invalid(format!(
+                "language {text:?} is not offered; choose \"en\" or \"fr\""
+            ))),
+        }
+    }
 }
 
 /// An enrolled organisation.
@@ -26,13 +72,16 @@ pub struct Organisation {
     pub name: String,
     pub sector: Sector,
     pub country: String,
+    /// Verified domains only: the ones that are the organisation's.
     pub domains: Vec<String>,
     pub webhook_url: Option<String>,
+    pub language: Language,
     pub created_at: Timestamp,
 }
 
 impl Store {
-    /// Enrols an organisation and creates its first API key, returned once.
+    /// Enrols an organisation and creates its first API key, returned once. The domains
+    /// an operator gives are verified by that act (method `operator`).
     pub async fn create_organisation(
         &self,
         new: &NewOrganisation,
@@ -41,44 +90,43 @@ impl Store {
         if name.is_empty() {
             return Err(StoreError::Invalid("organisation name is empty".into()));
         }
-        let country = new.country.trim().to_ascii_uppercase();
-        if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_uppercase()) {
-            return Err(StoreError::Invalid(format!(
-                "country {:?} is not an ISO 3166-1 alpha-2 code such as \"IE\"",
-                new.country
-            )));
-        }
-        let mut domains: Vec<String> = new
-            .domains
-            .iter()
-            .map(|d| d.trim().trim_end_matches('.').to_ascii_lowercase())
-            .collect();
-        domains.sort();
-        domains.dedup();
-        if let Some(bad) = domains.iter().find(|d| !is_plausible_domain(d)) {
-            return Err(StoreError::Invalid(format!("{bad:?} is not a domain name")));
-        }
+        let country = normalise_country(&new.country)?;
+        let domains = normalise_domains(&new.domains)?;
         let created_at = Timestamp::now();
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO organisations (name, sector, country, webhook_url, created_at) \
-             VALUES (?, ?, ?, ?, ?) RETURNING id",
+            "INSERT INTO organisations (name, sector, country, webhook_url, language, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
         )
         .bind(name)
         .bind(new.sector.as_str())
         .bind(&country)
         .bind(&new.webhook_url)
+        .bind(new.language.as_str())
         .bind(created_at.to_string())
         .fetch_one(&mut *tx)
         .await?;
         for domain in &domains {
-            sqlx::query("INSERT INTO org_domains (org_id, domain) VALUES (?, ?)")
-                .bind(id)
-                .bind(domain)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "INSERT INTO org_domains (org_id, domain, claimed_at, verified_at, method) \
+                 VALUES (?, ?, ?, ?, 'operator')",
+            )
+            .bind(id)
+            .bind(domain)
+            .bind(created_at.to_string())
+            .bind(created_at.to_string())
+            .execute(&mut *tx)
+            .await?;
         }
         let key = create_api_key(&mut tx, Principal::Organisation(OrgId(id))).await?;
+        crate::audit::append(
+            &mut tx,
+            "operator",
+            Some(OrgId(id)),
+            "organisation.created",
+            &serde_json::json!({ "name": name, "domains": domains }),
+        )
+        .await?;
         tx.commit().await?;
         let org = Organisation {
             id: OrgId(id),
@@ -87,6 +135,7 @@ impl Store {
             country,
             domains,
             webhook_url: new.webhook_url.clone(),
+            language: new.language,
             created_at,
         };
         Ok((org, key))
@@ -94,7 +143,7 @@ impl Store {
 
     pub async fn organisation(&self, org: OrgId) -> Result<Option<Organisation>> {
         let row = sqlx::query(
-            "SELECT id, name, sector, country, webhook_url, created_at FROM organisations WHERE id = ?",
+            "SELECT id, name, sector, country, webhook_url, language, created_at FROM organisations WHERE id = ?",
         )
         .bind(org.0)
         .fetch_optional(&self.pool)
@@ -108,7 +157,7 @@ impl Store {
     /// Every organisation; for operators only.
     pub async fn organisations(&self) -> Result<Vec<Organisation>> {
         let rows = sqlx::query(
-            "SELECT id, name, sector, country, webhook_url, created_at FROM organisations ORDER BY id",
+            "SELECT id, name, sector, country, webhook_url, language, created_at FROM organisations ORDER BY id",
         )
         .fetch_all(&self.pool)
         .await?;
@@ -133,11 +182,14 @@ impl Store {
         let id: i64 = row.try_get("id")?;
         let sector: String = row.try_get("sector")?;
         let created_at: String = row.try_get("created_at")?;
-        let domains: Vec<String> =
-            sqlx::query_scalar("SELECT domain FROM org_domains WHERE org_id = ? ORDER BY domain")
-                .bind(id)
-                .fetch_all(&self.pool)
-                .await?;
+        let domains: Vec<String> = sqlx::query_scalar(
+            "SELECT domain FROM org_domains WHERE org_id = ? AND verified_at IS NOT NULL \
+                 ORDER BY domain",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        let language: String = row.try_get("language")?;
         Ok(Organisation {
             id: OrgId(id),
             name: row.try_get("name")?,
@@ -145,12 +197,39 @@ impl Store {
             country: row.try_get("country")?,
             domains,
             webhook_url: row.try_get("webhook_url")?,
+            language: language.parse().map_err(corrupt)?,
             created_at: created_at.parse().map_err(corrupt)?,
         })
     }
 }
 
-fn is_plausible_domain(domain: &str) -> bool {
+/// An ISO 3166-1 alpha-2 code, upper-cased.
+pub(crate) fn normalise_country(country: &str) -> Result<String> {
+    let upper = country.trim().to_ascii_uppercase();
+    if upper.len() != 2 || !upper.bytes().all(|b| b.is_ascii_uppercase()) {
+        return Err(StoreError::Invalid(format!(
+            "country {country:?} is not an ISO 3166-1 alpha-2 code such as \"IE\""
+        )));
+    }
+    Ok(upper)
+}
+
+/// Lower-cased, without a trailing dot; sorted and de-duplicated.
+pub(crate) fn normalise_domains(domains: &[String]) -> Result<Vec<String>> {
+    let mut domains: Vec<String> = domains.iter().map(|d| normalise_domain(d)).collect();
+    domains.sort();
+    domains.dedup();
+    if let Some(bad) = domains.iter().find(|d| !is_plausible_domain(d)) {
+        return Err(StoreError::Invalid(format!("{bad:?} is not a domain name")));
+    }
+    Ok(domains)
+}
+
+pub(crate) fn normalise_domain(domain: &str) -> String {
+    domain.trim().trim_end_matches('.').to_ascii_lowercase()
+}
+
+pub(crate) fn is_plausible_domain(domain: &str) -> bool {
     domain.len() <= 253
         && domain.contains('.')
         && domain.split('.').all(|label| {

@@ -17,6 +17,7 @@ fn org(name: &str) -> NewOrganisation {
             "dup.example".into(),
         ],
         webhook_url: None,
+        language: tocsin_store::Language::En,
     }
 }
 

@@ -20,6 +20,7 @@ pub struct Config {
     pub enrich: enrich::EnrichConfig,
     pub mail: mail::analyse::MailConfig,
     pub smtp: crate::journal::SmtpConfig,
+    pub enrolment: server::EnrolmentConfig,
 }
 
 impl Default for Config {
@@ -32,6 +33,7 @@ impl Default for Config {
             enrich: enrich::EnrichConfig::default(),
             mail: mail::analyse::MailConfig::default(),
             smtp: crate::journal::SmtpConfig::default(),
+            enrolment: server::EnrolmentConfig::default(),
         }
     }
 }
@@ -53,6 +55,7 @@ impl Config {
         self.detect.validate().map_err(anyhow::Error::msg)?;
         self.notify.validate().map_err(anyhow::Error::msg)?;
         mail::analyse::Analyser::new(&self.mail)?;
+        self.enrolment.validate().map_err(anyhow::Error::msg)?;
         Ok(())
     }
 }

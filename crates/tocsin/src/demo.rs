@@ -63,6 +63,7 @@ pub async fn run(listen: SocketAddr, once: bool, seed: u64) -> anyhow::Result<()
             country: org.country.clone(),
             domains: org.domains.clone(),
             webhook_url: None,
+            language: store::Language::En,
         };
         let (created, key) = store.create_organisation(&new).await?;
         let url = format!("{}/hooks/{}", receiver.base, created.id);

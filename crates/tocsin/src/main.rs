@@ -183,6 +183,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 country,
                 domains,
                 webhook_url: webhook,
+                language: store::Language::En,
             };
             let (org, key) = store.create_organisation(&new).await?;
             let secret = notify::webhook::signing_secret(store.master_key(), org.id);

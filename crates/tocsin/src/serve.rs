@@ -68,6 +68,7 @@ impl Service {
             enricher: Arc::new(enricher),
             http: config.http.clone(),
             allow_private_webhooks: config.notify.webhook.allow_private_targets,
+            enrolment: config.enrolment.clone(),
         };
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let http = tokio::spawn(server::serve(listener, state, async move {

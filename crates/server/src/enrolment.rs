@@ -1,0 +1,484 @@
+//! Enrolment with review over HTTP: the public application form, the operator's review,
+//! the audit log, and the domains an organisation claims and proves by DNS.
+//!
+//! Who may be served (countries, sectors) is the `[enrolment]` configuration and is
+//! checked here, before anything is stored; the shape of an application and the bounds
+//! on open submissions are the store's. The organisation a request acts for always comes
+//! from its key.
+
+use std::net::SocketAddr;
+
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use jiff::SignedDuration;
+use serde::{Deserialize, Serialize};
+
+use crate::auth::{Operator, OrgKey};
+use crate::dns::{self, ExpectedRecord, TxtLookup};
+use crate::error::ApiJson;
+use crate::{ApiError, AppState};
+use model::{OrgId, Sector};
+use store::{
+    Application, ApplicationState, AuditEntry, Contact, EnrolmentError, Language, NewApplication,
+    OrgDomain, SubmissionLimits, VerificationMethod,
+};
+
+/// The largest application body accepted: the form is small, and the endpoint is open.
+const MAX_APPLICATION_BYTES: usize = 64 * 1024;
+
+/// Who may enrol, how many may wait, and how domains are looked up.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EnrolmentConfig {
+    /// Countries served, as ISO 3166-1 alpha-2 codes ("FR", "DE"). Empty serves every
+    /// country.
+    pub countries: Vec<String>,
+    /// Sectors served; an application from another sector is refused with the list.
+    pub sectors: Vec<Sector>,
+    /// Applications that may wait for review at once, in total; more are refused (429)
+    /// until the operator decides some.
+    pub max_pending: u32,
+    /// Applications accepted in any hour, in total; more are refused (429).
+    pub max_per_hour: u32,
+    /// Nameservers that verification asks, as "ip:port". Empty uses the system's
+    /// resolver configuration.
+    pub nameservers: Vec<SocketAddr>,
+    /// How long one DNS query may take.
+    #[serde(serialize_with = "jiff::fmt::serde::duration::friendly::compact::required")]
+    pub dns_timeout: SignedDuration,
+}
+
+impl Default for EnrolmentConfig {
+    fn default() -> Self {
+        EnrolmentConfig {
+            countries: Vec::new(),
+            sectors: Sector::ALL.to_vec(),
+            max_pending: 1000,
+            max_per_hour: 60,
+            nameservers: Vec::new(),
+            dns_timeout: SignedDuration::from_secs(5),
+        }
+    }
+}
+
+impl EnrolmentConfig {
+    pub fn validate(&self) -> Result<(), String> {
+        if let Some(bad) = self
+            .countries
+            .iter()
+            .find(|c| c.len() != 2 || !c.bytes().all(|b| b.is_ascii_uppercase()))
+        {
+            return Err(format!(
+                "enrolment.countries: {bad:?} is not an upper-case ISO 3166-1 alpha-2 code such as \"FR\""
+            ));
+        }
+        if self.sectors.is_empty() {
+            return Err("enrolment.sectors is empty: no organisation could enrol".into());
+        }
+        if self.max_pending == 0 || self.max_per_hour == 0 {
+            return Err(
+                "enrolment.max_pending and enrolment.max_per_hour must be at least 1".into(),
+            );
+        }
+        if !self.dns_timeout.is_positive() {
+            return Err(format!(
+                "enrolment.dns_timeout must be longer than zero, not {:#}",
+                self.dns_timeout
+            ));
+        }
+        Ok(())
+    }
+
+    fn limits(&self) -> SubmissionLimits {
+        SubmissionLimits {
+            max_pending: self.max_pending,
+            max_per_hour: self.max_per_hour,
+        }
+    }
+
+    pub fn txt_lookup(&self) -> TxtLookup {
+        TxtLookup::new(self.nameservers.clone(), self.dns_timeout.unsigned_abs())
+    }
+
+    /// Why an applicant from `country` in `sector` is not served, if they are not.
+    fn ineligibility(&self, country: &str, sector: Sector) -> Option<String> {
+        let country = country.trim().to_ascii_uppercase();
+        if !self.countries.is_empty() && !self.countries.contains(&country) {
+            return Some(format!(
+                "country {country} is not served by this tocsin; it serves: {}",
+                self.countries.join(", ")
+            ));
+        }
+        if !self.sectors.contains(&sector) {
+            let served: Vec<&str> = self.sectors.iter().map(|s| s.as_str()).collect();
+            return Some(format!(
+                "sector {} is not served by this tocsin; it serves: {}",
+                sector.as_str(),
+                served.join(", ")
+            ));
+        }
+        None
+    }
+}
+
+impl From<EnrolmentError> for ApiError {
+    fn from(error: EnrolmentError) -> Self {
+        let status = match &error {
+            EnrolmentError::Store(_) => {
+                return match error {
+                    EnrolmentError::Store(inner) => inner.into(),
+                    other => ApiError::internal(other),
+                };
+            }
+            EnrolmentError::Invalid(_) | EnrolmentError::TooManyDomains { .. } => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            EnrolmentError::TooManyPending { .. } | EnrolmentError::TooManySubmissions { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
+            EnrolmentError::NoSuchApplication(_) | EnrolmentError::NotClaimed { .. } => {
+                StatusCode::NOT_FOUND
+            }
+            EnrolmentError::AlreadyDecided { .. } | EnrolmentError::DomainTaken { .. } => {
+                StatusCode::CONFLICT
+            }
+        };
+        ApiError::new(status, error.to_string())
+    }
+}
+
+/// The actor recorded for an organisation's key until people have names.
+fn org_actor(org: OrgId) -> String {
+    format!("org:{}", org.0)
+}
+
+const OPERATOR_ACTOR: &str = "operator";
+const PUBLIC_ACTOR: &str = "public";
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/api/v1/applications",
+            post(submit)
+                .layer(DefaultBodyLimit::max(MAX_APPLICATION_BYTES))
+                .get(list),
+        )
+        .route("/api/v1/applications/{id}", get(one))
+        .route("/api/v1/applications/{id}/approve", post(approve))
+        .route("/api/v1/applications/{id}/reject", post(reject))
+        .route("/api/v1/audit", get(audit_log))
+        .route("/api/v1/org/audit", get(org_audit_log))
+        .route("/api/v1/org/domains", post(claim_domain).get(list_domains))
+        .route("/api/v1/org/domains/{domain}/verify", post(verify_domain))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ApplicationForm {
+    name: String,
+    sector: String,
+    country: String,
+    #[serde(default)]
+    language: Option<String>,
+    contacts: Vec<Contact>,
+    domains: Vec<String>,
+}
+
+fn unprocessable(message: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, message)
+}
+
+/// The public application form. Anyone may apply; nothing is granted until an operator
+/// approves.
+async fn submit(
+    State(state): State<AppState>,
+    ApiJson(form): ApiJson<ApplicationForm>,
+) -> Result<(StatusCode, Json<Application>), ApiError> {
+    let config = &state.enrolment;
+    let sector: Sector = form.sector.parse().map_err(|_| {
+        let served: Vec<&str> = config.sectors.iter().map(|s| s.as_str()).collect();
+        unprocessable(format!(
+            "sector {:?} is not a sector; choose one of: {}",
+            form.sector,
+            served.join(", ")
+        ))
+    })?;
+    let language: Language = match &form.language {
+        Some(text) => text
+            .parse()
+            .map_err(|e: store::StoreError| unprocessable(e.to_string()))?,
+        None => Language::En,
+    };
+    if let Some(reason) = config.ineligibility(&form.country, sector) {
+        return Err(unprocessable(reason));
+    }
+    let new = NewApplication {
+        name: form.name,
+        sector,
+        country: form.country,
+        language,
+        contacts: form.contacts,
+        domains: form.domains,
+    };
+    let application = state
+        .store()
+        .submit_application(&new, config.limits(), PUBLIC_ACTOR)
+        .await?;
+    tracing::info!(application = application.id, name = %application.name, "Application submitted.");
+    Ok((StatusCode::CREATED, Json(application)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ApplicationsQuery {
+    state: Option<String>,
+    limit: Option<u32>,
+}
+
+async fn list(
+    _: Operator,
+    State(state): State<AppState>,
+    Query(query): Query<ApplicationsQuery>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let wanted: Option<ApplicationState> = query
+        .state
+        .as_deref()
+        .map(str::parse)
+        .transpose()
+        .map_err(ApiError::bad_request)?;
+    let applications = state
+        .store()
+        .applications(wanted, query.limit.unwrap_or(100))
+        .await?;
+    Ok(Json(serde_json::json!({ "applications": applications })))
+}
+
+async fn one(
+    _: Operator,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> Result<Json<Application>, ApiError> {
+    state
+        .store()
+        .application(id)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found(format!("application {id} does not exist")))
+}
+
+#[derive(Serialize)]
+struct Approved {
+    application: Application,
+    organisation_id: OrgId,
+    /// Shown once; only its hash is kept.
+    api_key: String,
+    /// What the organisation publishes to prove each domain it applied with.
+    records: Vec<ExpectedRecord>,
+}
+
+async fn approve(
+    _: Operator,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> Result<(StatusCode, Json<Approved>), ApiError> {
+    let (org, api_key) = state
+        .store()
+        .approve_application(id, OPERATOR_ACTOR)
+        .await?;
+    let application = state
+        .store()
+        .application(id)
+        .await?
+        .ok_or_else(|| ApiError::internal(format!("approved application {id} vanished")))?;
+    let records = application
+        .domains
+        .iter()
+        .map(|d| dns::expected_record(state.store().master_key(), org, d))
+        .collect();
+    tracing::info!(application = id, %org, "Application approved.");
+    Ok((
+        StatusCode::CREATED,
+        Json(Approved {
+            application,
+            organisation_id: org,
+            api_key,
+            records,
+        }),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Rejection {
+    reason: Option<String>,
+}
+
+async fn reject(
+    _: Operator,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    ApiJson(body): ApiJson<Rejection>,
+) -> Result<Json<Application>, ApiError> {
+    let reason = body.reason.unwrap_or_default();
+    let application = state
+        .store()
+        .reject_application(id, &reason, OPERATOR_ACTOR)
+        .await?;
+    tracing::info!(application = id, "Application rejected.");
+    Ok(Json(application))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuditQuery {
+    limit: Option<u32>,
+    /// Entries older than this id: pages back through the log.
+    before: Option<i64>,
+}
+
+async fn audit_log(
+    _: Operator,
+    State(state): State<AppState>,
+    Query(query): Query<AuditQuery>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let entries: Vec<AuditEntry> = state
+        .store()
+        .audit_log(query.limit.unwrap_or(100), query.before)
+        .await?;
+    Ok(Json(serde_json::json!({ "entries": entries })))
+}
+
+async fn org_audit_log(
+    OrgKey(org): OrgKey,
+    State(state): State<AppState>,
+    Query(query): Query<AuditQuery>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let entries = state
+        .store()
+        .org_audit_log(org, query.limit.unwrap_or(100), query.before)
+        .await?;
+    Ok(Json(serde_json::json!({ "entries": entries })))
+}
+
+#[derive(Serialize)]
+struct DomainState {
+    #[serde(flatten)]
+    domain: OrgDomain,
+    verified: bool,
+    /// The TXT record that proves it.
+    record: ExpectedRecord,
+}
+
+fn domain_state(state: &AppState, org: OrgId, domain: OrgDomain) -> DomainState {
+    let record = dns::expected_record(state.store().master_key(), org, &domain.domain);
+    DomainState {
+        verified: domain.verified_at.is_some(),
+        domain,
+        record,
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Claim {
+    domain: String,
+}
+
+async fn claim_domain(
+    OrgKey(org): OrgKey,
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<Claim>,
+) -> Result<(StatusCode, Json<DomainState>), ApiError> {
+    let claimed = state
+        .store()
+        .claim_domain(org, &body.domain, &org_actor(org))
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(domain_state(&state, org, claimed)),
+    ))
+}
+
+async fn list_domains(
+    OrgKey(org): OrgKey,
+    State(state): State<AppState>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let domains: Vec<DomainState> = state
+        .store()
+        .org_domains(org)
+        .await?
+        .into_iter()
+        .map(|d| domain_state(&state, org, d))
+        .collect();
+    Ok(Json(serde_json::json!({ "domains": domains })))
+}
+
+/// Looks the claimed domain's TXT record up and, when it holds this organisation's
+/// token, makes the domain the organisation's.
+async fn verify_domain(
+    OrgKey(org): OrgKey,
+    State(state): State<AppState>,
+    Path(domain): Path<String>,
+) -> Result<Json<DomainState>, ApiError> {
+    let domain = domain.trim().trim_end_matches('.').to_ascii_lowercase();
+    let claimed = state
+        .store()
+        .org_domains(org)
+        .await?
+        .into_iter()
+        .find(|d| d.domain == domain)
+        .ok_or_else(|| {
+            ApiError::not_found(format!(
+                "{domain} is not claimed by this organisation; add it with POST /api/v1/org/domains"
+            ))
+        })?;
+    if claimed.verified_at.is_some() {
+        return Ok(Json(domain_state(&state, org, claimed)));
+    }
+    let expected = dns::expected_record(state.store().master_key(), org, &domain);
+    let found = match state.enrolment.txt_lookup().texts(&expected.name).await {
+        Ok(found) => found,
+        Err(error) => {
+            tracing::warn!(%error, "Domain verification lookup failed.");
+            return Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("{error}; try again later"),
+            ));
+        }
+    };
+    if !found.iter().any(|text| text.trim() == expected.value) {
+        let seen = if found.is_empty() {
+            "no TXT record (the name does not exist or holds no TXT record)".to_owned()
+        } else {
+            found
+                .iter()
+                .map(|t| format!("{t:?}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        state
+            .store()
+            .audit(
+                &org_actor(org),
+                Some(org),
+                "domain.verification_failed",
+                &serde_json::json!({ "domain": domain, "found": found }),
+            )
+            .await?;
+        return Err(unprocessable(format!(
+            "expected a TXT record {} with the text {:?}; found {seen}",
+            expected.name, expected.value
+        )));
+    }
+    let verified = state
+        .store()
+        .verify_domain(org, &domain, VerificationMethod::Dns, &org_actor(org))
+        .await?;
+    // Mail intake keeps each organisation's domains in memory; the next message must see
+    // this one.
+    state.mail.forget_domains(org).await;
+    tracing::info!(%org, %domain, "Domain verified.");
+    Ok(Json(domain_state(&state, org, verified)))
+}
