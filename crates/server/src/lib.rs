@@ -8,13 +8,17 @@
 mod auth;
 mod config;
 mod error;
+mod people;
+mod personal;
 mod routes;
+mod throttle;
 
 use std::sync::Arc;
 
 use axum::Router;
 
-pub use config::HttpConfig;
+pub use auth::{Actor, Operator, OrgAdmin, OrgKey, OrgReader};
+pub use config::{AccountsConfig, HttpConfig};
 pub use error::ApiError;
 
 /// What every handler can reach.
@@ -50,7 +54,11 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    // The client's address feeds the sign-in throttle.
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }
