@@ -407,6 +407,88 @@ impl Store {
 mod tests {
     use super::*;
 
+    async fn store_with_user() -> (tempfile::TempDir, Store, User) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).await.expect("store");
+        let user = store
+            .create_user(&NewUser {
+                email: "Root@Cert.example".into(),
+                name: "Root".into(),
+                password_hash: hash_password("correct horse battery").expect("hash"),
+                role: Role::Operator,
+                org: None,
+            })
+            .await
+            .expect("user");
+        (dir, store, user)
+    }
+
+    #[tokio::test]
+    async fn a_session_ends_when_idle_or_at_its_lifetime_and_the_cookie_is_not_stored() {
+        let (_dir, store, user) = store_with_user().await;
+        let hour = SignedDuration::from_hours(1);
+        let session = store.create_session(user.id, hour).await.expect("session");
+        let found = store.session(&session.token, hour).await.expect("lookup");
+        assert_eq!(
+            found.map(|s| s.user.email),
+            Some("root@cert.example".into())
+        );
+        let stored: Vec<u8> = sqlx::query_scalar("SELECT id FROM sessions")
+            .fetch_one(&store.pool)
+            .await
+            .expect("row");
+        assert_ne!(stored, session.token.as_bytes());
+        assert_eq!(stored, token_hash(&session.token));
+
+        let short = SignedDuration::from_millis(100);
+        let idle = store.create_session(user.id, hour).await.expect("session");
+        let brief = store.create_session(user.id, short).await.expect("session");
+        tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+        assert!(
+            store
+                .session(&idle.token, short)
+                .await
+                .expect("idle")
+                .is_none()
+        );
+        assert!(
+            store
+                .session(&brief.token, hour)
+                .await
+                .expect("brief")
+                .is_none()
+        );
+        assert!(
+            store
+                .session(&session.token, hour)
+                .await
+                .expect("live")
+                .is_some()
+        );
+    }
+
+    #[tokio::test]
+    async fn an_address_is_one_user_whatever_its_case() {
+        let (_dir, store, _) = store_with_user().await;
+        let again = store
+            .create_user(&NewUser {
+                email: "ROOT@cert.example".into(),
+                name: String::new(),
+                password_hash: hash_password("another long password").expect("hash"),
+                role: Role::Operator,
+                org: None,
+            })
+            .await;
+        assert!(matches!(again, Err(StoreError::Invalid(_))), "{again:?}");
+        let (user, hash) = store
+            .user_for_login("root@CERT.example")
+            .await
+            .expect("lookup")
+            .expect("found");
+        assert_eq!(user.role, Role::Operator);
+        assert!(verify_password(&hash, "correct horse battery"));
+    }
+
     #[test]
     fn a_password_is_stored_as_an_argon2id_string_that_verifies_only_itself() {
         let hash = hash_password("correct horse battery").expect("hash");
