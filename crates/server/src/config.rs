@@ -108,6 +108,10 @@ impl AccountsConfig {
                 return Err(format!("{name} must be positive"));
             }
         }
+        // A session's last use is written at most once a minute.
+        if self.session_idle < SignedDuration::from_mins(1) {
+            return Err("http.accounts.session_idle must be at least 1m".into());
+        }
         if self.login_max_failures == 0 {
             return Err("http.accounts.login_max_failures must be at least 1".into());
         }

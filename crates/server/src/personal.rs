@@ -199,9 +199,17 @@ fn page(status: StatusCode, title: &str, body_html: &str) -> Response {
     );
     let mut response = (status, Html(html)).into_response();
     // The token is in the address: keep the page out of caches and other sites' referers.
-    response.headers_mut().insert(
+    // No other site may frame the page and trick a click on its button.
+    let headers = response.headers_mut();
+    headers.insert(
         axum::http::header::CACHE_CONTROL,
         axum::http::HeaderValue::from_static("no-store"),
+    );
+    headers.insert(
+        axum::http::header::CONTENT_SECURITY_POLICY,
+        axum::http::HeaderValue::from_static(
+            "default-src 'none'; form-action 'self'; frame-ancestors 'none'",
+        ),
     );
     response
 }

@@ -822,6 +822,31 @@ async fn a_personal_address_is_watched_only_after_its_owner_confirms_by_post() {
     assert_eq!(invited.status, StatusCode::CREATED, "{}", invited.text);
     let link = queued_link(&s, "ana.perso@mail.example").await;
     let token = token_of(&link);
+    // Inviting again at once would only flood the address with messages.
+    let twice = s
+        .send(
+            "POST",
+            "/api/v1/org/personal-invite",
+            Auth::Browser(&ana),
+            Some(json!({"email": "ana.perso@mail.example"})),
+        )
+        .await;
+    assert_eq!(twice.status, StatusCode::BAD_REQUEST, "{}", twice.text);
+    let viewer = s.login("vic@echo.example").await;
+    let by_viewer = s
+        .send(
+            "POST",
+            "/api/v1/org/personal-invite",
+            Auth::Browser(&viewer),
+            Some(json!({"email": "vic.perso@mail.example"})),
+        )
+        .await;
+    assert_eq!(
+        by_viewer.status,
+        StatusCode::FORBIDDEN,
+        "{}",
+        by_viewer.text
+    );
 
     let listed = s
         .send("GET", "/api/v1/org/personal", Auth::Key(&s.key_a), None)
@@ -852,6 +877,12 @@ async fn a_personal_address_is_watched_only_after_its_owner_confirms_by_post() {
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.text.contains("<form method=\"post\""), "{}", page.text);
     assert!(page.text.contains("Echo Clinic"));
+    let policy = page
+        .headers
+        .get("content-security-policy")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
     let still = s
         .send("GET", "/api/v1/org/personal", Auth::Key(&s.key_a), None)
         .await;
@@ -992,6 +1023,11 @@ async fn opting_out_deletes_the_address_and_its_events_and_nothing_else() {
     let mails_a = "SELECT count(*) FROM mails WHERE org_id = ?";
     assert_eq!(s.sql_count(signins_a, s.org_a).await, 2);
     assert_eq!(s.sql_count(mails_a, s.org_a).await, 3);
+    let naming_pia = "SELECT count(*) FROM incidents WHERE org_id = ? AND accounts LIKE '%pia@%'";
+    assert!(
+        s.sql_count(naming_pia, s.org_a).await > 0,
+        "the phishing incident names pia"
+    );
 
     // The opt-out page only asks; the POST deletes.
     let page = s

@@ -18,6 +18,9 @@ use model::OrgId;
 
 /// Confirmed personal addresses listed per organisation.
 const MAX_LISTED: u32 = 10_000;
+/// How soon the same address may be invited again: each invitation sends a message, and
+/// an invitation must not become a way to flood someone's mailbox.
+const REINVITE_AFTER: SignedDuration = SignedDuration::from_mins(10);
 
 /// An invitation waiting for its owner.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -96,6 +99,21 @@ impl Store {
         if confirmed > 0 {
             return Err(StoreError::Invalid(format!(
                 "{email} is confirmed already for this organisation"
+            )));
+        }
+        let last_invited: Option<String> = sqlx::query_scalar(
+            "SELECT max(created_at) FROM personal_pending WHERE org_id = ? AND email = ?",
+        )
+        .bind(org.0)
+        .bind(&email)
+        .fetch_one(&mut *tx)
+        .await?;
+        if let Some(last) = last_invited.and_then(|t| t.parse::<Timestamp>().ok())
+            && now.duration_since(last) < REINVITE_AFTER
+        {
+            return Err(StoreError::Invalid(format!(
+                "{email} was invited less than {} minutes ago; the message may take a while",
+                REINVITE_AFTER.as_mins()
             )));
         }
         sqlx::query("DELETE FROM personal_pending WHERE org_id = ? AND email = ?")
@@ -253,6 +271,40 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
             }
+        }
+        // Incidents stay (they are the organisation's record of an attack) but stop
+        // naming the address among their accounts.
+        let rows = sqlx::query(
+            "SELECT id, accounts, compromised FROM incidents WHERE org_id = ? \
+             AND (accounts LIKE ? ESCAPE '\\' OR compromised LIKE ? ESCAPE '\\')",
+        )
+        .bind(org.0)
+        .bind(&pattern)
+        .bind(&pattern)
+        .fetch_all(&mut *tx)
+        .await?;
+        for row in rows {
+            let id: String = row.try_get("id")?;
+            let mut lists = Vec::new();
+            for column in ["accounts", "compromised"] {
+                let text: String = row.try_get(column)?;
+                let list: Vec<String> = serde_json::from_str(&text)
+                    .map_err(|error| corrupt(format!("incident {id} {column}: {error}")))?;
+                let kept: Vec<String> = list
+                    .into_iter()
+                    .filter(|a| !a.eq_ignore_ascii_case(&email))
+                    .collect();
+                lists.push(
+                    serde_json::to_string(&kept)
+                        .map_err(|error| corrupt(format!("incident {id}: {error}")))?,
+                );
+            }
+            sqlx::query("UPDATE incidents SET accounts = ?, compromised = ? WHERE id = ?")
+                .bind(&lists[0])
+                .bind(&lists[1])
+                .bind(&id)
+                .execute(&mut *tx)
+                .await?;
         }
         tx.commit().await?;
         Ok(Some(OptedOut {
