@@ -129,10 +129,12 @@ impl MailIntake {
         let mail = parse_message(raw, &self.limits)?;
         let own = self.own_domains(org).await?;
         let analysis = self.analyser.analyse(&mail, &own);
+        // Confirmed personal addresses are the organisation's business as its domains are.
+        let personal = self.store.personal_addresses(org).await?;
         let recipients: Vec<String> = mail
             .recipients()
             .into_iter()
-            .filter(|r| own.contains_address(r))
+            .filter(|r| own.contains_address(r) || personal.contains(&r.to_lowercase()))
             .collect();
         let mut report = MailReport {
             origin: origin.clone(),

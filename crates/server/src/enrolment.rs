@@ -15,7 +15,7 @@ use axum::{Json, Router};
 use jiff::SignedDuration;
 use serde::{Deserialize, Serialize};
 
-use crate::auth::{Operator, OrgKey};
+use crate::auth::{Operator, OrgAdmin, OrgReader};
 use crate::dns::{self, ExpectedRecord, TxtLookup};
 use crate::error::ApiJson;
 use crate::{ApiError, AppState};
@@ -149,12 +149,6 @@ impl From<EnrolmentError> for ApiError {
     }
 }
 
-/// The actor recorded for an organisation's key until people have names.
-fn org_actor(org: OrgId) -> String {
-    format!("org:{}", org.0)
-}
-
-const OPERATOR_ACTOR: &str = "operator";
 const PUBLIC_ACTOR: &str = "public";
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -279,14 +273,11 @@ struct Approved {
 }
 
 async fn approve(
-    _: Operator,
+    Operator { actor }: Operator,
     State(state): State<AppState>,
     Path(id): Path<i64>,
 ) -> Result<(StatusCode, Json<Approved>), ApiError> {
-    let (org, api_key) = state
-        .store()
-        .approve_application(id, OPERATOR_ACTOR)
-        .await?;
+    let (org, api_key) = state.store().approve_application(id, &actor.0).await?;
     let application = state
         .store()
         .application(id)
@@ -316,7 +307,7 @@ struct Rejection {
 }
 
 async fn reject(
-    _: Operator,
+    Operator { actor }: Operator,
     State(state): State<AppState>,
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<Rejection>,
@@ -324,7 +315,7 @@ async fn reject(
     let reason = body.reason.unwrap_or_default();
     let application = state
         .store()
-        .reject_application(id, &reason, OPERATOR_ACTOR)
+        .reject_application(id, &reason, &actor.0)
         .await?;
     tracing::info!(application = id, "Application rejected.");
     Ok(Json(application))
@@ -351,7 +342,7 @@ async fn audit_log(
 }
 
 async fn org_audit_log(
-    OrgKey(org): OrgKey,
+    OrgReader { org, .. }: OrgReader,
     State(state): State<AppState>,
     Query(query): Query<AuditQuery>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
@@ -387,13 +378,13 @@ struct Claim {
 }
 
 async fn claim_domain(
-    OrgKey(org): OrgKey,
+    OrgAdmin { org, actor }: OrgAdmin,
     State(state): State<AppState>,
     ApiJson(body): ApiJson<Claim>,
 ) -> Result<(StatusCode, Json<DomainState>), ApiError> {
     let claimed = state
         .store()
-        .claim_domain(org, &body.domain, &org_actor(org))
+        .claim_domain(org, &body.domain, &actor.0)
         .await?;
     Ok((
         StatusCode::CREATED,
@@ -402,7 +393,7 @@ async fn claim_domain(
 }
 
 async fn list_domains(
-    OrgKey(org): OrgKey,
+    OrgReader { org, .. }: OrgReader,
     State(state): State<AppState>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let domains: Vec<DomainState> = state
@@ -418,7 +409,7 @@ async fn list_domains(
 /// Looks the claimed domain's TXT record up and, when it holds this organisation's
 /// token, makes the domain the organisation's.
 async fn verify_domain(
-    OrgKey(org): OrgKey,
+    OrgAdmin { org, actor }: OrgAdmin,
     State(state): State<AppState>,
     Path(domain): Path<String>,
 ) -> Result<Json<DomainState>, ApiError> {
@@ -461,7 +452,7 @@ async fn verify_domain(
         state
             .store()
             .audit(
-                &org_actor(org),
+                &actor.0,
                 Some(org),
                 "domain.verification_failed",
                 &serde_json::json!({ "domain": domain, "found": found }),
@@ -474,7 +465,7 @@ async fn verify_domain(
     }
     let verified = state
         .store()
-        .verify_domain(org, &domain, VerificationMethod::Dns, &org_actor(org))
+        .verify_domain(org, &domain, VerificationMethod::Dns, &actor.0)
         .await?;
     // Mail intake keeps each organisation's domains in memory; the next message must see
     // this one.

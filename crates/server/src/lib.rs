@@ -10,13 +10,17 @@ mod config;
 pub mod dns;
 mod enrolment;
 mod error;
+mod people;
+mod personal;
 mod routes;
+mod throttle;
 
 use std::sync::Arc;
 
 use axum::Router;
 
-pub use config::HttpConfig;
+pub use auth::{Actor, Operator, OrgAdmin, OrgKey, OrgReader};
+pub use config::{AccountsConfig, HttpConfig};
 pub use enrolment::EnrolmentConfig;
 pub use error::ApiError;
 
@@ -55,7 +59,11 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    // The client's address feeds the sign-in throttle.
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }

@@ -32,6 +32,12 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/v1/incidents", get(list_incidents))
         .route("/api/v1/incidents/{id}", get(one_incident))
         .merge(crate::enrolment::routes())
+        .merge(crate::people::routes())
+        .merge(crate::personal::routes())
+        .layer(axum::middleware::from_fn(crate::auth::csrf_form_field))
+        .layer(axum::Extension(std::sync::Arc::new(
+            crate::throttle::LoginThrottle::new(&state.http.accounts),
+        )))
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(state)
 }

@@ -397,12 +397,14 @@ async fn an_applicant_is_reviewed_enrolled_and_proves_its_domain_with_every_step
             )
         })
         .collect();
-    let org_actor = format!("org:{org}");
+    // The actor is the credential that acted: "key:" and the key's public prefix.
+    let org_actor = format!("key:{}", &key[..12]);
+    let operator_actor = format!("key:{}", &f.operator[..12]);
     assert_eq!(
         steps,
         vec![
             "public application.submitted".to_owned(),
-            "operator application.approved".to_owned(),
+            format!("{operator_actor} application.approved"),
             format!("{org_actor} domain.verification_failed"),
             format!("{org_actor} domain.verification_failed"),
             format!("{org_actor} domain.verified"),
@@ -609,7 +611,10 @@ async fn a_rejection_needs_a_reason_and_open_applications_are_bounded() {
         .find(|e| e["action"] == "application.rejected")
         .cloned()
         .expect("rejection audited");
-    assert_eq!(rejected["actor"], "operator");
+    assert_eq!(
+        rejected["actor"].as_str(),
+        Some(format!("key:{}", &f.operator[..12]).as_str())
+    );
     assert_eq!(rejected["detail"]["reason"], "outside our constituency");
 }
 

@@ -4,11 +4,16 @@
 //! stored, so a copy of the database lets nobody in. The master key is 32 random bytes
 //! in `master.key` beside the database; secrets that must be reproduced (webhook signing
 //! secrets) are derived from it instead of being stored.
+//!
+//! An organisation's admin makes and revokes its own keys; each says what it is for
+//! (`label`), who made it and when it was last used (written at most once a minute).
 
 use std::fmt;
 use std::io::Write;
 use std::path::Path;
 
+use jiff::{SignedDuration, Timestamp};
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 
@@ -25,7 +30,42 @@ pub enum Principal {
     Organisation(OrgId),
 }
 
+/// A presented key that is valid, and how it is named.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuthenticatedKey {
+    pub principal: Principal,
+    /// `tsn_` and the first 8 hex digits: enough to tell keys apart, useless to sign in.
+    pub prefix: String,
+}
+
+/// What an organisation's admin sees of a key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ApiKey {
+    pub prefix: String,
+    pub label: Option<String>,
+    pub created_by: Option<String>,
+    pub created_at: String,
+    pub last_used_at: Option<String>,
+    pub revoked_at: Option<String>,
+}
+
 const KEY_PREFIX: &str = "tsn_";
+/// Keys not revoked that one organisation may hold.
+const MAX_LIVE_KEYS_PER_ORG: i64 = 100;
+const MAX_LABEL_CHARS: usize = 100;
+/// How stale `last_used_at` may get before a request writes it again.
+const LAST_USED_EVERY: SignedDuration = SignedDuration::from_secs(60);
+
+fn key_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<ApiKey> {
+    Ok(ApiKey {
+        prefix: row.try_get("prefix")?,
+        label: row.try_get("label")?,
+        created_by: row.try_get("created_by")?,
+        created_at: row.try_get("created_at")?,
+        last_used_at: row.try_get("last_used_at")?,
+        revoked_at: row.try_get("revoked_at")?,
+    })
+}
 
 pub(crate) fn random_bytes<const N: usize>() -> Result<[u8; N]> {
     let mut bytes = [0u8; N];
@@ -42,7 +82,7 @@ fn new_token() -> Result<String> {
     ))
 }
 
-fn token_hash(token: &str) -> Vec<u8> {
+pub(crate) fn token_hash(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
 }
 
@@ -61,27 +101,111 @@ impl Store {
     /// Resolves a presented token to its principal, recording when it was last used.
     /// Revoked and unknown tokens resolve to `None`.
     pub async fn authenticate(&self, token: &str) -> Result<Option<Principal>> {
+        Ok(self.authenticate_key(token).await?.map(|key| key.principal))
+    }
+
+    /// Resolves a presented token to its principal and its display prefix (how the key
+    /// is named in audit trails). `last_used_at` is written when it is more than a
+    /// minute old, so that a busy key does not turn every request into a write.
+    pub async fn authenticate_key(&self, token: &str) -> Result<Option<AuthenticatedKey>> {
         if !token.starts_with(KEY_PREFIX) {
             return Ok(None);
         }
+        let hash = token_hash(token);
         let row = sqlx::query(
-            "UPDATE api_keys SET last_used_at = ? WHERE hash = ? AND revoked_at IS NULL \
-             RETURNING role, org_id",
+            "SELECT id, role, org_id, prefix, last_used_at FROM api_keys \
+             WHERE hash = ? AND revoked_at IS NULL",
         )
-        .bind(now_text())
-        .bind(token_hash(token))
+        .bind(&hash)
         .fetch_optional(&self.pool)
         .await?;
         let Some(row) = row else { return Ok(None) };
         let role: String = row.try_get("role")?;
         let org: Option<i64> = row.try_get("org_id")?;
-        match (role.as_str(), org) {
-            ("operator", None) => Ok(Some(Principal::Operator)),
-            ("organisation", Some(org)) => Ok(Some(Principal::Organisation(OrgId(org)))),
-            _ => Err(crate::corrupt(format!(
-                "api key with role {role:?} and org {org:?}"
-            ))),
+        let principal = match (role.as_str(), org) {
+            ("operator", None) => Principal::Operator,
+            ("organisation", Some(org)) => Principal::Organisation(OrgId(org)),
+            _ => {
+                return Err(crate::corrupt(format!(
+                    "api key with role {role:?} and org {org:?}"
+                )));
+            }
+        };
+        let now = Timestamp::now();
+        let last_used: Option<String> = row.try_get("last_used_at")?;
+        let stale = last_used
+            .and_then(|text| text.parse::<Timestamp>().ok())
+            .is_none_or(|last| now.duration_since(last) >= LAST_USED_EVERY);
+        if stale {
+            sqlx::query("UPDATE api_keys SET last_used_at = ? WHERE id = ?")
+                .bind(now.to_string())
+                .bind(row.try_get::<i64, _>("id")?)
+                .execute(&self.pool)
+                .await?;
         }
+        Ok(Some(AuthenticatedKey {
+            principal,
+            prefix: row.try_get("prefix")?,
+        }))
+    }
+
+    /// Creates a key for `org` named `label`, made by `created_by` (an actor such as
+    /// `user:ana@echo.example`). Returns what is listed about it and the token, which is
+    /// not stored and cannot be shown again.
+    pub async fn create_org_key(
+        &self,
+        org: OrgId,
+        label: &str,
+        created_by: &str,
+    ) -> Result<(ApiKey, String)> {
+        let label = label.trim();
+        if label.is_empty() || label.chars().count() > MAX_LABEL_CHARS {
+            return Err(StoreError::Invalid(format!(
+                "a key needs a label of 1 to {MAX_LABEL_CHARS} characters saying what uses it"
+            )));
+        }
+        let mut tx = self.pool.begin().await?;
+        let live: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM api_keys WHERE org_id = ? AND revoked_at IS NULL",
+        )
+        .bind(org.0)
+        .fetch_one(&mut *tx)
+        .await?;
+        if live >= MAX_LIVE_KEYS_PER_ORG {
+            return Err(StoreError::Invalid(format!(
+                "the organisation has {live} keys in use, the most allowed; revoke unused ones first"
+            )));
+        }
+        let token = new_token()?;
+        let row = sqlx::query(
+            "INSERT INTO api_keys (org_id, role, prefix, hash, created_at, label, created_by) \
+             VALUES (?, 'organisation', ?, ?, ?, ?, ?) \
+             RETURNING prefix, label, created_by, created_at, last_used_at, revoked_at",
+        )
+        .bind(org.0)
+        .bind(display_prefix(&token))
+        .bind(token_hash(&token))
+        .bind(now_text())
+        .bind(label)
+        .bind(created_by)
+        .fetch_one(&mut *tx)
+        .await?;
+        let key = key_from_row(&row)?;
+        tx.commit().await?;
+        Ok((key, token))
+    }
+
+    /// The keys of `org`, newest first, revoked ones included, at most `limit`.
+    pub async fn api_keys(&self, org: OrgId, limit: u32) -> Result<Vec<ApiKey>> {
+        let rows = sqlx::query(
+            "SELECT prefix, label, created_by, created_at, last_used_at, revoked_at \
+             FROM api_keys WHERE org_id = ? ORDER BY id DESC LIMIT ?",
+        )
+        .bind(org.0)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(key_from_row).collect()
     }
 
     /// Revokes every key of an organisation whose token starts with `prefix`.

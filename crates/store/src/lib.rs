@@ -17,7 +17,9 @@ mod mails;
 mod migrate;
 mod orgs;
 mod outbox;
+mod personal;
 mod signins;
+mod users;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -33,13 +35,18 @@ pub use enrolment::{
     MAX_NAME_CHARS, NewApplication, OrgDomain, SubmissionLimits, VerificationMethod,
     VerifiedDomain, is_plausible_email,
 };
-pub use keys::{MasterKey, Principal};
+pub use keys::{ApiKey, AuthenticatedKey, MasterKey, Principal};
 pub use mails::{Sender, StoredMail};
 pub use migrate::SCHEMA_VERSION;
 pub use model::OrgId;
 pub use orgs::{Language, NewOrganisation, Organisation};
 pub use outbox::{Delivery, NewDelivery, OutboxCounts};
+pub use personal::{Confirmation, OptedOut, PendingPersonal, PersonalAccount};
 pub use signins::{Intake, StoredSignIn};
+pub use users::{
+    MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS, NewSession, NewUser, Role, Session, User,
+    hash_password, normalise_email, verify_password,
+};
 
 /// What can go wrong in the store.
 #[derive(Debug, thiserror::Error)]

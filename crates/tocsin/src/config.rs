@@ -54,6 +54,7 @@ impl Config {
     pub fn validate(&self) -> anyhow::Result<()> {
         self.detect.validate().map_err(anyhow::Error::msg)?;
         self.notify.validate().map_err(anyhow::Error::msg)?;
+        self.http.validate().map_err(anyhow::Error::msg)?;
         mail::analyse::Analyser::new(&self.mail)?;
         self.enrolment.validate().map_err(anyhow::Error::msg)?;
         Ok(())

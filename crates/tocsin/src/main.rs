@@ -44,6 +44,9 @@ enum Command {
     /// Manage organisations directly in the data directory.
     #[command(subcommand)]
     Org(OrgCommand),
+    /// Manage dashboard users directly in the data directory.
+    #[command(subcommand)]
+    User(UserCommand),
     /// Print the documented default configuration.
     Config,
 }
@@ -109,6 +112,28 @@ enum OrgCommand {
     List {
         #[command(flatten)]
         dir: DataDirArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user who signs in with an e-mail and a password. The password is read
+    /// from TOCSIN_PASSWORD or asked for (not echoed); only its argon2id hash is stored.
+    Add {
+        #[command(flatten)]
+        dir: DataDirArgs,
+        /// The address the user signs in with.
+        #[arg(long)]
+        email: String,
+        /// The user's name, as colleagues know them.
+        #[arg(long, default_value = "")]
+        name: String,
+        /// operator (the service's staff), org-admin or org-viewer.
+        #[arg(long)]
+        role: String,
+        /// The organisation of an org-admin or org-viewer (see `tocsin org list`).
+        #[arg(long)]
+        org: Option<i64>,
     },
 }
 
@@ -202,6 +227,40 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             for org in store.organisations().await? {
                 println!("{}", serde_json::to_string(&org)?);
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::User(UserCommand::Add {
+            dir,
+            email,
+            name,
+            role,
+            org,
+        }) => {
+            let role: store::Role = role.parse()?;
+            let password = match std::env::var("TOCSIN_PASSWORD") {
+                Ok(password) => password,
+                Err(_) => {
+                    let first = rpassword::prompt_password("Password: ")
+                        .context("cannot read the password from the terminal")?;
+                    let again = rpassword::prompt_password("Password again: ")
+                        .context("cannot read the password from the terminal")?;
+                    anyhow::ensure!(first == again, "the two passwords differ");
+                    first
+                }
+            };
+            let password_hash = store::hash_password(&password)?;
+            let store = open_store(&dir.data_dir).await?;
+            let user = store
+                .create_user(&store::NewUser {
+                    email,
+                    name,
+                    password_hash,
+                    role,
+                    org: org.map(store::OrgId),
+                })
+                .await?;
+            println!("{}", serde_json::to_string(&user)?);
+            eprintln!("User {} created with role {}.", user.email, user.role);
             Ok(ExitCode::SUCCESS)
         }
         Command::Config => {
