@@ -69,7 +69,13 @@ async fn invite(
         "{}/personal/confirm?token={token}",
         state.http.public_base()
     );
-    let notice = confirmation_message(&state, &organisation.name, &email, &link, expires_at);
+    let notice = confirmation_message(
+        &message_host(&state),
+        &organisation.name,
+        &email,
+        &link,
+        expires_at,
+    );
     let payload = serde_json::to_string(&notice).map_err(ApiError::internal)?;
     state
         .store()
@@ -102,14 +108,16 @@ fn message_host(state: &AppState) -> String {
 }
 
 fn confirmation_message(
-    state: &AppState,
+    host: &str,
     organisation: &str,
     email: &str,
     link: &str,
     expires_at: jiff::Timestamp,
 ) -> EmailNotice {
     let expires = expires_at.strftime("%Y-%m-%d %H:%M UTC").to_string();
-    let subject = format!("Confirm that {organisation} may watch {email} for attacks");
+    // A name with a line break must not become a header of its own.
+    let subject = format!("Confirm that {organisation} may watch {email} for attacks")
+        .replace(char::is_control, " ");
     let text = format!(
         "{organisation} asked tocsin to warn it when {email} is attacked: password guessing \
          against it, phishing sent to it.\n\n\
@@ -133,7 +141,7 @@ fn confirmation_message(
         subject,
         text,
         html,
-        message_id: format!("<{}@{}>", uuid::Uuid::now_v7(), message_host(state)),
+        message_id: format!("<{}@{host}>", uuid::Uuid::now_v7()),
     }
 }
 
@@ -352,7 +360,24 @@ async fn opt_out(
 
 #[cfg(test)]
 mod tests {
-    use super::escape;
+    use super::{confirmation_message, escape};
+
+    #[test]
+    fn the_confirmation_message_reads_well_and_escapes_the_organisation() {
+        let expires: jiff::Timestamp = "2026-12-08T09:30:00Z".parse().expect("time");
+        let notice = confirmation_message(
+            "tocsin.cert.example",
+            "Echo <Clinic> & Co\r\nBcc: x@evil.example",
+            "ana.perso@mail.example",
+            "https://tocsin.cert.example/personal/confirm?token=0123abcd",
+            expires,
+        );
+        assert!(notice.message_id.ends_with("@tocsin.cert.example>"));
+        assert!(!notice.subject.contains('\n') && !notice.subject.contains('\r'));
+        insta::assert_snapshot!("confirmation_subject", notice.subject);
+        insta::assert_snapshot!("confirmation_text", notice.text);
+        insta::assert_snapshot!("confirmation_html", notice.html);
+    }
 
     #[test]
     fn markup_in_text_is_escaped() {

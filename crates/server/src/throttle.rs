@@ -13,6 +13,9 @@ use std::time::{Duration, Instant};
 
 use crate::config::AccountsConfig;
 
+/// The longest e-mail address (RFC 5321's path limit less the brackets).
+const MAX_ACCOUNT_BYTES: usize = 254;
+
 #[derive(Clone, Copy)]
 struct Failures {
     count: u32,
@@ -118,7 +121,11 @@ impl LoginThrottle {
     pub(crate) fn failed(&self, client: Option<IpAddr>, account: &str) {
         let now = Instant::now();
         lock(&self.by_client).fail(client, &self.limits, now);
-        lock(&self.by_account).fail(account.to_lowercase(), &self.limits, now);
+        // No account has a longer address; remembering such names would only let a
+        // client fill memory with them. Its address is counted all the same.
+        if account.len() <= MAX_ACCOUNT_BYTES {
+            lock(&self.by_account).fail(account.to_lowercase(), &self.limits, now);
+        }
     }
 
     /// A correct password clears the account's counter (not the client's: one valid
@@ -162,6 +169,20 @@ mod tests {
             counters.locked(&"ana", &limits, start + Duration::from_secs(60)),
             None
         );
+    }
+
+    #[test]
+    fn names_no_account_can_have_count_against_the_client_only() {
+        let throttle = LoginThrottle::new(&AccountsConfig {
+            login_max_failures: 1,
+            ..AccountsConfig::default()
+        });
+        let client = Some(IpAddr::from([192, 0, 2, 7]));
+        let long = "a".repeat(10_000);
+        throttle.failed(client, &long);
+        assert!(lock(&throttle.by_account).entries.is_empty());
+        assert!(throttle.check(client, "ana@echo.example").is_err());
+        assert!(throttle.check(None, "ana@echo.example").is_ok());
     }
 
     #[test]

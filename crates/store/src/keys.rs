@@ -294,3 +294,54 @@ impl MasterKey {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn last_use_is_written_once_a_minute_at_most_and_a_revoked_key_is_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).await.expect("store");
+        let (org, _) = store
+            .create_organisation(&crate::NewOrganisation {
+                name: "Echo Clinic".into(),
+                sector: model::Sector::Clinic,
+                country: "FR".into(),
+                domains: vec!["echo.example".into()],
+                webhook_url: None,
+            })
+            .await
+            .expect("org");
+        let (key, token) = store
+            .create_org_key(org.id, "syslog", "user:ana@echo.example")
+            .await
+            .expect("key");
+        assert_eq!(key.last_used_at, None);
+        let found = store.authenticate_key(&token).await.expect("auth");
+        assert_eq!(
+            found.map(|k| (k.principal, k.prefix)),
+            Some((Principal::Organisation(org.id), key.prefix.clone()))
+        );
+        let first = store.api_keys(org.id, 10).await.expect("keys")[0]
+            .last_used_at
+            .clone();
+        assert!(first.is_some());
+        store.authenticate_key(&token).await.expect("auth again");
+        let second = store.api_keys(org.id, 10).await.expect("keys")[0]
+            .last_used_at
+            .clone();
+        assert_eq!(first, second, "a second use within a minute writes nothing");
+
+        assert_eq!(
+            store
+                .revoke_api_key(org.id, &key.prefix)
+                .await
+                .expect("revoke"),
+            1
+        );
+        assert_eq!(store.authenticate_key(&token).await.expect("auth"), None);
+        let listed = store.api_keys(org.id, 10).await.expect("keys");
+        assert!(listed[0].revoked_at.is_some());
+    }
+}
