@@ -17,7 +17,7 @@ use std::sync::Arc;
 use axum::Router;
 
 pub use config::HttpConfig;
-pub use enrolment::EnrolmentConfig;
+pub use enrolment::{EnrolmentConfig, Recheck, recheck_domains, recheck_domains_forever};
 pub use error::ApiError;
 
 /// What every handler can reach.

@@ -4,6 +4,7 @@
 //! crates together and reports errors with context. What a command does lives in its
 //! own module.
 
+mod applications;
 mod config;
 mod demo;
 mod journal;
@@ -44,6 +45,9 @@ enum Command {
     /// Manage organisations directly in the data directory.
     #[command(subcommand)]
     Org(OrgCommand),
+    /// Review enrolment applications directly in the data directory.
+    #[command(subcommand)]
+    Applications(applications::ApplicationsCommand),
     /// Print the documented default configuration.
     Config,
 }
@@ -204,6 +208,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Applications(command) => applications::run(command).await,
         Command::Config => {
             print!("{}", config::EXAMPLE);
             Ok(ExitCode::SUCCESS)
