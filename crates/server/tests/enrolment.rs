@@ -827,3 +827,28 @@ async fn a_record_that_disappears_is_audited_and_the_domain_stays_verified() {
         "still verified: {own}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_open_form_takes_small_bodies_only() {
+    let f = fixture(|_| {}).await;
+    let mut big = form("A", "FR", "hospital", &["a.example"]);
+    big["name"] = json!("x".repeat(70 * 1024));
+    let (status, _) = f
+        .send("POST", "/api/v1/applications", None, Some(big))
+        .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    let mut long = form("A", "FR", "hospital", &["a.example"]);
+    long["name"] = json!("x".repeat(201));
+    let (status, body) = f
+        .send("POST", "/api/v1/applications", None, Some(long))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(message(&body).contains("longer than 200"), "{body}");
+    let mut unknown = form("A", "FR", "hospital", &["a.example"]);
+    unknown["org_id"] = json!(1);
+    let (status, body) = f
+        .send("POST", "/api/v1/applications", None, Some(unknown))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(message(&body).contains("unknown field `org_id`"), "{body}");
+}
