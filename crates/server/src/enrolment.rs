@@ -48,6 +48,11 @@ pub struct EnrolmentConfig {
     /// How long one DNS query may take.
     #[serde(serialize_with = "jiff::fmt::serde::duration::friendly::compact::required")]
     pub dns_timeout: SignedDuration,
+    /// How often the TXT records of DNS-verified domains are looked up again. A record
+    /// that disappeared is logged and audited (`domain.record_missing`); the domain
+    /// stays verified, since a DNS change gone wrong should not silence notifications.
+    #[serde(serialize_with = "jiff::fmt::serde::duration::friendly::compact::required")]
+    pub recheck_every: SignedDuration,
 }
 
 impl Default for EnrolmentConfig {
@@ -59,6 +64,7 @@ impl Default for EnrolmentConfig {
             max_per_hour: 60,
             nameservers: Vec::new(),
             dns_timeout: SignedDuration::from_secs(5),
+            recheck_every: SignedDuration::from_hours(24),
         }
     }
 }
@@ -82,11 +88,13 @@ impl EnrolmentConfig {
                 "enrolment.max_pending and enrolment.max_per_hour must be at least 1".into(),
             );
         }
-        if !self.dns_timeout.is_positive() {
-            return Err(format!(
-                "enrolment.dns_timeout must be longer than zero, not {:#}",
-                self.dns_timeout
-            ));
+        for (name, value) in [
+            ("enrolment.dns_timeout", self.dns_timeout),
+            ("enrolment.recheck_every", self.recheck_every),
+        ] {
+            if !value.is_positive() {
+                return Err(format!("{name} must be longer than zero, not {value:#}"));
+            }
         }
         Ok(())
     }
@@ -472,4 +480,75 @@ async fn verify_domain(
     state.mail.forget_domains(org).await;
     tracing::info!(%org, %domain, "Domain verified.");
     Ok(Json(domain_state(&state, org, verified)))
+}
+
+/// What one re-check of verified domains found.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Recheck {
+    /// Domains whose record is still published.
+    pub present: u64,
+    /// Domains whose record is gone (audited as `domain.record_missing`).
+    pub missing: Vec<(OrgId, String)>,
+    /// Domains whose lookup failed; tried again next time.
+    pub failed: u64,
+}
+
+/// Looks up the record of every DNS-verified domain once. A missing record is logged
+/// and audited, not acted on: the operator decides.
+pub async fn recheck_domains(
+    store: &store::Store,
+    lookup: &TxtLookup,
+) -> Result<Recheck, store::StoreError> {
+    let mut recheck = Recheck::default();
+    let domains = store.dns_verified_domains().await.map_err(|e| match e {
+        EnrolmentError::Store(inner) => inner,
+        other => store::StoreError::Invalid(other.to_string()),
+    })?;
+    for verified in domains {
+        let expected = dns::expected_record(store.master_key(), verified.org, &verified.domain);
+        match lookup.texts(&expected.name).await {
+            Ok(found) if found.iter().any(|t| t.trim() == expected.value) => recheck.present += 1,
+            Ok(found) => {
+                tracing::warn!(org = %verified.org, domain = %verified.domain, "A verified domain's TXT record is gone.");
+                store
+                    .audit(
+                        "system",
+                        Some(verified.org),
+                        "domain.record_missing",
+                        &serde_json::json!({
+                            "domain": verified.domain,
+                            "expected": expected.value,
+                            "found": found,
+                        }),
+                    )
+                    .await?;
+                recheck.missing.push((verified.org, verified.domain));
+            }
+            Err(error) => {
+                tracing::warn!(%error, "Re-checking a verified domain failed.");
+                recheck.failed += 1;
+            }
+        }
+    }
+    Ok(recheck)
+}
+
+/// Re-checks verified domains every `recheck_every`, until the task is dropped.
+pub async fn recheck_domains_forever(store: store::Store, config: EnrolmentConfig) {
+    let lookup = config.txt_lookup();
+    let mut interval = tokio::time::interval(config.recheck_every.unsigned_abs());
+    // The first tick is immediate; a restart should not look everything up at once.
+    interval.tick().await;
+    loop {
+        interval.tick().await;
+        match recheck_domains(&store, &lookup).await {
+            Ok(recheck) => tracing::info!(
+                present = recheck.present,
+                missing = recheck.missing.len(),
+                failed = recheck.failed,
+                "Verified domains re-checked."
+            ),
+            Err(error) => tracing::error!(%error, "Re-checking verified domains failed."),
+        }
+    }
 }

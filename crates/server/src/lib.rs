@@ -19,9 +19,14 @@ use std::sync::Arc;
 
 use axum::Router;
 
+<<<<<<< HEAD
 pub use auth::{Actor, Operator, OrgAdmin, OrgKey, OrgReader};
 pub use config::{AccountsConfig, HttpConfig};
 pub use enrolment::EnrolmentConfig;
+=======
+pub use config::HttpConfig;
+pub use enrolment::{EnrolmentConfig, Recheck, recheck_domains, recheck_domains_forever};
+>>>>>>> enrol
 pub use error::ApiError;
 
 /// What every handler can reach.

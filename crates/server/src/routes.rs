@@ -51,6 +51,9 @@ struct CreateOrg {
     #[serde(default)]
     domains: Vec<String>,
     webhook_url: Option<String>,
+    /// `en` (the default) or `fr`.
+    #[serde(default)]
+    language: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -74,13 +77,17 @@ async fn create_org(
         webhook::check_target(url, state.allow_private_webhooks)
             .map_err(|e| ApiError::bad_request(e.to_string()))?;
     }
+    let language = match &body.language {
+        Some(text) => text.parse()?,
+        None => store::Language::En,
+    };
     let new = NewOrganisation {
         name: body.name,
         sector,
         country: body.country,
         domains: body.domains,
         webhook_url: body.webhook_url,
-        language: store::Language::En,
+        language,
     };
     let (organisation, api_key) = state.store().create_organisation(&new).await?;
     let webhook_secret = webhook::signing_secret(state.store().master_key(), organisation.id);

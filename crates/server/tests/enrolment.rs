@@ -783,3 +783,77 @@ async fn a_nameserver_that_does_not_answer_is_reported_as_such() {
     assert!(message(&body).contains("_tocsin.alpha.example"), "{body}");
     drop(silent);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_that_disappears_is_audited_and_the_domain_stays_verified() {
+    let f = fixture(|_| {}).await;
+    let (a, a_key) = f.enrol("Alpha", "alpha.example").await;
+    let value = dns_record(&f, &a_key, "alpha.example").await;
+    f.dns.publish_txt("_tocsin.alpha.example", &value).await;
+    let (status, body) = f
+        .send(
+            "POST",
+            "/api/v1/org/domains/alpha.example/verify",
+            Some(&a_key),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let store = f.state.intake.store();
+    let lookup = f.state.enrolment.txt_lookup();
+    let recheck = tocsin_server::recheck_domains(store, &lookup)
+        .await
+        .expect("recheck");
+    assert_eq!((recheck.present, recheck.missing.len()), (1, 0));
+
+    // The same store asked of a nameserver where the record is not (as after a DNS
+    // change that dropped it).
+    let empty = Dns::start().await;
+    let lookup = tocsin_server::dns::TxtLookup::new(vec![empty.address], Duration::from_secs(2));
+    let recheck = tocsin_server::recheck_domains(store, &lookup)
+        .await
+        .expect("recheck");
+    assert_eq!(
+        recheck.missing,
+        vec![(model::OrgId(a), "alpha.example".to_owned())]
+    );
+    let (_, audit) = f
+        .send("GET", "/api/v1/org/audit?limit=1", Some(&a_key), None)
+        .await;
+    assert_eq!(
+        audit["entries"][0]["action"], "domain.record_missing",
+        "{audit}"
+    );
+    assert_eq!(audit["entries"][0]["actor"], "system", "{audit}");
+    let (_, own) = f.send("GET", "/api/v1/org", Some(&a_key), None).await;
+    assert_eq!(
+        own["domains"],
+        json!(["alpha.example"]),
+        "still verified: {own}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_open_form_takes_small_bodies_only() {
+    let f = fixture(|_| {}).await;
+    let mut big = form("A", "FR", "hospital", &["a.example"]);
+    big["name"] = json!("x".repeat(70 * 1024));
+    let (status, _) = f
+        .send("POST", "/api/v1/applications", None, Some(big))
+        .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    let mut long = form("A", "FR", "hospital", &["a.example"]);
+    long["name"] = json!("x".repeat(201));
+    let (status, body) = f
+        .send("POST", "/api/v1/applications", None, Some(long))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(message(&body).contains("longer than 200"), "{body}");
+    let mut unknown = form("A", "FR", "hospital", &["a.example"]);
+    unknown["org_id"] = json!(1);
+    let (status, body) = f
+        .send("POST", "/api/v1/applications", None, Some(unknown))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(message(&body).contains("unknown field `org_id`"), "{body}");
+}

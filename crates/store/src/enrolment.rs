@@ -366,8 +366,8 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         let mut applications = Vec::with_capacity(rows.len());
+        let mut conn = self.pool.acquire().await?;
         for row in rows {
-            let mut conn = self.pool.acquire().await?;
             applications.push(application(&mut conn, &row).await?);
         }
         Ok(applications)

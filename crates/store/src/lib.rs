@@ -31,9 +31,9 @@ use sqlx::sqlite::{
 
 pub use audit::{AuditEntry, MAX_AUDIT_PAGE};
 pub use enrolment::{
-    Application, ApplicationState, Contact, EnrolmentError, MAX_APPLICATION_DOMAINS, MAX_CONTACTS,
-    MAX_NAME_CHARS, NewApplication, OrgDomain, SubmissionLimits, VerificationMethod,
-    VerifiedDomain, is_plausible_email,
+    Application, ApplicationState, Contact, EnrolmentError, MAX_APPLICATION_DOMAINS,
+    MAX_APPLICATION_PAGE, MAX_CONTACTS, MAX_NAME_CHARS, NewApplication, OrgDomain,
+    SubmissionLimits, VerificationMethod, VerifiedDomain, is_plausible_email,
 };
 pub use keys::{ApiKey, AuthenticatedKey, MasterKey, Principal};
 pub use mails::{Sender, StoredMail};

@@ -293,3 +293,65 @@ async fn a_domain_verified_by_one_organisation_cannot_be_claimed_or_verified_by_
     assert!(of_a.iter().any(|e| e.action == "domain.verified"));
     assert_ne!(a, OrgId(0));
 }
+
+/// Regression guard for issue 4's migration: organisations enrolled before review existed
+/// keep their domains, verified by the operator who gave them.
+#[tokio::test]
+async fn a_database_from_before_enrolment_keeps_its_domains_verified() {
+    use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let options = SqliteConnectOptions::new()
+        .filename(dir.path().join(Store::DATABASE_FILE))
+        .create_if_missing(true);
+    let pool = SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(options)
+        .await
+        .expect("pool");
+    sqlx::raw_sql("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+        .execute(&pool)
+        .await
+        .expect("version table");
+    let before = [
+        include_str!("../migrations/sqlite/0001_init.sql"),
+        include_str!("../migrations/sqlite/0002_signin_asn_user_agent.sql"),
+        include_str!("../migrations/sqlite/0003_incident_reasons.sql"),
+        include_str!("../migrations/sqlite/0004_mails.sql"),
+        include_str!("../migrations/sqlite/0005_outbox_channels.sql"),
+    ];
+    for (i, sql) in before.iter().enumerate() {
+        sqlx::raw_sql(*sql)
+            .execute(&pool)
+            .await
+            .expect("old migration");
+        sqlx::query("INSERT INTO schema_version (version) VALUES (?)")
+            .bind(i as i64 + 1)
+            .execute(&pool)
+            .await
+            .expect("version");
+    }
+    sqlx::raw_sql(
+        "INSERT INTO organisations (id, name, sector, country, created_at) \
+         VALUES (7, 'Legacy', 'hospital', 'IE', '2026-01-01T00:00:00Z'); \
+         INSERT INTO org_domains (org_id, domain) VALUES (7, 'legacy.example');",
+    )
+    .execute(&pool)
+    .await
+    .expect("old rows");
+    pool.close().await;
+
+    let store = Store::open(dir.path()).await.expect("migrated");
+    let org = store
+        .organisation(OrgId(7))
+        .await
+        .expect("read")
+        .expect("kept");
+    assert_eq!(org.domains, vec!["legacy.example".to_string()]);
+    assert_eq!(org.language, Language::En);
+    let domains = store.org_domains(OrgId(7)).await.expect("domains");
+    assert_eq!(domains[0].method, Some(VerificationMethod::Operator));
+    assert_eq!(
+        domains[0].verified_at,
+        Some("2026-01-01T00:00:00Z".parse().expect("time"))
+    );
+}

@@ -17,6 +17,7 @@ pub struct Service {
     smtp_stop: Option<tokio::sync::oneshot::Sender<()>>,
     http: tokio::task::JoinHandle<std::io::Result<()>>,
     outbox: tokio::task::JoinHandle<Result<(), store::StoreError>>,
+    recheck: tokio::task::JoinHandle<()>,
 }
 
 impl Service {
@@ -57,6 +58,10 @@ impl Service {
             config.notify.webhook.clone(),
             intake.outbox_wake(),
         ));
+        let recheck = tokio::spawn(server::recheck_domains_forever(
+            intake.store().clone(),
+            config.enrolment.clone(),
+        ));
         let listener = tokio::net::TcpListener::bind(config.http.listen)
             .await
             .with_context(|| format!("cannot listen on {}; is another service using it? Choose another with --listen", config.http.listen))?;
@@ -82,6 +87,7 @@ impl Service {
             smtp_stop,
             http,
             outbox,
+            recheck,
         })
     }
 
@@ -92,6 +98,7 @@ impl Service {
         }
         self.http.await.context("the HTTP server panicked")??;
         self.outbox.abort();
+        self.recheck.abort();
         self.intake.store().close().await;
         Ok(())
     }
