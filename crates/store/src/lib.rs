@@ -15,6 +15,7 @@ mod mails;
 mod migrate;
 mod orgs;
 mod outbox;
+mod recipients;
 mod signins;
 
 use std::path::{Path, PathBuf};
@@ -30,7 +31,11 @@ pub use mails::{Sender, StoredMail};
 pub use migrate::SCHEMA_VERSION;
 pub use model::OrgId;
 pub use orgs::{NewOrganisation, Organisation};
-pub use outbox::{Delivery, NewDelivery, OutboxCounts};
+pub use outbox::{
+    Attempt, AttemptRecord, Delivery, DeliveryRecord, MAX_DEAD_LISTED, NewDelivery, Outcome,
+    OutboxCounts,
+};
+pub use recipients::{Language, MAX_RECIPIENTS, Recipient, SecretGeneration};
 pub use signins::{Intake, StoredSignIn};
 
 /// What can go wrong in the store.
