@@ -215,10 +215,8 @@ impl SignInIntake {
                     }
                 }
             };
-            let event = t
-                .change
-                .event()
-                .filter(|_| notice::has_channel(organisation));
+            let channels = notice::channels(&mut tx, &self.config.email, organisation).await?;
+            let event = t.change.event().filter(|_| channels.any());
             if event.is_some() {
                 t.incident.state = IncidentState::Notified;
             }
@@ -231,6 +229,7 @@ impl SignInIntake {
             let evidence = tx.signins(victim, &t.sample).await?;
             notice::queue_incident(
                 &mut tx,
+                &channels,
                 &IncidentNotice {
                     event,
                     organisation,
