@@ -741,6 +741,7 @@ pub enum MailerError {
 pub struct Mailer {
     transport: AsyncSmtpTransport<Tokio1Executor>,
     from: Mailbox,
+    timeout: Duration,
 }
 
 impl std::fmt::Debug for Mailer {
@@ -786,7 +787,13 @@ impl Mailer {
         Ok(Some(Mailer {
             transport: builder.build(),
             from,
+            timeout,
         }))
+    }
+
+    /// How long one SMTP read or write may take.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
     }
 
     /// Builds the message for `to` with the transactional headers: Message-ID as queued,
