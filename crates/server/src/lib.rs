@@ -6,6 +6,7 @@
 //! thin: parsing is `ingest`'s, the pipeline is `notify`'s, SQL is `store`'s.
 
 mod auth;
+mod channels;
 mod config;
 mod error;
 mod routes;

@@ -31,6 +31,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/v1/mail", post(push_mail))
         .route("/api/v1/incidents", get(list_incidents))
         .route("/api/v1/incidents/{id}", get(one_incident))
+        .merge(crate::channels::routes())
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(state)
 }
@@ -139,7 +140,12 @@ async fn set_webhook(
             .map_err(|e| ApiError::bad_request(e.to_string()))?;
     }
     state.store().set_webhook(org, body.url.as_deref()).await?;
-    let secret = webhook::signing_secret(state.store().master_key(), org);
+    let generation = state
+        .store()
+        .secret_generation(org)
+        .await?
+        .map_or(0, |g| g.generation);
+    let secret = webhook::generation_secret(state.store().master_key(), org, generation);
     Ok(Json(
         serde_json::json!({ "url": body.url, "webhook_secret": secret }),
     ))
@@ -352,6 +358,9 @@ struct IncidentWithEvidence {
     /// For a phishing incident: the messages judged phishing (headers, verdict, reasons).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     messages: Vec<StoredMail>,
+    /// In one incident: every notification queued about it, with its state and attempts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    deliveries: Option<Vec<store::DeliveryRecord>>,
 }
 
 #[derive(Deserialize)]
@@ -380,6 +389,7 @@ async fn list_incidents(
             incident,
             evidence,
             messages,
+            deliveries: None,
         });
     }
     Ok(Json(serde_json::json!({ "incidents": incidents })))
@@ -401,9 +411,11 @@ async fn one_incident(
         .store()
         .incident_mails(org, &id, EVIDENCE_IN_ONE)
         .await?;
+    let deliveries = state.store().incident_deliveries(org, &id).await?;
     Ok(Json(IncidentWithEvidence {
         incident,
         evidence,
         messages,
+        deliveries: Some(deliveries),
     }))
 }
