@@ -27,6 +27,8 @@ const LISTED: usize = 25;
 
 /// Every sentence of an e-mail, in one language.
 pub struct Strings {
+    /// Between a label and its value (French puts a space before the colon).
+    pub colon: &'static str,
     pub severity: [&'static str; 4],
     /// `{n}` accounts; singular and plural.
     pub brute_force: [&'static str; 2],
@@ -78,6 +80,7 @@ pub struct Strings {
 }
 
 pub const EN: Strings = Strings {
+    colon: ": ",
     severity: ["Low", "Medium", "High", "Critical"],
     brute_force: ["brute force against {n} account", "brute force against {n} accounts"],
     password_spray: [
@@ -140,6 +143,7 @@ pub const EN: Strings = Strings {
 };
 
 pub const FR: Strings = Strings {
+    colon: "\u{a0}: ",
     severity: ["Faible", "Moyenne", "Élevée", "Critique"],
     brute_force: [
         "force brute contre {n} compte",
@@ -312,7 +316,10 @@ pub fn render(
         });
     }
     let incident = &doc["incident"];
-    let mut out = Sections::default();
+    let mut out = Sections {
+        colon: s.colon,
+        ..Sections::default()
+    };
     let severity = severity(s, &text(&incident["severity"]));
     let accounts = list(&incident["accounts"]);
     let what = kind_phrase(s, &text(&incident["kind"]), accounts.len());
@@ -434,7 +441,10 @@ pub fn render(
         let title = text(&playbook["title"]);
         let version = text(&playbook["version"]);
         let id = text(&playbook["id"]);
-        out.heading(&format!("{}: {title} ({id}, v{version})", s.heading_playbook));
+        out.heading(&format!(
+            "{}{}{title} ({id}, v{version})",
+            s.heading_playbook, s.colon
+        ));
         let written_in = playbook["language"].as_str().unwrap_or("en");
         if written_in != language.as_str() && !s.playbook_in_english.is_empty() {
             out.paragraph(s.playbook_in_english);
@@ -501,6 +511,7 @@ fn translate_actions(language: Language, actions: &[String]) -> (Vec<String>, Ve
 struct Sections {
     text: String,
     html: String,
+    colon: &'static str,
 }
 
 impl Sections {
@@ -517,7 +528,7 @@ impl Sections {
     fn fields(&mut self, fields: &[(&str, String)]) {
         self.html.push_str("<table>\n");
         for (label, value) in fields {
-            let _ = writeln!(self.text, "{label}: {value}");
+            let _ = writeln!(self.text, "{label}{}{value}", self.colon);
             let _ = writeln!(
                 self.html,
                 "<tr><th align=\"left\">{}</th><td>{}</td></tr>",
