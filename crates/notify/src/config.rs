@@ -80,7 +80,9 @@ impl Default for EmailConfig {
 impl EmailConfig {
     /// Whether e-mail notifications are on.
     pub fn enabled(&self) -> bool {
-        self.smtp_host.as_deref().is_some_and(|h| !h.trim().is_empty())
+        self.smtp_host
+            .as_deref()
+            .is_some_and(|h| !h.trim().is_empty())
     }
 
     /// The domain of the From address, which ends every Message-ID.

@@ -82,7 +82,10 @@ pub struct Strings {
 pub const EN: Strings = Strings {
     colon: ": ",
     severity: ["Low", "Medium", "High", "Critical"],
-    brute_force: ["brute force against {n} account", "brute force against {n} accounts"],
+    brute_force: [
+        "brute force against {n} account",
+        "brute force against {n} accounts",
+    ],
     password_spray: [
         "password spray against {n} account",
         "password spray against {n} accounts",
@@ -299,10 +302,7 @@ pub fn render(
         let body = fill(s.test_body, &[("org", &org)]);
         let footer = fill(
             s.footer,
-            &[
-                ("incident", "-"),
-                ("delivery", &text(&doc["delivery_id"])),
-            ],
+            &[("incident", "-"), ("delivery", &text(&doc["delivery_id"]))],
         );
         return Ok(EmailNotice {
             subject: fill(s.subject_test, &[("org", &org)]),
@@ -362,7 +362,10 @@ pub fn render(
     }
     out.heading(s.heading_accounts);
     out.items(s, &accounts);
-    let sources: Vec<String> = list(&incident["sources"]).iter().map(|v| defang(v)).collect();
+    let sources: Vec<String> = list(&incident["sources"])
+        .iter()
+        .map(|v| defang(v))
+        .collect();
     if !sources.is_empty() {
         out.heading(s.heading_sources);
         out.items(s, &sources);
@@ -466,7 +469,10 @@ pub fn render(
             .collect();
         out.numbered(&steps);
     }
-    let reasons: Vec<String> = list(&incident["reasons"]).iter().map(|r| defang(r)).collect();
+    let reasons: Vec<String> = list(&incident["reasons"])
+        .iter()
+        .map(|r| defang(r))
+        .collect();
     if !reasons.is_empty() || !text(&incident["summary"]).is_empty() {
         out.heading(s.heading_details);
         let summary = text(&incident["summary"]);
@@ -521,8 +527,16 @@ impl Sections {
     }
 
     fn heading(&mut self, title: &str) {
-        let _ = writeln!(self.text, "{title}\n{}\n", "-".repeat(title.chars().count()));
-        let _ = writeln!(self.html, "<h2 style=\"font-size:110%\">{}</h2>", escape(title));
+        let _ = writeln!(
+            self.text,
+            "{title}\n{}\n",
+            "-".repeat(title.chars().count())
+        );
+        let _ = writeln!(
+            self.html,
+            "<h2 style=\"font-size:110%\">{}</h2>",
+            escape(title)
+        );
     }
 
     fn fields(&mut self, fields: &[(&str, String)]) {
@@ -566,8 +580,9 @@ impl Sections {
     }
 
     fn table(&mut self, columns: &[&str], rows: &[[String; 5]]) {
-        self.html
-            .push_str("<table border=\"1\" cellpadding=\"4\" style=\"border-collapse:collapse\">\n<tr>");
+        self.html.push_str(
+            "<table border=\"1\" cellpadding=\"4\" style=\"border-collapse:collapse\">\n<tr>",
+        );
         for column in columns {
             let _ = write!(self.html, "<th>{}</th>", escape(column));
         }
@@ -703,7 +718,11 @@ pub fn defang(text: &str) -> String {
         let lower = rest.to_ascii_lowercase();
         if lower.starts_with("http") && (lower == "https" || lower.starts_with("http:")) {
             // Keep the writer's case: hXXp for HTTP.
-            let x = if chars[i + 1].is_ascii_uppercase() { 'X' } else { 'x' };
+            let x = if chars[i + 1].is_ascii_uppercase() {
+                'X'
+            } else {
+                'x'
+            };
             out.push(chars[i]);
             out.push(x);
             out.push(x);
@@ -788,9 +807,7 @@ impl Mailer {
         let mut builder = builder.port(config.port).timeout(Some(timeout));
         if let Some(username) = &config.username {
             let password = match &config.password_env {
-                Some(var) => {
-                    std::env::var(var).map_err(|_| MailerError::Password(var.clone()))?
-                }
+                Some(var) => std::env::var(var).map_err(|_| MailerError::Password(var.clone()))?,
                 None => String::new(),
             };
             builder = builder.credentials(Credentials::new(username.clone(), password));

@@ -11,9 +11,7 @@ use jiff::Timestamp;
 use crate::config::EmailConfig;
 use crate::{email, payload};
 use model::Incident;
-use store::{
-    Intake, NewDelivery, Organisation, Recipient, StoreError, StoredMail, StoredSignIn,
-};
+use store::{Intake, NewDelivery, Organisation, Recipient, StoreError, StoredMail, StoredSignIn};
 
 /// A change to an incident that the organisation must hear about.
 pub struct IncidentNotice<'a> {

@@ -126,13 +126,18 @@ pub async fn deliver_forever(
 
 fn lock(set: &Mutex<HashSet<i64>>) -> std::sync::MutexGuard<'_, HashSet<i64>> {
     // A panicking delivery task leaves the set as it was; its contents stay meaningful.
-    set.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    set.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-fn finished(done: Result<Result<(), StoreError>, tokio::task::JoinError>) -> Result<(), StoreError> {
+fn finished(
+    done: Result<Result<(), StoreError>, tokio::task::JoinError>,
+) -> Result<(), StoreError> {
     match done {
         Ok(result) => result,
-        Err(error) => Err(StoreError::Invalid(format!("a delivery task failed: {error}"))),
+        Err(error) => Err(StoreError::Invalid(format!(
+            "a delivery task failed: {error}"
+        ))),
     }
 }
 
@@ -214,7 +219,7 @@ async fn attempt_email(channels: &Channels, delivery: &Delivery) -> Result<Strin
             retry_after: None,
         }),
         Err(_) => Err(Failure::Retry {
-            error: format!("the SMTP exchange took longer than {whole:?}"),
+            error: format!("timed out: the SMTP exchange took longer than {whole:?}"),
             retry_after: None,
         }),
     }

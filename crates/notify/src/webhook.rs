@@ -39,7 +39,10 @@ pub fn generation_secret(master: &MasterKey, org: OrgId, generation: u32) -> Str
     let mut mac =
         HmacSha256::new_from_slice(master.as_bytes()).expect("HMAC takes keys of any length");
     let label = if generation == 0 {
-        format!("tocsin webhook signing secret v1 for organisation {}", org.0)
+        format!(
+            "tocsin webhook signing secret v1 for organisation {}",
+            org.0
+        )
     } else {
         format!(
             "tocsin webhook signing secret v1 for organisation {} generation {generation}",
@@ -307,8 +310,12 @@ mod tests {
         assert_ne!(new, generation_secret(master, OrgId(8), 1));
         let rotated: jiff::Timestamp = "2026-01-01T00:00:00Z".parse().expect("time");
         let day = jiff::SignedDuration::from_hours(24);
-        let during = rotated.checked_add(jiff::SignedDuration::from_hours(1)).expect("add");
-        let after = rotated.checked_add(jiff::SignedDuration::from_hours(25)).expect("add");
+        let during = rotated
+            .checked_add(jiff::SignedDuration::from_hours(1))
+            .expect("add");
+        let after = rotated
+            .checked_add(jiff::SignedDuration::from_hours(25))
+            .expect("add");
         let both = active_secrets(master, org, 1, Some(rotated), during, day);
         assert_eq!(both, vec![new.clone(), old.clone()]);
         let header = sign_all(&both, 1_700_000_000, b"{}");

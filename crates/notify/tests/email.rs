@@ -3,10 +3,10 @@
 
 use jiff::Timestamp;
 use model::{DetectionKind, Incident, IncidentState, OrgId, Severity};
-use tocsin_notify::email::{self, EN, FR};
-use tocsin_notify::notice::EmailNotice;
 use serde_json::json;
 use store::Language;
+use tocsin_notify::email::{self, EN, FR};
+use tocsin_notify::notice::EmailNotice;
 
 fn spray() -> serde_json::Value {
     let accounts: Vec<String> = (1..=14)
@@ -112,12 +112,7 @@ fn incident(kind: DetectionKind, compromised: bool) -> Incident {
 }
 
 fn render(doc: &serde_json::Value, language: Language) -> EmailNotice {
-    email::render(
-        &doc.to_string(),
-        language,
-        "<row@cert.example>".into(),
-    )
-    .expect("renders")
+    email::render(&doc.to_string(), language, "<row@cert.example>".into()).expect("renders")
 }
 
 fn shown(notice: &EmailNotice) -> String {
@@ -136,7 +131,11 @@ fn spray_in_english_and_french() {
     );
     insta::assert_snapshot!("spray_en", shown(&en));
     let fr = render(&spray(), Language::Fr);
-    assert!(fr.subject.starts_with("[tocsin] Élevée : pulvérisation"), "{}", fr.subject);
+    assert!(
+        fr.subject.starts_with("[tocsin] Élevée : pulvérisation"),
+        "{}",
+        fr.subject
+    );
     insta::assert_snapshot!("spray_fr", shown(&fr));
 }
 
@@ -144,11 +143,20 @@ fn spray_in_english_and_french() {
 fn spray_with_playbook() {
     let doc = with_playbook(spray());
     let en = render(&doc, Language::En);
-    assert!(en.text.contains("Playbook: Password spray (password-spray, v3)"));
-    assert!(en.text.contains("2. Enforce MFA: for every targeted account"));
+    assert!(
+        en.text
+            .contains("Playbook: Password spray (password-spray, v3)")
+    );
+    assert!(
+        en.text
+            .contains("2. Enforce MFA: for every targeted account")
+    );
     insta::assert_snapshot!("spray_playbook_en", shown(&en));
     let fr = render(&doc, Language::Fr);
-    assert!(fr.text.contains("Cette procédure n'est rédigée qu'en anglais."));
+    assert!(
+        fr.text
+            .contains("Cette procédure n'est rédigée qu'en anglais.")
+    );
     insta::assert_snapshot!("spray_playbook_fr", shown(&fr));
     assert!(!render(&spray(), Language::En).text.contains("Playbook"));
 }
@@ -198,10 +206,15 @@ fn every_recommended_action_has_a_french_translation() {
     for kind in kinds {
         for compromised in [false, true] {
             let mut doc = spray();
-            doc["recommended_actions"] =
-                json!(tocsin_notify::payload::recommended_actions(&incident(kind, compromised)));
+            doc["recommended_actions"] = json!(tocsin_notify::payload::recommended_actions(
+                &incident(kind, compromised)
+            ));
             let fr = render(&doc, Language::Fr);
-            assert!(!fr.text.contains(FR.heading_untranslated), "{kind:?}: {}", fr.text);
+            assert!(
+                !fr.text.contains(FR.heading_untranslated),
+                "{kind:?}: {}",
+                fr.text
+            );
             let en = render(&doc, Language::En);
             assert!(!en.text.contains(EN.heading_untranslated));
         }

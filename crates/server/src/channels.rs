@@ -106,8 +106,7 @@ async fn current_secret(
         .secret_generation(org)
         .await?
         .ok_or_else(|| ApiError::not_found("organisation not found"))?;
-    let secret =
-        webhook::generation_secret(state.store().master_key(), org, generation.generation);
+    let secret = webhook::generation_secret(state.store().master_key(), org, generation.generation);
     Ok(Json(serde_json::json!({
         "webhook_secret": secret,
         "generation": generation.generation,
@@ -126,8 +125,7 @@ async fn rotate_secret(
         .rotate_webhook_secret(org)
         .await?
         .ok_or_else(|| ApiError::not_found("organisation not found"))?;
-    let secret =
-        webhook::generation_secret(state.store().master_key(), org, generation.generation);
+    let secret = webhook::generation_secret(state.store().master_key(), org, generation.generation);
     let overlap = state.intake.config().webhook.rotation_overlap;
     let previous_valid_until = generation
         .rotated_at

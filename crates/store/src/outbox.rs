@@ -305,7 +305,9 @@ impl Store {
     /// Notifications given up on, newest first, at most `limit` (capped at
     /// [`MAX_DEAD_LISTED`]); for operators.
     pub async fn dead_deliveries(&self, limit: u32) -> Result<Vec<DeliveryRecord>> {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!("{SELECT_RECORD} WHERE o.state = 'dead' ORDER BY o.id DESC LIMIT ?")))
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{SELECT_RECORD} WHERE o.state = 'dead' ORDER BY o.id DESC LIMIT ?"
+        )))
         .bind(limit.min(MAX_DEAD_LISTED))
         .fetch_all(&self.pool)
         .await?;
@@ -314,10 +316,12 @@ impl Store {
 
     /// One queued notification by its row id; for operators.
     pub async fn delivery(&self, id: i64) -> Result<Option<DeliveryRecord>> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!("{SELECT_RECORD} WHERE o.id = ?")))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{SELECT_RECORD} WHERE o.id = ?"
+        )))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
         row.map(|row| record(&row, true)).transpose()
     }
 
@@ -342,7 +346,9 @@ impl Store {
         org: OrgId,
         incident_id: &str,
     ) -> Result<Vec<DeliveryRecord>> {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!("{SELECT_RECORD} WHERE o.org_id = ? AND o.incident_id = ? ORDER BY o.id LIMIT 1000")))
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{SELECT_RECORD} WHERE o.org_id = ? AND o.incident_id = ? ORDER BY o.id LIMIT 1000"
+        )))
         .bind(org.0)
         .bind(incident_id)
         .fetch_all(&self.pool)
@@ -375,7 +381,9 @@ impl Store {
     /// Every queued notification of `org`, newest first, at most `limit`; for tests and
     /// the organisation's own view.
     pub async fn org_deliveries(&self, org: OrgId, limit: u32) -> Result<Vec<DeliveryRecord>> {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!("{SELECT_RECORD} WHERE o.org_id = ? ORDER BY o.id DESC LIMIT ?")))
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{SELECT_RECORD} WHERE o.org_id = ? ORDER BY o.id DESC LIMIT ?"
+        )))
         .bind(org.0)
         .bind(limit.min(1000))
         .fetch_all(&self.pool)

@@ -91,9 +91,7 @@ pub fn normalise(recipients: &[Recipient]) -> Result<Vec<Recipient>> {
         let (local, domain) = address.split_once('@').unwrap_or((address, ""));
         let address = format!("{local}@{}", domain.to_ascii_lowercase());
         if out.iter().any(|o| o.address.eq_ignore_ascii_case(&address)) {
-            return Err(StoreError::Invalid(format!(
-                "{address:?} is listed twice"
-            )));
+            return Err(StoreError::Invalid(format!("{address:?} is listed twice")));
         }
         out.push(Recipient {
             address,
