@@ -214,6 +214,31 @@ async fn an_incident_is_e_mailed_to_each_recipient_in_their_language_with_transa
         "{listed}"
     );
     assert!(!listed.to_string().contains("bravo"), "{listed}");
+    let (_, listed) = s.api.get("/api/v1/org/recipients", &b_key).await;
+    assert_eq!(
+        listed["recipients"],
+        serde_json::json!([{"address": "soc@bravo.example", "language": "en"}])
+    );
+    // Bounded, checked and never another organisation's by address.
+    let many: Vec<serde_json::Value> = (0..51)
+        .map(|n| serde_json::json!({"address": format!("p{n}@bravo.example"), "language": "en"}))
+        .collect();
+    let (status, _) = put_json(
+        &s.api,
+        "/api/v1/org/recipients",
+        &b_key,
+        serde_json::json!({"recipients": many}),
+    )
+    .await;
+    assert_eq!(status, 400);
+    let (status, _) = put_json(
+        &s.api,
+        "/api/v1/org/recipients",
+        &b_key,
+        serde_json::json!({"recipients": [{"address": "x@y.example>\r\nBcc: z@evil.example", "language": "en"}]}),
+    )
+    .await;
+    assert_eq!(status, 400);
 
     let lines = brute_force_lines("nurse.kelly@alpha.example", 12);
     let (status, report) = s
@@ -321,6 +346,15 @@ async fn an_incident_is_e_mailed_to_each_recipient_in_their_language_with_transa
         .expect("Bravo's test webhook");
     assert_eq!(hook.event, "notification.test");
     assert_eq!(hook.json()["test"], true);
+    assert_eq!(
+        s.receiver
+            .all()
+            .iter()
+            .filter(|r| r.path == "/alpha")
+            .count(),
+        1,
+        "Bravo's test reached only Bravo's channels"
+    );
 
     // No channel, no test: 409.
     let (_, c_key, _) = s
