@@ -747,3 +747,145 @@ fn python_verifier_from_the_docs(secret: &str, header: &str, body: &[u8]) -> boo
     std::io::Write::write_all(&mut child.stdin.take().expect("stdin"), body).expect("write body");
     child.wait().expect("python3 runs").success()
 }
+
+/// Acceptance figures: time from the push that crosses a threshold to the webhook's
+/// arrival on loopback and to the e-mail's arrival at the local SMTP server, over
+/// `TOCSIN_LATENCY_ORGS` (default 1,000) organisations, one incident each (separate
+/// organisations, since one organisation's brute forces of one source correlate into one
+/// incident). Run with
+/// `cargo test --release -p tocsin --test channels latency -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement, not a check; run by hand"]
+async fn latency_from_push_to_webhook_and_e_mail() {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex};
+    use std::time::SystemTime;
+
+    let orgs: usize = std::env::var("TOCSIN_LATENCY_ORGS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000);
+    let sink_dir = tempfile::tempdir().expect("tempdir");
+    let sink = SmtpSink::start(sink_dir.path(), &[]).await;
+    let mut s = setup(sink.port, 12).await;
+
+    // A receiver that notes when each organisation's webhook arrived.
+    let arrivals: Arc<Mutex<HashMap<String, SystemTime>>> = Arc::default();
+    let noted = Arc::clone(&arrivals);
+    let app = axum::Router::new().route(
+        "/{org}",
+        axum::routing::post(
+            move |axum::extract::Path(org): axum::extract::Path<String>| {
+                let noted = Arc::clone(&noted);
+                async move {
+                    noted
+                        .lock()
+                        .expect("lock")
+                        .entry(org)
+                        .or_insert_with(SystemTime::now);
+                    axum::http::StatusCode::NO_CONTENT
+                }
+            },
+        ),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let hook_base = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let mut keys = Vec::with_capacity(orgs);
+    for n in 0..orgs {
+        let (_, key, _) = s
+            .api
+            .enrol(
+                &s.operator,
+                &format!("Lat{n}"),
+                &format!("{hook_base}/lat{n}"),
+            )
+            .await;
+        let (status, _) = put_json(
+            &s.api,
+            "/api/v1/org/recipients",
+            &key,
+            serde_json::json!({"recipients": [{"address": format!("soc@lat{n}.example"), "language": "en"}]}),
+        )
+        .await;
+        assert_eq!(status, 200);
+        keys.push(key);
+    }
+    eprintln!("{orgs} organisations enrolled; pushing one brute force each");
+
+    // Ten failures reach the brute-force threshold: nine are pushed first, then the tenth
+    // (with the success that follows it) is the timed push that opens the incident.
+    let mut pushed: HashMap<String, SystemTime> = HashMap::new();
+    for (n, key) in keys.iter().enumerate() {
+        let lines = brute_force_lines(&format!("user@lat{n}.example"), 10);
+        let (before, last) = lines.split_at(lines.len() - 2);
+        let (_, report) = s
+            .api
+            .post_text("/api/v1/signins", key, before.join("\n"))
+            .await;
+        assert_eq!(report["incidents_opened"], 0, "{report}");
+        let at = SystemTime::now();
+        let (_, report) = s
+            .api
+            .post_text("/api/v1/signins", key, last.join("\n"))
+            .await;
+        assert_eq!(report["incidents_opened"], 1, "{report}");
+        pushed.insert(format!("lat{n}"), at);
+    }
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(300);
+    let mails = loop {
+        let mut mails: HashMap<String, SystemTime> = HashMap::new();
+        for entry in std::fs::read_dir(&sink.dir).expect("sink dir").flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some(org) = name
+                .strip_suffix(".example.eml")
+                .and_then(|rest| rest.rsplit_once("soc@"))
+                .map(|(_, org)| org.to_owned())
+            else {
+                continue;
+            };
+            let at = entry.metadata().and_then(|m| m.modified()).expect("mtime");
+            let earliest = mails.entry(org).or_insert(at);
+            *earliest = (*earliest).min(at);
+        }
+        let hooks = arrivals.lock().expect("lock").len();
+        if mails.len() >= orgs && hooks >= orgs {
+            break mails;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{} e-mails and {hooks} webhooks of {orgs}",
+            mails.len()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let hooks = arrivals.lock().expect("lock").clone();
+    let report = |what: &str, arrived: &HashMap<String, SystemTime>| {
+        let mut ms: Vec<f64> = pushed
+            .iter()
+            .map(|(org, at)| {
+                arrived[org]
+                    .duration_since(*at)
+                    .unwrap_or_default()
+                    .as_secs_f64()
+                    * 1000.0
+            })
+            .collect();
+        ms.sort_by(f64::total_cmp);
+        let pick = |q: f64| ms[((ms.len() as f64 * q) as usize).min(ms.len() - 1)];
+        eprintln!(
+            "{what}: n={} p50={:.1} ms p99={:.1} ms max={:.1} ms",
+            ms.len(),
+            pick(0.50),
+            pick(0.99),
+            ms[ms.len() - 1]
+        );
+    };
+    report("push -> webhook", &hooks);
+    report("push -> e-mail", &mails);
+    s.server.kill().await;
+}
