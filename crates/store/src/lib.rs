@@ -32,8 +32,8 @@ pub use migrate::SCHEMA_VERSION;
 pub use model::OrgId;
 pub use orgs::{NewOrganisation, Organisation};
 pub use outbox::{
-    Attempt, AttemptRecord, Delivery, DeliveryRecord, MAX_DEAD_LISTED, NewDelivery, OutboxCounts,
-    Outcome,
+    Attempt, AttemptRecord, Delivery, DeliveryRecord, IncidentAttempt, MAX_DEAD_LISTED,
+    NewDelivery, OutboxCounts, Outcome,
 };
 pub use recipients::{Language, MAX_RECIPIENTS, Recipient, SecretGeneration};
 pub use signins::{Intake, StoredSignIn};

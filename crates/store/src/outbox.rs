@@ -114,6 +114,17 @@ pub struct AttemptRecord {
     pub duration_ms: i64,
 }
 
+/// One attempt at one of an incident's notifications, for the incident's timeline.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct IncidentAttempt {
+    pub delivery_id: String,
+    pub channel: String,
+    pub target: Option<String>,
+    pub event: String,
+    #[serde(flatten)]
+    pub attempt: AttemptRecord,
+}
+
 /// The most dead letters one listing returns.
 pub const MAX_DEAD_LISTED: u32 = 500;
 
@@ -373,6 +384,41 @@ impl Store {
                     outcome: row.try_get("outcome")?,
                     detail: row.try_get("detail")?,
                     duration_ms: row.try_get("duration_ms")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Every attempt at the notifications about one of `org`'s incidents, in time order
+    /// (at most 1,000): what the incident's timeline shows of its notifications.
+    pub async fn incident_attempts(
+        &self,
+        org: OrgId,
+        incident_id: &str,
+    ) -> Result<Vec<IncidentAttempt>> {
+        let rows = sqlx::query(
+            "SELECT o.delivery_id, o.channel, o.target, o.event, a.attempt, a.at, a.outcome, \
+             a.detail, a.duration_ms FROM delivery_attempts a JOIN outbox o ON o.id = a.outbox_id \
+             WHERE o.org_id = ? AND o.incident_id = ? ORDER BY a.id LIMIT 1000",
+        )
+        .bind(org.0)
+        .bind(incident_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(IncidentAttempt {
+                    delivery_id: row.try_get("delivery_id")?,
+                    channel: row.try_get("channel")?,
+                    target: row.try_get("target")?,
+                    event: row.try_get("event")?,
+                    attempt: AttemptRecord {
+                        attempt: row.try_get("attempt")?,
+                        at: row.try_get("at")?,
+                        outcome: row.try_get("outcome")?,
+                        detail: row.try_get("detail")?,
+                        duration_ms: row.try_get("duration_ms")?,
+                    },
                 })
             })
             .collect()
