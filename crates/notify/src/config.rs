@@ -161,6 +161,13 @@ impl NotifyConfig {
                 self.email.from
             ));
         }
+        if self.email.username.is_some() != self.email.password_env.is_some() {
+            return Err(
+                "notify.email.username and notify.email.password_env go together: set both to \
+                 authenticate, neither to send without authentication"
+                    .into(),
+            );
+        }
         if self.webhook.max_attempts == 0 {
             return Err("notify.webhook.max_attempts must be at least 1".into());
         }
@@ -183,6 +190,24 @@ impl WebhookConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn e_mail_is_off_until_a_relay_is_named_and_credentials_come_in_pairs() {
+        let mut config = NotifyConfig::default();
+        assert!(!config.email.enabled());
+        assert_eq!(config.email.from_domain(), "localhost");
+        config.email.smtp_host = Some("smtp.cert.example".into());
+        config.email.from = "CERT alerts <alerts@cert.example>".into();
+        assert!(config.email.enabled());
+        assert_eq!(config.email.from_domain(), "cert.example");
+        assert_eq!(config.validate(), Ok(()));
+        config.email.username = Some("tocsin".into());
+        assert!(config.validate().is_err());
+        config.email.password_env = Some("TOCSIN_SMTP_PASSWORD".into());
+        assert_eq!(config.validate(), Ok(()));
+        config.email.from = "alerts".into();
+        assert!(config.validate().is_err());
+    }
 
     #[test]
     fn backoff_doubles_then_caps() {
