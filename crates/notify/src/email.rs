@@ -41,9 +41,12 @@ pub struct Strings {
     /// `{severity}`, `{what}`, `{org}`.
     pub subject: &'static str,
     pub subject_escalated: &'static str,
+    /// Later evidence on an open incident (`incident.updated`).
+    pub subject_updated: &'static str,
     pub subject_test: &'static str,
     pub intro_opened: &'static str,
     pub intro_escalated: &'static str,
+    pub intro_updated: &'static str,
     pub heading_what: &'static str,
     pub label_kind: &'static str,
     pub label_severity: &'static str,
@@ -109,9 +112,11 @@ pub const EN: Strings = Strings {
     other_attack: ["attack on {n} account", "attack on {n} accounts"],
     subject: "[tocsin] {severity}: {what} of {org}",
     subject_escalated: "[tocsin] {severity} (worse): {what} of {org}",
+    subject_updated: "[tocsin] {severity} (update): {what} of {org}",
     subject_test: "[tocsin] Test notification for {org}",
     intro_opened: "tocsin detected an attack against {org}. What follows is what it saw and what to do now.",
     intro_escalated: "An attack against {org} that tocsin already reported has got worse. What follows is what it saw and what to do now.",
+    intro_updated: "There is new evidence on an attack against {org} that tocsin already reported. What follows is what it saw and what to do now.",
     heading_what: "What happened",
     label_kind: "Attack",
     label_severity: "Severity",
@@ -175,9 +180,11 @@ pub const FR: Strings = Strings {
     other_attack: ["attaque contre {n} compte", "attaque contre {n} comptes"],
     subject: "[tocsin] {severity} : {what} de {org}",
     subject_escalated: "[tocsin] {severity} (aggravation) : {what} de {org}",
+    subject_updated: "[tocsin] {severity} (mise à jour) : {what} de {org}",
     subject_test: "[tocsin] Notification de test pour {org}",
     intro_opened: "tocsin a détecté une attaque contre {org}. Voici ce qui a été observé et ce qu'il faut faire maintenant.",
     intro_escalated: "Une attaque contre {org} déjà signalée par tocsin s'est aggravée. Voici ce qui a été observé et ce qu'il faut faire maintenant.",
+    intro_updated: "De nouveaux éléments sont apparus sur une attaque contre {org} déjà signalée par tocsin. Voici ce qui a été observé et ce qu'il faut faire maintenant.",
     heading_what: "Ce qui s'est passé",
     label_kind: "Attaque",
     label_severity: "Gravité",
@@ -323,23 +330,16 @@ pub fn render(
     let severity = severity(s, &text(&incident["severity"]));
     let accounts = list(&incident["accounts"]);
     let what = kind_phrase(s, &text(&incident["kind"]), accounts.len());
-    let escalated = event == "incident.escalated";
+    let (subject_template, intro) = match event.as_str() {
+        "incident.escalated" => (s.subject_escalated, s.intro_escalated),
+        "incident.updated" => (s.subject_updated, s.intro_updated),
+        _ => (s.subject, s.intro_opened),
+    };
     let subject = fill(
-        if escalated {
-            s.subject_escalated
-        } else {
-            s.subject
-        },
+        subject_template,
         &[("severity", severity), ("what", &what), ("org", &org)],
     );
-    out.paragraph(&fill(
-        if escalated {
-            s.intro_escalated
-        } else {
-            s.intro_opened
-        },
-        &[("org", &org)],
-    ));
+    out.paragraph(&fill(intro, &[("org", &org)]));
     out.heading(s.heading_what);
     let technique = text(&incident["technique"]);
     let kind_label = if technique.is_empty() {

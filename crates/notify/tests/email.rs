@@ -182,6 +182,22 @@ fn hostile_phishing_is_escaped_and_defanged() {
 }
 
 #[test]
+fn an_update_says_so_in_both_languages() {
+    let mut doc = spray();
+    doc["event"] = json!("incident.updated");
+    assert!(
+        render(&doc, Language::En)
+            .subject
+            .starts_with("[tocsin] High (update):")
+    );
+    assert!(
+        render(&doc, Language::Fr)
+            .subject
+            .starts_with("[tocsin] Élevée (mise à jour) :")
+    );
+}
+
+#[test]
 fn test_notification_says_it_is_a_test() {
     let doc = json!({"event": "notification.test", "delivery_id": "d1", "organisation": {"id": 1, "name": "A&B"}});
     let en = render(&doc, Language::En);
