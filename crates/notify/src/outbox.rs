@@ -208,9 +208,10 @@ async fn attempt_email(channels: &Channels, delivery: &Delivery) -> Result<Strin
         .ok_or_else(|| Failure::GiveUp("an e-mail row without a recipient".into()))?;
     let notice: EmailNotice = serde_json::from_str(&delivery.payload)
         .map_err(|error| Failure::GiveUp(format!("the queued e-mail is unreadable: {error}")))?;
-    // lettre's timeout bounds each read and write; this bounds the whole exchange, so a
-    // relay that trickles bytes cannot hold a slot for ever.
-    let whole = mailer.timeout().saturating_mul(4);
+    // lettre's timeout does not bound every wait (a relay that never greets holds the
+    // connection open); this bounds the whole exchange, so a silent or trickling relay
+    // cannot hold a slot for ever.
+    let whole = mailer.timeout();
     match tokio::time::timeout(whole, mailer.send(to, &notice)).await {
         Ok(Ok(reply)) => Ok(reply),
         Ok(Err(SendError::Permanent(error))) => Err(Failure::GiveUp(error)),
