@@ -13,6 +13,7 @@ pub struct NotifyConfig {
     #[serde(serialize_with = "jiff::fmt::serde::duration::friendly::compact::required")]
     pub reopen_after: SignedDuration,
     pub webhook: WebhookConfig,
+    pub email: EmailConfig,
 }
 
 impl Default for NotifyConfig {
@@ -20,7 +21,79 @@ impl Default for NotifyConfig {
         NotifyConfig {
             reopen_after: SignedDuration::from_hours(24),
             webhook: WebhookConfig::default(),
+            email: EmailConfig::default(),
         }
+    }
+}
+
+/// How the SMTP connection to the relay is protected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    /// Plain connection upgraded with STARTTLS, which must succeed (submission, 587).
+    Starttls,
+    /// TLS from the first byte (submissions, 465).
+    Tls,
+    /// No encryption: only for a relay on the same host or a test server.
+    None,
+}
+
+/// E-mail notifications through an SMTP relay. Off while `smtp_host` is unset.
+/// Retries use the backoff and attempt limit of `[notify.webhook]`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EmailConfig {
+    /// The relay that accepts tocsin's mail; unset turns e-mail off.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub smtp_host: Option<String>,
+    pub port: u16,
+    pub tls: SmtpTls,
+    /// The user name to authenticate with; unset sends without authentication.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// The name of the environment variable holding the password, so that the password
+    /// itself is never in the configuration file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password_env: Option<String>,
+    /// The From header, e.g. `tocsin <alerts@cert.example>`; its domain also ends every
+    /// Message-ID.
+    pub from: String,
+    /// How long one delivery attempt may take, connection included.
+    #[serde(serialize_with = "jiff::fmt::serde::duration::friendly::compact::required")]
+    pub timeout: SignedDuration,
+}
+
+impl Default for EmailConfig {
+    fn default() -> Self {
+        EmailConfig {
+            smtp_host: None,
+            port: 587,
+            tls: SmtpTls::Starttls,
+            username: None,
+            password_env: None,
+            from: "tocsin <tocsin@localhost>".into(),
+            timeout: SignedDuration::from_secs(30),
+        }
+    }
+}
+
+impl EmailConfig {
+    /// Whether e-mail notifications are on.
+    pub fn enabled(&self) -> bool {
+        self.smtp_host
+            .as_deref()
+            .is_some_and(|h| !h.trim().is_empty())
+    }
+
+    /// The domain of the From address, which ends every Message-ID.
+    pub fn from_domain(&self) -> &str {
+        let address = self
+            .from
+            .rsplit_once('<')
+            .map_or(self.from.as_str(), |(_, rest)| rest.trim_end_matches('>'));
+        address
+            .rsplit_once('@')
+            .map_or("localhost", |(_, domain)| domain.trim())
     }
 }
 
@@ -42,6 +115,10 @@ pub struct WebhookConfig {
     /// Allow webhook URLs on loopback, private and link-local networks. Off by default so
     /// that an organisation cannot make the service probe the network it runs in.
     pub allow_private_targets: bool,
+    /// After a secret is rotated, webhooks carry a signature with the previous secret too
+    /// for this long, so that receivers can switch without losing a notification.
+    #[serde(serialize_with = "jiff::fmt::serde::duration::friendly::compact::required")]
+    pub rotation_overlap: SignedDuration,
 }
 
 impl Default for WebhookConfig {
@@ -52,6 +129,7 @@ impl Default for WebhookConfig {
             initial_backoff: SignedDuration::from_secs(5),
             max_backoff: SignedDuration::from_hours(1),
             allow_private_targets: false,
+            rotation_overlap: SignedDuration::from_hours(24),
         }
     }
 }
@@ -67,11 +145,28 @@ impl NotifyConfig {
                 self.webhook.initial_backoff,
             ),
             ("notify.webhook.max_backoff", self.webhook.max_backoff),
+            ("notify.email.timeout", self.email.timeout),
         ];
         for (name, value) in positive {
             if !value.is_positive() {
                 return Err(format!("{name} must be longer than zero, not {value:#}"));
             }
+        }
+        if self.webhook.rotation_overlap.is_negative() {
+            return Err("notify.webhook.rotation_overlap must not be negative".into());
+        }
+        if self.email.enabled() && !self.email.from.contains('@') {
+            return Err(format!(
+                "notify.email.from must hold an address, such as \"tocsin <alerts@cert.example>\", not {:?}",
+                self.email.from
+            ));
+        }
+        if self.email.username.is_some() != self.email.password_env.is_some() {
+            return Err(
+                "notify.email.username and notify.email.password_env go together: set both to \
+                 authenticate, neither to send without authentication"
+                    .into(),
+            );
         }
         if self.webhook.max_attempts == 0 {
             return Err("notify.webhook.max_attempts must be at least 1".into());
@@ -95,6 +190,24 @@ impl WebhookConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn e_mail_is_off_until_a_relay_is_named_and_credentials_come_in_pairs() {
+        let mut config = NotifyConfig::default();
+        assert!(!config.email.enabled());
+        assert_eq!(config.email.from_domain(), "localhost");
+        config.email.smtp_host = Some("smtp.cert.example".into());
+        config.email.from = "CERT alerts <alerts@cert.example>".into();
+        assert!(config.email.enabled());
+        assert_eq!(config.email.from_domain(), "cert.example");
+        assert_eq!(config.validate(), Ok(()));
+        config.email.username = Some("tocsin".into());
+        assert!(config.validate().is_err());
+        config.email.password_env = Some("TOCSIN_SMTP_PASSWORD".into());
+        assert_eq!(config.validate(), Ok(()));
+        config.email.from = "alerts".into();
+        assert!(config.validate().is_err());
+    }
 
     #[test]
     fn backoff_doubles_then_caps() {

@@ -139,6 +139,11 @@ impl SignInIntake {
         &self.store
     }
 
+    /// The `[notify]` settings the pipeline runs with.
+    pub fn config(&self) -> &NotifyConfig {
+        &self.config
+    }
+
     /// Woken whenever a notification is queued; the outbox worker waits on it.
     pub fn outbox_wake(&self) -> Arc<Notify> {
         Arc::clone(&self.outbox_wake)
@@ -215,10 +220,8 @@ impl SignInIntake {
                     }
                 }
             };
-            let event = t
-                .change
-                .event()
-                .filter(|_| notice::has_channel(organisation));
+            let channels = notice::channels(&mut tx, &self.config.email, organisation).await?;
+            let event = t.change.event().filter(|_| channels.any());
             if event.is_some() {
                 t.incident.state = IncidentState::Notified;
             }
@@ -231,6 +234,7 @@ impl SignInIntake {
             let evidence = tx.signins(victim, &t.sample).await?;
             notice::queue_incident(
                 &mut tx,
+                &channels,
                 &IncidentNotice {
                     event,
                     organisation,

@@ -3,11 +3,13 @@
 //! This crate owns correlation ([`correlate`]), the intake pipeline that joins storage,
 //! detection and correlation in one transaction ([`intake`]), what a notification says
 //! ([`payload`]), the webhook signature scheme and a client that refuses internal
-//! targets ([`webhook`]), and the worker that drains the outbox ([`outbox`]).
+//! targets ([`webhook`]), e-mail rendering and sending ([`email`]), and the worker that
+//! drains the outbox ([`outbox`]).
 //! It uses tokio; it knows nothing of HTTP servers or of log formats.
 
 pub mod config;
 pub mod correlate;
+pub mod email;
 pub mod intake;
 pub mod mail_intake;
 pub mod notice;
@@ -15,6 +17,6 @@ pub mod outbox;
 pub mod payload;
 pub mod webhook;
 
-pub use config::{NotifyConfig, WebhookConfig};
+pub use config::{EmailConfig, NotifyConfig, SmtpTls, WebhookConfig};
 pub use intake::{Accepted, SignInIntake};
 pub use mail_intake::{Disposition, MailIntake, MailIntakeError, MailReport};

@@ -208,9 +208,8 @@ impl MailIntake {
             .organisation(org)
             .await?
             .ok_or_else(|| StoreError::Invalid(format!("organisation {org} does not exist")))?;
-        let event = change
-            .event()
-            .filter(|_| notice::has_channel(&organisation));
+        let channels = notice::channels(&mut tx, &self.config.email, &organisation).await?;
+        let event = change.event().filter(|_| channels.any());
         if event.is_some() {
             incident.state = IncidentState::Notified;
         }
@@ -222,6 +221,7 @@ impl MailIntake {
             let mails = tx.mails(org, &[id]).await?;
             notice::queue_incident(
                 &mut tx,
+                &channels,
                 &IncidentNotice {
                     event,
                     organisation: &organisation,

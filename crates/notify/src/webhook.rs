@@ -25,32 +25,75 @@ pub const DELIVERY_HEADER: &str = "Tocsin-Delivery";
 /// Header naming the event (`incident.opened`, `incident.escalated`).
 pub const EVENT_HEADER: &str = "Tocsin-Event";
 
-/// The secret an organisation verifies its webhooks with. Derived from the master key
-/// so that it is never stored: a copy of the database alone cannot forge notifications.
+/// The secret an organisation verifies its webhooks with before its first rotation
+/// (generation 0). Derived from the master key so that it is never stored: a copy of the
+/// database alone cannot forge notifications. After a rotation use [`generation_secret`].
 pub fn signing_secret(master: &MasterKey, org: OrgId) -> String {
+    generation_secret(master, org, 0)
+}
+
+/// The signing secret of one generation: `HMAC(master key, org, generation)`. Generation
+/// 0 keeps the derivation of the secrets handed out before rotation existed, so those
+/// stay valid.
+pub fn generation_secret(master: &MasterKey, org: OrgId, generation: u32) -> String {
     let mut mac =
         HmacSha256::new_from_slice(master.as_bytes()).expect("HMAC takes keys of any length");
-    mac.update(
+    let label = if generation == 0 {
         format!(
             "tocsin webhook signing secret v1 for organisation {}",
             org.0
         )
-        .as_bytes(),
-    );
+    } else {
+        format!(
+            "tocsin webhook signing secret v1 for organisation {} generation {generation}",
+            org.0
+        )
+    };
+    mac.update(label.as_bytes());
     format!("whsec_{}", hex::encode(mac.finalize().into_bytes()))
 }
 
-/// The `Tocsin-Signature` header value for `body` sent at `unix_seconds`.
-pub fn sign(secret: &str, unix_seconds: i64, body: &[u8]) -> String {
+/// The secrets a webhook is signed with now: the current generation's, and while the
+/// last rotation is younger than `overlap`, the previous generation's too.
+pub fn active_secrets(
+    master: &MasterKey,
+    org: OrgId,
+    generation: u32,
+    rotated_at: Option<jiff::Timestamp>,
+    now: jiff::Timestamp,
+    overlap: jiff::SignedDuration,
+) -> Vec<String> {
+    let mut secrets = vec![generation_secret(master, org, generation)];
+    let overlapping = rotated_at.is_some_and(|at| now.duration_since(at) < overlap);
+    if generation > 0 && overlapping {
+        secrets.push(generation_secret(master, org, generation - 1));
+    }
+    secrets
+}
+
+/// The `Tocsin-Signature` header value for `body` sent at `unix_seconds`, with one `v1`
+/// entry per secret, the current secret first.
+pub fn sign_all(secrets: &[String], unix_seconds: i64, body: &[u8]) -> String {
+    let mut header = format!("t={unix_seconds}");
+    for secret in secrets {
+        header.push_str(",v1=");
+        header.push_str(&hex::encode(mac_of(secret, unix_seconds, body)));
+    }
+    header
+}
+
+fn mac_of(secret: &str, unix_seconds: i64, body: &[u8]) -> Vec<u8> {
     let mut mac =
         HmacSha256::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length");
     mac.update(unix_seconds.to_string().as_bytes());
     mac.update(b".");
     mac.update(body);
-    format!(
-        "t={unix_seconds},v1={}",
-        hex::encode(mac.finalize().into_bytes())
-    )
+    mac.finalize().into_bytes().to_vec()
+}
+
+/// The `Tocsin-Signature` header value for `body` sent at `unix_seconds`.
+pub fn sign(secret: &str, unix_seconds: i64, body: &[u8]) -> String {
+    sign_all(&[secret.to_owned()], unix_seconds, body)
 }
 
 /// Why a received webhook was refused.
@@ -252,6 +295,40 @@ mod tests {
         );
         let rotated = format!("{header},v1=00ff");
         assert_eq!(verify(secret, &rotated, body, 1_700_000_000, 300), Ok(()));
+    }
+
+    #[tokio::test]
+    async fn a_rotation_signs_with_both_secrets_during_the_overlap_only() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = store::Store::open(dir.path()).await.expect("store");
+        let master = store.master_key();
+        let org = OrgId(7);
+        let old = generation_secret(master, org, 0);
+        assert_eq!(old, signing_secret(master, org));
+        let new = generation_secret(master, org, 1);
+        assert_ne!(old, new);
+        assert_ne!(new, generation_secret(master, OrgId(8), 1));
+        let rotated: jiff::Timestamp = "2026-01-01T00:00:00Z".parse().expect("time");
+        let day = jiff::SignedDuration::from_hours(24);
+        let during = rotated
+            .checked_add(jiff::SignedDuration::from_hours(1))
+            .expect("add");
+        let after = rotated
+            .checked_add(jiff::SignedDuration::from_hours(25))
+            .expect("add");
+        let both = active_secrets(master, org, 1, Some(rotated), during, day);
+        assert_eq!(both, vec![new.clone(), old.clone()]);
+        let header = sign_all(&both, 1_700_000_000, b"{}");
+        assert_eq!(header.matches("v1=").count(), 2);
+        assert_eq!(verify(&old, &header, b"{}", 1_700_000_000, 300), Ok(()));
+        assert_eq!(verify(&new, &header, b"{}", 1_700_000_000, 300), Ok(()));
+        let only_new = active_secrets(master, org, 1, Some(rotated), after, day);
+        let header = sign_all(&only_new, 1_700_000_000, b"{}");
+        assert_eq!(
+            verify(&old, &header, b"{}", 1_700_000_000, 300),
+            Err(VerifyError::Mismatch)
+        );
+        assert_eq!(verify(&new, &header, b"{}", 1_700_000_000, 300), Ok(()));
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! thin: parsing is `ingest`'s, the pipeline is `notify`'s, SQL is `store`'s.
 
 mod auth;
+mod channels;
 mod config;
 pub mod dns;
 mod enrolment;
@@ -19,14 +20,9 @@ use std::sync::Arc;
 
 use axum::Router;
 
-<<<<<<< HEAD
 pub use auth::{Actor, Operator, OrgAdmin, OrgKey, OrgReader};
 pub use config::{AccountsConfig, HttpConfig};
-pub use enrolment::EnrolmentConfig;
-=======
-pub use config::HttpConfig;
 pub use enrolment::{EnrolmentConfig, Recheck, recheck_domains, recheck_domains_forever};
->>>>>>> enrol
 pub use error::ApiError;
 
 /// What every handler can reach.

@@ -34,6 +34,8 @@ pub(crate) fn router(state: AppState) -> Router {
         .merge(crate::enrolment::routes())
         .merge(crate::people::routes())
         .merge(crate::personal::routes())
+        .merge(crate::channels::routes())
+        // Layers apply to the routes above them: every route is merged before this line.
         .layer(axum::middleware::from_fn(crate::auth::csrf_form_field))
         .layer(axum::Extension(std::sync::Arc::new(
             crate::throttle::LoginThrottle::new(&state.http.accounts),
@@ -154,7 +156,12 @@ async fn set_webhook(
             .map_err(|e| ApiError::bad_request(e.to_string()))?;
     }
     state.store().set_webhook(org, body.url.as_deref()).await?;
-    let secret = webhook::signing_secret(state.store().master_key(), org);
+    let generation = state
+        .store()
+        .secret_generation(org)
+        .await?
+        .map_or(0, |g| g.generation);
+    let secret = webhook::generation_secret(state.store().master_key(), org, generation);
     Ok(Json(
         serde_json::json!({ "url": body.url, "webhook_secret": secret }),
     ))
@@ -367,6 +374,9 @@ struct IncidentWithEvidence {
     /// For a phishing incident: the messages judged phishing (headers, verdict, reasons).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     messages: Vec<StoredMail>,
+    /// In one incident: every notification queued about it, with its state and attempts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    deliveries: Option<Vec<store::DeliveryRecord>>,
 }
 
 #[derive(Deserialize)]
@@ -395,6 +405,7 @@ async fn list_incidents(
             incident,
             evidence,
             messages,
+            deliveries: None,
         });
     }
     Ok(Json(serde_json::json!({ "incidents": incidents })))
@@ -416,9 +427,11 @@ async fn one_incident(
         .store()
         .incident_mails(org, &id, EVIDENCE_IN_ONE)
         .await?;
+    let deliveries = state.store().incident_deliveries(org, &id).await?;
     Ok(Json(IncidentWithEvidence {
         incident,
         evidence,
         messages,
+        deliveries: Some(deliveries),
     }))
 }

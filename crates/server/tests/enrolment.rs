@@ -281,7 +281,6 @@ async fn an_applicant_is_reviewed_enrolled_and_proves_its_domain_with_every_step
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{approved}");
-    let org = approved["organisation_id"].as_i64().expect("org");
     let key = approved["api_key"].as_str().expect("key").to_owned();
     let record = approved["records"][0].clone();
     assert_eq!(record["name"], "_tocsin.alpha.example");

@@ -310,6 +310,7 @@ mod tests {
                 country: "FR".into(),
                 domains: vec!["echo.example".into()],
                 webhook_url: None,
+                language: crate::Language::En,
             })
             .await
             .expect("org");

@@ -18,6 +18,7 @@ mod migrate;
 mod orgs;
 mod outbox;
 mod personal;
+mod recipients;
 mod signins;
 mod users;
 
@@ -40,8 +41,12 @@ pub use mails::{Sender, StoredMail};
 pub use migrate::SCHEMA_VERSION;
 pub use model::OrgId;
 pub use orgs::{Language, NewOrganisation, Organisation};
-pub use outbox::{Delivery, NewDelivery, OutboxCounts};
+pub use outbox::{
+    Attempt, AttemptRecord, Delivery, DeliveryRecord, IncidentAttempt, MAX_DEAD_LISTED,
+    NewDelivery, OutboxCounts, Outcome,
+};
 pub use personal::{Confirmation, OptedOut, PendingPersonal, PersonalAccount};
+pub use recipients::{MAX_RECIPIENTS, Recipient, SecretGeneration};
 pub use signins::{Intake, StoredSignIn};
 pub use users::{
     MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS, NewSession, NewUser, Role, Session, User,

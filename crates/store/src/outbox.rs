@@ -45,6 +45,111 @@ pub struct Delivery {
     /// Where the organisation wants notifications now (read at delivery time, so a
     /// corrected URL takes effect for queued notifications too).
     pub webhook_url: Option<String>,
+    /// The organisation's webhook signing secret generation at delivery time, and when
+    /// it was rotated: within the overlap a webhook carries the previous one's signature
+    /// too.
+    pub secret_generation: u32,
+    pub secret_rotated_at: Option<Timestamp>,
+}
+
+/// How one delivery attempt ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Delivered,
+    /// Failed; the row stays pending and is tried again later.
+    Retry,
+    /// Failed; given up on until an operator retries it.
+    Dead,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Delivered => "delivered",
+            Outcome::Retry => "retry",
+            Outcome::Dead => "dead",
+        }
+    }
+}
+
+/// One finished delivery attempt, to record.
+#[derive(Clone, Debug)]
+pub struct Attempt<'a> {
+    pub outcome: Outcome,
+    /// The SMTP reply, HTTP status or error; on success what the receiver said.
+    pub detail: &'a str,
+    pub duration_ms: u64,
+    /// When to try again, for [`Outcome::Retry`].
+    pub retry_at: Option<Timestamp>,
+}
+
+/// A queued notification as an operator or an organisation sees it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct DeliveryRecord {
+    pub id: i64,
+    pub delivery_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub org: Option<OrgId>,
+    pub incident_id: Option<String>,
+    pub channel: String,
+    pub target: Option<String>,
+    pub event: String,
+    /// `pending`, `delivered` or `dead`.
+    pub state: String,
+    /// Every attempt made, manual retries included.
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub created_at: String,
+    pub delivered_at: Option<String>,
+}
+
+/// One recorded attempt, as the `delivery_attempts` table keeps it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct AttemptRecord {
+    pub attempt: i64,
+    pub at: String,
+    pub outcome: String,
+    pub detail: String,
+    pub duration_ms: i64,
+}
+
+/// One attempt at one of an incident's notifications, for the incident's timeline.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct IncidentAttempt {
+    pub delivery_id: String,
+    pub channel: String,
+    pub target: Option<String>,
+    pub event: String,
+    #[serde(flatten)]
+    pub attempt: AttemptRecord,
+}
+
+/// The most dead letters one listing returns.
+pub const MAX_DEAD_LISTED: u32 = 500;
+
+const SELECT_RECORD: &str = "SELECT o.id, o.delivery_id, o.org_id, o.incident_id, o.channel, \
+     o.target, o.event, o.state, o.last_error, o.created_at, o.delivered_at, \
+     (SELECT count(*) FROM delivery_attempts a WHERE a.outbox_id = o.id) AS attempt_count \
+     FROM outbox o";
+
+fn record(row: &sqlx::sqlite::SqliteRow, with_org: bool) -> Result<DeliveryRecord> {
+    Ok(DeliveryRecord {
+        id: row.try_get("id")?,
+        delivery_id: row.try_get("delivery_id")?,
+        org: with_org
+            .then(|| row.try_get("org_id").map(OrgId))
+            .transpose()?,
+        incident_id: row.try_get("incident_id")?,
+        channel: row.try_get("channel")?,
+        target: row.try_get("target")?,
+        event: row.try_get("event")?,
+        state: row.try_get("state")?,
+        attempts: row.try_get("attempt_count")?,
+        last_error: row.try_get("last_error")?,
+        created_at: row.try_get("created_at")?,
+        delivered_at: row.try_get("delivered_at")?,
+    })
 }
 
 pub(crate) async fn insert(conn: &mut sqlx::SqliteConnection, d: &NewDelivery) -> Result<()> {
@@ -79,7 +184,8 @@ impl Store {
     pub async fn due_deliveries(&self, now: Timestamp, limit: u32) -> Result<Vec<Delivery>> {
         let rows = sqlx::query(
             "SELECT o.id, o.delivery_id, o.org_id, o.incident_id, o.channel, o.target, o.event, o.payload, \
-             o.attempts, g.webhook_url FROM outbox o JOIN organisations g ON g.id = o.org_id \
+             o.attempts, g.webhook_url, g.webhook_secret_generation, g.webhook_rotated_at \
+             FROM outbox o JOIN organisations g ON g.id = o.org_id \
              WHERE o.state = 'pending' AND o.next_attempt_us <= ? \
              ORDER BY o.next_attempt_us, o.id LIMIT ?",
         )
@@ -90,6 +196,8 @@ impl Store {
         rows.iter()
             .map(|row| {
                 let attempts: i64 = row.try_get("attempts")?;
+                let generation: i64 = row.try_get("webhook_secret_generation")?;
+                let rotated_at: Option<String> = row.try_get("webhook_rotated_at")?;
                 Ok(Delivery {
                     id: row.try_get("id")?,
                     delivery_id: row.try_get("delivery_id")?,
@@ -101,6 +209,10 @@ impl Store {
                     payload: row.try_get("payload")?,
                     attempts: u32::try_from(attempts).map_err(corrupt)?,
                     webhook_url: row.try_get("webhook_url")?,
+                    secret_generation: u32::try_from(generation).map_err(corrupt)?,
+                    secret_rotated_at: rotated_at
+                        .map(|at| at.parse::<Timestamp>().map_err(corrupt))
+                        .transpose()?,
                 })
             })
             .collect()
@@ -150,6 +262,179 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    /// Records one finished attempt and moves the row on, in one transaction, so that the
+    /// attempt log and the row's state never disagree.
+    pub async fn finish_attempt(&self, id: i64, attempt: &Attempt<'_>) -> Result<()> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let now = now_text();
+        match attempt.outcome {
+            Outcome::Delivered => {
+                sqlx::query(
+                    "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, \
+                     delivered_at = ?, last_error = NULL WHERE id = ?",
+                )
+                .bind(&now)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            }
+            Outcome::Retry | Outcome::Dead => {
+                let (state, next) = match (attempt.outcome, attempt.retry_at) {
+                    (Outcome::Retry, Some(at)) => ("pending", Some(at.as_microsecond())),
+                    _ => ("dead", None),
+                };
+                sqlx::query(
+                    "UPDATE outbox SET state = ?, attempts = attempts + 1, last_error = ?, \
+                     next_attempt_us = coalesce(?, next_attempt_us) WHERE id = ?",
+                )
+                .bind(state)
+                .bind(attempt.detail)
+                .bind(next)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        sqlx::query(
+            "INSERT INTO delivery_attempts (outbox_id, attempt, at, outcome, detail, duration_ms) \
+             VALUES (?, (SELECT count(*) + 1 FROM delivery_attempts WHERE outbox_id = ?), ?, ?, ?, ?)",
+        )
+        .bind(id)
+        .bind(id)
+        .bind(&now)
+        .bind(attempt.outcome.as_str())
+        .bind(attempt.detail)
+        .bind(i64::try_from(attempt.duration_ms).unwrap_or(i64::MAX))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Notifications given up on, newest first, at most `limit` (capped at
+    /// [`MAX_DEAD_LISTED`]); for operators.
+    pub async fn dead_deliveries(&self, limit: u32) -> Result<Vec<DeliveryRecord>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{SELECT_RECORD} WHERE o.state = 'dead' ORDER BY o.id DESC LIMIT ?"
+        )))
+        .bind(limit.min(MAX_DEAD_LISTED))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|row| record(row, true)).collect()
+    }
+
+    /// One queued notification by its row id; for operators.
+    pub async fn delivery(&self, id: i64) -> Result<Option<DeliveryRecord>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{SELECT_RECORD} WHERE o.id = ?"
+        )))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| record(&row, true)).transpose()
+    }
+
+    /// Puts a dead notification back in the queue, due now, with a fresh budget of
+    /// attempts (its history stays in `delivery_attempts`). `false` when no dead row has
+    /// this id.
+    pub async fn retry_delivery(&self, id: i64, now: Timestamp) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_us = ? \
+             WHERE id = ? AND state = 'dead'",
+        )
+        .bind(now.as_microsecond())
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// The notifications queued about one of `org`'s incidents, oldest first.
+    pub async fn incident_deliveries(
+        &self,
+        org: OrgId,
+        incident_id: &str,
+    ) -> Result<Vec<DeliveryRecord>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{SELECT_RECORD} WHERE o.org_id = ? AND o.incident_id = ? ORDER BY o.id LIMIT 1000"
+        )))
+        .bind(org.0)
+        .bind(incident_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|row| record(row, false)).collect()
+    }
+
+    /// Every attempt made at one notification, in order.
+    pub async fn delivery_attempts(&self, id: i64) -> Result<Vec<AttemptRecord>> {
+        let rows = sqlx::query(
+            "SELECT attempt, at, outcome, detail, duration_ms FROM delivery_attempts \
+             WHERE outbox_id = ? ORDER BY attempt",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(AttemptRecord {
+                    attempt: row.try_get("attempt")?,
+                    at: row.try_get("at")?,
+                    outcome: row.try_get("outcome")?,
+                    detail: row.try_get("detail")?,
+                    duration_ms: row.try_get("duration_ms")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Every attempt at the notifications about one of `org`'s incidents, in time order
+    /// (at most 1,000): what the incident's timeline shows of its notifications.
+    pub async fn incident_attempts(
+        &self,
+        org: OrgId,
+        incident_id: &str,
+    ) -> Result<Vec<IncidentAttempt>> {
+        let rows = sqlx::query(
+            "SELECT o.delivery_id, o.channel, o.target, o.event, a.attempt, a.at, a.outcome, \
+             a.detail, a.duration_ms FROM delivery_attempts a JOIN outbox o ON o.id = a.outbox_id \
+             WHERE o.org_id = ? AND o.incident_id = ? ORDER BY a.id LIMIT 1000",
+        )
+        .bind(org.0)
+        .bind(incident_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(IncidentAttempt {
+                    delivery_id: row.try_get("delivery_id")?,
+                    channel: row.try_get("channel")?,
+                    target: row.try_get("target")?,
+                    event: row.try_get("event")?,
+                    attempt: AttemptRecord {
+                        attempt: row.try_get("attempt")?,
+                        at: row.try_get("at")?,
+                        outcome: row.try_get("outcome")?,
+                        detail: row.try_get("detail")?,
+                        duration_ms: row.try_get("duration_ms")?,
+                    },
+                })
+            })
+            .collect()
+    }
+
+    /// Every queued notification of `org`, newest first, at most `limit`; for tests and
+    /// the organisation's own view.
+    pub async fn org_deliveries(&self, org: OrgId, limit: u32) -> Result<Vec<DeliveryRecord>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{SELECT_RECORD} WHERE o.org_id = ? ORDER BY o.id DESC LIMIT ?"
+        )))
+        .bind(org.0)
+        .bind(limit.min(1000))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|row| record(row, false)).collect()
     }
 
     /// How many notifications are in each state, for health checks and tests.

@@ -45,15 +45,12 @@ enum Command {
     /// Manage organisations directly in the data directory.
     #[command(subcommand)]
     Org(OrgCommand),
-<<<<<<< HEAD
     /// Manage dashboard users directly in the data directory.
     #[command(subcommand)]
     User(UserCommand),
-=======
     /// Review enrolment applications directly in the data directory.
     #[command(subcommand)]
     Applications(applications::ApplicationsCommand),
->>>>>>> enrol
     /// Print the documented default configuration.
     Config,
 }
@@ -236,7 +233,6 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-<<<<<<< HEAD
         Command::User(UserCommand::Add {
             dir,
             email,
@@ -271,9 +267,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             eprintln!("User {} created with role {}.", user.email, user.role);
             Ok(ExitCode::SUCCESS)
         }
-=======
         Command::Applications(command) => applications::run(command).await,
->>>>>>> enrol
         Command::Config => {
             print!("{}", config::EXAMPLE);
             Ok(ExitCode::SUCCESS)

@@ -53,9 +53,16 @@ impl Service {
         ));
         let (smtp_address, smtp_stop) =
             start_journal(&config.smtp, store.clone(), Arc::clone(&mail_intake)).await?;
+        let mailer = notify::email::Mailer::new(&config.notify.email)
+            .context("the [notify.email] section is invalid")?
+            .map(Arc::new);
+        if let Some(mailer) = &mailer {
+            tracing::info!(?mailer, "E-mail notifications on.");
+        }
         let outbox = tokio::spawn(notify::outbox::deliver_forever(
             store,
             config.notify.webhook.clone(),
+            mailer,
             intake.outbox_wake(),
         ));
         let recheck = tokio::spawn(server::recheck_domains_forever(

@@ -1,0 +1,905 @@
+//! E-mail notifications: rendering a notification document into a message a person reads
+//! (plain text and HTML, in English or French), and sending it through an SMTP relay.
+//!
+//! Rendering happens when the notification is queued, from the same JSON document a
+//! webhook receives, so every attempt sends the same message. Everything an attacker
+//! chose (sender names, subjects, addresses, URLs) is escaped in the HTML part and
+//! defanged (`hxxp`, `[.]`) in both parts, so that no mail client turns it into a link.
+//! Every sentence of a message comes from one language's table ([`EN`], [`FR`]); the
+//! few texts that exist only in English (the detectors' own reasons, a playbook without
+//! a translation) are placed under a heading that says so.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use lettre::message::header::{Header, HeaderName, HeaderValue};
+use lettre::message::{Mailbox, MultiPart};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use serde_json::Value;
+
+use crate::config::{EmailConfig, SmtpTls};
+use crate::notice::EmailNotice;
+use store::Language;
+
+/// How many accounts, sources or evidence rows an e-mail lists; the API has the rest.
+const LISTED: usize = 25;
+
+/// Every sentence of an e-mail, in one language.
+pub struct Strings {
+    /// Between a label and its value (French puts a space before the colon).
+    pub colon: &'static str,
+    pub severity: [&'static str; 4],
+    /// `{n}` accounts; singular and plural.
+    pub brute_force: [&'static str; 2],
+    pub password_spray: [&'static str; 2],
+    pub credential_stuffing: [&'static str; 2],
+    pub distributed_spray: [&'static str; 2],
+    pub cross_org_campaign: [&'static str; 2],
+    pub phishing: [&'static str; 2],
+    pub other_attack: [&'static str; 2],
+    /// `{severity}`, `{what}`, `{org}`.
+    pub subject: &'static str,
+    pub subject_escalated: &'static str,
+    /// Later evidence on an open incident (`incident.updated`).
+    pub subject_updated: &'static str,
+    pub subject_test: &'static str,
+    pub intro_opened: &'static str,
+    pub intro_escalated: &'static str,
+    pub intro_updated: &'static str,
+    pub heading_what: &'static str,
+    pub label_kind: &'static str,
+    pub label_severity: &'static str,
+    pub label_first_seen: &'static str,
+    pub label_last_seen: &'static str,
+    pub label_events: &'static str,
+    pub heading_accounts: &'static str,
+    pub heading_compromised: &'static str,
+    pub compromised_note: &'static str,
+    pub heading_sources: &'static str,
+    pub heading_evidence: &'static str,
+    pub evidence_columns: [&'static str; 5],
+    pub outcome_success: &'static str,
+    pub outcome_failure: &'static str,
+    pub heading_messages: &'static str,
+    pub label_from: &'static str,
+    pub label_reply_to: &'static str,
+    pub label_subject: &'static str,
+    pub label_received: &'static str,
+    pub label_recipients: &'static str,
+    pub label_attachments: &'static str,
+    pub label_score: &'static str,
+    pub heading_actions: &'static str,
+    pub heading_playbook: &'static str,
+    pub heading_details: &'static str,
+    /// Recommended actions that have no translation yet.
+    pub heading_untranslated: &'static str,
+    /// Said under a playbook written in another language than the reader's.
+    pub playbook_in_english: &'static str,
+    pub more: &'static str,
+    pub footer: &'static str,
+    pub test_body: &'static str,
+    pub defanged_note: &'static str,
+}
+
+pub const EN: Strings = Strings {
+    colon: ": ",
+    severity: ["Low", "Medium", "High", "Critical"],
+    brute_force: [
+        "brute force against {n} account",
+        "brute force against {n} accounts",
+    ],
+    password_spray: [
+        "password spray against {n} account",
+        "password spray against {n} accounts",
+    ],
+    credential_stuffing: [
+        "credential stuffing against {n} account",
+        "credential stuffing against {n} accounts",
+    ],
+    distributed_spray: [
+        "distributed password spray against {n} account",
+        "distributed password spray against {n} accounts",
+    ],
+    cross_org_campaign: [
+        "campaign across organisations against {n} account",
+        "campaign across organisations against {n} accounts",
+    ],
+    phishing: [
+        "phishing sent to {n} recipient",
+        "phishing sent to {n} recipients",
+    ],
+    other_attack: ["attack on {n} account", "attack on {n} accounts"],
+    subject: "[tocsin] {severity}: {what} of {org}",
+    subject_escalated: "[tocsin] {severity} (worse): {what} of {org}",
+    subject_updated: "[tocsin] {severity} (update): {what} of {org}",
+    subject_test: "[tocsin] Test notification for {org}",
+    intro_opened: "tocsin detected an attack against {org}. What follows is what it saw and what to do now.",
+    intro_escalated: "An attack against {org} that tocsin already reported has got worse. What follows is what it saw and what to do now.",
+    intro_updated: "There is new evidence on an attack against {org} that tocsin already reported. What follows is what it saw and what to do now.",
+    heading_what: "What happened",
+    label_kind: "Attack",
+    label_severity: "Severity",
+    label_first_seen: "First seen",
+    label_last_seen: "Last seen",
+    label_events: "Events behind it",
+    heading_accounts: "Accounts targeted",
+    heading_compromised: "Accounts believed compromised",
+    compromised_note: "The attacker signed in to these accounts: treat them as in the attacker's hands.",
+    heading_sources: "Where the attack came from",
+    heading_evidence: "Sign-ins",
+    evidence_columns: ["Time (UTC)", "Account", "Source", "Outcome", "Country"],
+    outcome_success: "success",
+    outcome_failure: "failure",
+    heading_messages: "Messages",
+    label_from: "From",
+    label_reply_to: "Reply-To",
+    label_subject: "Subject",
+    label_received: "Sent",
+    label_recipients: "Recipients",
+    label_attachments: "Attachments",
+    label_score: "Phishing score",
+    heading_actions: "What to do now",
+    heading_playbook: "Playbook",
+    heading_details: "Why tocsin raised it",
+    heading_untranslated: "Further actions",
+    playbook_in_english: "",
+    more: "and {n} more",
+    footer: "Incident {incident}, notification {delivery}. This message was sent automatically by tocsin; replies are not read. Every piece of evidence is available through the API: GET /api/v1/incidents/{incident}.",
+    test_body: "This is a test notification that {org} asked for. It proves that notifications from tocsin reach this address. No attack was detected and there is nothing to do.",
+    defanged_note: "Addresses and links chosen by the attacker are defanged (hxxp, [.]) so that they cannot be clicked.",
+};
+
+pub const FR: Strings = Strings {
+    colon: "\u{a0}: ",
+    severity: ["Faible", "Moyenne", "Élevée", "Critique"],
+    brute_force: [
+        "force brute contre {n} compte",
+        "force brute contre {n} comptes",
+    ],
+    password_spray: [
+        "pulvérisation de mots de passe contre {n} compte",
+        "pulvérisation de mots de passe contre {n} comptes",
+    ],
+    credential_stuffing: [
+        "bourrage d'identifiants contre {n} compte",
+        "bourrage d'identifiants contre {n} comptes",
+    ],
+    distributed_spray: [
+        "pulvérisation distribuée de mots de passe contre {n} compte",
+        "pulvérisation distribuée de mots de passe contre {n} comptes",
+    ],
+    cross_org_campaign: [
+        "campagne multi-organisations contre {n} compte",
+        "campagne multi-organisations contre {n} comptes",
+    ],
+    phishing: [
+        "hameçonnage envoyé à {n} destinataire",
+        "hameçonnage envoyé à {n} destinataires",
+    ],
+    other_attack: ["attaque contre {n} compte", "attaque contre {n} comptes"],
+    subject: "[tocsin] {severity} : {what} de {org}",
+    subject_escalated: "[tocsin] {severity} (aggravation) : {what} de {org}",
+    subject_updated: "[tocsin] {severity} (mise à jour) : {what} de {org}",
+    subject_test: "[tocsin] Notification de test pour {org}",
+    intro_opened: "tocsin a détecté une attaque contre {org}. Voici ce qui a été observé et ce qu'il faut faire maintenant.",
+    intro_escalated: "Une attaque contre {org} déjà signalée par tocsin s'est aggravée. Voici ce qui a été observé et ce qu'il faut faire maintenant.",
+    intro_updated: "De nouveaux éléments sont apparus sur une attaque contre {org} déjà signalée par tocsin. Voici ce qui a été observé et ce qu'il faut faire maintenant.",
+    heading_what: "Ce qui s'est passé",
+    label_kind: "Attaque",
+    label_severity: "Gravité",
+    label_first_seen: "Première observation",
+    label_last_seen: "Dernière observation",
+    label_events: "Événements en cause",
+    heading_accounts: "Comptes visés",
+    heading_compromised: "Comptes probablement compromis",
+    compromised_note: "L'attaquant s'est connecté à ces comptes : considérez qu'ils sont entre ses mains.",
+    heading_sources: "Provenance de l'attaque",
+    heading_evidence: "Connexions",
+    evidence_columns: ["Heure (UTC)", "Compte", "Source", "Résultat", "Pays"],
+    outcome_success: "réussite",
+    outcome_failure: "échec",
+    heading_messages: "Messages",
+    label_from: "Expéditeur",
+    label_reply_to: "Répondre à",
+    label_subject: "Objet",
+    label_received: "Envoyé le",
+    label_recipients: "Destinataires",
+    label_attachments: "Pièces jointes",
+    label_score: "Score d'hameçonnage",
+    heading_actions: "Que faire maintenant",
+    heading_playbook: "Procédure",
+    heading_details: "Pourquoi tocsin a donné l'alerte (texte des détecteurs, en anglais)",
+    heading_untranslated: "Autres mesures (en anglais)",
+    playbook_in_english: "Cette procédure n'est rédigée qu'en anglais.",
+    more: "et {n} de plus",
+    footer: "Incident {incident}, notification {delivery}. Ce message a été envoyé automatiquement par tocsin ; les réponses ne sont pas lues. Toutes les preuves sont disponibles par l'API : GET /api/v1/incidents/{incident}.",
+    test_body: "Ceci est une notification de test demandée par {org}. Elle prouve que les notifications de tocsin parviennent à cette adresse. Aucune attaque n'a été détectée et il n'y a rien à faire.",
+    defanged_note: "Les adresses et liens choisis par l'attaquant sont neutralisés (hxxp, [.]) pour qu'on ne puisse pas cliquer dessus.",
+};
+
+/// The French of every recommended action `payload` can write. An action missing here is
+/// shown under a heading that says it is in English (a test keeps this table complete).
+const ACTIONS_FR: &[(&str, &str)] = &[
+    (
+        "Treat the compromised accounts as in the attacker's hands: reset their passwords and revoke all their sessions and refresh tokens now.",
+        "Considérez les comptes compromis comme entre les mains de l'attaquant : réinitialisez leurs mots de passe et révoquez dès maintenant toutes leurs sessions et jetons d'actualisation.",
+    ),
+    (
+        "Check the compromised accounts for new MFA methods, mailbox forwarding or inbox rules, OAuth consents and sent mail since the attack began, and remove what the owner did not add.",
+        "Vérifiez sur les comptes compromis les nouvelles méthodes d'authentification multifacteur, les transferts et règles de boîte aux lettres, les consentements OAuth et les messages envoyés depuis le début de l'attaque, et supprimez ce que le titulaire n'a pas ajouté.",
+    ),
+    (
+        "Block the listed source addresses at the identity provider or firewall.",
+        "Bloquez les adresses sources listées au niveau du fournisseur d'identité ou du pare-feu.",
+    ),
+    (
+        "Make sure the targeted accounts use multi-factor authentication and a long, unique password.",
+        "Assurez-vous que les comptes visés utilisent l'authentification multifacteur et un mot de passe long et unique.",
+    ),
+    (
+        "Confirm that account lockout (or Entra smart lockout) is on for these accounts.",
+        "Vérifiez que le verrouillage de compte (ou le verrouillage intelligent d'Entra) est actif pour ces comptes.",
+    ),
+    (
+        "The attacker is replaying a list of leaked user names and passwords: force a password reset for every listed account that exists, and check staff addresses against breach notification services.",
+        "L'attaquant rejoue une liste d'identifiants et de mots de passe divulgués : imposez la réinitialisation du mot de passe de chaque compte listé qui existe, et vérifiez les adresses du personnel auprès des services de notification de fuites.",
+    ),
+    (
+        "Require multi-factor authentication and block legacy authentication, so that a leaked password alone is not enough.",
+        "Exigez l'authentification multifacteur et bloquez l'authentification héritée, afin qu'un mot de passe divulgué ne suffise pas.",
+    ),
+    (
+        "Require multi-factor authentication for every targeted account and block legacy authentication (IMAP, POP, SMTP AUTH, Exchange ActiveSync with basic auth), which sprays rely on.",
+        "Exigez l'authentification multifacteur pour chaque compte visé et bloquez l'authentification héritée (IMAP, POP, SMTP AUTH, Exchange ActiveSync en authentification de base), sur laquelle reposent les pulvérisations.",
+    ),
+    (
+        "Look for any successful sign-in from the listed addresses, and ban common and breached passwords (Entra password protection).",
+        "Recherchez toute connexion réussie depuis les adresses listées, et interdisez les mots de passe courants et divulgués (protection par mot de passe d'Entra).",
+    ),
+    (
+        "Tell the listed recipients not to open the message's links or attachments, and not to reply; if anyone did, or typed a password on a page it led to, reset that password and revoke the account's sessions now.",
+        "Demandez aux destinataires listés de ne pas ouvrir les liens ou pièces jointes du message et de ne pas y répondre ; si quelqu'un l'a fait, ou a saisi un mot de passe sur une page vers laquelle il menait, réinitialisez ce mot de passe et révoquez dès maintenant les sessions du compte.",
+    ),
+    (
+        "Find and remove every copy of the message from all mailboxes (Microsoft 365: Content search and purge; Google Workspace: the security investigation tool), searching by sender and subject.",
+        "Retrouvez et supprimez chaque copie du message dans toutes les boîtes aux lettres (Microsoft 365 : recherche de contenu et purge ; Google Workspace : outil d'enquête de sécurité), en cherchant par expéditeur et par objet.",
+    ),
+    (
+        "Block the sender's domain and the link hosts listed in the evidence at the mail gateway and the web proxy.",
+        "Bloquez le domaine de l'expéditeur et les hôtes des liens listés dans les preuves sur la passerelle de messagerie et le proxy web.",
+    ),
+    (
+        "If an attachment was opened, isolate that computer and have it checked for malware before it reconnects.",
+        "Si une pièce jointe a été ouverte, isolez cet ordinateur et faites-le analyser avant qu'il ne se reconnecte.",
+    ),
+];
+
+/// Why a document could not be rendered.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error("the notification document is not JSON: {0}")]
+    NotJson(#[from] serde_json::Error),
+}
+
+pub fn strings(language: Language) -> &'static Strings {
+    match language {
+        Language::En => &EN,
+        Language::Fr => &FR,
+    }
+}
+
+/// The Message-ID of the e-mail queued as outbox row `delivery_id`.
+pub fn message_id(delivery_id: &str, domain: &str) -> String {
+    format!("<{delivery_id}@{domain}>")
+}
+
+/// Renders a notification document (the webhook body, or a test notification) for one
+/// reader.
+pub fn render(
+    document: &str,
+    language: Language,
+    message_id: String,
+) -> Result<EmailNotice, RenderError> {
+    let doc: Value = serde_json::from_str(document)?;
+    let s = strings(language);
+    let org = text(&doc["organisation"]["name"]);
+    let event = text(&doc["event"]);
+    if event == "notification.test" {
+        let body = fill(s.test_body, &[("org", &org)]);
+        let footer = fill(
+            s.footer,
+            &[("incident", "-"), ("delivery", &text(&doc["delivery_id"]))],
+        );
+        return Ok(EmailNotice {
+            subject: fill(s.subject_test, &[("org", &org)]),
+            text: format!("{body}\n\n-- \n{footer}\n"),
+            html: page(&format!(
+                "<p>{}</p>\n<hr>\n<p style=\"color:#555;font-size:90%\">{}</p>\n",
+                escape(&body),
+                escape(&footer)
+            )),
+            message_id,
+        });
+    }
+    let incident = &doc["incident"];
+    let mut out = Sections {
+        colon: s.colon,
+        ..Sections::default()
+    };
+    let severity = severity(s, &text(&incident["severity"]));
+    let accounts = list(&incident["accounts"]);
+    let what = kind_phrase(s, &text(&incident["kind"]), accounts.len());
+    let (subject_template, intro) = match event.as_str() {
+        "incident.escalated" => (s.subject_escalated, s.intro_escalated),
+        "incident.updated" => (s.subject_updated, s.intro_updated),
+        _ => (s.subject, s.intro_opened),
+    };
+    let subject = fill(
+        subject_template,
+        &[("severity", severity), ("what", &what), ("org", &org)],
+    );
+    out.paragraph(&fill(intro, &[("org", &org)]));
+    out.heading(s.heading_what);
+    let technique = text(&incident["technique"]);
+    let kind_label = if technique.is_empty() {
+        what.clone()
+    } else {
+        format!("{what} (MITRE ATT&CK {technique})")
+    };
+    out.fields(&[
+        (s.label_kind, kind_label),
+        (s.label_severity, severity.to_owned()),
+        (s.label_first_seen, time(&incident["first_seen"])),
+        (s.label_last_seen, time(&incident["last_seen"])),
+        (s.label_events, text(&incident["evidence_count"])),
+    ]);
+    let compromised = list(&incident["compromised_accounts"]);
+    if !compromised.is_empty() {
+        out.heading(s.heading_compromised);
+        out.paragraph(s.compromised_note);
+        out.items(s, &compromised);
+    }
+    out.heading(s.heading_accounts);
+    out.items(s, &accounts);
+    let sources: Vec<String> = list(&incident["sources"])
+        .iter()
+        .map(|v| defang(v))
+        .collect();
+    if !sources.is_empty() {
+        out.heading(s.heading_sources);
+        out.items(s, &sources);
+        out.paragraph(s.defanged_note);
+    }
+    let evidence = doc["evidence"].as_array().map(Vec::as_slice).unwrap_or(&[]);
+    if !evidence.is_empty() {
+        out.heading(s.heading_evidence);
+        let rows: Vec<[String; 5]> = evidence
+            .iter()
+            .take(LISTED)
+            .map(|e| {
+                let outcome = match e["outcome"].as_str() {
+                    Some("success") => s.outcome_success.to_owned(),
+                    Some("failure") => s.outcome_failure.to_owned(),
+                    other => other.unwrap_or_default().to_owned(),
+                };
+                [
+                    time(&e["time"]),
+                    text(&e["account"]),
+                    defang(&text(&e["source_ip"])),
+                    outcome,
+                    text(&e["country"]),
+                ]
+            })
+            .collect();
+        out.table(&s.evidence_columns, &rows);
+    }
+    let messages = doc["messages"].as_array().map(Vec::as_slice).unwrap_or(&[]);
+    if !messages.is_empty() {
+        out.heading(s.heading_messages);
+        for m in messages.iter().take(LISTED) {
+            let from = match (m["from"]["name"].as_str(), m["from"]["address"].as_str()) {
+                (Some(name), Some(address)) if !name.is_empty() => {
+                    format!("{} <{}>", defang(name), defang(address))
+                }
+                (_, Some(address)) => defang(address),
+                _ => String::new(),
+            };
+            let mut fields = vec![
+                (s.label_from, from),
+                (s.label_subject, defang(&text(&m["subject"]))),
+                (s.label_received, time(&m["time"])),
+                (s.label_recipients, list(&m["recipients"]).join(", ")),
+            ];
+            if let Some(reply_to) = m["reply_to"].as_str() {
+                fields.insert(1, (s.label_reply_to, defang(reply_to)));
+            }
+            let attachments: Vec<String> = m["attachments"]
+                .as_array()
+                .map(Vec::as_slice)
+                .unwrap_or(&[])
+                .iter()
+                .map(|a| text(&a["name"]))
+                .collect();
+            if !attachments.is_empty() {
+                fields.push((s.label_attachments, attachments.join(", ")));
+            }
+            fields.push((s.label_score, text(&m["score"])));
+            out.fields(&fields);
+        }
+        out.paragraph(s.defanged_note);
+    }
+    let actions = list(&doc["recommended_actions"]);
+    if !actions.is_empty() {
+        out.heading(s.heading_actions);
+        let (translated, untranslated) = translate_actions(language, &actions);
+        out.numbered(&translated);
+        if !untranslated.is_empty() {
+            out.heading(s.heading_untranslated);
+            out.numbered(&untranslated);
+        }
+    }
+    let playbook = &doc["playbook"];
+    if playbook.is_object() {
+        let title = text(&playbook["title"]);
+        let version = text(&playbook["version"]);
+        let id = text(&playbook["id"]);
+        out.heading(&format!(
+            "{}{}{title} ({id}, v{version})",
+            s.heading_playbook, s.colon
+        ));
+        let written_in = playbook["language"].as_str().unwrap_or("en");
+        if written_in != language.as_str() && !s.playbook_in_english.is_empty() {
+            out.paragraph(s.playbook_in_english);
+        }
+        let steps: Vec<String> = playbook["actions"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+            .iter()
+            .map(|a| match a {
+                Value::String(step) => step.clone(),
+                // A structured step: its title, then its detail.
+                other => [text(&other["title"]), text(&other["detail"])]
+                    .into_iter()
+                    .filter(|t| !t.is_empty())
+                    .collect::<Vec<_>>()
+                    .join(": "),
+            })
+            .collect();
+        out.numbered(&steps);
+    }
+    let reasons: Vec<String> = list(&incident["reasons"])
+        .iter()
+        .map(|r| defang(r))
+        .collect();
+    if !reasons.is_empty() || !text(&incident["summary"]).is_empty() {
+        out.heading(s.heading_details);
+        let summary = text(&incident["summary"]);
+        if !summary.is_empty() {
+            out.paragraph(&defang(&summary));
+        }
+        out.items(s, &reasons);
+    }
+    let footer = fill(
+        s.footer,
+        &[
+            ("incident", &text(&incident["id"])),
+            ("delivery", &text(&doc["delivery_id"])),
+        ],
+    );
+    out.footer(&footer);
+    Ok(EmailNotice {
+        subject,
+        text: out.text,
+        html: page(&out.html),
+        message_id,
+    })
+}
+
+fn translate_actions(language: Language, actions: &[String]) -> (Vec<String>, Vec<String>) {
+    if language == Language::En {
+        return (actions.to_vec(), Vec::new());
+    }
+    let mut translated = Vec::new();
+    let mut untranslated = Vec::new();
+    for action in actions {
+        match ACTIONS_FR.iter().find(|(en, _)| en == action) {
+            Some((_, fr)) => translated.push((*fr).to_owned()),
+            None => untranslated.push(action.clone()),
+        }
+    }
+    (translated, untranslated)
+}
+
+/// A message's text and HTML parts, written side by side so they say the same.
+#[derive(Default)]
+struct Sections {
+    text: String,
+    html: String,
+    colon: &'static str,
+}
+
+impl Sections {
+    fn paragraph(&mut self, line: &str) {
+        let _ = writeln!(self.text, "{line}\n");
+        let _ = writeln!(self.html, "<p>{}</p>", escape(line));
+    }
+
+    fn heading(&mut self, title: &str) {
+        let _ = writeln!(
+            self.text,
+            "{title}\n{}\n",
+            "-".repeat(title.chars().count())
+        );
+        let _ = writeln!(
+            self.html,
+            "<h2 style=\"font-size:110%\">{}</h2>",
+            escape(title)
+        );
+    }
+
+    fn fields(&mut self, fields: &[(&str, String)]) {
+        self.html.push_str("<table>\n");
+        for (label, value) in fields {
+            let _ = writeln!(self.text, "{label}{}{value}", self.colon);
+            let _ = writeln!(
+                self.html,
+                "<tr><th align=\"left\">{}</th><td>{}</td></tr>",
+                escape(label),
+                escape(value)
+            );
+        }
+        self.text.push('\n');
+        self.html.push_str("</table>\n");
+    }
+
+    fn items(&mut self, s: &Strings, items: &[String]) {
+        self.html.push_str("<ul>\n");
+        for item in items.iter().take(LISTED) {
+            let _ = writeln!(self.text, "- {item}");
+            let _ = writeln!(self.html, "<li>{}</li>", escape(item));
+        }
+        if items.len() > LISTED {
+            let more = fill(s.more, &[("n", &(items.len() - LISTED).to_string())]);
+            let _ = writeln!(self.text, "- {more}");
+            let _ = writeln!(self.html, "<li>{}</li>", escape(&more));
+        }
+        self.text.push('\n');
+        self.html.push_str("</ul>\n");
+    }
+
+    fn numbered(&mut self, items: &[String]) {
+        self.html.push_str("<ol>\n");
+        for (n, item) in items.iter().enumerate() {
+            let _ = writeln!(self.text, "{}. {item}", n + 1);
+            let _ = writeln!(self.html, "<li>{}</li>", escape(item));
+        }
+        self.text.push('\n');
+        self.html.push_str("</ol>\n");
+    }
+
+    fn table(&mut self, columns: &[&str], rows: &[[String; 5]]) {
+        self.html.push_str(
+            "<table border=\"1\" cellpadding=\"4\" style=\"border-collapse:collapse\">\n<tr>",
+        );
+        for column in columns {
+            let _ = write!(self.html, "<th>{}</th>", escape(column));
+        }
+        self.html.push_str("</tr>\n");
+        for row in rows {
+            let _ = writeln!(self.text, "{}", row.join(" | "));
+            self.html.push_str("<tr>");
+            for cell in row {
+                let _ = write!(self.html, "<td>{}</td>", escape(cell));
+            }
+            self.html.push_str("</tr>\n");
+        }
+        self.text.push('\n');
+        self.html.push_str("</table>\n");
+    }
+
+    fn footer(&mut self, line: &str) {
+        let _ = writeln!(self.text, "-- \n{line}");
+        let _ = writeln!(
+            self.html,
+            "<hr>\n<p style=\"color:#555;font-size:90%\">{}</p>",
+            escape(line)
+        );
+    }
+}
+
+fn page(body: &str) -> String {
+    format!(
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"></head>\n<body style=\"font-family:sans-serif\">\n{body}</body></html>\n"
+    )
+}
+
+fn severity(s: &Strings, severity: &str) -> &'static str {
+    match severity {
+        "low" => s.severity[0],
+        "medium" => s.severity[1],
+        "high" => s.severity[2],
+        _ => s.severity[3],
+    }
+}
+
+fn kind_phrase(s: &Strings, kind: &str, accounts: usize) -> String {
+    let forms = match kind {
+        "brute_force" => s.brute_force,
+        "password_spray" => s.password_spray,
+        "credential_stuffing" => s.credential_stuffing,
+        "distributed_spray" => s.distributed_spray,
+        "cross_org_campaign" => s.cross_org_campaign,
+        "phishing" => s.phishing,
+        _ => s.other_attack,
+    };
+    let form = if accounts == 1 { forms[0] } else { forms[1] };
+    fill(form, &[("n", &accounts.to_string())])
+}
+
+/// Replaces each `{name}` in `template`. Values are inserted once, never re-scanned, so
+/// a value containing `{org}` stays as it is.
+fn fill(template: &str, values: &[(&str, &str)]) -> String {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(start) = rest.find('{') {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 1..];
+        match after.find('}').and_then(|end| {
+            values
+                .iter()
+                .find(|(name, _)| *name == &after[..end])
+                .map(|(_, value)| (end, value))
+        }) {
+            Some((end, value)) => {
+                out.push_str(value);
+                rest = &after[end + 1..];
+            }
+            None => {
+                out.push('{');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+fn text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+fn list(value: &Value) -> Vec<String> {
+    value
+        .as_array()
+        .map(|items| items.iter().map(text).collect())
+        .unwrap_or_default()
+}
+
+/// An RFC 3339 time as `2026-11-23 03:00:00 UTC`, or as given when it is not one.
+fn time(value: &Value) -> String {
+    let raw = text(value);
+    match raw.parse::<jiff::Timestamp>() {
+        Ok(t) => t.strftime("%Y-%m-%d %H:%M:%S UTC").to_string(),
+        Err(_) => raw,
+    }
+}
+
+/// Escapes text for HTML element content and attribute values.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// Makes attacker-chosen URLs, domains and addresses unclickable: `http` becomes `hxxp`
+/// and a dot between two letters or digits becomes `[.]`, so mail clients do not link
+/// them and a reader can still read them.
+pub fn defang(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    let chars: Vec<char> = text.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let rest: String = chars[i..chars.len().min(i + 5)].iter().collect();
+        let lower = rest.to_ascii_lowercase();
+        if lower.starts_with("http") && (lower == "https" || lower.starts_with("http:")) {
+            // Keep the writer's case: hXXp for HTTP.
+            let x = if chars[i + 1].is_ascii_uppercase() {
+                'X'
+            } else {
+                'x'
+            };
+            out.push(chars[i]);
+            out.push(x);
+            out.push(x);
+            out.push(chars[i + 3]);
+            i += 4;
+            continue;
+        }
+        let c = chars[i];
+        let between = i > 0
+            && i + 1 < chars.len()
+            && chars[i - 1].is_alphanumeric()
+            && chars[i + 1].is_alphanumeric();
+        if c == '.' && between {
+            out.push_str("[.]");
+        } else {
+            out.push(c);
+        }
+        i += 1;
+    }
+    out
+}
+
+/// Why an e-mail was not accepted by the relay.
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    /// Worth trying again: a 4xx reply, a timeout, a refused or broken connection.
+    #[error("{0}")]
+    Transient(String),
+    /// The relay refused for good (5xx): a non-existent mailbox, a policy refusal.
+    #[error("{0}")]
+    Permanent(String),
+}
+
+/// Why the mailer could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum MailerError {
+    #[error("notify.email.from {0:?} is not a mailbox such as \"tocsin <alerts@cert.example>\"")]
+    From(String),
+    #[error("notify.email.password_env names {0}, which is not set")]
+    Password(String),
+    #[error("cannot set up the SMTP connection to {host}: {error}")]
+    Transport { host: String, error: String },
+}
+
+/// Sends e-mail notifications through the configured relay.
+pub struct Mailer {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+    timeout: Duration,
+}
+
+impl std::fmt::Debug for Mailer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mailer").field("from", &self.from).finish()
+    }
+}
+
+impl Mailer {
+    /// The mailer of `config`, or `None` when e-mail is off (`smtp_host` unset).
+    pub fn new(config: &EmailConfig) -> Result<Option<Mailer>, MailerError> {
+        let Some(host) = config.smtp_host.as_deref().filter(|h| !h.trim().is_empty()) else {
+            return Ok(None);
+        };
+        crate::webhook::install_crypto_provider();
+        let from: Mailbox = config
+            .from
+            .parse()
+            .map_err(|_| MailerError::From(config.from.clone()))?;
+        let transport_error = |error: lettre::transport::smtp::Error| MailerError::Transport {
+            host: host.to_owned(),
+            error: error.to_string(),
+        };
+        let builder = match config.tls {
+            SmtpTls::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host)
+                .map_err(transport_error)?,
+            SmtpTls::Tls => {
+                AsyncSmtpTransport::<Tokio1Executor>::relay(host).map_err(transport_error)?
+            }
+            SmtpTls::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host),
+        };
+        let timeout: Duration = config.timeout.try_into().unwrap_or(Duration::from_secs(30));
+        let mut builder = builder.port(config.port).timeout(Some(timeout));
+        if let Some(username) = &config.username {
+            let password = match &config.password_env {
+                Some(var) => std::env::var(var).map_err(|_| MailerError::Password(var.clone()))?,
+                None => String::new(),
+            };
+            builder = builder.credentials(Credentials::new(username.clone(), password));
+        }
+        Ok(Some(Mailer {
+            transport: builder.build(),
+            from,
+            timeout,
+        }))
+    }
+
+    /// How long one SMTP read or write may take.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// Builds the message for `to` with the transactional headers: Message-ID as queued,
+    /// Auto-Submitted and X-Auto-Response-Suppress so that out-of-office replies stay
+    /// away, and no List-Unsubscribe (these are not newsletters).
+    pub fn message(&self, to: &str, notice: &EmailNotice) -> Result<Message, SendError> {
+        let to: Mailbox = to
+            .parse()
+            .map_err(|_| SendError::Permanent(format!("{to:?} is not an e-mail address")))?;
+        Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(notice.subject.clone())
+            .message_id(Some(notice.message_id.clone()))
+            .date_now()
+            .header(AutoSubmitted)
+            .header(AutoResponseSuppress)
+            .multipart(MultiPart::alternative_plain_html(
+                notice.text.clone(),
+                notice.html.clone(),
+            ))
+            .map_err(|error| SendError::Permanent(format!("cannot build the message: {error}")))
+    }
+
+    /// Hands one message to the relay; on success, the relay's reply.
+    pub async fn send(&self, to: &str, notice: &EmailNotice) -> Result<String, SendError> {
+        let message = self.message(to, notice)?;
+        match self.transport.send(message).await {
+            Ok(response) => Ok(format!(
+                "{} {}",
+                response.code(),
+                response.message().collect::<Vec<_>>().join(" ")
+            )),
+            Err(error) if error.is_permanent() => Err(SendError::Permanent(describe(&error))),
+            Err(error) => Err(SendError::Transient(describe(&error))),
+        }
+    }
+}
+
+fn describe(error: &lettre::transport::smtp::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// `Auto-Submitted: auto-generated` (RFC 3834).
+#[derive(Clone)]
+struct AutoSubmitted;
+
+impl Header for AutoSubmitted {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("Auto-Submitted")
+    }
+    fn parse(_: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(AutoSubmitted)
+    }
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), "auto-generated".to_owned())
+    }
+}
+
+/// `X-Auto-Response-Suppress: All`, which Exchange honours.
+#[derive(Clone)]
+struct AutoResponseSuppress;
+
+impl Header for AutoResponseSuppress {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("X-Auto-Response-Suppress")
+    }
+    fn parse(_: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(AutoResponseSuppress)
+    }
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), "All".to_owned())
+    }
+}

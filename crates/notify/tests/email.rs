@@ -1,0 +1,248 @@
+//! Rendered e-mail notifications, snapshot-tested in both languages, and the escaping and
+//! defanging of what attackers chose.
+
+use jiff::Timestamp;
+use model::{DetectionKind, Incident, IncidentState, OrgId, Severity};
+use serde_json::json;
+use store::Language;
+use tocsin_notify::email::{self, EN, FR};
+use tocsin_notify::notice::EmailNotice;
+
+fn spray() -> serde_json::Value {
+    let accounts: Vec<String> = (1..=14)
+        .map(|n| format!("staff{n:02}@stbrigids-hospital.example"))
+        .collect();
+    json!({
+        "event": "incident.opened",
+        "delivery_id": "0193a000-0000-7000-8000-000000000001",
+        "organisation": {"id": 1, "name": "St. Brigid's Hospital"},
+        "incident": {
+            "id": "0193a000-0000-7000-8000-0000000000aa",
+            "kind": "password_spray",
+            "technique": "T1110.003",
+            "severity": "high",
+            "state": "notified",
+            "accounts": accounts,
+            "sources": ["203.0.113.7"],
+            "compromised_accounts": [],
+            "first_seen": "2026-11-23T03:00:00Z",
+            "last_seen": "2026-11-23T03:09:00Z",
+            "evidence_count": 28,
+            "summary": "Password spray against 14 accounts from 203.0.113.7.",
+            "reasons": ["14 accounts failed from 203.0.113.0/24 within 9m."]
+        },
+        "evidence": [
+            {"id": 1, "time": "2026-11-23T03:00:00Z", "account": "staff01@stbrigids-hospital.example", "source_ip": "203.0.113.7", "outcome": "failure", "country": "NL"},
+            {"id": 2, "time": "2026-11-23T03:00:30Z", "account": "staff02@stbrigids-hospital.example", "source_ip": "203.0.113.7", "outcome": "failure", "country": "NL"}
+        ],
+        "recommended_actions": tocsin_notify::payload::recommended_actions(&incident(DetectionKind::PasswordSpray, false)),
+    })
+}
+
+fn phishing() -> serde_json::Value {
+    json!({
+        "event": "incident.escalated",
+        "delivery_id": "0193a000-0000-7000-8000-000000000002",
+        "organisation": {"id": 2, "name": "Northwind <Vaccines> & Co"},
+        "incident": {
+            "id": "0193a000-0000-7000-8000-0000000000bb",
+            "kind": "phishing",
+            "technique": "T1566",
+            "severity": "critical",
+            "state": "notified",
+            "accounts": ["ana.silva@northwind-vaccines.example"],
+            "sources": ["evil-login.example"],
+            "compromised_accounts": [],
+            "first_seen": "2026-11-23T12:15:00Z",
+            "last_seen": "2026-11-23T12:15:00Z",
+            "evidence_count": 1,
+            "summary": "Phishing from evil-login.example to 1 recipient.",
+            "reasons": ["Links to https://evil-login.example/reset?u=ana"]
+        },
+        "evidence": [],
+        "messages": [{
+            "id": 3, "time": "2026-11-23T12:15:00Z", "message_id": "x@evil-login.example",
+            "from": {"name": "<script>alert('IT')</script> Helpdesk", "address": "it@evil-login.example"},
+            "reply_to": "drop@attacker.example",
+            "subject": "Reset now <b>urgent</b> http://evil-login.example/a?b=1&c=2",
+            "recipients": ["ana.silva@northwind-vaccines.example"],
+            "attachments": [{"name": "<img src=x onerror=alert(1)>.html", "content_type": "text/html", "size": 10, "sha256": "00"}],
+            "score": 90, "verdict": "phishing", "reasons": []
+        }],
+        "recommended_actions": tocsin_notify::payload::recommended_actions(&incident(DetectionKind::Phishing, false)),
+    })
+}
+
+fn with_playbook(mut doc: serde_json::Value) -> serde_json::Value {
+    doc["playbook"] = json!({
+        "id": "password-spray",
+        "version": 3,
+        "title": "Password spray",
+        "actions": [
+            "Reset exposed credentials.",
+            {"title": "Enforce MFA", "detail": "for every targeted account"},
+            "Block legacy authentication."
+        ]
+    });
+    doc
+}
+
+fn incident(kind: DetectionKind, compromised: bool) -> Incident {
+    Incident {
+        id: "i".into(),
+        org: OrgId(1),
+        kind,
+        technique: kind.technique(),
+        severity: Severity::High,
+        state: IncidentState::Notified,
+        campaign_key: String::new(),
+        accounts: vec!["a@x.example".into()],
+        sources: vec![],
+        compromised_accounts: if compromised {
+            vec!["a@x.example".into()]
+        } else {
+            vec![]
+        },
+        first_seen: Timestamp::UNIX_EPOCH,
+        last_seen: Timestamp::UNIX_EPOCH,
+        evidence_count: 1,
+        summary: String::new(),
+        reasons: vec![],
+    }
+}
+
+fn render(doc: &serde_json::Value, language: Language) -> EmailNotice {
+    email::render(&doc.to_string(), language, "<row@cert.example>".into()).expect("renders")
+}
+
+fn shown(notice: &EmailNotice) -> String {
+    format!(
+        "Subject: {}\n\n===== text =====\n{}\n===== html =====\n{}",
+        notice.subject, notice.text, notice.html
+    )
+}
+
+#[test]
+fn spray_in_english_and_french() {
+    let en = render(&spray(), Language::En);
+    assert_eq!(
+        en.subject,
+        "[tocsin] High: password spray against 14 accounts of St. Brigid's Hospital"
+    );
+    insta::assert_snapshot!("spray_en", shown(&en));
+    let fr = render(&spray(), Language::Fr);
+    assert!(
+        fr.subject.starts_with("[tocsin] Élevée : pulvérisation"),
+        "{}",
+        fr.subject
+    );
+    insta::assert_snapshot!("spray_fr", shown(&fr));
+}
+
+#[test]
+fn spray_with_playbook() {
+    let doc = with_playbook(spray());
+    let en = render(&doc, Language::En);
+    assert!(
+        en.text
+            .contains("Playbook: Password spray (password-spray, v3)")
+    );
+    assert!(
+        en.text
+            .contains("2. Enforce MFA: for every targeted account")
+    );
+    insta::assert_snapshot!("spray_playbook_en", shown(&en));
+    let fr = render(&doc, Language::Fr);
+    assert!(
+        fr.text
+            .contains("Cette procédure n'est rédigée qu'en anglais.")
+    );
+    insta::assert_snapshot!("spray_playbook_fr", shown(&fr));
+    assert!(!render(&spray(), Language::En).text.contains("Playbook"));
+}
+
+#[test]
+fn hostile_phishing_is_escaped_and_defanged() {
+    for language in [Language::En, Language::Fr] {
+        let notice = render(&phishing(), language);
+        for part in [&notice.text, &notice.html] {
+            assert!(!part.contains("http://evil"), "{part}");
+            assert!(!part.contains("https://evil"), "{part}");
+            assert!(!part.contains("evil-login.example"), "{part}");
+            assert!(part.contains("evil-login[.]example"), "{part}");
+        }
+        assert!(!notice.html.contains("<script"), "{}", notice.html);
+        assert!(!notice.html.contains("<img"), "{}", notice.html);
+        assert!(!notice.html.contains("<b>urgent"), "{}", notice.html);
+        assert!(notice.html.contains("&lt;script&gt;"));
+        assert!(notice.html.contains("Northwind &lt;Vaccines&gt; &amp; Co"));
+    }
+    insta::assert_snapshot!("phishing_en", shown(&render(&phishing(), Language::En)));
+    insta::assert_snapshot!("phishing_fr", shown(&render(&phishing(), Language::Fr)));
+}
+
+#[test]
+fn an_update_says_so_in_both_languages() {
+    let mut doc = spray();
+    doc["event"] = json!("incident.updated");
+    assert!(
+        render(&doc, Language::En)
+            .subject
+            .starts_with("[tocsin] High (update):")
+    );
+    assert!(
+        render(&doc, Language::Fr)
+            .subject
+            .starts_with("[tocsin] Élevée (mise à jour) :")
+    );
+}
+
+#[test]
+fn test_notification_says_it_is_a_test() {
+    let doc = json!({"event": "notification.test", "delivery_id": "d1", "organisation": {"id": 1, "name": "A&B"}});
+    let en = render(&doc, Language::En);
+    assert_eq!(en.subject, "[tocsin] Test notification for A&B");
+    assert!(en.html.contains("A&amp;B"));
+    let fr = render(&doc, Language::Fr);
+    assert_eq!(fr.subject, "[tocsin] Notification de test pour A&B");
+}
+
+/// French readers get every recommended action in French: none falls through to the
+/// "in English" heading.
+#[test]
+fn every_recommended_action_has_a_french_translation() {
+    let kinds = [
+        DetectionKind::BruteForce,
+        DetectionKind::PasswordSpray,
+        DetectionKind::CredentialStuffing,
+        DetectionKind::DistributedSpray,
+        DetectionKind::CrossOrgCampaign,
+        DetectionKind::Phishing,
+    ];
+    for kind in kinds {
+        for compromised in [false, true] {
+            let mut doc = spray();
+            doc["recommended_actions"] = json!(tocsin_notify::payload::recommended_actions(
+                &incident(kind, compromised)
+            ));
+            let fr = render(&doc, Language::Fr);
+            assert!(
+                !fr.text.contains(FR.heading_untranslated),
+                "{kind:?}: {}",
+                fr.text
+            );
+            let en = render(&doc, Language::En);
+            assert!(!en.text.contains(EN.heading_untranslated));
+        }
+    }
+}
+
+#[test]
+fn defanging_keeps_text_readable() {
+    assert_eq!(
+        email::defang("see https://a.example/x and HTTP://b.example"),
+        "see hxxps://a[.]example/x and HXXP://b[.]example"
+    );
+    assert_eq!(email::defang("Hello. World"), "Hello. World");
+    assert_eq!(email::defang("198.51.100.7"), "198[.]51[.]100[.]7");
+}
