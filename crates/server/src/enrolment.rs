@@ -138,12 +138,6 @@ impl EnrolmentConfig {
 impl From<EnrolmentError> for ApiError {
     fn from(error: EnrolmentError) -> Self {
         let status = match &error {
-            EnrolmentError::Store(_) => {
-                return match error {
-                    EnrolmentError::Store(inner) => inner.into(),
-                    other => ApiError::internal(other),
-                };
-            }
             EnrolmentError::Invalid(_) | EnrolmentError::TooManyDomains { .. } => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
@@ -156,8 +150,12 @@ impl From<EnrolmentError> for ApiError {
             EnrolmentError::AlreadyDecided { .. } | EnrolmentError::DomainTaken { .. } => {
                 StatusCode::CONFLICT
             }
+            EnrolmentError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
-        ApiError::new(status, error.to_string())
+        match error {
+            EnrolmentError::Store(inner) => inner.into(),
+            other => ApiError::new(status, other.to_string()),
+        }
     }
 }
 
