@@ -28,6 +28,10 @@ use store::{
 /// The largest application body accepted: the form is small, and the endpoint is open.
 const MAX_APPLICATION_BYTES: usize = 64 * 1024;
 
+/// Failed verifications an organisation may make in an hour: each costs a DNS lookup and
+/// an audit entry, so an organisation cannot make the service query or write without end.
+const MAX_FAILED_VERIFICATIONS_PER_HOUR: i64 = 30;
+
 /// Who may enrol, how many may wait, and how domains are looked up.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -134,12 +138,6 @@ impl EnrolmentConfig {
 impl From<EnrolmentError> for ApiError {
     fn from(error: EnrolmentError) -> Self {
         let status = match &error {
-            EnrolmentError::Store(_) => {
-                return match error {
-                    EnrolmentError::Store(inner) => inner.into(),
-                    other => ApiError::internal(other),
-                };
-            }
             EnrolmentError::Invalid(_) | EnrolmentError::TooManyDomains { .. } => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
@@ -152,8 +150,12 @@ impl From<EnrolmentError> for ApiError {
             EnrolmentError::AlreadyDecided { .. } | EnrolmentError::DomainTaken { .. } => {
                 StatusCode::CONFLICT
             }
+            EnrolmentError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
-        ApiError::new(status, error.to_string())
+        match error {
+            EnrolmentError::Store(inner) => inner.into(),
+            other => ApiError::new(status, other.to_string()),
+        }
     }
 }
 
@@ -435,6 +437,19 @@ async fn verify_domain(
         })?;
     if claimed.verified_at.is_some() {
         return Ok(Json(domain_state(&state, org, claimed)));
+    }
+    let an_hour_ago = jiff::Timestamp::now() - SignedDuration::from_hours(1);
+    let failed = state
+        .store()
+        .audit_count_since(org, "domain.verification_failed", an_hour_ago)
+        .await?;
+    if failed >= MAX_FAILED_VERIFICATIONS_PER_HOUR {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "{failed} verifications failed in the last hour; publish the record, wait for it to propagate, then try again"
+            ),
+        ));
     }
     let expected = dns::expected_record(state.store().master_key(), org, &domain);
     let found = match state.enrolment.txt_lookup().texts(&expected.name).await {

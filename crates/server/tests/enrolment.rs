@@ -856,3 +856,28 @@ async fn the_open_form_takes_small_bodies_only() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert!(message(&body).contains("unknown field `org_id`"), "{body}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_verifications_are_bounded_per_organisation() {
+    let f = fixture(|_| {}).await;
+    let (_, a_key) = f.enrol("Alpha", "alpha.example").await;
+    let (_, b_key) = f.enrol("Bravo", "bravo.example").await;
+    let verify = "/api/v1/org/domains/alpha.example/verify";
+    for _ in 0..30 {
+        let (status, body) = f.send("POST", verify, Some(&a_key), None).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    }
+    let (status, body) = f.send("POST", verify, Some(&a_key), None).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert!(message(&body).contains("30 verifications failed"), "{body}");
+    // Another organisation is not held back by A's attempts.
+    let (status, body) = f
+        .send(
+            "POST",
+            "/api/v1/org/domains/bravo.example/verify",
+            Some(&b_key),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+}

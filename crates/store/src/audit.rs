@@ -64,6 +64,27 @@ impl Store {
         append(&mut conn, actor, org, action, detail).await
     }
 
+    /// How many entries of `action` concern `org` since `since`; for bounds on what an
+    /// organisation may make the service do (DNS lookups, for one).
+    pub async fn audit_count_since(
+        &self,
+        org: OrgId,
+        action: &str,
+        since: Timestamp,
+    ) -> Result<i64> {
+        // RFC 3339 text in UTC compares in time order to within the second, which is as
+        // exact as an hourly bound needs.
+        let count = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM audit_log WHERE org_id = ? AND action = ? AND at >= ?",
+        )
+        .bind(org.0)
+        .bind(action)
+        .bind(since.to_string())
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(count)
+    }
+
     /// The newest entries of every organisation and of none; for operators only.
     /// `before` pages back from an entry id.
     pub async fn audit_log(&self, limit: u32, before: Option<i64>) -> Result<Vec<AuditEntry>> {
