@@ -11,6 +11,7 @@
 
 mod incidents;
 mod keys;
+mod lifecycle;
 mod mails;
 mod migrate;
 mod orgs;
@@ -26,6 +27,10 @@ use sqlx::sqlite::{
 };
 
 pub use keys::{MasterKey, Principal};
+pub use lifecycle::{
+    CampaignReach, EventKind, FalsePositives, IncidentEvent, MAX_EXTENSION_EVENTS, NotifySettings,
+    Pacing, ReasonCount, StateChange,
+};
 pub use mails::{Sender, StoredMail};
 pub use migrate::SCHEMA_VERSION;
 pub use model::OrgId;
