@@ -13,6 +13,7 @@ pub mod mail_intake;
 pub mod notice;
 pub mod outbox;
 pub mod payload;
+pub mod playbook;
 pub mod webhook;
 
 pub use config::{NotifyConfig, WebhookConfig};
