@@ -13,6 +13,8 @@ pub struct NotifyConfig {
     #[serde(serialize_with = "jiff::fmt::serde::duration::friendly::compact::required")]
     pub reopen_after: SignedDuration,
     pub webhook: WebhookConfig,
+    /// When the organisation is told: batching, digest, quiet hours.
+    pub policy: crate::policy::PolicyConfig,
 }
 
 impl Default for NotifyConfig {
@@ -20,6 +22,7 @@ impl Default for NotifyConfig {
         NotifyConfig {
             reopen_after: SignedDuration::from_hours(24),
             webhook: WebhookConfig::default(),
+            policy: crate::policy::PolicyConfig::default(),
         }
     }
 }
@@ -76,7 +79,7 @@ impl NotifyConfig {
         if self.webhook.max_attempts == 0 {
             return Err("notify.webhook.max_attempts must be at least 1".into());
         }
-        Ok(())
+        self.policy.validate()
     }
 }
 

@@ -14,6 +14,7 @@ pub mod notice;
 pub mod outbox;
 pub mod payload;
 pub mod playbook;
+pub mod policy;
 pub mod webhook;
 
 pub use config::{NotifyConfig, WebhookConfig};
