@@ -220,7 +220,9 @@ impl IncidentState {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        IncidentState::ALL.into_iter().find(|state| state.as_str() == s)
+        IncidentState::ALL
+            .into_iter()
+            .find(|state| state.as_str() == s)
     }
 
     /// Whether new detections of the same attack still join this incident. A closed

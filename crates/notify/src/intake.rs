@@ -14,10 +14,10 @@ use tokio::sync::{Mutex, Notify};
 
 use crate::config::NotifyConfig;
 use crate::correlate::{Change, absorb};
-use crate::notice::{self, IncidentNotice};
+use crate::lifecycle::{self, Sample};
 use crate::payload;
 use detect::{DetectConfig, Detectors};
-use model::{Detection, EventId, Incident, IncidentState, Observation, OrgId, SignIn};
+use model::{Detection, EventId, Incident, Observation, OrgId, SignIn};
 use store::{Organisation, Store, StoreError};
 
 /// Incidents link at most this many sign-ins as evidence; the count goes on.
@@ -196,6 +196,7 @@ impl SignInIntake {
             (a.incident.first_seen, &a.incident.id).cmp(&(b.incident.first_seen, &b.incident.id))
         });
         let mut queued = false;
+        let now = Timestamp::now();
         for mut t in touched {
             let victim = t.incident.org;
             if victim == org {
@@ -215,32 +216,20 @@ impl SignInIntake {
                     }
                 }
             };
-            let event = t
-                .change
-                .event()
-                .filter(|_| notice::has_channel(organisation));
-            if event.is_some() {
-                t.incident.state = IncidentState::Notified;
-            }
             crate::correlate::refresh_summary(&mut t.incident);
             tx.save_incident(&t.incident).await?;
             tx.add_evidence(&t.incident.id, &t.linked).await?;
-            let Some(event) = event else {
-                continue;
-            };
-            let evidence = tx.signins(victim, &t.sample).await?;
-            notice::queue_incident(
+            queued |= lifecycle::after_change(
                 &mut tx,
-                &IncidentNotice {
-                    event,
-                    organisation,
-                    incident: &t.incident,
-                    evidence: &evidence,
-                    messages: &[],
-                },
+                &self.config.policy,
+                organisation,
+                &mut t.incident,
+                t.change,
+                t.linked.len(),
+                Sample::SignIns(&t.sample),
+                now,
             )
             .await?;
-            queued = true;
         }
         tx.commit().await?;
         drop(detectors);

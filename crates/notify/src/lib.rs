@@ -9,6 +9,7 @@
 pub mod config;
 pub mod correlate;
 pub mod intake;
+pub mod lifecycle;
 pub mod mail_intake;
 pub mod notice;
 pub mod outbox;

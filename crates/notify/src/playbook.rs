@@ -99,7 +99,10 @@ const FILES: &[(&str, &str)] = &[
         "lookalike_domain",
         include_str!("../playbooks/lookalike_domain.toml"),
     ),
-    ("impersonation", include_str!("../playbooks/impersonation.toml")),
+    (
+        "impersonation",
+        include_str!("../playbooks/impersonation.toml"),
+    ),
     (
         "fake_recruiter",
         include_str!("../playbooks/fake_recruiter.toml"),
@@ -124,7 +127,10 @@ fn parse(file: &'static str, text: &str) -> Result<Playbook, PlaybookError> {
         toml::from_str(text).map_err(|source| PlaybookError::Syntax { file, source })?;
     let shape = |problem: String| PlaybookError::Shape { file, problem };
     if playbook.id != file {
-        return Err(shape(format!("id {:?} is not the file's name", playbook.id)));
+        return Err(shape(format!(
+            "id {:?} is not the file's name",
+            playbook.id
+        )));
     }
     if playbook.en.actions.is_empty() {
         return Err(shape("no actions".into()));
@@ -313,7 +319,11 @@ mod tests {
         let fr = for_incident(&spray, Language::Fr).expect("fr");
         assert_eq!(en.id, "password_spray");
         assert!(en.actions[0].starts_with("Reset"), "{}", en.actions[0]);
-        assert!(fr.actions[0].starts_with("Réinitialisez"), "{}", fr.actions[0]);
+        assert!(
+            fr.actions[0].starts_with("Réinitialisez"),
+            "{}",
+            fr.actions[0]
+        );
         assert_eq!(compromise_for(&spray, Language::En), None);
         spray.compromised_accounts = vec!["alice@example.org".into()];
         let compromise = compromise_for(&spray, Language::En).expect("compromise");

@@ -200,7 +200,8 @@ impl Policy {
     /// Checks settings an organisation asks for before they are saved.
     pub fn check(settings: &NotifySettings) -> Result<(), PolicyError> {
         if let Some(interval) = settings.update_interval
-            && (interval < SignedDuration::from_mins(1) || interval > SignedDuration::from_hours(168))
+            && (interval < SignedDuration::from_mins(1)
+                || interval > SignedDuration::from_hours(168))
         {
             return Err(PolicyError::Interval);
         }

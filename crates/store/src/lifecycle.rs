@@ -9,7 +9,9 @@ use jiff::{SignedDuration, Timestamp};
 use sqlx::Row;
 
 use crate::incidents::{INCIDENT_COLUMNS, incident_from_row};
-use crate::{Intake, Result, Store, corrupt, now_text};
+use crate::mails::mail_from_row;
+use crate::signins::signin_from_row;
+use crate::{Intake, Result, Store, StoredMail, StoredSignIn, corrupt, now_text};
 use model::{DetectionKind, Incident, IncidentState, OrgId, Severity};
 
 /// Timeline entries kept per incident for detections that only add evidence; an attack
@@ -42,9 +44,13 @@ impl EventKind {
     }
 
     fn parse(s: &str) -> Option<Self> {
-        [EventKind::Detection, EventKind::Notification, EventKind::State]
-            .into_iter()
-            .find(|k| k.as_str() == s)
+        [
+            EventKind::Detection,
+            EventKind::Notification,
+            EventKind::State,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
     }
 }
 
@@ -93,7 +99,9 @@ pub enum StateChange {
     /// No such incident in this organisation (another organisation's id included).
     NotFound,
     /// The incident is in a state this change cannot start from.
-    Refused { current: IncidentState },
+    Refused {
+        current: IncidentState,
+    },
 }
 
 /// False positives of one detector, for tuning it.
@@ -258,7 +266,12 @@ impl Intake {
 
     /// Records that the organisation was sent something about the incident at `at`:
     /// nothing is held back any more, and a `new` incident becomes `notified`.
-    pub async fn mark_notified(&mut self, org: OrgId, incident_id: &str, at: Timestamp) -> Result<()> {
+    pub async fn mark_notified(
+        &mut self,
+        org: OrgId,
+        incident_id: &str,
+        at: Timestamp,
+    ) -> Result<()> {
         sqlx::query(
             "UPDATE incidents SET pending_event = NULL, pending_since_us = NULL, \
              last_notified_us = ?, state = CASE state WHEN 'new' THEN 'notified' ELSE state END \
@@ -322,6 +335,42 @@ impl Intake {
         rows.iter()
             .map(|row| Ok((incident_from_row(row)?, pacing_from_row(row)?)))
             .collect()
+    }
+
+    /// The newest evidence of an incident of `org` (sign-ins and messages), at most
+    /// `limit` of each, in time order: what a held notification shows when it goes.
+    pub async fn latest_evidence(
+        &mut self,
+        org: OrgId,
+        incident_id: &str,
+        limit: u32,
+    ) -> Result<(Vec<StoredSignIn>, Vec<StoredMail>)> {
+        let rows = sqlx::query(
+            "SELECT s.* FROM incident_evidence e JOIN signins s ON s.id = e.signin_id \
+             WHERE e.incident_id = ? AND s.org_id = ? ORDER BY s.time_us DESC, s.id DESC LIMIT ?",
+        )
+        .bind(incident_id)
+        .bind(org.0)
+        .bind(limit)
+        .fetch_all(self.connection())
+        .await?;
+        let mut signins = rows
+            .iter()
+            .map(signin_from_row)
+            .collect::<Result<Vec<_>>>()?;
+        signins.reverse();
+        let rows = sqlx::query(
+            "SELECT m.* FROM incident_mails e JOIN mails m ON m.id = e.mail_id \
+             WHERE e.incident_id = ? AND m.org_id = ? ORDER BY m.time_us DESC, m.id DESC LIMIT ?",
+        )
+        .bind(incident_id)
+        .bind(org.0)
+        .bind(limit)
+        .fetch_all(self.connection())
+        .await?;
+        let mut mails = rows.iter().map(mail_from_row).collect::<Result<Vec<_>>>()?;
+        mails.reverse();
+        Ok((signins, mails))
     }
 
     /// One incident of `org` with its pacing, read inside this transaction.

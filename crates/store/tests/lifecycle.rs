@@ -83,7 +83,14 @@ async fn a_resolved_incident_takes_no_more_evidence_and_its_change_is_on_the_tim
     drop(tx);
 
     let again = store
-        .change_state(a.id, "inc-a", IncidentState::Acknowledged, None, None, "org:1")
+        .change_state(
+            a.id,
+            "inc-a",
+            IncidentState::Acknowledged,
+            None,
+            None,
+            "org:1",
+        )
         .await
         .expect("ack");
     assert_eq!(
