@@ -139,6 +139,11 @@ impl SignInIntake {
         &self.store
     }
 
+    /// The settings the pipeline runs with (correlation, delivery, notification policy).
+    pub fn config(&self) -> &NotifyConfig {
+        &self.config
+    }
+
     /// Woken whenever a notification is queued; the outbox worker waits on it.
     pub fn outbox_wake(&self) -> Arc<Notify> {
         Arc::clone(&self.outbox_wake)

@@ -8,6 +8,7 @@
 mod auth;
 mod config;
 mod error;
+mod lifecycle;
 mod routes;
 
 use std::sync::Arc;

@@ -31,6 +31,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/v1/mail", post(push_mail))
         .route("/api/v1/incidents", get(list_incidents))
         .route("/api/v1/incidents/{id}", get(one_incident))
+        .merge(crate::lifecycle::routes())
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(state)
 }

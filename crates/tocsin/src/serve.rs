@@ -17,6 +17,8 @@ pub struct Service {
     smtp_stop: Option<tokio::sync::oneshot::Sender<()>>,
     http: tokio::task::JoinHandle<std::io::Result<()>>,
     outbox: tokio::task::JoinHandle<Result<(), store::StoreError>>,
+    /// Sends held notifications (batched updates, digests, quiet hours) when due.
+    policy: tokio::task::JoinHandle<Result<(), store::StoreError>>,
 }
 
 impl Service {
@@ -52,6 +54,12 @@ impl Service {
         ));
         let (smtp_address, smtp_stop) =
             start_journal(&config.smtp, store.clone(), Arc::clone(&mail_intake)).await?;
+        let policy = tokio::spawn(notify::lifecycle::run_forever(
+            store.clone(),
+            config.notify.policy.clone(),
+            Arc::new(tokio::sync::Notify::new()),
+            intake.outbox_wake(),
+        ));
         let outbox = tokio::spawn(notify::outbox::deliver_forever(
             store,
             config.notify.webhook.clone(),
@@ -81,6 +89,7 @@ impl Service {
             smtp_stop,
             http,
             outbox,
+            policy,
         })
     }
 
@@ -91,6 +100,7 @@ impl Service {
         }
         self.http.await.context("the HTTP server panicked")??;
         self.outbox.abort();
+        self.policy.abort();
         self.intake.store().close().await;
         Ok(())
     }
@@ -169,6 +179,14 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
                 Err(error) => error.to_string(),
             };
             anyhow::bail!("the notification worker failed: {cause}");
+        }
+        result = &mut service.policy => {
+            let cause = match result {
+                Ok(Ok(())) => "stopped".to_owned(),
+                Ok(Err(error)) => error.to_string(),
+                Err(error) => error.to_string(),
+            };
+            anyhow::bail!("the notification policy ticker failed: {cause}");
         }
     }
     tracing::info!("Shutting down.");
