@@ -29,7 +29,10 @@ pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/incidents/{id}/acknowledge", post(acknowledge))
         .route("/api/v1/incidents/{id}/resolve", post(resolve))
-        .route("/api/v1/incidents/{id}/false-positive", post(false_positive))
+        .route(
+            "/api/v1/incidents/{id}/false-positive",
+            post(false_positive),
+        )
         .route("/api/v1/incidents/{id}/timeline", get(timeline))
         .route("/api/v1/false-positives", get(false_positives))
         .route("/api/v1/org/settings", get(settings).put(set_settings))
@@ -96,7 +99,11 @@ async fn resolve(
     } else {
         serde_json::from_slice(&body).map_err(|e| ApiError::bad_request(e.to_string()))?
     };
-    let note = body.note.as_deref().map(str::trim).filter(|n| !n.is_empty());
+    let note = body
+        .note
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty());
     if note.is_some_and(|n| n.chars().count() > MAX_NOTE_CHARS) {
         return Err(ApiError::bad_request(format!(
             "note is longer than {MAX_NOTE_CHARS} characters"
