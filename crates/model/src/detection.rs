@@ -238,12 +238,12 @@ impl IncidentState {
     /// notifications move `new` to `notified`; people acknowledge, resolve and reject.
     pub fn may_become(self, to: IncidentState) -> bool {
         use IncidentState::*;
-        match (self, to) {
-            (New | Notified, Acknowledged) => true,
-            (New | Notified | Acknowledged, Resolved | FalsePositive) => true,
-            (New, Notified) => true,
-            _ => false,
-        }
+        matches!(
+            (self, to),
+            (New | Notified, Acknowledged)
+                | (New | Notified | Acknowledged, Resolved | FalsePositive)
+                | (New, Notified)
+        )
     }
 }
 

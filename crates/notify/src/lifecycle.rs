@@ -267,8 +267,8 @@ pub async fn round(
     let mut digests: BTreeMap<OrgId, Vec<Incident>> = BTreeMap::new();
     for (mut incident, pacing) in tx.pending_incidents().await? {
         let org = incident.org;
-        if !organisations.contains_key(&org) {
-            organisations.insert(org, store.organisation(org).await?);
+        if let std::collections::hash_map::Entry::Vacant(slot) = organisations.entry(org) {
+            slot.insert(store.organisation(org).await?);
         }
         let Some(Some(organisation)) = organisations.get(&org) else {
             continue;
@@ -277,9 +277,9 @@ pub async fn round(
             tx.set_pending(org, &incident.id, None).await?;
             continue;
         }
-        if !policies.contains_key(&org) {
+        if let std::collections::hash_map::Entry::Vacant(slot) = policies.entry(org) {
             let settings = tx.notify_settings(org).await?;
-            policies.insert(org, Policy::for_org(config, &settings));
+            slot.insert(Policy::for_org(config, &settings));
         }
         let Some(policy) = policies.get(&org) else {
             continue;

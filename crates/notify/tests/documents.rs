@@ -73,7 +73,11 @@ fn an_opened_incident_carries_its_playbook() {
         "delivery-1",
         "Clinic",
         &spray(),
-        &[evidence("ana@clinic.example", "2026-12-01T09:00:00Z", Outcome::Failure)],
+        &[evidence(
+            "ana@clinic.example",
+            "2026-12-01T09:00:00Z",
+            Outcome::Failure,
+        )],
         &[],
         Some(CampaignReach::default()),
     );
@@ -85,15 +89,19 @@ fn an_escalation_to_a_compromise_puts_the_compromise_playbook_first() {
     let mut incident = spray();
     incident.severity = Severity::Critical;
     incident.compromised_accounts = vec!["ben@clinic.example".into()];
-    incident.reasons.push(
-        "203.0.113.7 then signed in to ben@clinic.example: the password was guessed.".into(),
-    );
+    incident
+        .reasons
+        .push("203.0.113.7 then signed in to ben@clinic.example: the password was guessed.".into());
     let document = payload::document(
         "incident.escalated",
         "delivery-2",
         "Clinic",
         &incident,
-        &[evidence("ben@clinic.example", "2026-12-01T09:05:00Z", Outcome::Success)],
+        &[evidence(
+            "ben@clinic.example",
+            "2026-12-01T09:05:00Z",
+            Outcome::Success,
+        )],
         &[],
         None,
     );
@@ -110,7 +118,11 @@ fn an_update_says_how_far_the_campaign_reaches_without_names() {
         "delivery-3",
         "Clinic",
         &incident,
-        &[evidence("cat@clinic.example", "2026-12-01T09:30:00Z", Outcome::Failure)],
+        &[evidence(
+            "cat@clinic.example",
+            "2026-12-01T09:30:00Z",
+            Outcome::Failure,
+        )],
         &[],
         Some(CampaignReach {
             other_organisations: 3,

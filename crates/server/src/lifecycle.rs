@@ -59,7 +59,7 @@ async fn change(
     {
         StateChange::Changed(incident) => {
             tracing::info!(%org, incident = %id, state = %to, "Incident state changed.");
-            Ok(Json(incident))
+            Ok(Json(*incident))
         }
         StateChange::NotFound => Err(ApiError::not_found("incident not found")),
         StateChange::Refused { current } => Err(ApiError::new(

@@ -95,7 +95,7 @@ pub struct CampaignReach {
 /// What became of a request to change an incident's state.
 #[derive(Clone, Debug, PartialEq)]
 pub enum StateChange {
-    Changed(Incident),
+    Changed(Box<Incident>),
     /// No such incident in this organisation (another organisation's id included).
     NotFound,
     /// The incident is in a state this change cannot start from.
@@ -461,7 +461,7 @@ impl Store {
             .await?;
         tx.commit().await?;
         incident.state = to;
-        Ok(StateChange::Changed(incident))
+        Ok(StateChange::Changed(Box::new(incident)))
     }
 
     /// An incident's timeline, oldest first, at most `limit` entries; `None` when `org`
