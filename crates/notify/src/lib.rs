@@ -2,8 +2,10 @@
 //!
 //! This crate owns correlation ([`correlate`]), the intake pipeline that joins storage,
 //! detection and correlation in one transaction ([`intake`]), what a notification says
-//! ([`payload`]), the webhook signature scheme and a client that refuses internal
-//! targets ([`webhook`]), and the worker that drains the outbox ([`outbox`]).
+//! ([`payload`]) and what to do about it ([`playbook`]), when the organisation is told
+//! ([`policy`], applied by [`lifecycle`]), the webhook signature scheme and a client
+//! that refuses internal targets ([`webhook`]), and the worker that drains the outbox
+//! ([`outbox`]).
 //! It uses tokio; it knows nothing of HTTP servers or of log formats.
 
 pub mod config;
