@@ -150,7 +150,7 @@ async fn record_detection(
     }
 }
 
-/// Holds a notice back; the timeline says so when something new is held.
+/// Holds a notice back until `until`; the timeline says so when something new is held.
 async fn hold(
     tx: &mut Intake,
     incident: &Incident,
@@ -159,11 +159,15 @@ async fn hold(
     since: Timestamp,
     until: Timestamp,
 ) -> Result<(), StoreError> {
+    tx.set_pending(
+        incident.org,
+        &incident.id,
+        Some((notice.event(), since, until)),
+    )
+    .await?;
     if case.held == Some((notice, since)) {
         return Ok(());
     }
-    tx.set_pending(incident.org, &incident.id, Some((notice.event(), since)))
-        .await?;
     let why = match notice {
         Notice::Digest => "below the digest threshold: in the next daily digest",
         Notice::Updated => "updates are batched: at most one per update interval",
@@ -265,7 +269,7 @@ pub async fn round(
     let mut organisations: HashMap<OrgId, Option<Organisation>> = HashMap::new();
     let mut policies: HashMap<OrgId, Policy> = HashMap::new();
     let mut digests: BTreeMap<OrgId, Vec<Incident>> = BTreeMap::new();
-    for (mut incident, pacing) in tx.pending_incidents().await? {
+    for (mut incident, pacing) in tx.due_pending(now).await? {
         let org = incident.org;
         if let std::collections::hash_map::Entry::Vacant(slot) = organisations.entry(org) {
             slot.insert(store.organisation(org).await?);
@@ -284,7 +288,8 @@ pub async fn round(
         let Some(policy) = policies.get(&org) else {
             continue;
         };
-        match policy::decide(&case(None, &incident, &pacing), policy, now) {
+        let case = case(None, &incident, &pacing);
+        match policy::decide(&case, policy, now) {
             Decision::Send(Notice::Digest) => digests.entry(org).or_default().push(incident),
             Decision::Send(notice) => {
                 let (evidence, messages) = tx
@@ -303,7 +308,12 @@ pub async fn round(
                 .await?;
                 report.notices += 1;
             }
-            Decision::Hold { .. } => {}
+            // Not due after all (the organisation changed its settings): later.
+            Decision::Hold {
+                notice,
+                since,
+                until,
+            } => hold(&mut tx, &incident, &case, notice, since, until).await?,
             Decision::Nothing => tx.set_pending(org, &incident.id, None).await?,
         }
     }

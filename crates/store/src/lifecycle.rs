@@ -244,19 +244,21 @@ impl Intake {
         row.as_ref().map(pacing_from_row).transpose()
     }
 
-    /// Holds a notification back (`Some`) or clears the one held (`None`).
+    /// Holds a notification back (`Some((event, since, due))`: held since `since`, to be
+    /// looked at again at `due`) or clears the one held (`None`).
     pub async fn set_pending(
         &mut self,
         org: OrgId,
         incident_id: &str,
-        pending: Option<(&str, Timestamp)>,
+        pending: Option<(&str, Timestamp, Timestamp)>,
     ) -> Result<()> {
         sqlx::query(
-            "UPDATE incidents SET pending_event = ?, pending_since_us = ? \
+            "UPDATE incidents SET pending_event = ?, pending_since_us = ?, pending_due_us = ? \
              WHERE org_id = ? AND id = ?",
         )
-        .bind(pending.map(|(event, _)| event))
-        .bind(pending.map(|(_, since)| since.as_microsecond()))
+        .bind(pending.map(|(event, _, _)| event))
+        .bind(pending.map(|(_, since, _)| since.as_microsecond()))
+        .bind(pending.map(|(_, _, due)| due.as_microsecond()))
         .bind(org.0)
         .bind(incident_id)
         .execute(self.connection())
@@ -274,7 +276,7 @@ impl Intake {
     ) -> Result<()> {
         sqlx::query(
             "UPDATE incidents SET pending_event = NULL, pending_since_us = NULL, \
-             last_notified_us = ?, state = CASE state WHEN 'new' THEN 'notified' ELSE state END \
+             pending_due_us = NULL, last_notified_us = ?, state = CASE state WHEN 'new' THEN 'notified' ELSE state END \
              WHERE org_id = ? AND id = ?",
         )
         .bind(at.as_microsecond())
@@ -320,15 +322,17 @@ impl Intake {
         })
     }
 
-    /// Incidents of every organisation with a notification held back, oldest hold first,
-    /// at most [`PENDING_PER_ROUND`]: what the policy ticker decides on.
-    pub async fn pending_incidents(&mut self) -> Result<Vec<(Incident, Pacing)>> {
+    /// Incidents of every organisation with a notification held back that is due at
+    /// `now`, the longest due first, at most [`PENDING_PER_ROUND`]: what the policy
+    /// ticker decides on.
+    pub async fn due_pending(&mut self, now: Timestamp) -> Result<Vec<(Incident, Pacing)>> {
         let sql = format!(
             "SELECT {INCIDENT_COLUMNS}, pending_event, pending_since_us, last_notified_us \
-             FROM incidents WHERE pending_event IS NOT NULL \
-             ORDER BY pending_since_us, id LIMIT ?"
+             FROM incidents WHERE pending_event IS NOT NULL AND pending_due_us <= ? \
+             ORDER BY pending_due_us, id LIMIT ?"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(now.as_microsecond())
             .bind(PENDING_PER_ROUND)
             .fetch_all(self.connection())
             .await?;
@@ -431,7 +435,8 @@ impl Store {
              closed_at = CASE WHEN ? THEN ? ELSE closed_at END, \
              closed_by = CASE WHEN ? THEN ? ELSE closed_by END, \
              pending_event = CASE WHEN ? THEN NULL ELSE pending_event END, \
-             pending_since_us = CASE WHEN ? THEN NULL ELSE pending_since_us END \
+             pending_since_us = CASE WHEN ? THEN NULL ELSE pending_since_us END, \
+             pending_due_us = CASE WHEN ? THEN NULL ELSE pending_due_us END \
              WHERE org_id = ? AND id = ?",
         )
         .bind(to.as_str())
@@ -444,6 +449,7 @@ impl Store {
         .bind(now.to_string())
         .bind(closing)
         .bind(actor)
+        .bind(closing)
         .bind(closing)
         .bind(closing)
         .bind(org.0)

@@ -10,11 +10,13 @@ ALTER TABLE incidents ADD COLUMN closed_at TEXT;
 ALTER TABLE incidents ADD COLUMN closed_by TEXT;
 -- A notification decided but held back (batched update, digest, quiet hours):
 -- `pending_event` is `incident.opened`, `incident.escalated`, `incident.updated` or
--- `digest`; the policy ticker sends it when it falls due.
+-- `digest`, held since `pending_since_us`; the policy ticker looks at it again at
+-- `pending_due_us` (and sends it, or holds it further if the settings changed).
 ALTER TABLE incidents ADD COLUMN pending_event TEXT;
 ALTER TABLE incidents ADD COLUMN pending_since_us INTEGER;
+ALTER TABLE incidents ADD COLUMN pending_due_us INTEGER;
 ALTER TABLE incidents ADD COLUMN last_notified_us INTEGER;
-CREATE INDEX incidents_pending ON incidents (pending_event) WHERE pending_event IS NOT NULL;
+CREATE INDEX incidents_pending ON incidents (pending_due_us) WHERE pending_event IS NOT NULL;
 -- Cross-organisation reach counts open incidents with the same campaign key.
 CREATE INDEX incidents_campaign_key ON incidents (campaign_key, last_seen_us);
 
