@@ -496,7 +496,8 @@ impl Store {
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
+        let mut events = rows
+            .iter()
             .map(|row| {
                 let kind: String = row.try_get("kind")?;
                 let detail: String = row.try_get("detail")?;
@@ -508,8 +509,36 @@ impl Store {
                     detail: serde_json::from_str(&detail).map_err(corrupt)?,
                 })
             })
-            .collect::<Result<Vec<_>>>()
-            .map(Some)
+            .collect::<Result<Vec<_>>>()?;
+        // What became of each notification queued: the outbox row's state as it is now.
+        for event in &mut events {
+            let Some(delivery_id) = event.detail["delivery_id"].as_str().map(str::to_owned) else {
+                continue;
+            };
+            let row = sqlx::query(
+                "SELECT channel, state, attempts, last_error, delivered_at FROM outbox \
+                 WHERE delivery_id = ? AND org_id = ?",
+            )
+            .bind(&delivery_id)
+            .bind(org.0)
+            .fetch_optional(&self.pool)
+            .await?;
+            if let Some(row) = row {
+                let channel: String = row.try_get("channel")?;
+                let state: String = row.try_get("state")?;
+                let attempts: i64 = row.try_get("attempts")?;
+                let last_error: Option<String> = row.try_get("last_error")?;
+                let delivered_at: Option<String> = row.try_get("delivered_at")?;
+                event.detail["delivery"] = serde_json::json!({
+                    "channel": channel,
+                    "state": state,
+                    "attempts": attempts,
+                    "last_error": last_error,
+                    "delivered_at": delivered_at,
+                });
+            }
+        }
+        Ok(Some(events))
     }
 
     /// False positives by detector with the reasons given; for operators tuning
