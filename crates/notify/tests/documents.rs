@@ -61,9 +61,26 @@ fn evidence(account: &str, at: &str, outcome: Outcome) -> StoredSignIn {
     }
 }
 
+/// The document with its keys sorted, indented: the same text whether or not another
+/// crate in the build turns on serde_json's `preserve_order`.
 fn pretty(document: &str) -> String {
+    fn sorted(value: serde_json::Value) -> serde_json::Value {
+        match value {
+            serde_json::Value::Object(map) => {
+                let mut entries: Vec<_> = map.into_iter().collect();
+                entries.sort_by(|a, b| a.0.cmp(&b.0));
+                serde_json::Value::Object(
+                    entries.into_iter().map(|(k, v)| (k, sorted(v))).collect(),
+                )
+            }
+            serde_json::Value::Array(items) => {
+                serde_json::Value::Array(items.into_iter().map(sorted).collect())
+            }
+            other => other,
+        }
+    }
     let value: serde_json::Value = serde_json::from_str(document).expect("json");
-    serde_json::to_string_pretty(&value).expect("pretty")
+    serde_json::to_string_pretty(&sorted(value)).expect("pretty")
 }
 
 #[test]
