@@ -182,7 +182,8 @@ pub struct Detection {
     pub reasons: Vec<String>,
 }
 
-/// Where an incident is in its life.
+/// Where an incident is in its life: new → notified → acknowledged → resolved, or
+/// false positive (with a reason that feeds tuning) from any open state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum IncidentState {
@@ -190,22 +191,65 @@ pub enum IncidentState {
     New,
     /// A notification has been queued for the organisation.
     Notified,
+    /// The organisation has seen it and is acting on it.
+    Acknowledged,
+    /// The organisation has dealt with it. New evidence of the same attack opens a new
+    /// incident.
+    Resolved,
+    /// The organisation says it was no attack; the reason is kept for tuning.
+    FalsePositive,
 }
 
 impl IncidentState {
+    pub const ALL: [IncidentState; 5] = [
+        IncidentState::New,
+        IncidentState::Notified,
+        IncidentState::Acknowledged,
+        IncidentState::Resolved,
+        IncidentState::FalsePositive,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             IncidentState::New => "new",
             IncidentState::Notified => "notified",
+            IncidentState::Acknowledged => "acknowledged",
+            IncidentState::Resolved => "resolved",
+            IncidentState::FalsePositive => "false_positive",
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "new" => Some(IncidentState::New),
-            "notified" => Some(IncidentState::Notified),
-            _ => None,
-        }
+        IncidentState::ALL
+            .into_iter()
+            .find(|state| state.as_str() == s)
+    }
+
+    /// Whether new detections of the same attack still join this incident. A closed
+    /// incident stays as the organisation left it; the attack coming back is news.
+    pub fn is_open(self) -> bool {
+        matches!(
+            self,
+            IncidentState::New | IncidentState::Notified | IncidentState::Acknowledged
+        )
+    }
+
+    /// Whether a person may move an incident from this state to `to`. Detections and
+    /// notifications move `new` to `notified`; people acknowledge, resolve and reject.
+    pub fn may_become(self, to: IncidentState) -> bool {
+        use IncidentState::*;
+        matches!(
+            (self, to),
+            (New | Notified, Acknowledged)
+                | (New | Notified | Acknowledged, Resolved | FalsePositive)
+                | (New, Notified)
+        )
+    }
+}
+
+impl fmt::Display for IncidentState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -245,4 +289,40 @@ impl Incident {
     pub const MAX_LISTED: usize = 1000;
     /// Reasons kept per incident: those of its opening and of each escalation.
     pub const MAX_REASONS: usize = 20;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn states_round_trip_and_only_open_ones_take_evidence() {
+        for state in IncidentState::ALL {
+            assert_eq!(IncidentState::parse(state.as_str()), Some(state));
+        }
+        let open: Vec<_> = IncidentState::ALL
+            .into_iter()
+            .filter(|s| s.is_open())
+            .collect();
+        assert_eq!(
+            open,
+            [
+                IncidentState::New,
+                IncidentState::Notified,
+                IncidentState::Acknowledged
+            ]
+        );
+    }
+
+    #[test]
+    fn closed_incidents_stay_closed() {
+        use IncidentState::*;
+        assert!(Notified.may_become(Acknowledged));
+        assert!(Acknowledged.may_become(Resolved));
+        assert!(New.may_become(FalsePositive));
+        assert!(!Resolved.may_become(Acknowledged));
+        assert!(!FalsePositive.may_become(Resolved));
+        assert!(!Acknowledged.may_become(Acknowledged));
+        assert!(!Acknowledged.may_become(Notified));
+    }
 }

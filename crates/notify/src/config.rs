@@ -14,6 +14,8 @@ pub struct NotifyConfig {
     pub reopen_after: SignedDuration,
     pub webhook: WebhookConfig,
     pub email: EmailConfig,
+    /// When the organisation is told: batching, digest, quiet hours.
+    pub policy: crate::policy::PolicyConfig,
 }
 
 impl Default for NotifyConfig {
@@ -22,6 +24,7 @@ impl Default for NotifyConfig {
             reopen_after: SignedDuration::from_hours(24),
             webhook: WebhookConfig::default(),
             email: EmailConfig::default(),
+            policy: crate::policy::PolicyConfig::default(),
         }
     }
 }
@@ -171,7 +174,7 @@ impl NotifyConfig {
         if self.webhook.max_attempts == 0 {
             return Err("notify.webhook.max_attempts must be at least 1".into());
         }
-        Ok(())
+        self.policy.validate()
     }
 }
 

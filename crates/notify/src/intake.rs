@@ -14,10 +14,10 @@ use tokio::sync::{Mutex, Notify};
 
 use crate::config::NotifyConfig;
 use crate::correlate::{Change, absorb};
-use crate::notice::{self, IncidentNotice};
+use crate::lifecycle::{self, Sample};
 use crate::payload;
 use detect::{DetectConfig, Detectors};
-use model::{Detection, EventId, Incident, IncidentState, Observation, OrgId, SignIn};
+use model::{Detection, EventId, Incident, Observation, OrgId, SignIn};
 use store::{Organisation, Store, StoreError};
 
 /// Incidents link at most this many sign-ins as evidence; the count goes on.
@@ -139,7 +139,7 @@ impl SignInIntake {
         &self.store
     }
 
-    /// The `[notify]` settings the pipeline runs with.
+    /// The settings the pipeline runs with (correlation, delivery, notification policy).
     pub fn config(&self) -> &NotifyConfig {
         &self.config
     }
@@ -201,6 +201,7 @@ impl SignInIntake {
             (a.incident.first_seen, &a.incident.id).cmp(&(b.incident.first_seen, &b.incident.id))
         });
         let mut queued = false;
+        let now = Timestamp::now();
         for mut t in touched {
             let victim = t.incident.org;
             if victim == org {
@@ -220,31 +221,20 @@ impl SignInIntake {
                     }
                 }
             };
-            let channels = notice::channels(&mut tx, &self.config.email, organisation).await?;
-            let event = t.change.event().filter(|_| channels.any());
-            if event.is_some() {
-                t.incident.state = IncidentState::Notified;
-            }
             crate::correlate::refresh_summary(&mut t.incident);
             tx.save_incident(&t.incident).await?;
             tx.add_evidence(&t.incident.id, &t.linked).await?;
-            let Some(event) = event else {
-                continue;
-            };
-            let evidence = tx.signins(victim, &t.sample).await?;
-            notice::queue_incident(
+            queued |= lifecycle::after_change(
                 &mut tx,
-                &channels,
-                &IncidentNotice {
-                    event,
-                    organisation,
-                    incident: &t.incident,
-                    evidence: &evidence,
-                    messages: &[],
-                },
+                &self.config,
+                organisation,
+                &mut t.incident,
+                t.change,
+                t.linked.len(),
+                Sample::SignIns(&t.sample),
+                now,
             )
             .await?;
-            queued = true;
         }
         tx.commit().await?;
         drop(detectors);

@@ -2,19 +2,23 @@
 //!
 //! This crate owns correlation ([`correlate`]), the intake pipeline that joins storage,
 //! detection and correlation in one transaction ([`intake`]), what a notification says
-//! ([`payload`]), the webhook signature scheme and a client that refuses internal
-//! targets ([`webhook`]), e-mail rendering and sending ([`email`]), and the worker that
-//! drains the outbox ([`outbox`]).
+//! ([`payload`]) and what to do about it ([`playbook`]), when the organisation is told
+//! ([`policy`], applied by [`lifecycle`]), the webhook signature scheme and a client
+//! that refuses internal targets ([`webhook`]), e-mail rendering and sending
+//! ([`email`]), and the worker that drains the outbox ([`outbox`]).
 //! It uses tokio; it knows nothing of HTTP servers or of log formats.
 
 pub mod config;
 pub mod correlate;
 pub mod email;
 pub mod intake;
+pub mod lifecycle;
 pub mod mail_intake;
 pub mod notice;
 pub mod outbox;
 pub mod payload;
+pub mod playbook;
+pub mod policy;
 pub mod webhook;
 
 pub use config::{EmailConfig, NotifyConfig, SmtpTls, WebhookConfig};

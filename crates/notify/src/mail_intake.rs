@@ -17,12 +17,12 @@ use tokio::sync::{Mutex, Notify};
 
 use crate::config::NotifyConfig;
 use crate::correlate::{absorb, refresh_summary};
-use crate::notice::{self, IncidentNotice};
+use crate::lifecycle::{self, Sample};
 use mail::analyse::{Analyser, OwnDomains};
 use mail::parse::{Limits, MailError, parse_message};
 use model::{
-    AttachmentRecord, Detection, DetectionKind, IncidentState, Mail, MailAnalysis, MailOrigin,
-    MailRecord, OrgId, Severity, Verdict,
+    AttachmentRecord, Detection, DetectionKind, Mail, MailAnalysis, MailOrigin, MailRecord, OrgId,
+    Severity, Verdict,
 };
 use store::{MasterKey, Sender, Store, StoreError};
 
@@ -208,32 +208,23 @@ impl MailIntake {
             .organisation(org)
             .await?
             .ok_or_else(|| StoreError::Invalid(format!("organisation {org} does not exist")))?;
-        let channels = notice::channels(&mut tx, &self.config.email, &organisation).await?;
-        let event = change.event().filter(|_| channels.any());
-        if event.is_some() {
-            incident.state = IncidentState::Notified;
-        }
         refresh_summary(&mut incident);
         tx.save_incident(&incident).await?;
         tx.add_mail_evidence(&incident.id, &[id]).await?;
         report.incident = Some(incident.id.clone());
-        if let Some(event) = event {
-            let mails = tx.mails(org, &[id]).await?;
-            notice::queue_incident(
-                &mut tx,
-                &channels,
-                &IncidentNotice {
-                    event,
-                    organisation: &organisation,
-                    incident: &incident,
-                    evidence: &[],
-                    messages: &mails,
-                },
-            )
-            .await?;
-        }
+        let queued = lifecycle::after_change(
+            &mut tx,
+            &self.config,
+            &organisation,
+            &mut incident,
+            change,
+            1,
+            Sample::Mails(&[id]),
+            Timestamp::now(),
+        )
+        .await?;
         tx.commit().await?;
-        if event.is_some() {
+        if queued {
             self.outbox_wake.notify_one();
         }
         Ok(report)

@@ -2,11 +2,18 @@
 //!
 //! The JSON built here is the webhook body, documented in docs/webhooks.md. It is built
 //! once when the notification is queued and sent byte for byte on every attempt.
+//!
+//! Two shapes: one incident (`incident.opened`, `incident.escalated`,
+//! `incident.updated`), and the daily `digest` listing several. Both carry the playbook
+//! of each incident in English (the e-mail renderer takes other languages from
+//! [`crate::playbook::for_incident`]) and, for a campaign seen at other organisations,
+//! how many, never which.
 
 use serde::Serialize;
 
+use crate::playbook::{self, Language, PlaybookText};
 use model::{DetectionKind, Incident, OrgId};
-use store::{StoredMail, StoredSignIn};
+use store::{CampaignReach, StoredMail, StoredSignIn};
 
 /// How many sign-ins a notification carries; the rest are one API call away.
 pub const EVIDENCE_IN_NOTIFICATION: usize = 20;
@@ -23,6 +30,15 @@ struct Notification<'a> {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     messages: Vec<&'a StoredMail>,
     recommended_actions: Vec<&'static str>,
+    /// What to do, step by step, from the technique's playbook.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    playbook: Option<PlaybookText>,
+    /// When an account is believed in the attacker's hands: the account-compromise
+    /// playbook, to follow first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    compromise_playbook: Option<PlaybookText>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    campaign: Option<CampaignReach>,
 }
 
 #[derive(Serialize)]
@@ -40,6 +56,28 @@ pub fn notification(
     evidence: &[StoredSignIn],
     messages: &[StoredMail],
 ) -> String {
+    document(
+        event,
+        delivery_id,
+        org_name,
+        incident,
+        evidence,
+        messages,
+        None,
+    )
+}
+
+/// The webhook body for `event` on `incident`, saying how far its campaign reaches when
+/// other organisations were hit (`reach` with at least one other).
+pub fn document(
+    event: &str,
+    delivery_id: &str,
+    org_name: &str,
+    incident: &Incident,
+    evidence: &[StoredSignIn],
+    messages: &[StoredMail],
+    reach: Option<CampaignReach>,
+) -> String {
     let body = Notification {
         event,
         delivery_id,
@@ -51,8 +89,63 @@ pub fn notification(
         evidence: evidence.iter().take(EVIDENCE_IN_NOTIFICATION).collect(),
         messages: messages.iter().take(EVIDENCE_IN_NOTIFICATION).collect(),
         recommended_actions: recommended_actions(incident),
+        playbook: playbook::for_incident(incident, Language::En),
+        compromise_playbook: playbook::compromise_for(incident, Language::En),
+        campaign: reach.filter(|r| r.other_organisations > 0),
     };
     // Serialising plain data with string keys cannot fail.
+    serde_json::to_string(&body).unwrap_or_default()
+}
+
+/// Incidents listed in one digest; the rest wait for the next (and the API lists all).
+pub const INCIDENTS_IN_DIGEST: usize = 100;
+
+/// One incident of a digest.
+pub struct DigestEntry {
+    pub incident: Incident,
+    pub reach: Option<CampaignReach>,
+}
+
+#[derive(Serialize)]
+struct Digest<'a> {
+    event: &'static str,
+    delivery_id: &'a str,
+    organisation: OrganisationRef<'a>,
+    incidents: Vec<DigestItem<'a>>,
+}
+
+#[derive(Serialize)]
+struct DigestItem<'a> {
+    incident: &'a Incident,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    playbook: Option<PlaybookText>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    compromise_playbook: Option<PlaybookText>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    campaign: Option<CampaignReach>,
+}
+
+/// The daily digest: the organisation's low-severity incidents of the day, in one
+/// document.
+pub fn digest(delivery_id: &str, org: OrgId, org_name: &str, entries: &[DigestEntry]) -> String {
+    let body = Digest {
+        event: "digest",
+        delivery_id,
+        organisation: OrganisationRef {
+            id: org,
+            name: org_name,
+        },
+        incidents: entries
+            .iter()
+            .take(INCIDENTS_IN_DIGEST)
+            .map(|e| DigestItem {
+                incident: &e.incident,
+                playbook: playbook::for_incident(&e.incident, Language::En),
+                compromise_playbook: playbook::compromise_for(&e.incident, Language::En),
+                campaign: e.reach.filter(|r| r.other_organisations > 0),
+            })
+            .collect(),
+    };
     serde_json::to_string(&body).unwrap_or_default()
 }
 

@@ -11,6 +11,7 @@ mod config;
 pub mod dns;
 mod enrolment;
 mod error;
+mod lifecycle;
 mod people;
 mod personal;
 mod routes;

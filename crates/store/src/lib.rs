@@ -13,6 +13,7 @@ mod audit;
 mod enrolment;
 mod incidents;
 mod keys;
+mod lifecycle;
 mod mails;
 mod migrate;
 mod orgs;
@@ -37,6 +38,10 @@ pub use enrolment::{
     SubmissionLimits, VerificationMethod, VerifiedDomain, is_plausible_email,
 };
 pub use keys::{ApiKey, AuthenticatedKey, MasterKey, Principal};
+pub use lifecycle::{
+    CampaignReach, EventKind, FalsePositives, IncidentEvent, MAX_EXTENSION_EVENTS, NotifySettings,
+    Pacing, ReasonCount, StateChange,
+};
 pub use mails::{Sender, StoredMail};
 pub use migrate::SCHEMA_VERSION;
 pub use model::OrgId;

@@ -149,7 +149,7 @@ impl Store {
     }
 }
 
-fn mail_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<StoredMail> {
+pub(crate) fn mail_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<StoredMail> {
     fn parsed<T: serde::de::DeserializeOwned>(
         row: &sqlx::sqlite::SqliteRow,
         name: &str,

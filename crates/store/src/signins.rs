@@ -147,7 +147,9 @@ impl Intake {
         Ok(id.map(EventId))
     }
 
-    /// The newest incident of `org` for `campaign_key` last seen at or after `not_before`.
+    /// The newest open incident (new, notified or acknowledged) of `org` for
+    /// `campaign_key` last seen at or after `not_before`. A resolved or rejected incident
+    /// is never extended: the attack coming back opens a new one.
     pub async fn open_incident(
         &mut self,
         org: OrgId,
@@ -156,7 +158,7 @@ impl Intake {
     ) -> Result<Option<Incident>> {
         let sql = format!(
             "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE org_id = ? AND campaign_key = ? \
-             AND last_seen_us >= ? ORDER BY last_seen_us DESC LIMIT 1"
+             AND last_seen_us >= ? AND state IN ('new', 'notified', 'acknowledged') ORDER BY last_seen_us DESC LIMIT 1"
         );
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(org.0)

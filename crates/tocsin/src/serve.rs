@@ -18,6 +18,8 @@ pub struct Service {
     http: tokio::task::JoinHandle<std::io::Result<()>>,
     outbox: tokio::task::JoinHandle<Result<(), store::StoreError>>,
     recheck: tokio::task::JoinHandle<()>,
+    /// Sends held notifications (batched updates, digests, quiet hours) when due.
+    policy: tokio::task::JoinHandle<Result<(), store::StoreError>>,
 }
 
 impl Service {
@@ -59,6 +61,12 @@ impl Service {
         if let Some(mailer) = &mailer {
             tracing::info!(?mailer, "E-mail notifications on.");
         }
+        let policy = tokio::spawn(notify::lifecycle::run_forever(
+            store.clone(),
+            config.notify.clone(),
+            Arc::new(tokio::sync::Notify::new()),
+            intake.outbox_wake(),
+        ));
         let outbox = tokio::spawn(notify::outbox::deliver_forever(
             store,
             config.notify.webhook.clone(),
@@ -95,6 +103,7 @@ impl Service {
             http,
             outbox,
             recheck,
+            policy,
         })
     }
 
@@ -106,6 +115,7 @@ impl Service {
         self.http.await.context("the HTTP server panicked")??;
         self.outbox.abort();
         self.recheck.abort();
+        self.policy.abort();
         self.intake.store().close().await;
         Ok(())
     }
@@ -184,6 +194,14 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
                 Err(error) => error.to_string(),
             };
             anyhow::bail!("the notification worker failed: {cause}");
+        }
+        result = &mut service.policy => {
+            let cause = match result {
+                Ok(Ok(())) => "stopped".to_owned(),
+                Ok(Err(error)) => error.to_string(),
+                Err(error) => error.to_string(),
+            };
+            anyhow::bail!("the notification policy ticker failed: {cause}");
         }
     }
     tracing::info!("Shutting down.");
