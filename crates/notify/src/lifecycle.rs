@@ -193,6 +193,7 @@ async fn hold(
 }
 
 /// Queues `notice` about one incident now, with its campaign's reach.
+#[allow(clippy::too_many_arguments)]
 async fn send(
     tx: &mut Intake,
     channels: &Channels,

@@ -79,11 +79,17 @@ pub async fn deliver_forever(
         while let Some(done) = tasks.try_join_next() {
             finished(done)?;
         }
-        let busy = lock(&in_flight).len() as u32;
-        let due = store.due_deliveries(Timestamp::now(), BATCH + busy).await?;
+        // A row in flight when the query starts may finish while it runs: the query can
+        // then return it as it was before its attempt was recorded. Such rows are skipped
+        // this round (the next query sees them as they are now), or they would be sent
+        // twice.
+        let flying: HashSet<i64> = lock(&in_flight).clone();
+        let due = store
+            .due_deliveries(Timestamp::now(), BATCH + flying.len() as u32)
+            .await?;
         let mut waiting = false;
         for delivery in due {
-            if lock(&in_flight).contains(&delivery.id) {
+            if flying.contains(&delivery.id) || lock(&in_flight).contains(&delivery.id) {
                 continue;
             }
             let limit = if delivery.channel == "email" {
