@@ -429,8 +429,18 @@ pub fn render(
         }
         out.paragraph(s.defanged_note);
     }
+    // The playbooks (the account-compromise one first when an account is believed taken)
+    // are data files in both languages: the reader gets the one in their language, found
+    // by its id; the document's own (English) text only when this tocsin lacks the id.
+    let mut playbooks = 0;
+    for key in ["compromise_playbook", "playbook"] {
+        if doc[key].is_object() {
+            playbook_section(&mut out, s, language, &doc[key]);
+            playbooks += 1;
+        }
+    }
     let actions = list(&doc["recommended_actions"]);
-    if !actions.is_empty() {
+    if playbooks == 0 && !actions.is_empty() {
         out.heading(s.heading_actions);
         let (translated, untranslated) = translate_actions(language, &actions);
         out.numbered(&translated);
@@ -438,36 +448,6 @@ pub fn render(
             out.heading(s.heading_untranslated);
             out.numbered(&untranslated);
         }
-    }
-    let playbook = &doc["playbook"];
-    if playbook.is_object() {
-        let title = text(&playbook["title"]);
-        let version = text(&playbook["version"]);
-        let id = text(&playbook["id"]);
-        out.heading(&format!(
-            "{}{}{title} ({id}, v{version})",
-            s.heading_playbook, s.colon
-        ));
-        let written_in = playbook["language"].as_str().unwrap_or("en");
-        if written_in != language.as_str() && !s.playbook_in_english.is_empty() {
-            out.paragraph(s.playbook_in_english);
-        }
-        let steps: Vec<String> = playbook["actions"]
-            .as_array()
-            .map(Vec::as_slice)
-            .unwrap_or(&[])
-            .iter()
-            .map(|a| match a {
-                Value::String(step) => step.clone(),
-                // A structured step: its title, then its detail.
-                other => [text(&other["title"]), text(&other["detail"])]
-                    .into_iter()
-                    .filter(|t| !t.is_empty())
-                    .collect::<Vec<_>>()
-                    .join(": "),
-            })
-            .collect();
-        out.numbered(&steps);
     }
     let reasons: Vec<String> = list(&incident["reasons"])
         .iter()
@@ -495,6 +475,49 @@ pub fn render(
         html: page(&out.html),
         message_id,
     })
+}
+
+/// One playbook: its title, id and version, then its numbered steps.
+fn playbook_section(out: &mut Sections, s: &Strings, language: Language, playbook: &Value) {
+    let id = text(&playbook["id"]);
+    let own = crate::playbook::Language::parse(language.as_str())
+        .and_then(|wanted| crate::playbook::by_id(&id).map(|p| p.in_language(wanted)));
+    let (title, version, steps, written_in) = match own {
+        Some(own) => (
+            own.title.to_owned(),
+            own.version.to_string(),
+            own.actions.to_vec(),
+            language.as_str().to_owned(),
+        ),
+        None => (
+            text(&playbook["title"]),
+            text(&playbook["version"]),
+            playbook["actions"]
+                .as_array()
+                .map(Vec::as_slice)
+                .unwrap_or(&[])
+                .iter()
+                .map(|a| match a {
+                    Value::String(step) => step.clone(),
+                    // A structured step: its title, then its detail.
+                    other => [text(&other["title"]), text(&other["detail"])]
+                        .into_iter()
+                        .filter(|t| !t.is_empty())
+                        .collect::<Vec<_>>()
+                        .join(": "),
+                })
+                .collect(),
+            playbook["language"].as_str().unwrap_or("en").to_owned(),
+        ),
+    };
+    out.heading(&format!(
+        "{}{}{title} ({id}, v{version})",
+        s.heading_playbook, s.colon
+    ));
+    if written_in != language.as_str() && !s.playbook_in_english.is_empty() {
+        out.paragraph(s.playbook_in_english);
+    }
+    out.numbered(&steps);
 }
 
 fn translate_actions(language: Language, actions: &[String]) -> (Vec<String>, Vec<String>) {

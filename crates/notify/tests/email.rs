@@ -152,6 +152,7 @@ fn spray_with_playbook() {
             .contains("2. Enforce MFA: for every targeted account")
     );
     insta::assert_snapshot!("spray_playbook_en", shown(&en));
+    // An id this tocsin has no file for: the document's own English text, said to be so.
     let fr = render(&doc, Language::Fr);
     assert!(
         fr.text
@@ -159,6 +160,46 @@ fn spray_with_playbook() {
     );
     insta::assert_snapshot!("spray_playbook_fr", shown(&fr));
     assert!(!render(&spray(), Language::En).text.contains("Playbook"));
+}
+
+#[test]
+fn a_known_playbook_is_read_in_the_recipients_language() {
+    let mut doc = spray();
+    doc["playbook"] = json!({
+        "id": "password_spray",
+        "version": 1,
+        "title": "Password spray: stop the guessing and close the doors it relies on",
+        "actions": ["Reset the passwords of every listed account that may be exposed."],
+        "language": "en"
+    });
+    let fr = render(&doc, Language::Fr);
+    for part in [&fr.text, &fr.html] {
+        assert!(
+            part.contains("Pulvérisation de mots de passe"),
+            "the French file's title: {part}"
+        );
+        assert!(
+            part.contains("Imposez l'authentification multifacteur")
+                || part.contains("Imposez l&#39;authentification multifacteur")
+                || part.contains("Imposez l&#x27;authentification multifacteur"),
+            "{part}"
+        );
+        assert!(!part.contains("Reset the passwords"), "{part}");
+        assert!(!part.contains("rédigée qu'en anglais"), "{part}");
+    }
+    // The playbook replaces the plain list of recommended actions: said once, not twice.
+    let en = render(&doc, Language::En);
+    assert!(
+        en.text.contains("Enforce multi-factor authentication"),
+        "{}",
+        en.text
+    );
+    assert_eq!(
+        en.text.matches("Block legacy authentication").count(),
+        1,
+        "{}",
+        en.text
+    );
 }
 
 #[test]
