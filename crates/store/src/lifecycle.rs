@@ -510,33 +510,60 @@ impl Store {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        // What became of each notification queued: the outbox row's state as it is now.
+        // What became of each notification queued: every outbox row it made (the webhook's
+        // and one per e-mail recipient, `<id>.mail<n>`) as it is now, with its attempts.
         for event in &mut events {
             let Some(delivery_id) = event.detail["delivery_id"].as_str().map(str::to_owned) else {
                 continue;
             };
-            let row = sqlx::query(
-                "SELECT channel, state, attempts, last_error, delivered_at FROM outbox \
-                 WHERE delivery_id = ? AND org_id = ?",
+            let rows = sqlx::query(
+                "SELECT id, channel, target, state, attempts, last_error, delivered_at FROM outbox \
+                 WHERE org_id = ? AND (delivery_id = ? OR delivery_id LIKE ? ESCAPE '\\') \
+                 ORDER BY id LIMIT ?",
             )
-            .bind(&delivery_id)
             .bind(org.0)
-            .fetch_optional(&self.pool)
+            .bind(&delivery_id)
+            .bind(format!("{}.mail%", like_escape(&delivery_id)))
+            .bind(DELIVERIES_PER_NOTICE)
+            .fetch_all(&self.pool)
             .await?;
-            if let Some(row) = row {
-                let channel: String = row.try_get("channel")?;
-                let state: String = row.try_get("state")?;
-                let attempts: i64 = row.try_get("attempts")?;
-                let last_error: Option<String> = row.try_get("last_error")?;
-                let delivered_at: Option<String> = row.try_get("delivered_at")?;
-                event.detail["delivery"] = serde_json::json!({
-                    "channel": channel,
-                    "state": state,
-                    "attempts": attempts,
-                    "last_error": last_error,
-                    "delivered_at": delivered_at,
-                });
+            let mut deliveries = Vec::with_capacity(rows.len());
+            for row in &rows {
+                let outbox_id: i64 = row.try_get("id")?;
+                let attempts = sqlx::query(
+                    "SELECT attempt, at, outcome, detail, duration_ms FROM delivery_attempts \
+                     WHERE outbox_id = ? ORDER BY attempt DESC LIMIT ?",
+                )
+                .bind(outbox_id)
+                .bind(ATTEMPTS_PER_DELIVERY)
+                .fetch_all(&self.pool)
+                .await?
+                .iter()
+                .rev()
+                .map(|a| {
+                    Ok(serde_json::json!({
+                        "attempt": a.try_get::<i64, _>("attempt")?,
+                        "at": a.try_get::<String, _>("at")?,
+                        "outcome": a.try_get::<String, _>("outcome")?,
+                        "detail": a.try_get::<String, _>("detail")?,
+                        "duration_ms": a.try_get::<i64, _>("duration_ms")?,
+                    }))
+                })
+                .collect::<Result<Vec<_>>>()?;
+                deliveries.push(serde_json::json!({
+                    "channel": row.try_get::<String, _>("channel")?,
+                    "target": row.try_get::<Option<String>, _>("target")?,
+                    "state": row.try_get::<String, _>("state")?,
+                    "attempts": row.try_get::<i64, _>("attempts")?,
+                    "last_error": row.try_get::<Option<String>, _>("last_error")?,
+                    "delivered_at": row.try_get::<Option<String>, _>("delivered_at")?,
+                    "attempt_log": attempts,
+                }));
             }
+            if let Some(first) = deliveries.first() {
+                event.detail["delivery"] = first.clone();
+            }
+            event.detail["deliveries"] = serde_json::Value::Array(deliveries);
         }
         Ok(Some(events))
     }
@@ -600,4 +627,16 @@ impl Store {
         .await?;
         Ok(())
     }
+}
+
+/// Outbox rows shown per notification on a timeline (the webhook and e-mail recipients).
+const DELIVERIES_PER_NOTICE: i64 = 60;
+/// The latest attempts shown per outbox row on a timeline.
+const ATTEMPTS_PER_DELIVERY: i64 = 20;
+
+/// `text` for a LIKE pattern with `\` as the escape character.
+fn like_escape(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
 }
