@@ -10,7 +10,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
-use crate::auth::{Operator, OrgKey};
+use crate::auth::{Operator, OrgAdmin, OrgReader};
 use crate::error::ApiJson;
 use crate::{ApiError, AppState};
 use notify::{notice, webhook};
@@ -39,7 +39,7 @@ struct Recipients {
 }
 
 async fn list_recipients(
-    OrgKey(org): OrgKey,
+    OrgReader { org, .. }: OrgReader,
     State(state): State<AppState>,
 ) -> Result<Json<Recipients>, ApiError> {
     Ok(Json(Recipients {
@@ -48,11 +48,21 @@ async fn list_recipients(
 }
 
 async fn set_recipients(
-    OrgKey(org): OrgKey,
+    OrgAdmin { org, actor }: OrgAdmin,
     State(state): State<AppState>,
     ApiJson(body): ApiJson<Recipients>,
 ) -> Result<Json<Recipients>, ApiError> {
     let recipients = state.store().set_recipients(org, &body.recipients).await?;
+    let addresses: Vec<&str> = recipients.iter().map(|r| r.address.as_str()).collect();
+    state
+        .store()
+        .audit(
+            &actor.0,
+            Some(org),
+            "recipients.set",
+            &serde_json::json!({ "recipients": addresses }),
+        )
+        .await?;
     tracing::info!(%org, count = recipients.len(), "Notification recipients set.");
     Ok(Json(Recipients { recipients }))
 }
@@ -60,7 +70,7 @@ async fn set_recipients(
 /// Queues a test notification on every channel the organisation has; 409 when it has
 /// none, since nothing could arrive.
 async fn send_test(
-    OrgKey(org): OrgKey,
+    OrgAdmin { org, .. }: OrgAdmin,
     State(state): State<AppState>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     let store = state.store();
@@ -98,7 +108,7 @@ async fn send_test(
 }
 
 async fn current_secret(
-    OrgKey(org): OrgKey,
+    OrgAdmin { org, .. }: OrgAdmin,
     State(state): State<AppState>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let generation = state
@@ -117,7 +127,7 @@ async fn current_secret(
 /// Moves to a new signing secret and returns it. The previous secret keeps signing
 /// (as a second `v1=`) for `notify.webhook.rotation_overlap`.
 async fn rotate_secret(
-    OrgKey(org): OrgKey,
+    OrgAdmin { org, actor }: OrgAdmin,
     State(state): State<AppState>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let generation = state
@@ -131,6 +141,15 @@ async fn rotate_secret(
         .rotated_at
         .and_then(|at| at.checked_add(overlap).ok());
     tracing::info!(%org, generation = generation.generation, "Webhook signing secret rotated.");
+    state
+        .store()
+        .audit(
+            &actor.0,
+            Some(org),
+            "webhook.secret_rotated",
+            &serde_json::json!({ "generation": generation.generation }),
+        )
+        .await?;
     Ok(Json(serde_json::json!({
         "webhook_secret": secret,
         "generation": generation.generation,
@@ -174,7 +193,7 @@ async fn list_deliveries(
 /// Puts a dead notification back in the queue, due now; it is sent with the same id and
 /// body as before.
 async fn retry_delivery(
-    _: Operator,
+    Operator { actor }: Operator,
     State(state): State<AppState>,
     Path(id): Path<i64>,
 ) -> Result<(StatusCode, Json<DeliveryRecord>), ApiError> {
@@ -191,8 +210,15 @@ async fn retry_delivery(
             ),
         ));
     }
-    // Audit trail: who retried what (the integrator wires the real actor).
-    tracing::info!(delivery = %record.delivery_id, actor = "operator", "Dead notification put back in the queue.");
+    tracing::info!(delivery = %record.delivery_id, %actor, "Dead notification put back in the queue.");
+    store
+        .audit(
+            &actor.0,
+            record.org,
+            "delivery.retried",
+            &serde_json::json!({ "delivery": id, "delivery_id": record.delivery_id }),
+        )
+        .await?;
     state.intake.outbox_wake().notify_one();
     let record = store
         .delivery(id)

@@ -12,7 +12,7 @@ use axum::{Json, Router};
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
-use crate::auth::{Operator, OrgKey};
+use crate::auth::{Actor, Operator, OrgAdmin, OrgReader};
 use crate::error::ApiJson;
 use crate::{ApiError, AppState};
 use model::{Incident, IncidentState, OrgId, Severity};
@@ -38,23 +38,18 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/v1/org/settings", get(settings).put(set_settings))
 }
 
-/// Who did it, for the timeline, until people sign in with their own names.
-fn org_actor(org: OrgId) -> String {
-    format!("org:{org}")
-}
-
 async fn change(
     state: &AppState,
+    actor: &Actor,
     org: OrgId,
     id: &str,
     to: IncidentState,
     reason: Option<&str>,
     note: Option<&str>,
 ) -> Result<Json<Incident>, ApiError> {
-    let actor = org_actor(org);
     match state
         .store()
-        .change_state(org, id, to, reason, note, &actor)
+        .change_state(org, id, to, reason, note, &actor.0)
         .await?
     {
         StateChange::Changed(incident) => {
@@ -74,11 +69,20 @@ async fn change(
 }
 
 async fn acknowledge(
-    OrgKey(org): OrgKey,
+    OrgAdmin { org, actor }: OrgAdmin,
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Incident>, ApiError> {
-    change(&state, org, &id, IncidentState::Acknowledged, None, None).await
+    change(
+        &state,
+        &actor,
+        org,
+        &id,
+        IncidentState::Acknowledged,
+        None,
+        None,
+    )
+    .await
 }
 
 #[derive(Default, Deserialize)]
@@ -89,7 +93,7 @@ struct Resolve {
 
 /// The body is optional: no body, or `{}`, or `{"note": "…"}`.
 async fn resolve(
-    OrgKey(org): OrgKey,
+    OrgAdmin { org, actor }: OrgAdmin,
     State(state): State<AppState>,
     Path(id): Path<String>,
     body: Bytes,
@@ -109,7 +113,16 @@ async fn resolve(
             "note is longer than {MAX_NOTE_CHARS} characters"
         )));
     }
-    change(&state, org, &id, IncidentState::Resolved, None, note).await
+    change(
+        &state,
+        &actor,
+        org,
+        &id,
+        IncidentState::Resolved,
+        None,
+        note,
+    )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -119,7 +132,7 @@ struct FalsePositive {
 }
 
 async fn false_positive(
-    OrgKey(org): OrgKey,
+    OrgAdmin { org, actor }: OrgAdmin,
     State(state): State<AppState>,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<FalsePositive>,
@@ -137,6 +150,7 @@ async fn false_positive(
     }
     change(
         &state,
+        &actor,
         org,
         &id,
         IncidentState::FalsePositive,
@@ -153,7 +167,7 @@ struct Timeline {
 }
 
 async fn timeline(
-    OrgKey(org): OrgKey,
+    OrgReader { org, .. }: OrgReader,
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Timeline>, ApiError> {
@@ -211,7 +225,7 @@ fn effective(config: &PolicyConfig, own: &NotifySettings) -> Settings {
 }
 
 async fn settings(
-    OrgKey(org): OrgKey,
+    OrgReader { org, .. }: OrgReader,
     State(state): State<AppState>,
 ) -> Result<Json<Settings>, ApiError> {
     let own = state.store().notify_settings(org).await?;
@@ -230,7 +244,7 @@ struct SetSettings {
 }
 
 async fn set_settings(
-    OrgKey(org): OrgKey,
+    OrgAdmin { org, actor }: OrgAdmin,
     State(state): State<AppState>,
     ApiJson(body): ApiJson<SetSettings>,
 ) -> Result<Json<Settings>, ApiError> {
@@ -252,5 +266,15 @@ async fn set_settings(
     };
     Policy::check(&own).map_err(|e| ApiError::bad_request(e.to_string()))?;
     state.store().set_notify_settings(org, &own).await?;
-    Ok(Json(effective(&state.intake.config().policy, &own)))
+    let settings = effective(&state.intake.config().policy, &own);
+    state
+        .store()
+        .audit(
+            &actor.0,
+            Some(org),
+            "notify_settings.set",
+            &serde_json::to_value(&settings).unwrap_or_default(),
+        )
+        .await?;
+    Ok(Json(settings))
 }

@@ -186,7 +186,8 @@ async fn an_incident_is_acknowledged_then_resolved_and_the_timeline_says_who() {
     assert_eq!(status, StatusCode::OK, "{body}");
     let events = body["events"].as_array().expect("events");
     assert_eq!(events.len(), 2, "{body}");
-    let actor = format!("org:{}", f.a);
+    // Who did it: the key that acted, by its public prefix.
+    let actor = format!("key:{}", &f.a_key[..12]);
     for (event, (from, to)) in events
         .iter()
         .zip([("notified", "acknowledged"), ("acknowledged", "resolved")])
