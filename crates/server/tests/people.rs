@@ -489,6 +489,29 @@ async fn a_viewer_reads_but_cannot_change() {
         .send("GET", "/api/v1/org/keys", Auth::Browser(&viewer), None)
         .await;
     assert_eq!(keys.status, StatusCode::FORBIDDEN, "{}", keys.text);
+    // The webhook secret forges notifications: an admin's, never a viewer's.
+    let secret = s
+        .send(
+            "GET",
+            "/api/v1/org/webhook/secret",
+            Auth::Browser(&viewer),
+            None,
+        )
+        .await;
+    assert_eq!(secret.status, StatusCode::FORBIDDEN, "{}", secret.text);
+    let recipients = s
+        .send(
+            "GET",
+            "/api/v1/org/recipients",
+            Auth::Browser(&viewer),
+            None,
+        )
+        .await;
+    assert_eq!(recipients.status, StatusCode::OK, "{}", recipients.text);
+    let timeline = s
+        .send("GET", "/api/v1/org/settings", Auth::Browser(&viewer), None)
+        .await;
+    assert_eq!(timeline.status, StatusCode::OK, "{}", timeline.text);
 }
 
 #[tokio::test]
