@@ -288,13 +288,22 @@ async fn an_incident_is_e_mailed_to_each_recipient_in_their_language_with_transa
         assert!(header(&m, "From").is_some_and(|f| f.contains("alerts@cert.example")));
         if to == "soc@alpha.example" {
             assert!(subject.starts_with("[tocsin] Critical"), "{subject}");
-            assert!(text.contains("What to do now"), "{text}");
-            assert!(html.contains("What to do now"));
+            // The playbooks, account compromise first, in English.
+            assert!(text.contains("Playbook: "), "{text}");
+            let compromise = text
+                .find("(account_compromise, v")
+                .expect("compromise playbook");
+            let brute_force = text.find("(brute_force, v").expect("brute-force playbook");
+            assert!(compromise < brute_force, "{text}");
+            assert!(html.contains("(account_compromise, v"));
         } else {
             assert_eq!(to, "rssi@alpha.example");
             assert!(subject.starts_with("[tocsin] Critique"), "{subject}");
-            assert!(text.contains("Que faire maintenant"), "{text}");
-            assert!(html.contains("Que faire maintenant"));
+            // The same playbooks from their French text, not the English one.
+            assert!(text.contains("Procédure"), "{text}");
+            assert!(text.contains("(brute_force, v"), "{text}");
+            assert!(!text.contains("rédigée qu'en anglais"), "{text}");
+            assert!(html.contains("(account_compromise, v"));
         }
         assert!(text.contains("198[.]51[.]100[.]23"), "{text}");
     }
