@@ -214,7 +214,7 @@ impl SignInIntake {
             let organisation = match organisations.entry(victim) {
                 std::collections::hash_map::Entry::Occupied(known) => known.into_mut(),
                 std::collections::hash_map::Entry::Vacant(slot) => {
-                    match self.store.organisation(victim).await? {
+                    match tx.organisation(victim).await? {
                         Some(o) => slot.insert(o),
                         // Deleted since its sign-ins were seen: nobody left to tell.
                         None => continue,

@@ -279,7 +279,7 @@ pub async fn round(
     for (mut incident, pacing) in tx.due_pending(now).await? {
         let org = incident.org;
         if let std::collections::hash_map::Entry::Vacant(slot) = organisations.entry(org) {
-            let found = match store.organisation(org).await? {
+            let found = match tx.organisation(org).await? {
                 Some(organisation) => {
                     let channels = notice::channels(&mut tx, &config.email, &organisation).await?;
                     Some((organisation, channels))

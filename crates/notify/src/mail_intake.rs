@@ -203,8 +203,7 @@ impl MailIntake {
             incident.sources.push(sender);
             incident.sources.sort();
         }
-        let organisation = self
-            .store
+        let organisation = tx
             .organisation(org)
             .await?
             .ok_or_else(|| StoreError::Invalid(format!("organisation {org} does not exist")))?;

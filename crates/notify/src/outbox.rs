@@ -50,6 +50,10 @@ struct Channels {
     config: WebhookConfig,
     client: reqwest::Client,
     mailer: Option<Arc<Mailer>>,
+    /// One delivery task records its outcome at a time. SQLite has one writer; tasks
+    /// that each held a pooled connection while waiting for it could take every
+    /// connection the writer in progress needs.
+    recording: Semaphore,
 }
 
 /// Delivers notifications until the task is dropped. Each due row is delivered in its
@@ -70,6 +74,7 @@ pub async fn deliver_forever(
         config,
         client,
         mailer,
+        recording: Semaphore::new(1),
     });
     let webhooks = Arc::new(Semaphore::new(WEBHOOKS_IN_FLIGHT));
     let emails = Arc::new(Semaphore::new(EMAILS_IN_FLIGHT));
@@ -77,7 +82,7 @@ pub async fn deliver_forever(
     let mut tasks: JoinSet<Result<(), StoreError>> = JoinSet::new();
     loop {
         while let Some(done) = tasks.try_join_next() {
-            finished(done)?;
+            finished(done);
         }
         // A row in flight when the query starts may finish while it runs: the query can
         // then return it as it was before its attempt was recorded. Such rows are skipped
@@ -125,7 +130,7 @@ pub async fn deliver_forever(
         tokio::select! {
             () = wake.notified() => {}
             () = tokio::time::sleep(sleep) => {}
-            Some(done) = tasks.join_next() => finished(done)?,
+            Some(done) = tasks.join_next() => finished(done),
         }
     }
 }
@@ -136,14 +141,16 @@ fn lock(set: &Mutex<HashSet<i64>>) -> std::sync::MutexGuard<'_, HashSet<i64>> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-fn finished(
-    done: Result<Result<(), StoreError>, tokio::task::JoinError>,
-) -> Result<(), StoreError> {
+/// A task that could not record its outcome leaves its row as it was (still due): it is
+/// sent again, which at-least-once delivery allows. The worker goes on either way; one
+/// busy database must not stop every notification after it.
+fn finished(done: Result<Result<(), StoreError>, tokio::task::JoinError>) {
     match done {
-        Ok(result) => result,
-        Err(error) => Err(StoreError::Invalid(format!(
-            "a delivery task failed: {error}"
-        ))),
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => {
+            tracing::error!(%error, "Could not record a delivery attempt; the notification stays due.");
+        }
+        Err(error) => tracing::error!(%error, "A delivery task failed."),
     }
 }
 
@@ -184,6 +191,8 @@ async fn deliver(channels: &Channels, delivery: &Delivery) -> Result<(), StoreEr
             }
         }
     };
+    // Closed never: the semaphore lives as long as the worker.
+    let _recording = channels.recording.acquire().await;
     store
         .finish_attempt(
             delivery.id,

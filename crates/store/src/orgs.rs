@@ -179,6 +179,34 @@ impl Store {
     }
 
     async fn with_domains(&self, row: sqlx::sqlite::SqliteRow) -> Result<Organisation> {
+        let mut conn = self.pool.acquire().await?;
+        organisation_from(&mut conn, row).await
+    }
+}
+
+impl crate::Intake {
+    /// The organisation, read inside the write transaction: a writer that asked the pool
+    /// for a second connection could wait for one held by another writer waiting for it.
+    pub async fn organisation(&mut self, org: OrgId) -> Result<Option<Organisation>> {
+        let conn = self.connection();
+        let row = sqlx::query(
+            "SELECT id, name, sector, country, webhook_url, language, created_at FROM organisations WHERE id = ?",
+        )
+        .bind(org.0)
+        .fetch_optional(&mut *conn)
+        .await?;
+        match row {
+            Some(row) => Ok(Some(organisation_from(conn, row).await?)),
+            None => Ok(None),
+        }
+    }
+}
+
+async fn organisation_from(
+    conn: &mut sqlx::SqliteConnection,
+    row: sqlx::sqlite::SqliteRow,
+) -> Result<Organisation> {
+    {
         let id: i64 = row.try_get("id")?;
         let sector: String = row.try_get("sector")?;
         let created_at: String = row.try_get("created_at")?;
@@ -187,7 +215,7 @@ impl Store {
                  ORDER BY domain",
         )
         .bind(id)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *conn)
         .await?;
         let language: String = row.try_get("language")?;
         Ok(Organisation {
