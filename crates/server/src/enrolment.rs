@@ -293,12 +293,13 @@ async fn approve(
         .application(id)
         .await?
         .ok_or_else(|| ApiError::internal(format!("approved application {id} vanished")))?;
-    let records = application
+    let records: Vec<ExpectedRecord> = application
         .domains
         .iter()
         .map(|d| dns::expected_record(state.store().master_key(), org, d))
         .collect();
     tracing::info!(application = id, %org, "Application approved.");
+    welcome(&state, &application, org, &records).await?;
     Ok((
         StatusCode::CREATED,
         Json(Approved {
@@ -565,5 +566,116 @@ pub async fn recheck_domains_forever(store: store::Store, config: EnrolmentConfi
             ),
             Err(error) => tracing::error!(%error, "Re-checking verified domains failed."),
         }
+    }
+}
+
+/// The applicant's contacts become the organisation's first e-mail recipients, in the
+/// application's language, and each is told the next steps by e-mail. The API key is
+/// never mailed: it is shown once, to the operator, who hands it over by a channel both
+/// trust.
+async fn welcome(
+    state: &AppState,
+    application: &Application,
+    org: OrgId,
+    records: &[ExpectedRecord],
+) -> Result<(), ApiError> {
+    let recipients: Vec<store::Recipient> = application
+        .contacts
+        .iter()
+        .take(store::MAX_RECIPIENTS)
+        .map(|c| store::Recipient {
+            address: c.email.clone(),
+            language: application.language,
+        })
+        .collect();
+    state.store().set_recipients(org, &recipients).await?;
+    let email = &state.intake.config().email;
+    if !email.enabled() {
+        return Ok(());
+    }
+    let base = uuid::Uuid::now_v7().to_string();
+    for (n, contact) in recipients.iter().enumerate() {
+        let delivery_id = format!("{base}.mail{}", n + 1);
+        let message_id = notify::email::message_id(&delivery_id, email.from_domain());
+        let notice = welcome_message(application, records, &state.http.public_url, message_id);
+        let payload = serde_json::to_string(&notice)
+            .map_err(|e| ApiError::internal(format!("cannot encode the welcome e-mail: {e}")))?;
+        state
+            .store()
+            .enqueue(&store::NewDelivery {
+                delivery_id,
+                org,
+                incident_id: None,
+                channel: "email".into(),
+                target: Some(contact.address.clone()),
+                event: "application.approved".into(),
+                payload,
+                not_before: jiff::Timestamp::now(),
+            })
+            .await?;
+    }
+    state.intake.outbox_wake().notify_one();
+    Ok(())
+}
+
+/// The welcome e-mail: the decision, the TXT records to publish, and what comes next.
+fn welcome_message(
+    application: &Application,
+    records: &[ExpectedRecord],
+    public_url: &str,
+    message_id: String,
+) -> notify::notice::EmailNotice {
+    use crate::personal::escape;
+    let french = application.language == store::Language::Fr;
+    // The name is the applicant's own text: it must not break the subject into headers.
+    let name = application.name.replace(char::is_control, " ");
+    let (subject, intro, publish, then) = if french {
+        (
+            format!("[tocsin] {name} est inscrite"),
+            format!(
+                "La demande d'inscription de {name} a été acceptée. Vous recevrez désormais \
+                 par courriel les alertes d'attaque contre votre organisation."
+            ),
+            "Pour que tocsin protège vos domaines de messagerie, publiez dans le DNS de \
+             chacun l'enregistrement TXT ci-dessous, puis demandez sa vérification :",
+            "Votre opérateur vous remettra la clé d'API de l'organisation par un autre canal; \
+             elle n'est jamais envoyée par courriel. Avec elle, configurez vos \
+             destinataires, votre webhook et l'envoi de vos journaux de connexion.",
+        )
+    } else {
+        (
+            format!("[tocsin] {name} is enrolled"),
+            format!(
+                "The application of {name} was approved. From now on, attacks against your \
+                 organisation are reported to you by e-mail."
+            ),
+            "For tocsin to protect your mail domains, publish the TXT record below in each \
+             domain's DNS, then ask for it to be verified:",
+            "Your operator will hand you the organisation's API key by another channel; it is \
+             never sent by e-mail. With it, set your recipients, your webhook and the \
+             shipping of your sign-in logs.",
+        )
+    };
+    let lines: Vec<String> = records
+        .iter()
+        .map(|r| format!("{} TXT \"{}\"", r.name, r.value))
+        .collect();
+    let text = format!(
+        "{intro}\n\n{publish}\n\n{}\n\n{then}\n\n{public_url}\n",
+        lines.join("\n")
+    );
+    let html = format!(
+        "<p>{}</p><p>{}</p><pre>{}</pre><p>{}</p><p>{}</p>",
+        escape(&intro),
+        escape(publish),
+        escape(&lines.join("\n")),
+        escape(then),
+        escape(public_url),
+    );
+    notify::notice::EmailNotice {
+        subject,
+        text,
+        html,
+        message_id,
     }
 }

@@ -394,6 +394,83 @@ async fn an_incident_is_e_mailed_to_each_recipient_in_their_language_with_transa
     s.server.kill().await;
 }
 
+#[tokio::test]
+async fn an_approved_applicant_is_welcomed_by_e_mail_in_its_language_and_told_its_records() {
+    let sink_dir = tempfile::tempdir().expect("tempdir");
+    let sink = SmtpSink::start(sink_dir.path(), &[]).await;
+    let s = setup(sink.port, 12).await;
+    let (status, application) = s
+        .api
+        .post_json(
+            "/api/v1/applications",
+            "",
+            serde_json::json!({
+                "name": "Hôpital <Sud>",
+                "sector": "hospital",
+                "country": "FR",
+                "language": "fr",
+                "contacts": [
+                    {"name": "Inès", "email": "ines@sud.example"},
+                    {"name": "Marc", "email": "marc@sud.example"}
+                ],
+                "domains": ["sud.example"]
+            }),
+        )
+        .await;
+    assert_eq!(status, 201, "{application}");
+    // Nothing is sent before the operator decides.
+    assert!(sink.messages().is_empty());
+    let id = application["id"].as_i64().expect("id");
+    let (status, approved) = s
+        .api
+        .post_json(
+            &format!("/api/v1/applications/{id}/approve"),
+            &s.operator,
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(status, 201, "{approved}");
+    let key = approved["api_key"].as_str().expect("key").to_owned();
+    let record = approved["records"][0]["value"]
+        .as_str()
+        .expect("record")
+        .to_owned();
+
+    // The contacts are the organisation's first recipients, in the application's language.
+    let (_, listed) = s.api.get("/api/v1/org/recipients", &key).await;
+    assert_eq!(
+        listed["recipients"],
+        serde_json::json!([
+            {"address": "ines@sud.example", "language": "fr"},
+            {"address": "marc@sud.example", "language": "fr"}
+        ]),
+        "{listed}"
+    );
+
+    let arrived = sink.wait_for(2, 20).await;
+    let mut to: Vec<String> = Vec::new();
+    for raw in &arrived {
+        let m = parse(raw);
+        let subject = m.subject().unwrap_or_default().to_owned();
+        let text = m.body_text(0).unwrap_or_default().into_owned();
+        let html = m.body_html(0).unwrap_or_default().into_owned();
+        assert_eq!(subject, "[tocsin] Hôpital <Sud> est inscrite", "{subject}");
+        assert!(text.contains("_tocsin.sud.example TXT"), "{text}");
+        assert!(text.contains(&record), "{text}");
+        // The key is for the operator to hand over, never for a mailbox.
+        assert!(!text.contains(&key) && !html.contains(&key));
+        assert!(html.contains("Hôpital &lt;Sud&gt;"), "{html}");
+        assert!(!html.contains("<Sud>"), "{html}");
+        to.push(header(&m, "To").unwrap_or_default());
+    }
+    to.sort();
+    assert_eq!(to.len(), 2, "{to:?}");
+    assert!(
+        to[0].contains("ines@sud.example") && to[1].contains("marc@sud.example"),
+        "{to:?}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refusing_relay_is_retried_a_550_is_dead_until_an_operator_retries_it() {
     let sink_dir = tempfile::tempdir().expect("tempdir");
