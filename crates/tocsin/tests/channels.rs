@@ -471,6 +471,67 @@ async fn an_approved_applicant_is_welcomed_by_e_mail_in_its_language_and_told_it
     );
 }
 
+#[tokio::test]
+async fn a_personal_address_is_confirmed_through_the_link_the_relay_received() {
+    let sink_dir = tempfile::tempdir().expect("tempdir");
+    let sink = SmtpSink::start(sink_dir.path(), &[]).await;
+    let mut s = setup(sink.port, 12).await;
+    let (_, key, _) = s
+        .api
+        .enrol(&s.operator, "Alpha", &format!("{}/alpha", s.receiver.base))
+        .await;
+    let (status, invited) = s
+        .api
+        .post_json(
+            "/api/v1/org/personal-invite",
+            &key,
+            serde_json::json!({"email": "volunteer@mailbox.example"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{invited}");
+    let arrived = sink.wait_for(1, 20).await;
+    let m = parse(&arrived[0]);
+    assert!(
+        header(&m, "To").is_some_and(|to| to.contains("volunteer@mailbox.example")),
+        "{:?}",
+        header(&m, "To")
+    );
+    let text = m.body_text(0).unwrap_or_default().into_owned();
+    let token = text
+        .split("/personal/confirm?token=")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("a confirmation link in the e-mail")
+        .to_owned();
+    // Opening the link (as a mail scanner would) confirms nothing.
+    let page = s
+        .api
+        .http
+        .get(format!("{}/personal/confirm?token={token}", s.api.base))
+        .send()
+        .await
+        .expect("page");
+    assert_eq!(page.status().as_u16(), 200);
+    let (_, listed) = s.api.get("/api/v1/org/personal", &key).await;
+    assert_eq!(listed["confirmed"], serde_json::json!([]), "{listed}");
+    // Pressing Confirm does.
+    let confirmed = s
+        .api
+        .http
+        .post(format!("{}/personal/confirm", s.api.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("token={token}"))
+        .send()
+        .await
+        .expect("confirm");
+    assert_eq!(confirmed.status().as_u16(), 200);
+    let (_, listed) = s.api.get("/api/v1/org/personal", &key).await;
+    assert_eq!(
+        listed["confirmed"][0]["email"], "volunteer@mailbox.example",
+        "{listed}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refusing_relay_is_retried_a_550_is_dead_until_an_operator_retries_it() {
     let sink_dir = tempfile::tempdir().expect("tempdir");
