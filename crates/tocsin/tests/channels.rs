@@ -475,7 +475,7 @@ async fn an_approved_applicant_is_welcomed_by_e_mail_in_its_language_and_told_it
 async fn a_personal_address_is_confirmed_through_the_link_the_relay_received() {
     let sink_dir = tempfile::tempdir().expect("tempdir");
     let sink = SmtpSink::start(sink_dir.path(), &[]).await;
-    let mut s = setup(sink.port, 12).await;
+    let s = setup(sink.port, 12).await;
     let (_, key, _) = s
         .api
         .enrol(&s.operator, "Alpha", &format!("{}/alpha", s.receiver.base))
