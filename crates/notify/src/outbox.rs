@@ -32,6 +32,11 @@ const BUSY_POLL: Duration = Duration::from_millis(250);
 const WEBHOOKS_IN_FLIGHT: usize = 32;
 /// E-mails in flight at once: relays throttle clients that open many connections.
 const EMAILS_IN_FLIGHT: usize = 8;
+/// Delivery tasks at once, sending or waiting to record what became of their attempt.
+/// A task gives its channel's place back as soon as its attempt ends, so that recording
+/// (one at a time, behind SQLite's one writer) never holds sending back; this bounds how
+/// far recording may fall behind.
+const TASKS_AT_MOST: usize = 512;
 
 /// Why one delivery attempt failed.
 enum Failure {
@@ -89,10 +94,14 @@ pub async fn deliver_forever(
         // this round (the next query sees them as they are now), or they would be sent
         // twice.
         let flying: HashSet<i64> = lock(&in_flight).clone();
-        let due = store
-            .due_deliveries(Timestamp::now(), BATCH + flying.len() as u32)
-            .await?;
-        let mut waiting = false;
+        let mut waiting = flying.len() >= TASKS_AT_MOST;
+        let due = if waiting {
+            Vec::new()
+        } else {
+            store
+                .due_deliveries(Timestamp::now(), BATCH + flying.len() as u32)
+                .await?
+        };
         for delivery in due {
             if flying.contains(&delivery.id) || lock(&in_flight).contains(&delivery.id) {
                 continue;
@@ -110,9 +119,8 @@ pub async fn deliver_forever(
             let channels = Arc::clone(&channels);
             let in_flight = Arc::clone(&in_flight);
             tasks.spawn(async move {
-                let result = deliver(&channels, &delivery).await;
+                let result = deliver(&channels, &delivery, permit).await;
                 lock(&in_flight).remove(&delivery.id);
-                drop(permit);
                 result
             });
         }
@@ -154,7 +162,13 @@ fn finished(done: Result<Result<(), StoreError>, tokio::task::JoinError>) {
     }
 }
 
-async fn deliver(channels: &Channels, delivery: &Delivery) -> Result<(), StoreError> {
+/// Makes one attempt under `place` (the channel's limit), gives the place back, then
+/// records the outcome.
+async fn deliver(
+    channels: &Channels,
+    delivery: &Delivery,
+    place: tokio::sync::OwnedSemaphorePermit,
+) -> Result<(), StoreError> {
     let store = &channels.store;
     let config = &channels.config;
     let started = Instant::now();
@@ -165,6 +179,7 @@ async fn deliver(channels: &Channels, delivery: &Delivery) -> Result<(), StoreEr
             "this tocsin cannot deliver on channel {other:?}"
         ))),
     };
+    drop(place);
     let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     let (outcome, detail, retry_at) = match result {
         Ok(reply) => {
