@@ -81,12 +81,19 @@ impl Service {
             .await
             .with_context(|| format!("cannot listen on {}; is another service using it? Choose another with --listen", config.http.listen))?;
         let address = listener.local_addr()?;
+        let mut http = config.http.clone();
+        // Links in mail point where the service listens unless a public URL (a proxy's)
+        // was set: the default one names the default listen address.
+        let default = server::HttpConfig::default();
+        if http.public_url == default.public_url && address != default.listen {
+            http.public_url = format!("http://{address}");
+        }
         let state = server::AppState {
             intake: Arc::clone(&intake),
             mail: mail_intake,
             journal_domain: smtp_address.map(|_| config.smtp.hostname.clone()),
             enricher: Arc::new(enricher),
-            http: config.http.clone(),
+            http,
             allow_private_webhooks: config.notify.webhook.allow_private_targets,
             enrolment: config.enrolment.clone(),
         };

@@ -497,6 +497,11 @@ async fn a_personal_address_is_confirmed_through_the_link_the_relay_received() {
         header(&m, "To")
     );
     let text = m.body_text(0).unwrap_or_default().into_owned();
+    // With no public URL configured, the link names the address the service listens on.
+    assert!(
+        text.contains(&format!("{}/personal/confirm?token=", s.api.base)),
+        "{text}"
+    );
     let token = text
         .split("/personal/confirm?token=")
         .nth(1)
