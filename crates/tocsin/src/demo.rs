@@ -1,6 +1,7 @@
 //! `tocsin demo`: the whole service on a temporary database, three sample organisations,
 //! a generated day of sign-ins with an attack in it, replayed through the HTTP API, and
-//! a local webhook receiver that checks every notification's signature.
+//! a local webhook receiver that checks every notification's signature, and a local SMTP
+//! relay (the service's own listener) that receives the e-mails.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -34,6 +35,11 @@ pub async fn run(listen: SocketAddr, once: bool, seed: u64) -> anyhow::Result<()
     // The demo's receiver is on loopback, which organisations are normally not allowed.
     config.notify.webhook.allow_private_targets = true;
     config.notify.webhook.initial_backoff = jiff::SignedDuration::from_secs(1);
+    let mailbox = Mailbox::start().await?;
+    config.notify.email.smtp_host = Some("127.0.0.1".into());
+    config.notify.email.port = mailbox.port;
+    config.notify.email.tls = notify::config::SmtpTls::None;
+    config.notify.email.from = "tocsin demo <alerts@cert.example>".into();
 
     let receiver = Receiver::start().await?;
     let service = Service::start(config).await?;
@@ -68,6 +74,23 @@ pub async fn run(listen: SocketAddr, once: bool, seed: u64) -> anyhow::Result<()
         let (created, key) = store.create_organisation(&new).await?;
         let url = format!("{}/hooks/{}", receiver.base, created.id);
         store.set_webhook(created.id, Some(&url)).await?;
+        // Each organisation's security team reads e-mail too; the vaccine maker's in French.
+        if let Some(domain) = org.domains.first() {
+            let language = if keys.len() == 1 {
+                store::Language::Fr
+            } else {
+                store::Language::En
+            };
+            store
+                .set_recipients(
+                    created.id,
+                    &[store::Recipient {
+                        address: format!("security@{domain}"),
+                        language,
+                    }],
+                )
+                .await?;
+        }
         receiver.expect(
             created.id,
             &created.name,
@@ -168,13 +191,17 @@ pub async fn run(listen: SocketAddr, once: bool, seed: u64) -> anyhow::Result<()
     }
     let counts = store.outbox_counts().await?;
     println!(
-        "\nNotifications: {} delivered, {} pending, {} dead; {} signatures verified by the receiver, {} refused.",
+        "\nNotifications: {} delivered ({} webhooks whose signature the receiver verified, {} e-mails the local SMTP relay received), {} pending, {} dead; {} signatures refused.",
         counts.delivered,
+        receiver.verified(),
+        mailbox.received(),
         counts.pending,
         counts.dead,
-        receiver.verified(),
         receiver.refused()
     );
+    for (to, (count, subject)) in mailbox.by_recipient() {
+        println!("  ✉ {to}: {count} e-mail(s), such as: {subject}");
+    }
 
     for (org, name, key) in &keys {
         let incidents = store.incidents(*org, 100).await?;
@@ -284,4 +311,77 @@ async fn receive(
         incident["summary"].as_str().unwrap_or("?"),
     );
     StatusCode::NO_CONTENT
+}
+
+/// The security teams' mail server: the service's own SMTP listener, keeping the subject
+/// of every message it is given, per recipient.
+struct Mailbox {
+    port: u16,
+    sink: Arc<MailboxSink>,
+}
+
+#[derive(Default)]
+struct MailboxSink {
+    /// Recipient → (messages, the subject of the first to arrive).
+    received: std::sync::Mutex<std::collections::BTreeMap<String, (u64, String)>>,
+}
+
+impl Mailbox {
+    async fn start() -> anyhow::Result<Mailbox> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let port = listener.local_addr()?.port();
+        let sink = Arc::new(MailboxSink::default());
+        let serving = Arc::clone(&sink);
+        tokio::spawn(async move {
+            let config = smtp::ListenerConfig::new("mail.demo.example");
+            let _ = smtp::serve(listener, config, serving, std::future::pending::<()>()).await;
+        });
+        Ok(Mailbox { port, sink })
+    }
+
+    fn received(&self) -> u64 {
+        self.by_recipient().values().map(|(n, _)| n).sum()
+    }
+
+    fn by_recipient(&self) -> std::collections::BTreeMap<String, (u64, String)> {
+        self.sink
+            .received
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+}
+
+impl smtp::JournalSink for MailboxSink {
+    async fn authenticate(&self, _user: &str, _password: &str) -> Option<smtp::Route> {
+        None
+    }
+
+    async fn recipient(
+        &self,
+        address: &str,
+        _authenticated: Option<&smtp::Route>,
+    ) -> Option<smtp::Route> {
+        Some(smtp::Route {
+            org: OrgId(0),
+            name: address.to_owned(),
+        })
+    }
+
+    async fn deliver(&self, envelope: smtp::Envelope, raw: Vec<u8>) -> Result<(), smtp::Rejection> {
+        let subject = mail::parse::parse_message(&raw, &mail::parse::Limits::default())
+            .map(|m| m.subject)
+            .unwrap_or_default();
+        let mut received = self
+            .received
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for to in envelope.recipients {
+            let entry = received
+                .entry(to.address)
+                .or_insert_with(|| (0, subject.clone()));
+            entry.0 += 1;
+        }
+        Ok(())
+    }
 }

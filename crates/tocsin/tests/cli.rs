@@ -294,7 +294,7 @@ fn a_missing_file_is_reported_and_the_others_are_still_scanned() {
 }
 
 #[test]
-fn the_demo_delivers_every_notification_with_a_valid_signature() {
+fn the_demo_delivers_every_notification_by_webhook_with_a_valid_signature_and_by_e_mail() {
     let output = tocsin(&["demo", "--listen", "127.0.0.1:0", "--once"], None);
     let out = stdout(&output);
     assert!(output.status.success(), "{out}\n{}", stderr(&output));
@@ -306,10 +306,29 @@ fn the_demo_delivers_every_notification_with_a_valid_signature() {
     assert_eq!(opened, 11, "{out}");
     assert_eq!(escalated, 0, "{out}");
     let sent = opened + escalated;
+    // Each notification goes to the organisation's webhook and to its security team's
+    // mailbox (the service's own SMTP listener stands in for their mail server).
     assert!(
         out.contains(&format!(
-            "Notifications: {sent} delivered, 0 pending, 0 dead; {sent} signatures verified by the receiver, 0 refused."
+            "Notifications: {} delivered ({sent} webhooks whose signature the receiver verified, {sent} e-mails the local SMTP relay received), 0 pending, 0 dead; 0 signatures refused.",
+            2 * sent
         )),
+        "{out}"
+    );
+    // The vaccine maker reads French: four phishing and two spray notices.
+    let northwind = out
+        .lines()
+        .find(|l| {
+            l.contains("✉ security@northwind-vaccines.example: 6 e-mail(s), such as: [tocsin] ")
+        })
+        .unwrap_or_else(|| panic!("the vaccine maker's mailbox: {out}"));
+    assert!(northwind.ends_with(" de Northwind Vaccines"), "{northwind}");
+    assert!(
+        out.contains("✉ security@stbrigids-hospital.example: 3 e-mail(s)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("✉ security@openwitness.example: 2 e-mail(s)"),
         "{out}"
     );
     assert!(out.contains("St. Brigid's Hospital (3 incidents)"), "{out}");
