@@ -3,6 +3,7 @@
 accepts to a directory as a .eml file, or refusing on demand.
 
     smtp-sink.py --port 0 --dir OUT [--mode accept|451|550] [--fail-first N]
+                 [--starttls CERT KEY]
 
 Prints "listening on 127.0.0.1:<port>" once it accepts connections (port 0 picks a
 free one). Each accepted message is written to OUT/<n>-<recipient>.eml, atomically,
@@ -13,6 +14,7 @@ to the first N recipients and then follows the mode.
 """
 
 import argparse
+import ssl
 import asyncio
 import itertools
 import os
@@ -68,12 +70,24 @@ async def main():
     parser.add_argument("--dir", required=True)
     parser.add_argument("--mode", choices=["accept", "451", "550"], default="accept")
     parser.add_argument("--fail-first", type=int, default=0)
+    # With a certificate and key (PEM), STARTTLS is offered and required before MAIL.
+    parser.add_argument("--starttls", nargs=2, metavar=("CERT", "KEY"))
     args = parser.parse_args()
+    tls = None
+    if args.starttls:
+        tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        tls.load_cert_chain(*args.starttls)
     os.makedirs(args.dir, exist_ok=True)
     sink = Sink(args.dir, args.mode, args.fail_first)
     loop = asyncio.get_running_loop()
     server = await loop.create_server(
-        lambda: SMTP(sink, hostname="smtp-sink.test", decode_data=False),
+        lambda: SMTP(
+            sink,
+            hostname="smtp-sink.test",
+            decode_data=False,
+            tls_context=tls,
+            require_starttls=tls is not None,
+        ),
         host="127.0.0.1",
         port=args.port,
     )

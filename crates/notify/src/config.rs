@@ -64,6 +64,10 @@ pub struct EmailConfig {
     /// How long one delivery attempt may take, connection included.
     #[serde(serialize_with = "jiff::fmt::serde::duration::friendly::compact::required")]
     pub timeout: SignedDuration,
+    /// A PEM file with the certificate of the authority that signed a private relay's
+    /// certificate, trusted besides the public roots; unset trusts the public roots only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 impl Default for EmailConfig {
@@ -76,6 +80,7 @@ impl Default for EmailConfig {
             password_env: None,
             from: "tocsin <tocsin@localhost>".into(),
             timeout: SignedDuration::from_secs(30),
+            ca_file: None,
         }
     }
 }

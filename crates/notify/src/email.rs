@@ -788,6 +788,8 @@ pub enum MailerError {
     Password(String),
     #[error("cannot set up the SMTP connection to {host}: {error}")]
     Transport { host: String, error: String },
+    #[error("notify.email.ca_file {path}: {error}")]
+    CaFile { path: String, error: String },
 }
 
 /// Sends e-mail notifications through the configured relay.
@@ -818,13 +820,35 @@ impl Mailer {
             host: host.to_owned(),
             error: error.to_string(),
         };
-        let builder = match config.tls {
-            SmtpTls::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host)
+        let builder = match (&config.ca_file, config.tls) {
+            (_, SmtpTls::None) => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host),
+            (None, SmtpTls::Starttls) => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host)
                 .map_err(transport_error)?,
-            SmtpTls::Tls => {
+            (None, SmtpTls::Tls) => {
                 AsyncSmtpTransport::<Tokio1Executor>::relay(host).map_err(transport_error)?
             }
-            SmtpTls::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host),
+            // A private relay: its authority is trusted besides the public roots, and the
+            // certificate must still name `host`.
+            (Some(path), tls) => {
+                let ca_error = |error: String| MailerError::CaFile {
+                    path: path.display().to_string(),
+                    error,
+                };
+                let pem = std::fs::read(path).map_err(|e| ca_error(e.to_string()))?;
+                let ca = lettre::transport::smtp::client::Certificate::from_pem(&pem)
+                    .map_err(|e| ca_error(e.to_string()))?;
+                let parameters =
+                    lettre::transport::smtp::client::TlsParameters::builder(host.to_owned())
+                        .add_root_certificate(ca)
+                        .build_rustls()
+                        .map_err(transport_error)?;
+                let tls = if tls == SmtpTls::Tls {
+                    lettre::transport::smtp::client::Tls::Wrapper(parameters)
+                } else {
+                    lettre::transport::smtp::client::Tls::Required(parameters)
+                };
+                AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host).tls(tls)
+            }
         };
         let timeout: Duration = config.timeout.try_into().unwrap_or(Duration::from_secs(30));
         let mut builder = builder.port(config.port).timeout(Some(timeout));

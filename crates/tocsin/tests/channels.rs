@@ -537,6 +537,100 @@ async fn a_personal_address_is_confirmed_through_the_link_the_relay_received() {
     );
 }
 
+/// A private relay that requires STARTTLS, with a certificate from the CERT's own
+/// authority: trusted through `notify.email.ca_file`, and only with it.
+#[tokio::test]
+async fn a_private_relay_is_reached_over_starttls_with_its_authority_trusted() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ca_key = rcgen::KeyPair::generate().expect("key");
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let ca = rcgen::CertifiedIssuer::self_signed(ca_params, ca_key).expect("CA");
+    let relay_key = rcgen::KeyPair::generate().expect("key");
+    let relay = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()])
+        .expect("params")
+        .signed_by(&relay_key, &ca)
+        .expect("relay certificate");
+    let (ca_pem, cert_pem, key_pem) = (
+        dir.path().join("ca.pem"),
+        dir.path().join("relay.pem"),
+        dir.path().join("relay.key"),
+    );
+    std::fs::write(&ca_pem, ca.pem()).expect("write");
+    std::fs::write(&cert_pem, relay.pem()).expect("write");
+    std::fs::write(&key_pem, relay_key.serialize_pem()).expect("write");
+
+    let sink_dir = tempfile::tempdir().expect("tempdir");
+    let tls_args = [
+        "--starttls",
+        cert_pem.to_str().expect("path"),
+        key_pem.to_str().expect("path"),
+    ];
+    let sink = SmtpSink::start(sink_dir.path(), &tls_args).await;
+    for (trusted, expect_delivery) in [(true, true), (false, false)] {
+        let data = tempfile::tempdir().expect("tempdir");
+        let config = write_config(data.path(), sink.port, 2, "3s");
+        let mut text = std::fs::read_to_string(&config).expect("config");
+        text = text.replace("tls = \"none\"", "tls = \"starttls\"");
+        if trusted {
+            text = text.replace(
+                "[notify.email]\n",
+                &format!("[notify.email]\nca_file = {ca_pem:?}\n"),
+            );
+        }
+        std::fs::write(&config, text).expect("config");
+        let operator = operator_key(data.path());
+        let receiver = Receiver::start(0).await;
+        let server = Server::start(&config).await;
+        let api = Api::new(&server.base);
+        let (_, key, _) = api
+            .enrol(&operator, "Alpha", &format!("{}/alpha", receiver.base))
+            .await;
+        let address = if trusted {
+            "soc@alpha.example"
+        } else {
+            "untrusting@alpha.example"
+        };
+        let (status, body) = put_json(
+            &api,
+            "/api/v1/org/recipients",
+            &key,
+            serde_json::json!({"recipients": [{"address": address, "language": "en"}]}),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        let (status, body) = api
+            .post_json(
+                "/api/v1/org/notifications/test",
+                &key,
+                serde_json::json!({}),
+            )
+            .await;
+        assert_eq!(status, 202, "{body}");
+        if expect_delivery {
+            let arrived = sink.wait_for(1, 20).await;
+            let m = parse(&arrived[0]);
+            assert!(header(&m, "To").is_some_and(|to| to.contains(address)));
+        } else {
+            // The relay's certificate is from an authority nobody said to trust: nothing
+            // is sent in the clear instead, and the dead letter says why.
+            let deadline = std::time::Instant::now() + Duration::from_secs(30);
+            let dead = loop {
+                let (_, dead) = api.get("/api/v1/deliveries?state=dead", &operator).await;
+                let text = dead.to_string();
+                if text.contains("untrusting@alpha.example") || std::time::Instant::now() > deadline
+                {
+                    break text;
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            };
+            assert!(dead.contains("untrusting@alpha.example"), "{dead}");
+            assert!(dead.contains("UnknownIssuer"), "{dead}");
+            assert_eq!(sink.messages().len(), 1, "only the trusted run's message");
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refusing_relay_is_retried_a_550_is_dead_until_an_operator_retries_it() {
     let sink_dir = tempfile::tempdir().expect("tempdir");
