@@ -129,12 +129,18 @@ impl MailIntake {
         let mail = parse_message(raw, &self.limits)?;
         let own = self.own_domains(org).await?;
         let analysis = self.analyser.analyse(&mail, &own);
-        // Confirmed personal addresses are the organisation's business as its domains are.
-        let personal = self.store.personal_addresses(org).await?;
-        let recipients: Vec<String> = mail
-            .recipients()
+        // Confirmed personal addresses are the organisation's business as its domains are;
+        // only recipients outside its domains are looked up.
+        let all = mail.recipients();
+        let others: Vec<String> = all
+            .iter()
+            .filter(|r| !own.contains_address(r))
+            .cloned()
+            .collect();
+        let personal = self.store.confirmed_personal(org, &others).await?;
+        let recipients: Vec<String> = all
             .into_iter()
-            .filter(|r| own.contains_address(r) || personal.contains(&r.to_lowercase()))
+            .filter(|r| own.contains_address(r) || personal.contains(&r.trim().to_lowercase()))
             .collect();
         let mut report = MailReport {
             origin: origin.clone(),

@@ -1,30 +1,16 @@
 //! Queuing what an organisation is told: one place where a change to an incident becomes
 //! outbox rows, one per channel the organisation has set up.
 //!
-//! Both intakes (sign-ins and mail) come here once they have decided that the
-//! organisation must hear about an incident; which channels exist and what each row
+//! The lifecycle (`lifecycle::after_change` and its ticker) and the test notification come
+//! here once the organisation must hear something; which channels exist and what each row
 //! carries is decided here, in the caller's transaction, so that the notification
 //! commits with the change that caused it.
 
 use jiff::Timestamp;
 
 use crate::config::EmailConfig;
-use crate::{email, payload};
-use model::Incident;
-use store::{Intake, NewDelivery, Organisation, Recipient, StoreError, StoredMail, StoredSignIn};
-
-/// A change to an incident that the organisation must hear about.
-pub struct IncidentNotice<'a> {
-    /// `incident.opened`, `incident.escalated`, …
-    pub event: &'a str,
-    pub organisation: &'a Organisation,
-    /// The incident as this change left it.
-    pub incident: &'a Incident,
-    /// The sign-ins to show (the first few of this change's evidence).
-    pub evidence: &'a [StoredSignIn],
-    /// The messages to show, for a phishing incident.
-    pub messages: &'a [StoredMail],
-}
+use crate::email;
+use store::{Intake, NewDelivery, Organisation, Recipient, StoreError};
 
 /// The channels an organisation is told on, read in the caller's transaction.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -71,37 +57,6 @@ pub async fn channels(
         recipients,
         message_domain: email.from_domain().to_owned(),
     })
-}
-
-/// Queues the notice on every channel of the organisation; returns the rows queued
-/// (none when it has no channel).
-pub async fn queue_incident(
-    tx: &mut Intake,
-    channels: &Channels,
-    notice: &IncidentNotice<'_>,
-) -> Result<Vec<Queued>, StoreError> {
-    if !channels.any() {
-        return Ok(Vec::new());
-    }
-    let delivery_id = uuid::Uuid::now_v7().to_string();
-    let document = payload::notification(
-        notice.event,
-        &delivery_id,
-        &notice.organisation.name,
-        notice.incident,
-        notice.evidence,
-        notice.messages,
-    );
-    queue_document(
-        tx,
-        channels,
-        notice.organisation,
-        Some(&notice.incident.id),
-        notice.event,
-        delivery_id,
-        document,
-    )
-    .await
 }
 
 /// Fans one notification document (the JSON a webhook receives, built once) out to the

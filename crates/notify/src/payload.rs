@@ -47,26 +47,6 @@ struct OrganisationRef<'a> {
     name: &'a str,
 }
 
-/// The webhook body for `event` on `incident`.
-pub fn notification(
-    event: &str,
-    delivery_id: &str,
-    org_name: &str,
-    incident: &Incident,
-    evidence: &[StoredSignIn],
-    messages: &[StoredMail],
-) -> String {
-    document(
-        event,
-        delivery_id,
-        org_name,
-        incident,
-        evidence,
-        messages,
-        None,
-    )
-}
-
 /// The webhook body for `event` on `incident`, saying how far its campaign reaches when
 /// other organisations were hit (`reach` with at least one other).
 pub fn document(

@@ -70,7 +70,7 @@ async fn set_recipients(
 /// Queues a test notification on every channel the organisation has; 409 when it has
 /// none, since nothing could arrive.
 async fn send_test(
-    OrgAdmin { org, .. }: OrgAdmin,
+    OrgAdmin { org, actor }: OrgAdmin,
     State(state): State<AppState>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     let store = state.store();
@@ -101,6 +101,14 @@ async fn send_test(
     .await?;
     tx.commit().await?;
     state.intake.outbox_wake().notify_one();
+    store
+        .audit(
+            &actor.0,
+            Some(org),
+            "notification.test",
+            &serde_json::json!({ "queued": queued.len() }),
+        )
+        .await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(serde_json::json!({ "queued": queued })),

@@ -528,7 +528,7 @@ pub async fn recheck_domains(
                 tracing::warn!(org = %verified.org, domain = %verified.domain, "A verified domain's TXT record is gone.");
                 store
                     .audit(
-                        "system",
+                        notify::lifecycle::SERVICE,
                         Some(verified.org),
                         "domain.record_missing",
                         &serde_json::json!({
@@ -625,7 +625,7 @@ fn welcome_message(
     public_url: &str,
     message_id: String,
 ) -> notify::notice::EmailNotice {
-    use crate::personal::escape;
+    use notify::email::escape;
     let french = application.language == store::Language::Fr;
     // The name is the applicant's own text: it must not break the subject into headers.
     let name = application.name.replace(char::is_control, " ");

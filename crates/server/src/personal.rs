@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::auth::{OrgAdmin, OrgReader};
 use crate::error::ApiJson;
 use crate::{ApiError, AppState};
+use notify::email::escape;
 use notify::notice::EmailNotice;
 use store::{Confirmation, NewDelivery, PendingPersonal, PersonalAccount};
 
@@ -69,18 +70,16 @@ async fn invite(
         "{}/personal/confirm?token={token}",
         state.http.public_base()
     );
-    let notice = confirmation_message(
-        &message_host(&state),
-        &organisation.name,
-        &email,
-        &link,
-        expires_at,
-    );
+    // The Message-ID names the outbox row, as every e-mail tocsin sends does.
+    let delivery_id = uuid::Uuid::now_v7().to_string();
+    let message_id =
+        notify::email::message_id(&delivery_id, state.intake.config().email.from_domain());
+    let notice = confirmation_message(message_id, &organisation.name, &email, &link, expires_at);
     let payload = serde_json::to_string(&notice).map_err(ApiError::internal)?;
     state
         .store()
         .enqueue(&NewDelivery {
-            delivery_id: uuid::Uuid::now_v7().to_string(),
+            delivery_id,
             org: admin.org,
             incident_id: None,
             channel: "email".into(),
@@ -90,6 +89,7 @@ async fn invite(
             not_before: jiff::Timestamp::now(),
         })
         .await?;
+    state.intake.outbox_wake().notify_one();
     tracing::info!(by = %admin.actor, org = %admin.org, "Personal address invited.");
     Ok((
         StatusCode::CREATED,
@@ -100,15 +100,8 @@ async fn invite(
     ))
 }
 
-fn message_host(state: &AppState) -> String {
-    url::Url::parse(&state.http.public_url)
-        .ok()
-        .and_then(|url| url.host_str().map(str::to_owned))
-        .unwrap_or_else(|| "tocsin.invalid".into())
-}
-
 fn confirmation_message(
-    host: &str,
+    message_id: String,
     organisation: &str,
     email: &str,
     link: &str,
@@ -141,7 +134,7 @@ fn confirmation_message(
         subject,
         text,
         html,
-        message_id: format!("<{}@{host}>", uuid::Uuid::now_v7()),
+        message_id,
     }
 }
 
@@ -178,22 +171,6 @@ async fn list(reader: OrgReader, State(state): State<AppState>) -> Result<Json<L
 struct TokenQuery {
     #[serde(default)]
     token: String,
-}
-
-/// Escapes text for HTML content and attribute values.
-pub(crate) fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 fn page(status: StatusCode, title: &str, body_html: &str) -> Response {
@@ -366,7 +343,10 @@ mod tests {
     fn the_confirmation_message_reads_well_and_escapes_the_organisation() {
         let expires: jiff::Timestamp = "2026-12-08T09:30:00Z".parse().expect("time");
         let notice = confirmation_message(
-            "tocsin.cert.example",
+            notify::email::message_id(
+                "0193a000-0000-7000-8000-000000000001",
+                "tocsin.cert.example",
+            ),
             "Echo <Clinic> & Co\r\nBcc: x@evil.example",
             "ana.perso@mail.example",
             "https://tocsin.cert.example/personal/confirm?token=0123abcd",

@@ -823,7 +823,7 @@ async fn a_record_that_disappears_is_audited_and_the_domain_stays_verified() {
         audit["entries"][0]["action"], "domain.record_missing",
         "{audit}"
     );
-    assert_eq!(audit["entries"][0]["actor"], "system", "{audit}");
+    assert_eq!(audit["entries"][0]["actor"], "tocsin", "{audit}");
     let (_, own) = f.send("GET", "/api/v1/org", Some(&a_key), None).await;
     assert_eq!(
         own["domains"],

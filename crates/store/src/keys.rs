@@ -75,11 +75,14 @@ pub(crate) fn random_bytes<const N: usize>() -> Result<[u8; N]> {
     Ok(bytes)
 }
 
+/// 256 random bits in hex: session cookies, CSRF and personal-address tokens, and the
+/// secret part of API keys.
+pub(crate) fn random_hex_token() -> Result<String> {
+    Ok(hex::encode(random_bytes::<32>()?))
+}
+
 fn new_token() -> Result<String> {
-    Ok(format!(
-        "{KEY_PREFIX}{}",
-        hex::encode(random_bytes::<32>()?)
-    ))
+    Ok(format!("{KEY_PREFIX}{}", random_hex_token()?))
 }
 
 pub(crate) fn token_hash(token: &str) -> Vec<u8> {

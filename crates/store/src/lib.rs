@@ -7,7 +7,9 @@
 //!
 //! Tenancy is by construction: every query over organisation data takes the [`OrgId`]
 //! of the caller as a parameter and filters on it in SQL; no method returns rows of more
-//! than one organisation except the operator's and the outbox worker's.
+//! than one organisation except the operator's, the outbox worker's, the notification
+//! policy's ticker (`due_pending`), the domain re-check (`dns_verified_domains`) and the
+//! cross-organisation counts (`campaign_reach`, `false_positives`: counts, never rows).
 
 mod audit;
 mod enrolment;

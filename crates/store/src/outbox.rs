@@ -424,19 +424,6 @@ impl Store {
             .collect()
     }
 
-    /// Every queued notification of `org`, newest first, at most `limit`; for tests and
-    /// the organisation's own view.
-    pub async fn org_deliveries(&self, org: OrgId, limit: u32) -> Result<Vec<DeliveryRecord>> {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "{SELECT_RECORD} WHERE o.org_id = ? ORDER BY o.id DESC LIMIT ?"
-        )))
-        .bind(org.0)
-        .bind(limit.min(1000))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(|row| record(row, false)).collect()
-    }
-
     /// How many notifications are in each state, for health checks and tests.
     pub async fn outbox_counts(&self) -> Result<OutboxCounts> {
         let row = sqlx::query(

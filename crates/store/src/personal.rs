@@ -11,7 +11,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 use sqlx::Row;
 
-use crate::keys::{random_bytes, token_hash};
+use crate::keys::token_hash;
 use crate::users::normalise_email;
 use crate::{Result, Store, StoreError, corrupt, now_text};
 use model::OrgId;
@@ -62,10 +62,6 @@ pub struct OptedOut {
     pub mails_deleted: u64,
 }
 
-fn new_token() -> Result<String> {
-    Ok(hex::encode(random_bytes::<32>()?))
-}
-
 impl Store {
     /// Records an invitation of `email` for `org`, valid for `ttl`, and returns the token
     /// to mail to it. An earlier invitation of the same address is replaced; at most
@@ -83,7 +79,7 @@ impl Store {
         let expires_at = now
             .checked_add(ttl)
             .map_err(|error| StoreError::Invalid(format!("confirmation lifetime: {error}")))?;
-        let token = new_token()?;
+        let token = crate::keys::random_hex_token()?;
         let mut tx = self.pool.begin().await?;
         sqlx::query("DELETE FROM personal_pending WHERE expires_at_us <= ?")
             .bind(now.as_microsecond())
@@ -178,7 +174,7 @@ impl Store {
             tx.commit().await?;
             return Ok(Confirmation::Expired);
         }
-        let opt_out_token = new_token()?;
+        let opt_out_token = crate::keys::random_hex_token()?;
         sqlx::query(
             "INSERT INTO personal_accounts (org_id, email, confirmed_at, opt_out_hash) \
              VALUES (?, ?, ?, ?) ON CONFLICT (org_id, email) DO UPDATE SET \
@@ -349,16 +345,32 @@ impl Store {
         rows.iter().map(pending_from_row).collect()
     }
 
-    /// The confirmed personal addresses of `org`, lower-cased: mail to them is the
-    /// organisation's business as mail to its domains is.
-    pub async fn personal_addresses(&self, org: OrgId) -> Result<HashSet<String>> {
-        let emails: Vec<String> =
-            sqlx::query_scalar("SELECT email FROM personal_accounts WHERE org_id = ? LIMIT ?")
-                .bind(org.0)
-                .bind(MAX_LISTED)
-                .fetch_all(&self.pool)
-                .await?;
-        Ok(emails.into_iter().map(|e| e.to_lowercase()).collect())
+    /// Which of `addresses` are confirmed personal addresses of `org`, lower-cased. Only
+    /// the addresses asked about are looked up, so a message costs one small query
+    /// however many addresses the organisation has opted in (and none when `addresses` is
+    /// empty).
+    pub async fn confirmed_personal(
+        &self,
+        org: OrgId,
+        addresses: &[String],
+    ) -> Result<HashSet<String>> {
+        let mut wanted: Vec<String> = addresses.iter().map(|a| a.trim().to_lowercase()).collect();
+        wanted.sort();
+        wanted.dedup();
+        let mut found = HashSet::new();
+        // SQLite's bound-parameter limit is far above this; chunks keep each query small.
+        for chunk in wanted.chunks(256) {
+            let placeholders = vec!["?"; chunk.len()].join(", ");
+            let sql = format!(
+                "SELECT email FROM personal_accounts WHERE org_id = ? AND email IN ({placeholders})"
+            );
+            let mut query = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql)).bind(org.0);
+            for address in chunk {
+                query = query.bind(address);
+            }
+            found.extend(query.fetch_all(&self.pool).await?);
+        }
+        Ok(found)
     }
 }
 

@@ -197,10 +197,6 @@ fn user_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<User> {
 const USER_COLUMNS: &str = "users.id, users.email, users.name, users.role, users.org_id, \
                             users.created_at, users.disabled_at";
 
-fn random_token() -> Result<String> {
-    Ok(hex::encode(random_bytes::<32>()?))
-}
-
 impl Store {
     /// Creates a user. The e-mail must be unused (whatever its case) and the organisation
     /// must exist for an organisation's user.
@@ -315,8 +311,8 @@ impl Store {
         user_id: i64,
         lifetime: SignedDuration,
     ) -> Result<NewSession> {
-        let token = random_token()?;
-        let csrf_token = random_token()?;
+        let token = crate::keys::random_hex_token()?;
+        let csrf_token = crate::keys::random_hex_token()?;
         let now = Timestamp::now();
         let expires_at = now
             .checked_add(lifetime)
