@@ -7,6 +7,7 @@
 
 use jiff::{SignedDuration, Timestamp};
 use sqlx::Row;
+use std::collections::HashMap;
 
 use crate::incidents::{INCIDENT_COLUMNS, incident_from_row};
 use crate::mails::mail_from_row;
@@ -512,8 +513,9 @@ impl Store {
             .collect::<Result<Vec<_>>>()?;
         // What became of each notification queued: every outbox row it made (the webhook's
         // and one per e-mail recipient, `<id>.mail<n>`) as it is now, with its attempts.
-        for event in &mut events {
-            let Some(delivery_id) = event.detail["delivery_id"].as_str().map(str::to_owned) else {
+        let mut made: Vec<(usize, Vec<(i64, serde_json::Value)>)> = Vec::new();
+        for (index, event) in events.iter().enumerate() {
+            let Some(delivery_id) = event.detail["delivery_id"].as_str() else {
                 continue;
             };
             let rows = sqlx::query(
@@ -522,44 +524,71 @@ impl Store {
                  ORDER BY id LIMIT ?",
             )
             .bind(org.0)
-            .bind(&delivery_id)
-            .bind(format!("{}.mail%", like_escape(&delivery_id)))
+            .bind(delivery_id)
+            .bind(format!("{}.mail%", like_escape(delivery_id)))
             .bind(DELIVERIES_PER_NOTICE)
             .fetch_all(&self.pool)
             .await?;
-            let mut deliveries = Vec::with_capacity(rows.len());
-            for row in &rows {
-                let outbox_id: i64 = row.try_get("id")?;
-                let attempts = sqlx::query(
-                    "SELECT attempt, at, outcome, detail, duration_ms FROM delivery_attempts \
-                     WHERE outbox_id = ? ORDER BY attempt DESC LIMIT ?",
-                )
-                .bind(outbox_id)
-                .bind(ATTEMPTS_PER_DELIVERY)
-                .fetch_all(&self.pool)
-                .await?
+            let rows = rows
                 .iter()
-                .rev()
-                .map(|a| {
-                    Ok(serde_json::json!({
+                .map(|row| {
+                    Ok((
+                        row.try_get::<i64, _>("id")?,
+                        serde_json::json!({
+                            "channel": row.try_get::<String, _>("channel")?,
+                            "target": row.try_get::<Option<String>, _>("target")?,
+                            "state": row.try_get::<String, _>("state")?,
+                            "attempts": row.try_get::<i64, _>("attempts")?,
+                            "last_error": row.try_get::<Option<String>, _>("last_error")?,
+                            "delivered_at": row.try_get::<Option<String>, _>("delivered_at")?,
+                        }),
+                    ))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            made.push((index, rows));
+        }
+        // The attempts of all those rows in one query per few hundred rows, not one per row.
+        let ids: Vec<i64> = made
+            .iter()
+            .flat_map(|(_, rows)| rows.iter().map(|(id, _)| *id))
+            .collect();
+        let mut attempts: HashMap<i64, Vec<serde_json::Value>> = HashMap::new();
+        for chunk in ids.chunks(256) {
+            let placeholders = vec!["?"; chunk.len()].join(", ");
+            let sql = format!(
+                "SELECT outbox_id, attempt, at, outcome, detail, duration_ms FROM delivery_attempts \
+                 WHERE outbox_id IN ({placeholders}) ORDER BY outbox_id, attempt"
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for id in chunk {
+                query = query.bind(id);
+            }
+            for a in query.fetch_all(&self.pool).await? {
+                attempts
+                    .entry(a.try_get("outbox_id")?)
+                    .or_default()
+                    .push(serde_json::json!({
                         "attempt": a.try_get::<i64, _>("attempt")?,
                         "at": a.try_get::<String, _>("at")?,
                         "outcome": a.try_get::<String, _>("outcome")?,
                         "detail": a.try_get::<String, _>("detail")?,
                         "duration_ms": a.try_get::<i64, _>("duration_ms")?,
-                    }))
-                })
-                .collect::<Result<Vec<_>>>()?;
-                deliveries.push(serde_json::json!({
-                    "channel": row.try_get::<String, _>("channel")?,
-                    "target": row.try_get::<Option<String>, _>("target")?,
-                    "state": row.try_get::<String, _>("state")?,
-                    "attempts": row.try_get::<i64, _>("attempts")?,
-                    "last_error": row.try_get::<Option<String>, _>("last_error")?,
-                    "delivered_at": row.try_get::<Option<String>, _>("delivered_at")?,
-                    "attempt_log": attempts,
-                }));
+                    }));
             }
+        }
+        for (index, rows) in made {
+            let deliveries: Vec<serde_json::Value> = rows
+                .into_iter()
+                .map(|(id, mut delivery)| {
+                    let mut log = attempts.remove(&id).unwrap_or_default();
+                    // The latest attempts, oldest first.
+                    let skip = log.len().saturating_sub(ATTEMPTS_PER_DELIVERY);
+                    log.drain(..skip);
+                    delivery["attempt_log"] = serde_json::Value::Array(log);
+                    delivery
+                })
+                .collect();
+            let event = &mut events[index];
             if let Some(first) = deliveries.first() {
                 event.detail["delivery"] = first.clone();
             }
@@ -632,7 +661,7 @@ impl Store {
 /// Outbox rows shown per notification on a timeline (the webhook and e-mail recipients).
 const DELIVERIES_PER_NOTICE: i64 = 60;
 /// The latest attempts shown per outbox row on a timeline.
-const ATTEMPTS_PER_DELIVERY: i64 = 20;
+const ATTEMPTS_PER_DELIVERY: usize = 20;
 
 /// `text` for a LIKE pattern with `\` as the escape character.
 fn like_escape(text: &str) -> String {

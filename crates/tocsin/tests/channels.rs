@@ -674,6 +674,36 @@ async fn a_refusing_relay_is_retried_a_550_is_dead_until_an_operator_retries_it(
         assert!(tokio::time::Instant::now() < deadline, "{one}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    // The incident's timeline tells the same story, attempt by attempt, for both rows the
+    // notification made.
+    let (_, timeline) = s
+        .api
+        .get(&format!("/api/v1/incidents/{id}/timeline"), &key)
+        .await;
+    let notified = timeline["events"]
+        .as_array()
+        .and_then(|events| events.iter().find(|e| e["kind"] == "notification"))
+        .cloned()
+        .unwrap_or_else(|| panic!("a notification on the timeline: {timeline}"));
+    let rows = notified["detail"]["deliveries"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        rows.len(),
+        2,
+        "the webhook's row and the e-mail's: {notified}"
+    );
+    let email = rows
+        .iter()
+        .find(|d| d["channel"] == "email")
+        .unwrap_or_else(|| panic!("{notified}"));
+    assert_eq!(email["target"], "soc@delta.example");
+    let outcomes: Vec<&str> = email["attempt_log"]
+        .as_array()
+        .map(|log| log.iter().filter_map(|a| a["outcome"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(outcomes, ["retry", "delivered"], "{email}");
 
     // 550: dead at once, visible to the operator and not to organisations.
     sink.set_mode("550");
