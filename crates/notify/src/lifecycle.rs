@@ -304,7 +304,13 @@ pub async fn round(
         };
         let case = case(None, &incident, &pacing);
         match policy::decide(&case, policy, now) {
-            Decision::Send(Notice::Digest) => digests.entry(org).or_default().push(incident),
+            // One digest lists at most INCIDENTS_IN_DIGEST; the rest stay held for the next.
+            Decision::Send(Notice::Digest) => {
+                let digest = digests.entry(org).or_default();
+                if digest.len() < payload::INCIDENTS_IN_DIGEST {
+                    digest.push(incident);
+                }
+            }
             Decision::Send(notice) => {
                 let (evidence, messages) = tx
                     .latest_evidence(org, &incident.id, payload::EVIDENCE_IN_NOTIFICATION as u32)

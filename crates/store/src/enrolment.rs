@@ -12,7 +12,9 @@ use sqlx::Row;
 
 use crate::audit;
 use crate::keys::{Principal, create_api_key};
-use crate::orgs::{Language, is_plausible_domain, normalise_country, normalise_domain};
+use crate::orgs::{
+    Language, is_plausible_domain, normalise_country, normalise_domain, normalise_domains,
+};
 use crate::{Store, StoreError, corrupt};
 use model::{OrgId, Sector};
 
@@ -255,12 +257,7 @@ fn check_application(new: &NewApplication) -> Result<(String, String, Vec<Contac
             new.domains.len()
         )));
     }
-    let mut domains: Vec<String> = new.domains.iter().map(|d| normalise_domain(d)).collect();
-    domains.sort();
-    domains.dedup();
-    if let Some(bad) = domains.iter().find(|d| !is_plausible_domain(d)) {
-        return Err(invalid(format!("domain {bad:?} is not a domain name")));
-    }
+    let domains = normalise_domains(&new.domains).map_err(|e| invalid(e.to_string()))?;
     Ok((name, country, contacts, domains))
 }
 

@@ -248,7 +248,9 @@ pub(crate) fn normalise_domains(domains: &[String]) -> Result<Vec<String>> {
     domains.sort();
     domains.dedup();
     if let Some(bad) = domains.iter().find(|d| !is_plausible_domain(d)) {
-        return Err(StoreError::Invalid(format!("{bad:?} is not a domain name")));
+        return Err(StoreError::Invalid(format!(
+            "domain {bad:?} is not a domain name"
+        )));
     }
     Ok(domains)
 }
