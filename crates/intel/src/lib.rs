@@ -127,19 +127,5 @@ pub struct Intel {
     pub problems: Vec<Problem>,
 }
 
-/// One indicator that matched one event.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct Match {
-    /// `Indicator::id`.
-    pub indicator: String,
-    pub feed: String,
-    /// The object path compared, e.g. `domain-name:value`.
-    pub field: String,
-    /// The value in the event that matched, e.g. `login.evil.example` for an indicator on
-    /// `evil.example`.
-    pub observed: String,
-    /// The indicator's pattern, for people to read.
-    pub pattern: String,
-    /// `Indicator::actors`.
-    pub actors: Vec<String>,
-}
+/// One indicator that matched one event: the model's type, since incidents carry them.
+pub use model::IndicatorMatch as Match;

@@ -188,7 +188,10 @@ mod tests {
             seen.urls,
             ["https://login.evil.example/a", "http://198.51.100.7/x"]
         );
-        assert_eq!(seen.ips, ["198.51.100.7".parse::<IpAddr>().unwrap()]);
+        assert_eq!(
+            seen.ips,
+            ["198.51.100.7".parse::<IpAddr>().expect("address")]
+        );
         let file = &seen.files[0];
         assert_eq!(
             file.md5.as_deref(),

@@ -50,10 +50,12 @@ pub enum Code {
     AttachmentRtlo,
     // The message itself.
     ParseLimit,
+    // Threat intelligence: a sender, link host, URL or attachment is a live indicator.
+    KnownIndicator,
 }
 
 impl Code {
-    pub const ALL: [Code; 35] = [
+    pub const ALL: [Code; 36] = [
         Code::LookalikeSender,
         Code::BrandInSenderDomain,
         Code::SuffixSwapSender,
@@ -89,6 +91,7 @@ impl Code {
         Code::AttachmentDoubleExtension,
         Code::AttachmentRtlo,
         Code::ParseLimit,
+        Code::KnownIndicator,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -128,6 +131,7 @@ impl Code {
             Code::AttachmentDoubleExtension => "attachment_double_extension",
             Code::AttachmentRtlo => "attachment_rtlo",
             Code::ParseLimit => "parse_limit",
+            Code::KnownIndicator => "known_indicator",
         }
     }
 
@@ -177,6 +181,9 @@ impl Code {
             Code::AttachmentDoubleExtension => 40,
             Code::AttachmentRtlo => 50,
             Code::ParseLimit => 10,
+            // The operator's own intelligence names the sender, a link or an attachment:
+            // that alone makes phishing. Warning-listed values never get here.
+            Code::KnownIndicator => 60,
         }
     }
 }

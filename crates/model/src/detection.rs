@@ -29,6 +29,9 @@ pub enum DetectionKind {
     /// Messages judged phishing by the mail analyser, sent to enrolled accounts: a
     /// lookalike or impersonated sender, a lure, a dangerous link or attachment.
     Phishing,
+    /// Sign-ins from an address that the operator's threat intelligence names: a live
+    /// indicator, whatever the detectors make of the volume.
+    KnownIndicator,
 }
 
 impl DetectionKind {
@@ -40,6 +43,7 @@ impl DetectionKind {
             DetectionKind::DistributedSpray => "distributed_spray",
             DetectionKind::CrossOrgCampaign => "cross_org_campaign",
             DetectionKind::Phishing => "phishing",
+            DetectionKind::KnownIndicator => "known_indicator",
         }
     }
 
@@ -52,6 +56,7 @@ impl DetectionKind {
             DetectionKind::DistributedSpray => "Distributed password spray",
             DetectionKind::CrossOrgCampaign => "Campaign across organisations",
             DetectionKind::Phishing => "Spear-phishing",
+            DetectionKind::KnownIndicator => "Sign-ins from known hostile infrastructure",
         }
     }
 
@@ -63,6 +68,7 @@ impl DetectionKind {
             "distributed_spray" => Some(DetectionKind::DistributedSpray),
             "cross_org_campaign" => Some(DetectionKind::CrossOrgCampaign),
             "phishing" => Some(DetectionKind::Phishing),
+            "known_indicator" => Some(DetectionKind::KnownIndicator),
             _ => None,
         }
     }
@@ -76,6 +82,7 @@ impl DetectionKind {
             DetectionKind::DistributedSpray => Technique::PASSWORD_SPRAYING,
             DetectionKind::CrossOrgCampaign => Technique::PASSWORD_SPRAYING,
             DetectionKind::Phishing => Technique::PHISHING,
+            DetectionKind::KnownIndicator => Technique::VALID_ACCOUNTS,
         }
     }
 }
@@ -281,6 +288,29 @@ pub struct Incident {
     /// Why the detectors opened the incident and why it got worse, one sentence each,
     /// at most [`Incident::MAX_REASONS`].
     pub reasons: Vec<String>,
+    /// Threat-intelligence indicators its sources, senders, links or attachments matched,
+    /// at most [`Incident::MAX_INDICATORS`].
+    pub indicators: Vec<IndicatorMatch>,
+}
+
+/// One live indicator of the operator's threat intelligence that matched one value of an
+/// event: which indicator, from which feed, on what.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct IndicatorMatch {
+    /// The feed's id for the indicator (`indicator--<uuid>`, a MISP attribute uuid,
+    /// `<list>:<line>`).
+    pub indicator: String,
+    /// The feed it came from, as the operator named it.
+    pub feed: String,
+    /// The STIX object path compared, e.g. `domain-name:value`.
+    pub field: String,
+    /// The value in the event that matched, e.g. `login.evil.example` for an indicator on
+    /// `evil.example`.
+    pub observed: String,
+    /// The indicator's STIX pattern, for people to read.
+    pub pattern: String,
+    /// Actors the feed links the indicator to (catalogue ids or imported ids).
+    pub actors: Vec<String>,
 }
 
 impl Incident {
@@ -289,6 +319,8 @@ impl Incident {
     pub const MAX_LISTED: usize = 1000;
     /// Reasons kept per incident: those of its opening and of each escalation.
     pub const MAX_REASONS: usize = 20;
+    /// Indicator matches kept per incident; the first ones say who and what.
+    pub const MAX_INDICATORS: usize = 50;
 }
 
 #[cfg(test)]

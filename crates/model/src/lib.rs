@@ -11,7 +11,9 @@ mod mail;
 mod org;
 mod signin;
 
-pub use detection::{Detection, DetectionKind, Incident, IncidentState, Severity, Technique};
+pub use detection::{
+    Detection, DetectionKind, Incident, IncidentState, IndicatorMatch, Severity, Technique,
+};
 pub use mail::{
     Attachment, AttachmentRecord, AuthHeader, Mail, MailAnalysis, MailOrigin, MailRecord, Mailbox,
     Reason, Verdict,

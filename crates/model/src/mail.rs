@@ -192,11 +192,19 @@ pub struct MailRecord {
     /// The recipients in the organisation the record belongs to.
     pub recipients: Vec<String>,
     pub attachments: Vec<AttachmentRecord>,
+    /// Where its links point, normalised, at most [`MailRecord::MAX_LINKS`]: kept so that
+    /// a URL or domain that becomes an indicator later finds the message.
+    #[serde(default)]
+    pub links: Vec<String>,
     /// Hex SHA-256 of the raw message: the same message delivered twice is one record.
     pub sha256: String,
     pub origin: MailOrigin,
     #[serde(flatten)]
     pub analysis: MailAnalysis,
+}
+
+impl MailRecord {
+    pub const MAX_LINKS: usize = 200;
 }
 
 /// An attachment as listed in a [`MailRecord`]: never its content.

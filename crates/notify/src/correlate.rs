@@ -69,6 +69,7 @@ pub fn absorb(
                 .take(Incident::MAX_REASONS)
                 .cloned()
                 .collect(),
+            indicators: Vec::new(),
         };
         incident.summary = summary(&incident);
         return (incident, Change::Opened);
@@ -168,6 +169,11 @@ pub fn summary(incident: &Incident) -> String {
             "Spear-phishing against {accounts}: {} judged phishing, from {}, {window}.",
             count(incident.evidence_count, "message"),
             listing(&incident.sources, "sender")
+        ),
+        DetectionKind::KnownIndicator => format!(
+            "Sign-ins from {sources}, which the threat intelligence names, against {accounts}: \
+             {} {window}.",
+            count(incident.evidence_count, "sign-in")
         ),
         kind => format!(
             "{} from {sources} against {accounts}: {failed} failed sign-ins {window}.",

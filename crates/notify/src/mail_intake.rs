@@ -153,7 +153,8 @@ impl MailIntake {
         if recipients.is_empty() {
             return Ok(report);
         }
-        let record = record(&mail, raw, recipients, origin, analysis);
+        let links = link_targets(&mail);
+        let record = record(&mail, raw, recipients, origin, analysis, links);
         let mut tx = self.store.begin_intake().await?;
         let Some(id) = tx.insert_mail(org, &record).await? else {
             report.disposition = Disposition::Duplicate;
@@ -243,6 +244,7 @@ fn record(
     recipients: Vec<String>,
     origin: MailOrigin,
     analysis: MailAnalysis,
+    links: Vec<String>,
 ) -> MailRecord {
     MailRecord {
         time: mail.date.unwrap_or_else(Timestamp::now),
@@ -256,10 +258,28 @@ fn record(
             .iter()
             .map(AttachmentRecord::from)
             .collect(),
+        links,
         sha256: hex::encode(Sha256::digest(raw)),
         origin,
         analysis,
     }
+}
+
+/// Where the message's links point, normalised as indicators are, without repeats and at
+/// most [`MailRecord::MAX_LINKS`].
+fn link_targets(mail: &Mail) -> Vec<String> {
+    let mut targets: Vec<String> = Vec::new();
+    for link in mail::signals::links::extract(mail).links {
+        if targets.len() >= MailRecord::MAX_LINKS {
+            break;
+        }
+        if let Some(url) = intel::normal::url(&link.href)
+            && !targets.contains(&url)
+        {
+            targets.push(url);
+        }
+    }
+    targets
 }
 
 /// The sending infrastructure a phishing message came from: the domain an attacker
@@ -372,6 +392,7 @@ mod tests {
             subject: String::new(),
             recipients: vec![],
             attachments: vec![],
+            links: vec![],
             sha256: String::new(),
             origin: MailOrigin::Upload {
                 request: "r".into(),

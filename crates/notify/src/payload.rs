@@ -162,6 +162,11 @@ pub fn recommended_actions(incident: &Incident) -> Vec<&'static str> {
             "Block the sender's domain and the link hosts listed in the evidence at the mail gateway and the web proxy.",
             "If an attachment was opened, isolate that computer and have it checked for malware before it reconnects.",
         ]),
+        DetectionKind::KnownIndicator => actions.extend([
+            "Block the listed source addresses at the identity provider, VPN and firewall: the operator's threat intelligence names them.",
+            "Check every listed account for a successful sign-in from these addresses, and treat any account that has one as compromised.",
+            "Require multi-factor authentication for the targeted accounts and block legacy authentication.",
+        ]),
     }
     actions
 }

@@ -107,6 +107,10 @@ const FILES: &[(&str, &str)] = &[
         "fake_recruiter",
         include_str!("../playbooks/fake_recruiter.toml"),
     ),
+    (
+        "known_indicator",
+        include_str!("../playbooks/known_indicator.toml"),
+    ),
 ];
 
 /// Why a playbook file is not usable.
@@ -183,6 +187,7 @@ pub fn id_for(incident: &Incident) -> &'static str {
         | DetectionKind::DistributedSpray
         | DetectionKind::CrossOrgCampaign => "password_spray",
         DetectionKind::Phishing => phishing_id(&incident.reasons),
+        DetectionKind::KnownIndicator => "known_indicator",
     }
 }
 
@@ -250,6 +255,7 @@ mod tests {
             evidence_count: 1,
             summary: String::new(),
             reasons: reasons.iter().map(|r| r.to_string()).collect(),
+            indicators: vec![],
         }
     }
 
@@ -275,6 +281,7 @@ mod tests {
             DetectionKind::DistributedSpray,
             DetectionKind::CrossOrgCampaign,
             DetectionKind::Phishing,
+            DetectionKind::KnownIndicator,
         ];
         for kind in kinds {
             let id = id_for(&incident(kind, &[]));
@@ -306,6 +313,7 @@ mod tests {
             "lookalike_domain",
             "impersonation",
             "fake_recruiter",
+            "known_indicator",
         ];
         for playbook in all() {
             assert!(reachable.contains(&playbook.id.as_str()), "{}", playbook.id);

@@ -108,6 +108,7 @@ fn incident(kind: DetectionKind, compromised: bool) -> Incident {
         evidence_count: 1,
         summary: String::new(),
         reasons: vec![],
+        indicators: vec![],
     }
 }
 

@@ -92,6 +92,7 @@ async fn incident(f: &Fixture, id: &str, kind: DetectionKind) {
         evidence_count: 12,
         summary: "s".into(),
         reasons: vec![],
+        indicators: vec![],
     };
     let mut tx = f.state.intake.store().begin_intake().await.expect("begin");
     tx.save_incident(&incident).await.expect("save");

@@ -7,7 +7,8 @@ use crate::{Result, Store, corrupt};
 use model::{DetectionKind, Incident, IncidentState, OrgId, Severity};
 
 pub(crate) const INCIDENT_COLUMNS: &str = "id, org_id, kind, campaign_key, severity, state, \
-    accounts, sources, compromised, first_seen_us, last_seen_us, evidence_count, summary, reasons";
+    accounts, sources, compromised, first_seen_us, last_seen_us, evidence_count, summary, reasons, \
+    indicators";
 
 impl Store {
     /// The organisation's incidents, most recently active first, at most `limit`.
@@ -79,5 +80,9 @@ pub(crate) fn incident_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Inciden
         evidence_count: u64::try_from(evidence_count).map_err(corrupt)?,
         summary: row.try_get("summary")?,
         reasons: list("reasons")?,
+        indicators: {
+            let text: String = row.try_get("indicators")?;
+            serde_json::from_str(&text).map_err(corrupt)?
+        },
     })
 }

@@ -14,6 +14,7 @@
 mod audit;
 mod enrolment;
 mod incidents;
+mod intel;
 mod keys;
 mod lifecycle;
 mod mails;
@@ -39,6 +40,7 @@ pub use enrolment::{
     MAX_APPLICATION_PAGE, MAX_CONTACTS, MAX_NAME_CHARS, NewApplication, OrgDomain,
     SubmissionLimits, VerificationMethod, VerifiedDomain, is_plausible_email,
 };
+pub use intel::{Feed, IndicatorRow, OrgMail, RetroHunt};
 pub use keys::{ApiKey, AuthenticatedKey, MasterKey, Principal};
 pub use lifecycle::{
     CampaignReach, EventKind, FalsePositives, IncidentEvent, MAX_EXTENSION_EVENTS, NotifySettings,

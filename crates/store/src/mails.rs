@@ -32,7 +32,7 @@ impl Intake {
         let id: Option<i64> = sqlx::query_scalar(
             "INSERT INTO mails (org_id, time_us, message_id, from_addr, from_domain, from_name, \
              reply_to, subject, recipients, verdict, score, reasons, attachments, sha256, \
-             origin, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+             origin, received_at, links) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
              ON CONFLICT DO NOTHING RETURNING id",
         )
         .bind(org.0)
@@ -51,6 +51,7 @@ impl Intake {
         .bind(&mail.sha256)
         .bind(json(&mail.origin)?)
         .bind(received_at)
+        .bind(json(&mail.links)?)
         .fetch_optional(self.connection())
         .await?;
         Ok(id.map(EventId))
@@ -172,6 +173,7 @@ pub(crate) fn mail_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<StoredMail>
             subject: row.try_get("subject")?,
             recipients: parsed(row, "recipients")?,
             attachments: parsed(row, "attachments")?,
+            links: parsed(row, "links")?,
             sha256: row.try_get("sha256")?,
             origin: parsed(row, "origin")?,
             analysis: MailAnalysis {

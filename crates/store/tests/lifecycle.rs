@@ -34,6 +34,7 @@ fn incident(org: OrgId, id: &str, key: &str) -> Incident {
         evidence_count: 3,
         summary: "s".into(),
         reasons: vec!["because".into()],
+        indicators: vec![],
     }
 }
 

@@ -62,6 +62,7 @@ fn incident(org: OrgId, id: &str, evidence_count: u64) -> Incident {
         evidence_count,
         summary: "s".into(),
         reasons: vec!["because".into()],
+        indicators: vec![],
     }
 }
 
@@ -309,6 +310,7 @@ fn mail_record(sha256: &str) -> model::MailRecord {
         subject: "COVID-19 <script>".into(),
         recipients: vec!["ana@alpha.example".into()],
         attachments: vec![],
+        links: vec![],
         sha256: sha256.into(),
         origin: model::MailOrigin::Upload {
             request: "r1".into(),
