@@ -13,7 +13,7 @@ use crate::{Actor, Indicator, Intel, Problem};
 
 /// A bundle larger than this is refused before parsing: the largest public bundle
 /// (MITRE ATT&CK Enterprise) is about 35 MB.
-pub const MAX_BUNDLE_BYTES: usize = 256 << 20;
+pub const MAX_BUNDLE_BYTES: usize = 128 << 20;
 /// At most this many objects are read from one bundle.
 pub const MAX_OBJECTS: usize = 1_000_000;
 /// A pattern longer than this is refused: real ones are a few hundred characters.

@@ -73,6 +73,8 @@ pub struct Limits {
     pub max_pages: usize,
     /// The largest page body read.
     pub max_page_bytes: usize,
+    /// Pages stop once their bodies together reach this; the checkpoint resumes there.
+    pub max_pull_bytes: usize,
 }
 
 impl Default for Limits {
@@ -81,6 +83,7 @@ impl Default for Limits {
             page_size: 1000,
             max_pages: 100,
             max_page_bytes: 64 << 20,
+            max_pull_bytes: 256 << 20,
         }
     }
 }
@@ -326,7 +329,11 @@ impl Client {
         let mut next: Option<String> = None;
         let mut objects: Vec<Value> = Vec::new();
         let mut pull = Pull::default();
-        while pull.pages < self.limits.max_pages && objects.len() <= stix::MAX_OBJECTS {
+        let mut bytes = 0usize;
+        while pull.pages < self.limits.max_pages
+            && objects.len() <= stix::MAX_OBJECTS
+            && bytes < self.limits.max_pull_bytes
+        {
             let mut url = objects_url.clone();
             {
                 let mut query = url.query_pairs_mut();
@@ -345,6 +352,7 @@ impl Client {
                 self.limits.max_page_bytes,
             )
             .await?;
+            bytes += body.len();
             let envelope: Envelope = parse(&url, "envelope", &body)?;
             pull.pages += 1;
             pull.objects += envelope.objects.len();

@@ -619,3 +619,97 @@ fn warning_lists_become_benign_lists() {
         .is_err()
     );
 }
+
+#[test]
+fn misp_event_galaxies_become_actors_and_techniques() {
+    let event = misp::read_event(
+        "cert",
+        "misp-event-galaxy.json",
+        &fixture("misp-event-galaxy.json"),
+        None,
+    )
+    .expect("event");
+    assert_eq!(event.uuid, "6f1d2c3b-4a5e-4f60-8a7b-9c0d1e2f3a4b");
+    assert_eq!(event.info, "Recruiter lures against NGO staff");
+    let tiger = "0b1c2d3e-4f50-4a61-8b72-93a4b5c6d7e8";
+    assert_eq!(event.intel.actors.len(), 1);
+    let actor = &event.intel.actors[0];
+    assert_eq!(actor.id, tiger);
+    assert_eq!(actor.name, "Paper Tiger");
+    assert_eq!(actor.aliases, ["Example Group", "PT-01"]);
+    assert_eq!(actor.origin.as_deref(), Some("NZ"));
+    assert_eq!(actor.references, ["https://reports.example/paper-tiger"]);
+
+    assert_eq!(
+        patterns(&event.intel),
+        [
+            (
+                "7a8b9c0d-1e2f-4a3b-8c4d-5e6f7a8b9c01",
+                "[domain-name:value = 'careers-portal.example']"
+            ),
+            (
+                "7a8b9c0d-1e2f-4a3b-8c4d-5e6f7a8b9c02",
+                r"[email-message:subject = 'Your application: \'Programme Officer\' \\ next steps']"
+            ),
+            (
+                "7a8b9c0d-1e2f-4a3b-8c4d-5e6f7a8b9c06",
+                "[email-addr:value = 'talent@careers-portal.example']"
+            ),
+            (
+                "7a8b9c0d-1e2f-4a3b-8c4d-5e6f7a8b9c07",
+                "[file:name = 'Job description.pdf.lnk' AND file:hashes.'SHA-256' = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855']"
+            ),
+        ]
+    );
+    let domain = &event.intel.indicators[0];
+    assert_eq!(domain.actors, [tiger]);
+    // The cluster's external_id, then the tag's value.
+    assert_eq!(domain.techniques, ["T1598", "T1566.002"]);
+    // The event's tags, then the attribute's own.
+    assert_eq!(
+        domain.labels,
+        [
+            "tlp:green",
+            "misp-galaxy:mitre-attack-pattern=\"Spearphishing Link - T1566.002\"",
+            "kill-chain:delivery"
+        ]
+    );
+    assert_eq!(event.intel.indicators[1].labels.len(), 2);
+
+    assert_eq!(
+        (
+            event.counts.indicators,
+            event.counts.deleted,
+            event.counts.not_to_ids
+        ),
+        (4, 1, 1)
+    );
+    assert_eq!(
+        event.withdrawn,
+        [
+            "7a8b9c0d-1e2f-4a3b-8c4d-5e6f7a8b9c03",
+            "7a8b9c0d-1e2f-4a3b-8c4d-5e6f7a8b9c05"
+        ]
+    );
+    assert_eq!(event.intel.problems.len(), 1);
+    let problem = &event.intel.problems[0];
+    assert_eq!(problem.source, "misp-event-galaxy.json");
+    assert_eq!(
+        problem.object.as_deref(),
+        Some("7a8b9c0d-1e2f-4a3b-8c4d-5e6f7a8b9c04")
+    );
+    assert_eq!(
+        problem.reason,
+        "ip-dst attribute: `192.0.2.300` is not an IP address or network"
+    );
+
+    // Withdrawn attributes leave the catalogue without being barred.
+    let mut catalogue = Catalogue::default();
+    catalogue.merge(event.intel.indicators.clone(), []);
+    assert_eq!(
+        catalogue.withdraw(["7a8b9c0d-1e2f-4a3b-8c4d-5e6f7a8b9c01".to_string()]),
+        1
+    );
+    assert!(!catalogue.is_revoked("7a8b9c0d-1e2f-4a3b-8c4d-5e6f7a8b9c01"));
+    assert_eq!(catalogue.len(), 3);
+}
