@@ -9,7 +9,7 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 use serde::Deserialize;
 
-use crate::stix::{Problems, quote};
+use crate::stix::{Problems, quote, without_bom};
 use crate::{BenignKind, BenignList, Indicator, Intel, normal};
 
 /// A list larger than this is refused: the largest public ones are a few MB.
@@ -175,7 +175,13 @@ pub(crate) fn host(text: &str) -> Option<String> {
     if host.parse::<IpAddr>().is_ok() {
         return Some(host);
     }
+    // No top-level domain is all digits: `192.0.2.256` is a mistyped address.
+    let numeric_tld = host
+        .rsplit('.')
+        .next()
+        .is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_digit()));
     let plausible = host.contains('.')
+        && !numeric_tld
         && host
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
@@ -192,7 +198,8 @@ fn shorten(text: &str) -> &str {
 /// How a list's lines are read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Layout {
-    /// One value a line; `#` starts a comment; blank lines are skipped.
+    /// One value a line, the first word of it (what follows is a comment: `# ...`,
+    /// `; SBL123`); lines starting with `#` or `;` and blank lines are skipped.
     Plain,
     /// Comma-separated values: the value is in `column` (from 0); the first line is a
     /// header when `header` is true. `#` comment lines and blank lines are skipped.
@@ -217,14 +224,14 @@ pub fn read_list(
             size: bytes.len(),
         });
     }
-    let text = String::from_utf8_lossy(bytes);
+    let text = String::from_utf8_lossy(without_bom(bytes));
     let mut problems = Problems::new(name);
     let mut indicators = Vec::new();
     let mut header_pending = matches!(layout, Layout::Csv { header: true, .. });
     for (index, line) in text.lines().enumerate() {
         let number = index + 1;
         let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
+        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
             continue;
         }
         if line.len() > MAX_LINE {
@@ -236,9 +243,11 @@ pub fn read_list(
             continue;
         }
         let value = match layout {
+            // Trailing comments: `# ...`, or `; SBL123` as Spamhaus writes them.
             Layout::Plain => Some(
-                line.split_once(" #")
-                    .map_or(line, |(value, _)| value)
+                line.split([' ', '\t'])
+                    .next()
+                    .unwrap_or(line)
                     .trim()
                     .to_string(),
             ),
@@ -366,7 +375,7 @@ pub fn read_warninglist(source_name: &str, bytes: &[u8]) -> Result<Intel, ListEr
         });
     }
     let file: WarningListFile =
-        serde_json::from_slice(bytes).map_err(|e| ListError::NotWarningList {
+        serde_json::from_slice(without_bom(bytes)).map_err(|e| ListError::NotWarningList {
             source_name: source_name.to_string(),
             reason: e.to_string(),
         })?;
@@ -474,6 +483,7 @@ mod tests {
         }
         assert!(ListValue::sniff("not a value").is_err());
         assert!(ListValue::sniff("localhost").is_err());
+        assert!(ListValue::sniff("192.0.2.256").is_err());
         assert!(ListValue::sniff("evil'.example").is_err());
     }
 

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::lists::{HashKind, hash_of, hash_pattern, host, ip_pattern};
-use crate::stix::{Problems, is_technique, quote};
+use crate::stix::{Problems, is_technique, quote, without_bom};
 use crate::{Actor, Indicator, Intel, normal};
 
 /// At most this many attributes are read from one event.
@@ -169,11 +169,12 @@ pub struct Galaxy {
 impl Galaxy {
     /// Reads a galaxy clusters file (`{"type": ..., "values": [cluster, ...]}`).
     pub fn read(source_name: &str, bytes: &[u8]) -> Result<Galaxy, MispError> {
-        let value: Value = serde_json::from_slice(bytes).map_err(|e| MispError::Format {
-            source_name: source_name.to_string(),
-            what: "galaxy",
-            reason: e.to_string(),
-        })?;
+        let value: Value =
+            serde_json::from_slice(without_bom(bytes)).map_err(|e| MispError::Format {
+                source_name: source_name.to_string(),
+                what: "galaxy",
+                reason: e.to_string(),
+            })?;
         let Some(Value::Array(values)) = value.get("values") else {
             return Err(MispError::Format {
                 source_name: source_name.to_string(),
@@ -493,7 +494,8 @@ pub fn read_event(
         what: "event",
         reason,
     };
-    let mut root: Value = serde_json::from_slice(bytes).map_err(|e| format_error(e.to_string()))?;
+    let mut root: Value =
+        serde_json::from_slice(without_bom(bytes)).map_err(|e| format_error(e.to_string()))?;
     let event = match root.get_mut("Event") {
         Some(Value::Object(event)) => std::mem::take(event),
         _ => return Err(format_error("no `Event` object".to_string())),
@@ -779,7 +781,7 @@ impl Feed {
             Fetched::Body(body, validators) => (body, validators),
         };
         let manifest: Map<String, Value> =
-            serde_json::from_slice(&manifest).map_err(|e| MispError::Format {
+            serde_json::from_slice(without_bom(&manifest)).map_err(|e| MispError::Format {
                 source_name: manifest_place.clone(),
                 what: "manifest",
                 reason: e.to_string(),

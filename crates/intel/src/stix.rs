@@ -86,10 +86,11 @@ pub fn read(feed: &str, source_name: &str, bytes: &[u8]) -> Result<Bundle, StixE
             size: bytes.len(),
         });
     }
-    let value: Value = serde_json::from_slice(bytes).map_err(|e| StixError::NotJson {
-        source_name: source_name.to_string(),
-        reason: e.to_string(),
-    })?;
+    let value: Value =
+        serde_json::from_slice(without_bom(bytes)).map_err(|e| StixError::NotJson {
+            source_name: source_name.to_string(),
+            reason: e.to_string(),
+        })?;
     let objects = match value {
         Value::Array(objects) => objects,
         Value::Object(mut object) => {
@@ -254,6 +255,12 @@ pub fn read_objects(feed: &str, source_name: &str, objects: Vec<Value>) -> Bundl
         },
         revoked: revoked.into_iter().collect(),
     }
+}
+
+/// The bytes after a UTF-8 byte order mark, which editors on Windows write and JSON
+/// parsers refuse.
+pub(crate) fn without_bom(bytes: &[u8]) -> &[u8] {
+    bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)
 }
 
 /// Problems of one load, bounded.
@@ -501,7 +508,10 @@ impl Graph {
                 "uses" if is_actor(&link.source) && link.target.starts_with("malware--") => {
                     (&link.target, &link.source)
                 }
-                "authored-by" if link.source.starts_with("malware--") && is_actor(&link.target) => {
+                // `authored-by` is the STIX 2.1 word; some producers write `attributed-to`.
+                "authored-by" | "attributed-to"
+                    if link.source.starts_with("malware--") && is_actor(&link.target) =>
+                {
                     (&link.source, &link.target)
                 }
                 "attributed-to"
@@ -806,6 +816,33 @@ mod tests {
         let third = catalogue.merge(again.intel.indicators, again.revoked);
         assert_eq!((third.stale, third.refused), (1, 1));
         assert_eq!(catalogue.len(), 1);
+    }
+
+    #[test]
+    fn a_byte_order_mark_and_attributed_malware_are_understood() {
+        let json = r#"[
+            {"type": "malware", "id": "malware--1", "name": "Loader", "is_family": true},
+            {"type": "threat-actor", "id": "threat-actor--1", "name": "Crew"},
+            {"type": "indicator", "id": "indicator--1", "pattern": "[url:value = 'http://evil.example/']",
+             "valid_from": "2020-01-01T00:00:00Z"},
+            {"type": "relationship", "id": "relationship--1", "relationship_type": "indicates",
+             "source_ref": "indicator--1", "target_ref": "malware--1"},
+            {"type": "relationship", "id": "relationship--2", "relationship_type": "attributed-to",
+             "source_ref": "malware--1", "target_ref": "threat-actor--1"}
+        ]"#;
+        let mut bytes = b"\xEF\xBB\xBF".to_vec();
+        bytes.extend_from_slice(json.as_bytes());
+        let bundle = read("test", "inline", &bytes).map_err(|e| e.to_string());
+        let indicators = bundle.map(|b| b.intel.indicators);
+        let Ok([indicator]) = indicators.as_deref() else {
+            panic!("{indicators:?}");
+        };
+        assert_eq!(indicator.malware, ["Loader"]);
+        assert_eq!(indicator.actors, ["threat-actor--1"]);
+        assert!(matches!(
+            read("test", "inline", b"{\"objects\": []}"),
+            Err(StixError::NotStix { .. })
+        ));
     }
 
     #[test]

@@ -527,6 +527,7 @@ fn plain_list_with_comments_and_a_bad_line() {
                 "blocklist:12",
                 "[file:hashes.'SHA-1' = '3395856ce81f2b7382dee72602f798b642f14140']"
             ),
+            ("blocklist:13", "[ipv4-addr:value = '198.51.100.0/24']"),
         ]
     );
     assert!(
@@ -540,7 +541,7 @@ fn plain_list_with_comments_and_a_bad_line() {
     assert!(
         intel.problems[0]
             .reason
-            .starts_with("line 11: `not a value at all` is not")
+            .starts_with("line 11: `192.0.2.256` is not an address")
     );
 }
 
