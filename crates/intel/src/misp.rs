@@ -98,9 +98,15 @@ pub struct Validators {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FeedCache {
     /// Per URL.
+    #[serde(default)]
     pub validators: BTreeMap<String, Validators>,
     /// Event uuid → the manifest `timestamp` of the version read.
+    #[serde(default)]
     pub events: BTreeMap<String, i64>,
+    /// Event uuid → the indicator ids it gave: an attribute that disappears from a new
+    /// version of its event, or an event that leaves the manifest, is withdrawn.
+    #[serde(default)]
+    pub indicators: BTreeMap<String, Vec<String>>,
 }
 
 /// What one pull produced.
@@ -108,8 +114,9 @@ pub struct FeedCache {
 pub struct Pull {
     /// Indicators and actors of the events read in this pull.
     pub intel: Intel,
-    /// Attribute uuids that are no longer indicators (deleted, or `to_ids` cleared) in
-    /// the events read: remove held versions (`Catalogue::withdraw`).
+    /// Attribute uuids that are no longer indicators (deleted, `to_ids` cleared, gone
+    /// from their event, or their event gone from the manifest): remove held versions
+    /// (`Catalogue::withdraw`).
     pub withdrawn: Vec<String>,
     pub counts: Counts,
     /// The manifest had not changed (HTTP 304): nothing else was asked.
@@ -804,6 +811,8 @@ impl Feed {
             .collect();
         for uuid in &pull.events_removed {
             cache.events.remove(uuid);
+            pull.withdrawn
+                .extend(cache.indicators.remove(uuid).unwrap_or_default());
         }
         let mut changed: Vec<(&String, i64)> = listed
             .iter()
@@ -834,6 +843,18 @@ impl Feed {
                     match read_event(&self.name, &place, &body, galaxy) {
                         Ok(event) => {
                             pull.events_read += 1;
+                            let now: Vec<String> = event
+                                .intel
+                                .indicators
+                                .iter()
+                                .map(|i| i.id.clone())
+                                .collect();
+                            if let Some(before) = cache.indicators.insert(uuid.clone(), now) {
+                                let now: std::collections::HashSet<&String> =
+                                    event.intel.indicators.iter().map(|i| &i.id).collect();
+                                pull.withdrawn
+                                    .extend(before.into_iter().filter(|id| !now.contains(id)));
+                            }
                             pull.counts.add(event.counts);
                             pull.withdrawn.extend(event.withdrawn);
                             pull.intel.indicators.extend(event.intel.indicators);

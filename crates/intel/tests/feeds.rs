@@ -356,15 +356,26 @@ async fn misp_pulls_are_bounded_and_resume() {
     assert_eq!((second.events_read, second.more), (1, false));
     assert_eq!(second.intel.indicators.len(), 68);
 
-    // An event gone from the manifest is reported.
+    assert_eq!(cache.indicators.get(SEDNIT).map(Vec::len), Some(68));
+
+    // An event gone from the manifest is reported and its indicators withdrawn; so is an
+    // attribute gone from a new version of its event.
+    let gone = "00000000-0000-4000-8000-000000000000";
+    cache.events.insert(gone.to_string(), 1);
     cache
-        .events
-        .insert("00000000-0000-4000-8000-000000000000".to_string(), 1);
+        .indicators
+        .insert(gone.to_string(), vec!["gone-attribute".to_string()]);
+    cache.events.insert(SEDNIT.to_string(), 0);
+    if let Some(ids) = cache.indicators.get_mut(SEDNIT) {
+        ids.push("dropped-attribute".to_string());
+    }
     let third = feed.pull(&mut cache).await.expect("pull");
-    assert_eq!(
-        third.events_removed,
-        ["00000000-0000-4000-8000-000000000000"]
-    );
+    assert_eq!(third.events_removed, [gone]);
+    assert_eq!(third.events_read, 1);
+    assert!(third.withdrawn.iter().any(|id| id == "gone-attribute"));
+    assert!(third.withdrawn.iter().any(|id| id == "dropped-attribute"));
+    // With the Sednit event's 39 attributes without to_ids, as every read of it says.
+    assert_eq!(third.withdrawn.len(), 2 + 39);
 }
 
 /// What the test server was asked: path, If-None-Match, status answered.
