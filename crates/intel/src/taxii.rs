@@ -337,7 +337,7 @@ impl Client {
             let mut url = objects_url.clone();
             {
                 let mut query = url.query_pairs_mut();
-                query.append_pair("limit", &self.limits.page_size.to_string());
+                query.append_pair("limit", &self.limits.page_size.max(1).to_string());
                 if let Some(after) = &asked_after {
                     query.append_pair("added_after", after);
                 }
