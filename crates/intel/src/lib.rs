@@ -10,8 +10,12 @@
 //!
 //! Nothing here does storage; HTTP only to fetch feeds (`taxii`, `misp`).
 
+pub mod lists;
+pub mod misp;
 pub mod normal;
 pub mod observed;
+pub mod stix;
+pub mod taxii;
 
 pub use observed::{Observed, ObservedFile};
 
