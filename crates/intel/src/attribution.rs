@@ -544,13 +544,19 @@ fn behaviour_fits(catalogue: &Catalogue, clues: &Clues<'_>) -> Vec<Fit> {
     for (index, actor) in catalogue.actors().iter().enumerate() {
         let mut evidence = Vec::new();
         let mut kinds = 0;
-        if let Some((seen, known)) = techniques.iter().find_map(|t| {
-            actor
-                .techniques
-                .iter()
-                .find(|k| same_technique(t, k))
-                .map(|k| (t, k))
-        }) {
+        let exact = techniques
+            .iter()
+            .find_map(|t| actor.techniques.iter().find(|k| *k == t).map(|k| (t, k)));
+        let fitting = exact.or_else(|| {
+            techniques.iter().find_map(|t| {
+                actor
+                    .techniques
+                    .iter()
+                    .find(|k| same_technique(t, k))
+                    .map(|k| (t, k))
+            })
+        });
+        if let Some((seen, known)) = fitting {
             kinds += 1;
             evidence.push(if seen == known {
                 format!("Technique {seen} is one {} is reported to use.", actor.name)
@@ -567,8 +573,9 @@ fn behaviour_fits(catalogue: &Catalogue, clues: &Clues<'_>) -> Vec<Fit> {
         {
             kinds += 1;
             evidence.push(format!(
-                "The mail uses a {lure} lure, a theme {} is known for.",
-                lure.replace('_', " ")
+                "The mail uses a {} lure, a theme {} is known for.",
+                lure.replace('_', " "),
+                actor.name
             ));
         }
         if let Some((label, habit)) = labels.iter().find_map(|label| {

@@ -621,13 +621,18 @@ mod tests {
 
     #[test]
     fn sco_ids_follow_the_stix_rule() {
-        // STIX 2.1 section 2.9's worked example: ipv4-addr 198.51.100.3? The spec's
-        // example uses email-addr; this one is the stix2 library's for ipv4-addr.
+        // The ids the STIX 2.1 identifier section and the OASIS stix2 library derive.
         let (id, object) = sco("ipv4-addr", json!({ "value": "198.51.100.3" }));
-        assert!(id.starts_with("ipv4-addr--"));
+        assert_eq!(id, "ipv4-addr--28bb3599-77cd-5a82-a950-b5bc3caf07c4");
         assert_eq!(object["value"], "198.51.100.3");
-        let uuid = Uuid::parse_str(id.trim_start_matches("ipv4-addr--")).unwrap();
-        assert_eq!(uuid.get_version_num(), 5);
+        assert_eq!(
+            sco("ipv6-addr", json!({ "value": "2001:db8::1" })).0,
+            "ipv6-addr--6469e3a9-b053-5e34-a025-9396ae051d26"
+        );
+        assert_eq!(
+            sco("domain-name", json!({ "value": "example.com" })).0,
+            "domain-name--bedb4899-d24b-5401-bc86-8f6b4cc18ec7"
+        );
     }
 
     #[test]
