@@ -278,8 +278,7 @@ impl Catalogue {
                 && ids.len() < MAX_ALIAS_IDS
             {
                 ids.push(imported.id.clone());
-                self.by_id
-                    .insert(imported.id.to_ascii_lowercase(), index);
+                self.by_id.insert(imported.id.to_ascii_lowercase(), index);
                 self.by_id.insert(imported.id, index);
             }
         }
@@ -440,7 +439,11 @@ mod tests {
             ]
         );
         for actor in catalogue.actors() {
-            assert!(!actor.references.is_empty(), "{} has no reference", actor.id);
+            assert!(
+                !actor.references.is_empty(),
+                "{} has no reference",
+                actor.id
+            );
             assert!(actor.origin.is_some(), "{} has no origin", actor.id);
             for technique in &actor.techniques {
                 assert!(
@@ -477,11 +480,20 @@ mod tests {
         ] {
             assert_eq!(catalogue.find(name).map(|a| a.id.as_str()), Some("apt28"));
         }
-        assert_eq!(catalogue.find("zinc").map(|a| a.name.as_str()), Some("Diamond Sleet"));
-        assert_eq!(catalogue.find("Cerium").map(|a| a.name.as_str()), Some("Ruby Sleet"));
+        assert_eq!(
+            catalogue.find("zinc").map(|a| a.name.as_str()),
+            Some("Diamond Sleet")
+        );
+        assert_eq!(
+            catalogue.find("Cerium").map(|a| a.name.as_str()),
+            Some("Ruby Sleet")
+        );
         assert_eq!(catalogue.find("ZINC EMERSON"), None);
         assert_eq!(catalogue.find(""), None);
-        assert_eq!(catalogue.resolve("apt29").map(|a| a.name.as_str()), Some("Midnight Blizzard"));
+        assert_eq!(
+            catalogue.resolve("apt29").map(|a| a.name.as_str()),
+            Some("Midnight Blizzard")
+        );
     }
 
     #[test]
@@ -505,7 +517,11 @@ mod tests {
         assert!(!apt28.aliases.contains(&"Velvet Chollima".to_string()));
         assert_eq!(catalogue.find("velvet chollima").unwrap().id, "kimsuky");
         assert_eq!(
-            apt28.techniques.iter().filter(|t| *t == "T1110.003").count(),
+            apt28
+                .techniques
+                .iter()
+                .filter(|t| *t == "T1110.003")
+                .count(),
             1
         );
         assert!(apt28.techniques.contains(&"T1203".to_string()));

@@ -181,7 +181,11 @@ impl Attribution {
                 } else {
                     format!("{} ({})", actor.name, aliases.join(", "))
                 };
-                format!("{name}: {}, {} confidence", self.words, self.confidence.as_str())
+                format!(
+                    "{name}: {}, {} confidence",
+                    self.words,
+                    self.confidence.as_str()
+                )
             }
             None if self.conflict => format!(
                 "unattributed: conflicting indicators, {} between the alternatives",
@@ -389,7 +393,12 @@ fn indicator_sentence(l: &Linked) -> String {
     )
 }
 
-fn behaviour_evidence_for(catalogue: &Catalogue, id: &str, fits: &[Fit], evidence: &mut Vec<String>) {
+fn behaviour_evidence_for(
+    catalogue: &Catalogue,
+    id: &str,
+    fits: &[Fit],
+    evidence: &mut Vec<String>,
+) {
     if let Some(fit) = fits
         .iter()
         .find(|f| catalogue.actors().get(f.index).is_some_and(|a| a.id == id))
@@ -470,7 +479,12 @@ fn from_behaviour(
                 )
             });
             evidence.extend(fit.evidence.iter().cloned());
-            unattributed(fits.iter().take(MAX_ALTERNATIVES).filter_map(alternative).collect())
+            unattributed(
+                fits.iter()
+                    .take(MAX_ALTERNATIVES)
+                    .filter_map(alternative)
+                    .collect(),
+            )
         }
         None => {
             let nothing = clues.matches.is_empty()
@@ -636,10 +650,7 @@ fn lure_key(lure: &str) -> String {
 const INFRASTRUCTURE_WORDS: &[(&[&str], &[&str])] = &[
     (&["tor"], &["tor"]),
     (&["vpn", "vpns"], &["vpn", "vpns"]),
-    (
-        &["proxy", "proxies", "residential"],
-        &["proxy", "proxies"],
-    ),
+    (&["proxy", "proxies", "residential"], &["proxy", "proxies"]),
     (&["vps", "hosting"], &["vps", "hosting"]),
 ];
 

@@ -191,7 +191,8 @@ fn observables(incident: &SharedIncident) -> Result<Observables, ExportError> {
         }
     }
     for sender in incident.senders.iter().take(MAX_VALUES) {
-        let sender = normal::email(sender).ok_or_else(|| bad("sender", sender, "a mail address"))?;
+        let sender =
+            normal::email(sender).ok_or_else(|| bad("sender", sender, "a mail address"))?;
         push_new(&mut out.senders, sender);
     }
     for domain in incident.domains.iter().take(MAX_VALUES) {
@@ -203,7 +204,8 @@ fn observables(incident: &SharedIncident) -> Result<Observables, ExportError> {
         push_new(&mut out.urls, url);
     }
     for hash in incident.hashes.iter().take(MAX_VALUES) {
-        let hex = normal::hash(hash).ok_or_else(|| bad("hash", hash, "an MD5, SHA-1, SHA-256 or SHA-512 hash"))?;
+        let hex = normal::hash(hash)
+            .ok_or_else(|| bad("hash", hash, "an MD5, SHA-1, SHA-256 or SHA-512 hash"))?;
         let (stix, misp) = match hex.len() {
             32 => ("MD5", "md5"),
             40 => ("SHA-1", "sha1"),
@@ -260,7 +262,10 @@ pub fn stix_sector(sector: Sector) -> Option<&'static str> {
 /// The identity the organisation is shared under: its name when it agreed, else its
 /// pseudonym. The id comes from that name, never from the organisation id, which would be
 /// guessable.
-fn organisation_identity(sharing: &Sharing<'_>, incident: &str) -> Result<(String, Value), ExportError> {
+fn organisation_identity(
+    sharing: &Sharing<'_>,
+    incident: &str,
+) -> Result<(String, Value), ExportError> {
     let name = match sharing.named {
         Some(name) => name.to_owned(),
         None => pseudonym(sharing.pseudonym_key, sharing.organisation.id).ok_or_else(|| {
@@ -270,7 +275,10 @@ fn organisation_identity(sharing: &Sharing<'_>, incident: &str) -> Result<(Strin
             }
         })?,
     };
-    let id = format!("identity--{}", uuid_v5(TOCSIN_NAMESPACE, &format!("organisation\n{name}")));
+    let id = format!(
+        "identity--{}",
+        uuid_v5(TOCSIN_NAMESPACE, &format!("organisation\n{name}"))
+    );
     let mut identity = json!({
         "type": "identity",
         "spec_version": "2.1",
@@ -286,14 +294,16 @@ fn organisation_identity(sharing: &Sharing<'_>, incident: &str) -> Result<(Strin
         identity["sectors"] = json!([sector]);
     }
     if sharing.named.is_none() {
-        identity["description"] =
-            json!("A pseudonym: the organisation did not agree to be named.");
+        identity["description"] = json!("A pseudonym: the organisation did not agree to be named.");
     }
     Ok((id, identity))
 }
 
 fn tocsin_identity_id() -> String {
-    format!("identity--{}", uuid_v5(TOCSIN_NAMESPACE, "identity\ntocsin"))
+    format!(
+        "identity--{}",
+        uuid_v5(TOCSIN_NAMESPACE, "identity\ntocsin")
+    )
 }
 
 fn tocsin_identity() -> Value {
@@ -353,7 +363,12 @@ pub fn stix_bundle(incident: &SharedIncident, sharing: &Sharing<'_>) -> Result<V
     let seen = observables(incident)?;
     let first = stix_time(incident.first_seen);
     let last = stix_time(incident.last_seen);
-    let scope = |what: &str| uuid_v5(TOCSIN_NAMESPACE, &format!("incident\n{}\n{what}", incident.id));
+    let scope = |what: &str| {
+        uuid_v5(
+            TOCSIN_NAMESPACE,
+            &format!("incident\n{}\n{what}", incident.id),
+        )
+    };
     let creator = tocsin_identity_id();
     let (org_id, org) = organisation_identity(sharing, &incident.id)?;
     let mut objects = vec![tlp_amber(), tocsin_identity(), org];
@@ -365,7 +380,11 @@ pub fn stix_bundle(incident: &SharedIncident, sharing: &Sharing<'_>) -> Result<V
         scos.push(object);
     };
     for ip in &seen.ips {
-        let kind = if ip.is_ipv4() { "ipv4-addr" } else { "ipv6-addr" };
+        let kind = if ip.is_ipv4() {
+            "ipv4-addr"
+        } else {
+            "ipv6-addr"
+        };
         add_sco(sco(kind, json!({ "value": ip.to_string() })));
     }
     for sender in &seen.senders {
@@ -380,7 +399,8 @@ pub fn stix_bundle(incident: &SharedIncident, sharing: &Sharing<'_>) -> Result<V
     for (name, _, hex) in &seen.hashes {
         add_sco(sco("file", json!({ "hashes": { *name: hex } })));
     }
-    let observed_id = (!sco_ids.is_empty()).then(|| format!("observed-data--{}", scope("observed-data")));
+    let observed_id =
+        (!sco_ids.is_empty()).then(|| format!("observed-data--{}", scope("observed-data")));
     if let Some(id) = &observed_id {
         objects.push(json!({
             "type": "observed-data",
@@ -399,44 +419,60 @@ pub fn stix_bundle(incident: &SharedIncident, sharing: &Sharing<'_>) -> Result<V
     objects.extend(scos);
 
     let mut stated: Vec<Stated> = Vec::new();
-    let indicator = |id: &str, name: String, description: String, pattern: String, extra: Option<Value>| {
-        let mut object = json!({
-            "type": "indicator",
-            "spec_version": "2.1",
-            "id": id,
-            "created": last,
-            "modified": last,
-            "created_by_ref": creator,
-            "name": name,
-            "description": description,
-            "indicator_types": ["malicious-activity"],
-            "pattern": pattern,
-            "pattern_type": "stix",
-            "valid_from": first,
-            "object_marking_refs": [TLP_AMBER],
-        });
-        if let (Some(extra), Some(target)) = (extra, object.as_object_mut()) {
-            target.insert("external_references".into(), extra);
-        }
-        object
-    };
+    let indicator =
+        |id: &str, name: String, description: String, pattern: String, extra: Option<Value>| {
+            let mut object = json!({
+                "type": "indicator",
+                "spec_version": "2.1",
+                "id": id,
+                "created": last,
+                "modified": last,
+                "created_by_ref": creator,
+                "name": name,
+                "description": description,
+                "indicator_types": ["malicious-activity"],
+                "pattern": pattern,
+                "pattern_type": "stix",
+                "valid_from": first,
+                "object_marking_refs": [TLP_AMBER],
+            });
+            if let (Some(extra), Some(target)) = (extra, object.as_object_mut()) {
+                target.insert("external_references".into(), extra);
+            }
+            object
+        };
     for ip in &seen.ips {
-        let kind = if ip.is_ipv4() { "ipv4-addr" } else { "ipv6-addr" };
+        let kind = if ip.is_ipv4() {
+            "ipv4-addr"
+        } else {
+            "ipv6-addr"
+        };
         let pattern = format!("[{kind}:value = '{ip}']");
         let id = format!("indicator--{}", scope(&format!("indicator\n{pattern}")));
         let object = indicator(
             &id,
             format!("Attacking source {ip}"),
-            format!("Source of {} ({}) against a {} organisation.", incident.kind, incident.technique, sector_words(sharing)),
+            format!(
+                "Source of {} ({}) against a {} organisation.",
+                incident.kind,
+                incident.technique,
+                sector_words(sharing)
+            ),
             pattern,
             None,
         );
-        stated.push(Stated { id, object: Some(object) });
+        stated.push(Stated {
+            id,
+            object: Some(object),
+        });
     }
     for m in incident.matches.iter().take(MAX_VALUES) {
         if is_stix_id(&m.indicator, "indicator") {
             if !stated.iter().any(|s| s.id == m.indicator) {
-                stated.push(Stated { id: m.indicator.clone(), object: None });
+                stated.push(Stated {
+                    id: m.indicator.clone(),
+                    object: None,
+                });
             }
             continue;
         }
@@ -445,18 +481,27 @@ pub fn stix_bundle(incident: &SharedIncident, sharing: &Sharing<'_>) -> Result<V
         } else {
             format!("[{} = '{}']", m.field, pattern_literal(&m.observed))
         };
-        let id = format!("indicator--{}", scope(&format!("match\n{}\n{}\n{pattern}", m.feed, m.indicator)));
+        let id = format!(
+            "indicator--{}",
+            scope(&format!("match\n{}\n{}\n{pattern}", m.feed, m.indicator))
+        );
         if stated.iter().any(|s| s.id == id) {
             continue;
         }
         let object = indicator(
             &id,
             format!("{}: {}", m.feed, m.indicator),
-            format!("Indicator {} of feed {} matched {} = {}.", m.indicator, m.feed, m.field, m.observed),
+            format!(
+                "Indicator {} of feed {} matched {} = {}.",
+                m.indicator, m.feed, m.field, m.observed
+            ),
             pattern,
             Some(json!([{ "source_name": m.feed, "external_id": m.indicator }])),
         );
-        stated.push(Stated { id, object: Some(object) });
+        stated.push(Stated {
+            id,
+            object: Some(object),
+        });
     }
     for s in &stated {
         if let Some(object) = &s.object {
@@ -520,7 +565,12 @@ fn looks_like_pattern(pattern: &str) -> bool {
 pub fn misp_event(incident: &SharedIncident, sharing: &Sharing<'_>) -> Result<Value, ExportError> {
     check(incident, sharing)?;
     let seen = observables(incident)?;
-    let scope = |what: &str| uuid_v5(TOCSIN_NAMESPACE, &format!("incident\n{}\n{what}", incident.id));
+    let scope = |what: &str| {
+        uuid_v5(
+            TOCSIN_NAMESPACE,
+            &format!("incident\n{}\n{what}", incident.id),
+        )
+    };
     let timestamp = incident.last_seen.as_second().to_string();
     let comment_for = |value: &str| -> String {
         let hits: Vec<String> = incident
@@ -563,9 +613,11 @@ pub fn misp_event(incident: &SharedIncident, sharing: &Sharing<'_>) -> Result<Va
     let (org_name, _) = match sharing.named {
         Some(name) => (name.to_owned(), true),
         None => (
-            pseudonym(sharing.pseudonym_key, sharing.organisation.id).ok_or_else(|| ExportError::WeakKey {
-                incident: incident.id.clone(),
-                bytes: sharing.pseudonym_key.len(),
+            pseudonym(sharing.pseudonym_key, sharing.organisation.id).ok_or_else(|| {
+                ExportError::WeakKey {
+                    incident: incident.id.clone(),
+                    bytes: sharing.pseudonym_key.len(),
+                }
             })?,
             false,
         ),
@@ -579,7 +631,10 @@ pub fn misp_event(incident: &SharedIncident, sharing: &Sharing<'_>) -> Result<Va
     };
     let mut info = format!("tocsin: {} ({})", incident.kind, incident.technique);
     if !incident.summary.is_empty() {
-        info = format!("{info}: {}", incident.summary.chars().take(200).collect::<String>());
+        info = format!(
+            "{info}: {}",
+            incident.summary.chars().take(200).collect::<String>()
+        );
     }
     if let Some(attribution) = &incident.attribution {
         info = format!("{info} — attribution: {}", attribution.headline());

@@ -204,7 +204,9 @@ fn an_indicator_linked_to_an_actor_names_it_very_likely() {
     assert_eq!(attribution.confidence, Confidence::High);
     assert_eq!(
         attribution.evidence,
-        ["Indicators indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f, 5f1b3c1e-aaaa-4bbb-8ccc-0123456789ab from feeds cert-feed, misp-community link this incident to Forest Blizzard (apt28)."]
+        [
+            "Indicators indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f, 5f1b3c1e-aaaa-4bbb-8ccc-0123456789ab from feeds cert-feed, misp-community link this incident to Forest Blizzard (apt28)."
+        ]
     );
 }
 
@@ -334,7 +336,9 @@ fn nothing_that_fits_is_unattributed_and_says_why() {
     assert_eq!(attribution.confidence, Confidence::Low);
     assert_eq!(
         attribution.evidence,
-        ["No indicator matched, and the incident shows no technique, lure or infrastructure to compare with the actor catalogue."]
+        [
+            "No indicator matched, and the incident shows no technique, lure or infrastructure to compare with the actor catalogue."
+        ]
     );
     assert_eq!(attribution.headline(), "unattributed");
 
