@@ -273,14 +273,14 @@ impl Catalogue {
         if target.description.is_empty() {
             target.description = imported.description;
         }
-        if !imported.id.is_empty() && !self.by_id.contains_key(&imported.id) {
-            if let Some(ids) = self.alias_ids.get_mut(index)
-                && ids.len() < MAX_ALIAS_IDS
-            {
-                ids.push(imported.id.clone());
-                self.by_id.insert(imported.id.to_ascii_lowercase(), index);
-                self.by_id.insert(imported.id, index);
-            }
+        if !imported.id.is_empty()
+            && !self.by_id.contains_key(&imported.id)
+            && let Some(ids) = self.alias_ids.get_mut(index)
+            && ids.len() < MAX_ALIAS_IDS
+        {
+            ids.push(imported.id.clone());
+            self.by_id.insert(imported.id.to_ascii_lowercase(), index);
+            self.by_id.insert(imported.id, index);
         }
     }
 }
@@ -423,7 +423,7 @@ mod tests {
 
     #[test]
     fn the_builtin_catalogue_parses_with_one_owner_per_name() {
-        let catalogue = Catalogue::try_builtin().unwrap();
+        let catalogue = Catalogue::try_builtin().expect("present");
         let ids: Vec<&str> = catalogue.actors().iter().map(|a| a.id.as_str()).collect();
         assert_eq!(
             ids,
@@ -510,12 +510,15 @@ mod tests {
         assert_eq!(catalogue.absorb(imported), Absorbed::Merged("apt28".into()));
         let apt28 = catalogue
             .resolve("intrusion-set--bef4c620-0787-42a8-a96d-b7eb6e85917c")
-            .unwrap();
+            .expect("present");
         assert_eq!(apt28.id, "apt28");
         assert!(apt28.aliases.contains(&"Fighting Ursa".to_string()));
         // Velvet Chollima stays Kimsuky's.
         assert!(!apt28.aliases.contains(&"Velvet Chollima".to_string()));
-        assert_eq!(catalogue.find("velvet chollima").unwrap().id, "kimsuky");
+        assert_eq!(
+            catalogue.find("velvet chollima").expect("present").id,
+            "kimsuky"
+        );
         assert_eq!(
             apt28
                 .techniques
@@ -545,7 +548,10 @@ mod tests {
             Absorbed::Added("threat-actor--0d3ac1e4-0000-4000-8000-000000000001".into())
         );
         assert_eq!(catalogue.len(), before + 1);
-        assert_eq!(catalogue.find("storm 9999").unwrap().name, "Storm-9999");
+        assert_eq!(
+            catalogue.find("storm 9999").expect("present").name,
+            "Storm-9999"
+        );
         let nameless = Actor {
             id: "x".into(),
             name: " - ".into(),
@@ -556,8 +562,33 @@ mod tests {
     }
 
     #[test]
+    fn the_catalogue_stops_growing_at_its_bound() {
+        let mut catalogue = Catalogue::builtin();
+        let builtin = catalogue.len();
+        let mut refused = 0;
+        for n in 0..MAX_ACTORS + 10 {
+            let actor = Actor {
+                id: format!("feed-actor-{n}"),
+                name: format!("Group {n}"),
+                aliases: (0..if n < 3 { 200 } else { 1 })
+                    .map(|a| format!("group {n} alias {a}"))
+                    .collect(),
+                ..Actor::default()
+            };
+            if let Absorbed::Refused(reason) = catalogue.absorb(actor) {
+                refused += 1;
+                assert!(reason.ends_with("the catalogue already holds 4096 actors"));
+            }
+        }
+        assert_eq!(catalogue.len(), MAX_ACTORS);
+        assert_eq!(refused, builtin + 10);
+        let first = catalogue.find("group 0").expect("present");
+        assert_eq!(first.aliases.len(), MAX_ALIASES);
+    }
+
+    #[test]
     fn galaxy_files_that_are_not_galaxies_are_refused_with_the_source_named() {
-        let error = from_galaxy(b"{\"name\": \"x\"}", "upload.json").unwrap_err();
+        let error = from_galaxy(b"{\"name\": \"x\"}", "upload.json").expect_err("refused");
         assert_eq!(
             error.to_string(),
             "upload.json: not a MISP galaxy cluster file: no \"values\" array of clusters"
@@ -566,7 +597,7 @@ mod tests {
             br#"{"values": [{"value": "No uuid"}, {"uuid": "u1", "value": "Ok", "meta": {"synonyms": ["A", 3], "country": "ru"}}]}"#,
             "feed.json",
         )
-        .unwrap();
+        .expect("present");
         assert_eq!(intel.actors.len(), 1);
         assert_eq!(intel.actors[0].aliases, ["A"]);
         assert_eq!(intel.actors[0].origin.as_deref(), Some("RU"));

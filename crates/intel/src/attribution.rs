@@ -4,7 +4,7 @@
 //! # The scale
 //!
 //! Likelihood is said with the estimative language of the US Intelligence Community
-//! Directive 203, *Analytic Standards* (ODNI, 2015, section D.6.e), and confidence in the
+//! Directive 203, *Analytic Standards* (ODNI, 2015, section D.6.b(2)(a)), and confidence in the
 //! sources and reasoning is said apart from it, as ICD 203 asks, with its three levels
 //! (low, moderate, high):
 //!
@@ -694,8 +694,8 @@ mod tests {
     #[test]
     fn words_round_trip_and_unknown_words_are_refused() {
         let attribution = unattributed(Vec::new());
-        let json = serde_json::to_string(&attribution).unwrap();
-        let back: Attribution = serde_json::from_str(&json).unwrap();
+        let json = serde_json::to_string(&attribution).expect("present");
+        let back: Attribution = serde_json::from_str(&json).expect("present");
         assert_eq!(back, attribution);
         let bad = json.replace("\"unattributed\"", "\"probably\"");
         assert!(serde_json::from_str::<Attribution>(&bad).is_err());

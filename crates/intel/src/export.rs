@@ -348,8 +348,8 @@ fn sco(kind: &str, contributing: Value) -> (String, Value) {
     (id, object)
 }
 
-/// The indicators the bundle states or refers to: (id, pattern, included object or
-/// `None` for a feed's own STIX indicator, which is referred to, not repeated).
+/// An indicator the bundle sights: its id, and its object — `None` for a feed's own STIX
+/// indicator, which is referred to by id, not restated under tocsin's name.
 struct Stated {
     id: String,
     object: Option<Value>,
@@ -610,17 +610,14 @@ pub fn misp_event(incident: &SharedIncident, sharing: &Sharing<'_>) -> Result<Va
     for (_, kind, hex) in &seen.hashes {
         attribute(kind, "Payload delivery", hex.clone(), true);
     }
-    let (org_name, _) = match sharing.named {
-        Some(name) => (name.to_owned(), true),
-        None => (
-            pseudonym(sharing.pseudonym_key, sharing.organisation.id).ok_or_else(|| {
-                ExportError::WeakKey {
-                    incident: incident.id.clone(),
-                    bytes: sharing.pseudonym_key.len(),
-                }
-            })?,
-            false,
-        ),
+    let org_name = match sharing.named {
+        Some(name) => name.to_owned(),
+        None => pseudonym(sharing.pseudonym_key, sharing.organisation.id).ok_or_else(|| {
+            ExportError::WeakKey {
+                incident: incident.id.clone(),
+                bytes: sharing.pseudonym_key.len(),
+            }
+        })?,
     };
     attribute("target-org", "Targeting data", org_name, false);
     let threat_level = match incident.severity.to_ascii_lowercase().as_str() {
@@ -697,7 +694,7 @@ mod tests {
 
     #[test]
     fn stix_timestamps_have_milliseconds() {
-        let at: Timestamp = "2020-11-13T10:00:00Z".parse().unwrap();
+        let at: Timestamp = "2020-11-13T10:00:00Z".parse().expect("present");
         assert_eq!(stix_time(at), "2020-11-13T10:00:00.000Z");
     }
 }

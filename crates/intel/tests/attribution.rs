@@ -20,7 +20,7 @@ fn galaxy(name: &str) -> Vec<u8> {
 fn with_galaxies() -> Catalogue {
     let mut catalogue = Catalogue::builtin();
     for file in ["threat-actor.json", "microsoft-activity-group.json"] {
-        let intel = actors::from_galaxy(&galaxy(file), file).unwrap();
+        let intel = actors::from_galaxy(&galaxy(file), file).expect("present");
         assert!(intel.problems.is_empty(), "{file}: {:?}", intel.problems);
         for actor in intel.actors {
             assert!(!matches!(catalogue.absorb(actor), Absorbed::Refused(_)));
@@ -31,9 +31,14 @@ fn with_galaxies() -> Catalogue {
 
 #[test]
 fn the_galaxies_read_every_cluster() {
-    let misp = actors::from_galaxy(&galaxy("threat-actor.json"), "threat-actor.json").unwrap();
+    let misp =
+        actors::from_galaxy(&galaxy("threat-actor.json"), "threat-actor.json").expect("present");
     assert_eq!(misp.actors.len(), 1041);
-    let apt28 = misp.actors.iter().find(|a| a.name == "APT28").unwrap();
+    let apt28 = misp
+        .actors
+        .iter()
+        .find(|a| a.name == "APT28")
+        .expect("present");
     assert_eq!(apt28.id, "5b4ee3ea-eee3-4c8e-8323-85ae32658754");
     assert_eq!(apt28.origin.as_deref(), Some("RU"));
     assert!(apt28.aliases.iter().any(|a| a == "Forest Blizzard"));
@@ -42,13 +47,13 @@ fn the_galaxies_read_every_cluster() {
         &galaxy("microsoft-activity-group.json"),
         "microsoft-activity-group.json",
     )
-    .unwrap();
+    .expect("present");
     assert_eq!(microsoft.actors.len(), 179);
     let ruby = microsoft
         .actors
         .iter()
         .find(|a| a.name == "Ruby Sleet")
-        .unwrap();
+        .expect("present");
     assert_eq!(ruby.aliases, ["CERIUM", "VELVET CHOLLIMA"]);
     assert_eq!(ruby.origin.as_deref(), Some("KP"));
 }
@@ -70,7 +75,7 @@ fn every_name_of_a_group_resolves_to_its_one_catalogue_entry() {
         "Fighting Ursa",
         "BlueDelta",
     ] {
-        assert_eq!(catalogue.find(name).unwrap().id, "apt28", "{name}");
+        assert_eq!(catalogue.find(name).expect("present").id, "apt28", "{name}");
     }
     // The galaxies' own ids resolve to the catalogue entry: indicators linked to them
     // count for it.
@@ -79,25 +84,25 @@ fn every_name_of_a_group_resolves_to_its_one_catalogue_entry() {
         "8d84d7b0-7716-5ab3-a3a4-f373dd148347", // Microsoft "Forest Blizzard"
         "213cdde9-c11a-4ea9-8ce0-c868e9826fec", // Microsoft "STRONTIUM"
     ] {
-        assert_eq!(catalogue.resolve(id).unwrap().id, "apt28", "{id}");
+        assert_eq!(catalogue.resolve(id).expect("present").id, "apt28", "{id}");
     }
-    let zinc = catalogue.find("ZINC").unwrap();
+    let zinc = catalogue.find("ZINC").expect("present");
     assert_eq!(zinc.id, "zinc");
-    assert_eq!(catalogue.find("Lazarus Group").unwrap().id, "zinc");
-    assert_eq!(catalogue.find("Diamond Sleet").unwrap().id, "zinc");
+    assert_eq!(catalogue.find("Lazarus Group").expect("present").id, "zinc");
+    assert_eq!(catalogue.find("Diamond Sleet").expect("present").id, "zinc");
     assert_eq!(
         catalogue
             .resolve("68391641-859f-4a9a-9a1e-3e5cf71ec376")
-            .unwrap()
+            .expect("present")
             .id,
         "zinc"
     );
     // MISP's "ZINC EMERSON" (Patchwork) is another group.
     assert_eq!(
-        catalogue.find("ZINC EMERSON").unwrap().name,
+        catalogue.find("ZINC EMERSON").expect("present").name,
         "QUILTED TIGER"
     );
-    let cerium = catalogue.find("CERIUM").unwrap();
+    let cerium = catalogue.find("CERIUM").expect("present");
     assert_eq!(cerium.id, "cerium");
     assert_eq!(cerium.name, "Ruby Sleet");
     assert_eq!(
@@ -108,7 +113,10 @@ fn every_name_of_a_group_resolves_to_its_one_catalogue_entry() {
         ]
     );
     // Microsoft lists Velvet Chollima under Ruby Sleet as well; it stays Kimsuky's.
-    assert_eq!(catalogue.find("Velvet Chollima").unwrap().id, "kimsuky");
+    assert_eq!(
+        catalogue.find("Velvet Chollima").expect("present").id,
+        "kimsuky"
+    );
     assert!(!cerium.aliases.iter().any(|a| a == "VELVET CHOLLIMA"));
     for (name, id) in [
         ("UNC2452", "apt29"),
@@ -121,10 +129,10 @@ fn every_name_of_a_group_resolves_to_its_one_catalogue_entry() {
         ("Zirconium", "apt31"),
         ("Periwinkle Tempest", "wizard-spider"),
     ] {
-        assert_eq!(catalogue.find(name).unwrap().id, id, "{name}");
+        assert_eq!(catalogue.find(name).expect("present").id, id, "{name}");
     }
     // What the catalogue says stays: imports add, never replace.
-    let apt28 = catalogue.resolve("apt28").unwrap();
+    let apt28 = catalogue.resolve("apt28").expect("present");
     assert_eq!(apt28.name, "Forest Blizzard");
     assert!(apt28.techniques.contains(&"T1110.003".to_string()));
     assert!(apt28.aliases.len() <= actors::MAX_ALIASES);
@@ -164,7 +172,7 @@ fn an_indicator_linked_to_an_actor_names_it_very_likely() {
             ..Clues::default()
         },
     );
-    let actor = attribution.actor.as_ref().unwrap();
+    let actor = attribution.actor.as_ref().expect("present");
     assert_eq!(actor.id, "apt28");
     assert_eq!(actor.name, "Forest Blizzard");
     assert_eq!(attribution.confidence, Confidence::High);
@@ -199,7 +207,7 @@ fn an_indicator_linked_to_an_actor_names_it_very_likely() {
             ..Clues::default()
         },
     );
-    assert_eq!(attribution.actor.unwrap().id, "apt28");
+    assert_eq!(attribution.actor.expect("present").id, "apt28");
     assert_eq!(attribution.words, "almost certainly");
     assert_eq!(attribution.confidence, Confidence::High);
     assert_eq!(
@@ -224,7 +232,7 @@ fn a_spray_from_tor_at_a_vaccine_maker_fits_strontium_without_an_indicator() {
             ..Clues::default()
         },
     );
-    assert_eq!(attribution.actor.as_ref().unwrap().id, "apt28");
+    assert_eq!(attribution.actor.as_ref().expect("present").id, "apt28");
     assert_eq!(attribution.confidence, Confidence::Moderate);
     assert_eq!(attribution.words, "roughly even chance");
     assert_eq!(attribution.evidence.len(), 4);
@@ -266,7 +274,7 @@ fn a_spray_from_tor_at_a_vaccine_maker_fits_strontium_without_an_indicator() {
             ..Clues::default()
         },
     );
-    assert_eq!(attribution.actor.unwrap().id, "apt28");
+    assert_eq!(attribution.actor.expect("present").id, "apt28");
     assert_eq!(attribution.confidence, Confidence::Low);
     assert_eq!(attribution.words, "roughly even chance");
 }
@@ -285,7 +293,7 @@ fn a_recruiter_lure_fits_zinc_and_leaves_cerium_an_alternative_never_above_moder
             ..Clues::default()
         },
     );
-    let actor = attribution.actor.as_ref().unwrap();
+    let actor = attribution.actor.as_ref().expect("present");
     assert_eq!(actor.id, "zinc");
     assert_eq!(actor.name, "Diamond Sleet");
     assert!(attribution.confidence <= Confidence::Moderate);
@@ -302,7 +310,7 @@ fn a_recruiter_lure_fits_zinc_and_leaves_cerium_an_alternative_never_above_moder
         .alternatives
         .iter()
         .find(|a| a.id == "cerium")
-        .unwrap();
+        .expect("present");
     assert_eq!(cerium.name, "Ruby Sleet");
     assert_eq!(cerium.confidence, Confidence::Low);
     assert!(
@@ -323,7 +331,7 @@ fn a_recruiter_lure_fits_zinc_and_leaves_cerium_an_alternative_never_above_moder
             ..Clues::default()
         },
     );
-    assert_eq!(attribution.actor.unwrap().id, "cerium");
+    assert_eq!(attribution.actor.expect("present").id, "cerium");
     assert_eq!(attribution.confidence, Confidence::Moderate);
 }
 
@@ -423,7 +431,7 @@ fn indicators_of_two_actors_are_a_stated_conflict() {
         },
     );
     assert!(attribution.conflict);
-    assert_eq!(attribution.actor.unwrap().id, "zinc");
+    assert_eq!(attribution.actor.expect("present").id, "zinc");
     assert_eq!(attribution.confidence, Confidence::Moderate);
     assert_eq!(attribution.words, "likely");
     assert!(attribution.evidence[0].starts_with(
@@ -444,11 +452,12 @@ fn attributions_serialise_for_the_api() {
             ..Clues::default()
         },
     );
-    let json = serde_json::to_value(&attribution).unwrap();
+    let json = serde_json::to_value(&attribution).expect("present");
     assert_eq!(json["actor"]["id"], "cerium");
     assert_eq!(json["actor"]["name"], "Ruby Sleet");
     assert_eq!(json["confidence"], "high");
     assert_eq!(json["words"], "very likely");
-    let back: tocsin_intel::attribution::Attribution = serde_json::from_value(json).unwrap();
+    let back: tocsin_intel::attribution::Attribution =
+        serde_json::from_value(json).expect("present");
     assert_eq!(back, attribution);
 }

@@ -19,7 +19,7 @@ const STIX_MATCH: &str = "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f";
 const MISP_MATCH: &str = "5f1b3c1e-aaaa-4bbb-8ccc-0123456789ab";
 
 fn at(text: &str) -> Timestamp {
-    text.parse().unwrap()
+    text.parse().expect("present")
 }
 
 fn incident() -> SharedIncident {
@@ -91,12 +91,12 @@ fn interop_required(kind: &str) -> Vec<String> {
         env!("CARGO_MANIFEST_DIR")
     );
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    let schema: Value = serde_json::from_str(&text).unwrap();
+    let schema: Value = serde_json::from_str(&text).expect("present");
     schema["required"]
         .as_array()
-        .unwrap()
+        .expect("present")
         .iter()
-        .map(|v| v.as_str().unwrap().to_owned())
+        .map(|v| v.as_str().expect("present").to_owned())
         .collect()
 }
 
@@ -139,7 +139,7 @@ fn spec_required(kind: &str) -> &'static [&'static str] {
 }
 
 fn objects(bundle: &Value) -> &Vec<Value> {
-    bundle["objects"].as_array().unwrap()
+    bundle["objects"].as_array().expect("present")
 }
 
 fn of_type<'a>(bundle: &'a Value, kind: &str) -> Vec<&'a Value> {
@@ -151,15 +151,19 @@ fn of_type<'a>(bundle: &'a Value, kind: &str) -> Vec<&'a Value> {
 
 #[test]
 fn every_object_has_the_required_properties_and_a_well_formed_id() {
-    let bundle = stix_bundle(&incident(), &pseudonymous("17")).unwrap();
+    let bundle = stix_bundle(&incident(), &pseudonymous("17")).expect("present");
     assert_eq!(bundle["type"], "bundle");
-    assert!(export::is_stix_id(bundle["id"].as_str().unwrap(), "bundle"));
-    let timestamp = regex::Regex::new(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$").unwrap();
+    assert!(export::is_stix_id(
+        bundle["id"].as_str().expect("present"),
+        "bundle"
+    ));
+    let timestamp =
+        regex::Regex::new(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$").expect("present");
     let mut kinds = Vec::new();
     for object in objects(&bundle) {
-        let kind = object["type"].as_str().unwrap();
+        let kind = object["type"].as_str().expect("present");
         kinds.push(kind.to_owned());
-        let id = object["id"].as_str().unwrap();
+        let id = object["id"].as_str().expect("present");
         assert!(export::is_stix_id(id, kind), "{id}");
         let mut required: Vec<String> = spec_required(kind).iter().map(|s| s.to_string()).collect();
         if ["indicator", "observed-data", "sighting"].contains(&kind) {
@@ -183,7 +187,7 @@ fn every_object_has_the_required_properties_and_a_well_formed_id() {
         ] {
             if let Some(value) = object.get(property) {
                 assert!(
-                    timestamp.is_match(value.as_str().unwrap()),
+                    timestamp.is_match(value.as_str().expect("present")),
                     "{id} {property}: {value}"
                 );
             }
@@ -212,7 +216,10 @@ fn every_object_has_the_required_properties_and_a_well_formed_id() {
     assert_eq!(observed["first_observed"], "2020-11-13T08:00:00.000Z");
     assert_eq!(observed["last_observed"], "2020-11-13T09:30:15.250Z");
     // Two sources (one given twice), a sender, a domain, a URL, a file.
-    assert_eq!(observed["object_refs"].as_array().unwrap().len(), 6);
+    assert_eq!(
+        observed["object_refs"].as_array().expect("present").len(),
+        6
+    );
     let ipv6 = &of_type(&bundle, "ipv6-addr")[0];
     assert_eq!(ipv6["value"], "2001:db8::7");
     assert_eq!(
@@ -233,7 +240,7 @@ fn uuid_of_sco(canonical: &str) -> String {
     // Recomputed independently of the exporter: SHA-1 over the STIX namespace and the
     // canonical JSON, version 5, RFC 4122 variant.
     use sha1::Digest as _;
-    let namespace = uuid::Uuid::parse_str("00abedb4-aa42-466c-9c01-fed23315a9b7").unwrap();
+    let namespace = uuid::Uuid::parse_str("00abedb4-aa42-466c-9c01-fed23315a9b7").expect("present");
     let mut hasher = sha1::Sha1::new();
     hasher.update(namespace.as_bytes());
     hasher.update(canonical.as_bytes());
@@ -247,19 +254,19 @@ fn uuid_of_sco(canonical: &str) -> String {
 
 #[test]
 fn sightings_and_references_point_into_the_bundle() {
-    let bundle = stix_bundle(&incident(), &pseudonymous("17")).unwrap();
+    let bundle = stix_bundle(&incident(), &pseudonymous("17")).expect("present");
     let ids: HashSet<&str> = objects(&bundle)
         .iter()
-        .map(|o| o["id"].as_str().unwrap())
+        .map(|o| o["id"].as_str().expect("present"))
         .collect();
     let org = of_type(&bundle, "identity")
         .into_iter()
         .find(|i| i["identity_class"] == "organization")
-        .unwrap();
+        .expect("present");
     let tocsin = of_type(&bundle, "identity")
         .into_iter()
         .find(|i| i["identity_class"] == "system")
-        .unwrap();
+        .expect("present");
     assert_eq!(tocsin["name"], "tocsin");
     for object in objects(&bundle) {
         if let Some(creator) = object.get("created_by_ref") {
@@ -270,10 +277,13 @@ fn sightings_and_references_point_into_the_bundle() {
             .into_iter()
             .flatten()
         {
-            assert!(ids.contains(marking.as_str().unwrap()));
+            assert!(ids.contains(marking.as_str().expect("present")));
         }
         for reference in object["object_refs"].as_array().into_iter().flatten() {
-            assert!(ids.contains(reference.as_str().unwrap()), "{reference}");
+            assert!(
+                ids.contains(reference.as_str().expect("present")),
+                "{reference}"
+            );
         }
     }
     let sightings = of_type(&bundle, "sighting");
@@ -283,7 +293,7 @@ fn sightings_and_references_point_into_the_bundle() {
     let observed_id = &of_type(&bundle, "observed-data")[0]["id"];
     let mut sighted = Vec::new();
     for sighting in &sightings {
-        let of = sighting["sighting_of_ref"].as_str().unwrap();
+        let of = sighting["sighting_of_ref"].as_str().expect("present");
         assert!(ids.contains(of) || of == STIX_MATCH, "{of}");
         sighted.push(of.to_owned());
         assert_eq!(
@@ -309,7 +319,7 @@ fn sightings_and_references_point_into_the_bundle() {
     let restated = of_type(&bundle, "indicator")
         .into_iter()
         .find(|i| i["external_references"][0]["external_id"] == MISP_MATCH)
-        .unwrap();
+        .expect("present");
     assert_eq!(restated["pattern"], "[domain-name:value = 'evil.example']");
     assert_eq!(
         restated["external_references"][0]["source_name"],
@@ -319,11 +329,11 @@ fn sightings_and_references_point_into_the_bundle() {
 
 #[test]
 fn every_pattern_is_a_well_formed_comparison() {
-    let bundle = stix_bundle(&incident(), &pseudonymous("17")).unwrap();
+    let bundle = stix_bundle(&incident(), &pseudonymous("17")).expect("present");
     let comparison = regex::Regex::new(
         r"^\[(ipv4-addr|ipv6-addr|domain-name|url|email-addr):value = '(?:[^'\\]|\\.)*'\]$",
     )
-    .unwrap();
+    .expect("present");
     let patterns: Vec<&str> = of_type(&bundle, "indicator")
         .iter()
         .map(|i| {
@@ -332,7 +342,7 @@ fn every_pattern_is_a_well_formed_comparison() {
                 i["indicator_types"],
                 serde_json::json!(["malicious-activity"])
             );
-            i["pattern"].as_str().unwrap()
+            i["pattern"].as_str().expect("present")
         })
         .collect();
     for pattern in &patterns {
@@ -346,36 +356,39 @@ fn every_pattern_is_a_well_formed_comparison() {
 #[test]
 fn the_organisation_is_a_stable_pseudonym_unless_it_agreed_to_be_named() {
     let incident = incident();
-    let bundle = stix_bundle(&incident, &pseudonymous("17")).unwrap();
-    let text = serde_json::to_string(&bundle).unwrap();
+    let bundle = stix_bundle(&incident, &pseudonymous("17")).expect("present");
+    let text = serde_json::to_string(&bundle).expect("present");
     let name = "St Example Hospital";
     assert!(!text.contains(name));
     // Accounts never leave, named or not.
     assert!(!text.contains("alice"));
     assert!(!text.contains("hospital.example"));
-    let alias = pseudonym(KEY, "17").unwrap();
+    let alias = pseudonym(KEY, "17").expect("present");
     assert_eq!(alias.len(), "organisation-".len() + 32);
     assert!(text.contains(&alias));
     let org = of_type(&bundle, "identity")
         .into_iter()
         .find(|i| i["identity_class"] == "organization")
-        .unwrap();
+        .expect("present");
     assert_eq!(org["name"], alias.as_str());
     assert_eq!(org["sectors"], serde_json::json!(["healthcare"]));
 
     // Stable: the same incident exports to the same bundle.
-    assert_eq!(stix_bundle(&incident, &pseudonymous("17")).unwrap(), bundle);
+    assert_eq!(
+        stix_bundle(&incident, &pseudonymous("17")).expect("present"),
+        bundle
+    );
     assert_eq!(pseudonym(KEY, "17"), pseudonym(KEY, "17"));
     // Different per organisation and per key.
-    let other = stix_bundle(&incident, &pseudonymous("18")).unwrap();
+    let other = stix_bundle(&incident, &pseudonymous("18")).expect("present");
     let other_org = of_type(&other, "identity")
         .into_iter()
         .find(|i| i["identity_class"] == "organization")
-        .unwrap();
+        .expect("present");
     assert_ne!(other_org["name"], org["name"]);
     assert_ne!(other_org["id"], org["id"]);
     assert_ne!(
-        pseudonym(b"another service's 32-byte secret", "17").unwrap(),
+        pseudonym(b"another service's 32-byte secret", "17").expect("present"),
         alias
     );
 
@@ -383,8 +396,8 @@ fn the_organisation_is_a_stable_pseudonym_unless_it_agreed_to_be_named() {
         named: Some(name),
         ..pseudonymous("17")
     };
-    let bundle = stix_bundle(&incident, &named).unwrap();
-    let text = serde_json::to_string(&bundle).unwrap();
+    let bundle = stix_bundle(&incident, &named).expect("present");
+    let text = serde_json::to_string(&bundle).expect("present");
     assert!(text.contains(name));
     assert!(!text.contains(&alias));
     assert!(!text.contains("alice"));
@@ -393,8 +406,8 @@ fn the_organisation_is_a_stable_pseudonym_unless_it_agreed_to_be_named() {
 #[test]
 fn the_misp_event_has_the_types_misp_expects() {
     let incident = incident();
-    let event = misp_event(&incident, &pseudonymous("17")).unwrap();
-    let text = serde_json::to_string(&event).unwrap();
+    let event = misp_event(&incident, &pseudonymous("17")).expect("present");
+    let text = serde_json::to_string(&event).expect("present");
     assert!(!text.contains("alice"));
     let event = &event["Event"];
     assert_eq!(event["date"], "2020-11-13");
@@ -407,23 +420,23 @@ fn the_misp_event_has_the_types_misp_expects() {
     assert!(
         event["info"]
             .as_str()
-            .unwrap()
+            .expect("present")
             .starts_with("tocsin: password_spray (T1110.003): Password spray against 412 accounts")
     );
     let attributes: Vec<(&str, &str, &str, bool)> = event["Attribute"]
         .as_array()
-        .unwrap()
+        .expect("present")
         .iter()
         .map(|a| {
             (
-                a["type"].as_str().unwrap(),
-                a["category"].as_str().unwrap(),
-                a["value"].as_str().unwrap(),
-                a["to_ids"].as_bool().unwrap(),
+                a["type"].as_str().expect("present"),
+                a["category"].as_str().expect("present"),
+                a["value"].as_str().expect("present"),
+                a["to_ids"].as_bool().expect("present"),
             )
         })
         .collect();
-    let alias = pseudonym(KEY, "17").unwrap();
+    let alias = pseudonym(KEY, "17").expect("present");
     assert_eq!(
         attributes,
         [
@@ -456,10 +469,10 @@ fn the_misp_event_has_the_types_misp_expects() {
         first["comment"],
         "matched cert-feed indicator indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f"
     );
-    assert!(uuid::Uuid::parse_str(first["uuid"].as_str().unwrap()).is_ok());
+    assert!(uuid::Uuid::parse_str(first["uuid"].as_str().expect("present")).is_ok());
     // Stable uuids.
     assert_eq!(
-        misp_event(&incident, &pseudonymous("17")).unwrap()["Event"],
+        misp_event(&incident, &pseudonymous("17")).expect("present")["Event"],
         *event
     );
 }
@@ -471,7 +484,7 @@ fn weak_keys_and_values_that_are_not_observables_are_refused_by_name() {
         pseudonym_key: b"short",
         ..pseudonymous("17")
     };
-    let error = stix_bundle(&incident, &weak).unwrap_err();
+    let error = stix_bundle(&incident, &weak).expect_err("refused");
     assert!(matches!(error, ExportError::WeakKey { bytes: 5, .. }));
     assert_eq!(
         error.to_string(),
@@ -481,7 +494,7 @@ fn weak_keys_and_values_that_are_not_observables_are_refused_by_name() {
     bad.sources.push("not-an-ip".into());
     assert_eq!(
         misp_event(&bad, &pseudonymous("17"))
-            .unwrap_err()
+            .expect_err("refused")
             .to_string(),
         "incident incident-4711: source value \"not-an-ip\" is not one: an IP address"
     );
