@@ -8,7 +8,7 @@
 //! Also owns the reader for MISP galaxy cluster files ([`from_galaxy`]): the threat-actor
 //! galaxy and the MISP feeds that carry clusters share that shape.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -77,8 +77,14 @@ pub fn name_key(name: &str) -> String {
 pub struct Catalogue {
     actors: Vec<Actor>,
     /// `name_key` of every name and alias → index in `actors`. A name belongs to one actor
-    /// only: the first that claimed it.
+    /// only.
     by_name: HashMap<String, usize>,
+    /// Names the built-in catalogue gives: they stay with their actor whatever feeds say.
+    settled: HashSet<String>,
+    /// Imported names that feeds give to two different groups ("Grizzly Steppe", the US
+    /// government's name for both APT28's and APT29's activity): they find no one rather
+    /// than whichever group came first.
+    ambiguous: HashSet<String>,
     /// Every actor's own id and the ids of the imports merged into it → index.
     by_id: HashMap<String, usize>,
     /// Per actor (same index), the imported ids merged into it.
@@ -118,6 +124,7 @@ impl Catalogue {
             }
             catalogue.add(actor);
         }
+        catalogue.settled = catalogue.by_name.keys().cloned().collect();
         Ok(catalogue)
     }
 
@@ -134,7 +141,13 @@ impl Catalogue {
         self.actors.is_empty()
     }
 
-    /// The actor with this name or alias, whatever its case, spaces or hyphens.
+    /// Whether feeds give this name to two different groups, so that it finds none.
+    pub fn is_ambiguous(&self, name: &str) -> bool {
+        self.ambiguous.contains(&name_key(name))
+    }
+
+    /// The actor with this name or alias, whatever its case, spaces or hyphens. `None` also
+    /// for a name feeds give to two different groups ([`Catalogue::is_ambiguous`]).
     pub fn find(&self, name_or_alias: &str) -> Option<&Actor> {
         let key = name_key(name_or_alias);
         self.by_name.get(&key).and_then(|&i| self.actors.get(i))
@@ -221,13 +234,30 @@ impl Catalogue {
             .map(|(i, _)| i)
     }
 
+    /// Gives the name `key` to actor `index`; true when it is newly that actor's. A name
+    /// another actor already has becomes ambiguous, unless the built-in catalogue gave it.
+    fn claim(&mut self, key: String, index: usize) -> bool {
+        if key.is_empty() || self.ambiguous.contains(&key) {
+            return false;
+        }
+        match self.by_name.get(&key) {
+            None => {
+                self.by_name.insert(key, index);
+                true
+            }
+            Some(&owner) if owner == index || self.settled.contains(&key) => false,
+            Some(_) => {
+                self.by_name.remove(&key);
+                self.ambiguous.insert(key);
+                false
+            }
+        }
+    }
+
     fn add(&mut self, actor: Actor) {
         let index = self.actors.len();
         for name in std::iter::once(&actor.name).chain(&actor.aliases) {
-            let key = name_key(name);
-            if !key.is_empty() {
-                self.by_name.entry(key).or_insert(index);
-            }
+            self.claim(name_key(name), index);
         }
         self.by_id.entry(actor.id.clone()).or_insert(index);
         self.by_id
@@ -238,22 +268,24 @@ impl Catalogue {
     }
 
     fn merge(&mut self, index: usize, imported: Actor) {
+        let Some(mut room) = self
+            .actors
+            .get(index)
+            .map(|a| MAX_ALIASES.saturating_sub(a.aliases.len()))
+        else {
+            return;
+        };
+        let mut new_names = Vec::new();
+        for name in std::iter::once(&imported.name).chain(&imported.aliases) {
+            if room > 0 && self.claim(name_key(name), index) {
+                new_names.push(name.clone());
+                room -= 1;
+            }
+        }
         let Some(target) = self.actors.get_mut(index) else {
             return;
         };
-        for name in std::iter::once(&imported.name).chain(&imported.aliases) {
-            let key = name_key(name);
-            if key.is_empty() || target.aliases.len() >= MAX_ALIASES {
-                continue;
-            }
-            match self.by_name.get(&key) {
-                Some(_) => {}
-                None => {
-                    self.by_name.insert(key, index);
-                    target.aliases.push(name.clone());
-                }
-            }
-        }
+        target.aliases.extend(new_names);
         for (list, new) in [
             (&mut target.techniques, imported.techniques),
             (&mut target.lures, imported.lures),

@@ -112,7 +112,13 @@ fn every_name_of_a_group_resolves_to_its_one_catalogue_entry() {
             "c29e7262-6a6f-501d-8c00-57f75f2172a3"
         ]
     );
-    // Microsoft lists Velvet Chollima under Ruby Sleet as well; it stays Kimsuky's.
+    // MISP lists Grizzly Steppe (the US government's name for Russian intelligence
+    // services' activity) under both APT28 and APT29: it names neither.
+    assert!(catalogue.is_ambiguous("Grizzly Steppe"));
+    assert!(catalogue.find("Grizzly Steppe").is_none());
+    // Microsoft lists Velvet Chollima under Ruby Sleet as well; the built-in catalogue
+    // gives it to Kimsuky, where it stays.
+    assert!(!catalogue.is_ambiguous("Velvet Chollima"));
     assert_eq!(
         catalogue.find("Velvet Chollima").expect("present").id,
         "kimsuky"
