@@ -23,7 +23,9 @@
 //! The STIX objects follow the OASIS STIX 2.1 interoperability profile: every SDO and SRO
 //! has `created_by_ref` (the tocsin identity) and TLP:AMBER in `object_marking_refs`;
 //! indicators have `name` and `indicator_types`; observed data has `object_refs`;
-//! sightings have `first_seen`, `last_seen` and `count`.
+//! sightings have `first_seen`, `last_seen` and `count`. The one exception: an attributed
+//! actor's `intrusion-set` lacks the profile's `resource_level` and `primary_motivation`,
+//! which public reporting rarely settles and the catalogue does not record.
 
 use std::net::IpAddr;
 
@@ -36,7 +38,7 @@ use serde_json::{Value, json};
 use sha2::Sha256;
 use uuid::Uuid;
 
-use crate::attribution::Attribution;
+use crate::attribution::{ALMOST_CERTAINLY, Attribution, LIKELY, ROUGHLY_EVEN_CHANCE, VERY_LIKELY};
 use crate::{Match, normal};
 
 /// The STIX 2.1 namespace for Cyber-observable ids (STIX 2.1 section 2.9).
@@ -526,15 +528,92 @@ pub fn stix_bundle(incident: &SharedIncident, sharing: &Sharing<'_>) -> Result<V
         }
         if let Some(attribution) = &incident.attribution {
             sighting["description"] = json!(format!("Attribution: {}.", attribution.headline()));
-            sighting["confidence"] = json!(attribution.confidence.stix());
         }
         objects.push(sighting);
+    }
+    if let Some(attribution) = &incident.attribution {
+        objects.extend(attributed(
+            attribution,
+            &stated,
+            &creator,
+            incident.last_seen,
+            &scope,
+        ));
     }
     Ok(json!({
         "type": "bundle",
         "id": format!("bundle--{}", scope("bundle")),
         "objects": objects,
     }))
+}
+
+/// The named actor as an `intrusion-set` (one id per actor across every export, a new
+/// `modified` per incident) and an `indicates` relationship from each sighted indicator to
+/// it, carrying the attribution's confidence (STIX 2.1 Appendix A, Low/Med/High) and
+/// evidence. Nothing when no actor is named.
+fn attributed(
+    attribution: &Attribution,
+    stated: &[Stated],
+    creator: &str,
+    last_seen: Timestamp,
+    scope: &dyn Fn(&str) -> Uuid,
+) -> Vec<Value> {
+    let Some(actor) = &attribution.actor else {
+        return Vec::new();
+    };
+    let set_id = format!(
+        "intrusion-set--{}",
+        uuid_v5(TOCSIN_NAMESPACE, &format!("intrusion-set\n{}", actor.id))
+    );
+    let last = stix_time(last_seen);
+    let modified = if last.as_str() > IDENTITY_CREATED {
+        last.clone()
+    } else {
+        IDENTITY_CREATED.to_owned()
+    };
+    let mut objects = vec![json!({
+        "type": "intrusion-set",
+        "spec_version": "2.1",
+        "id": set_id,
+        "created": IDENTITY_CREATED,
+        "modified": modified,
+        "created_by_ref": creator,
+        "name": actor.name,
+        "aliases": actor.aliases.iter().take(32).collect::<Vec<_>>(),
+        "object_marking_refs": [TLP_AMBER],
+    })];
+    let description = std::iter::once(attribution.headline())
+        .chain(attribution.evidence.iter().cloned())
+        .collect::<Vec<_>>()
+        .join("\n");
+    for s in stated {
+        objects.push(json!({
+            "type": "relationship",
+            "spec_version": "2.1",
+            "id": format!("relationship--{}", scope(&format!("indicates\n{}\n{}", s.id, actor.id))),
+            "created": last,
+            "modified": last,
+            "created_by_ref": creator,
+            "relationship_type": "indicates",
+            "source_ref": s.id,
+            "target_ref": set_id,
+            "confidence": attribution.confidence.stix(),
+            "description": description,
+            "object_marking_refs": [TLP_AMBER],
+        }));
+    }
+    objects
+}
+
+/// The MISP estimative-language taxonomy's tag for an attribution's words.
+fn likelihood_tag(words: &str) -> Option<&'static str> {
+    match words {
+        ALMOST_CERTAINLY => Some("almost-certain"),
+        VERY_LIKELY => Some("very-likely"),
+        LIKELY => Some("likely"),
+        ROUGHLY_EVEN_CHANCE => Some("roughly-even-chance"),
+        _ => None,
+    }
 }
 
 fn sector_words(sharing: &Sharing<'_>) -> String {
@@ -639,6 +718,22 @@ pub fn misp_event(incident: &SharedIncident, sharing: &Sharing<'_>) -> Result<Va
     let mut tags = vec![json!({ "name": "tlp:amber" })];
     if !incident.technique.is_empty() {
         tags.push(json!({ "name": format!("tocsin:technique=\"{}\"", incident.technique) }));
+    }
+    if let Some(attribution) = &incident.attribution
+        && let Some(actor) = &attribution.actor
+    {
+        tags.push(json!({ "name": format!("tocsin:attributed-to=\"{}\"", actor.name) }));
+        if let Some(likelihood) = likelihood_tag(attribution.words) {
+            tags.push(json!({
+                "name": format!("estimative-language:likelihood-probability=\"{likelihood}\"")
+            }));
+        }
+        tags.push(json!({
+            "name": format!(
+                "estimative-language:confidence-in-analytic-judgment=\"{}\"",
+                attribution.confidence.as_str()
+            )
+        }));
     }
     Ok(json!({
         "Event": {

@@ -133,9 +133,32 @@ fn spec_required(kind: &str) -> &'static [&'static str] {
             "sighting_of_ref",
         ],
         "marking-definition" => &["type", "spec_version", "id", "created", "definition_type"],
+        "intrusion-set" => &["type", "spec_version", "id", "created", "modified", "name"],
+        "relationship" => &[
+            "type",
+            "spec_version",
+            "id",
+            "created",
+            "modified",
+            "relationship_type",
+            "source_ref",
+            "target_ref",
+        ],
         // Cyber-observables.
         _ => &["type", "id"],
     }
+}
+
+fn is_sco(kind: &str) -> bool {
+    [
+        "ipv4-addr",
+        "ipv6-addr",
+        "domain-name",
+        "url",
+        "email-addr",
+        "file",
+    ]
+    .contains(&kind)
 }
 
 fn objects(bundle: &Value) -> &Vec<Value> {
@@ -166,8 +189,15 @@ fn every_object_has_the_required_properties_and_a_well_formed_id() {
         let id = object["id"].as_str().expect("present");
         assert!(export::is_stix_id(id, kind), "{id}");
         let mut required: Vec<String> = spec_required(kind).iter().map(|s| s.to_string()).collect();
-        if ["indicator", "observed-data", "sighting"].contains(&kind) {
+        if ["indicator", "observed-data", "relationship", "sighting"].contains(&kind) {
             required.extend(interop_required(kind));
+        }
+        if kind == "intrusion-set" {
+            // The interop profile also wants resource_level and primary_motivation, which
+            // public reporting rarely settles and the catalogue does not record.
+            required.push("created_by_ref".into());
+        }
+        if !["marking-definition"].contains(&kind) && !is_sco(kind) {
             required.push("object_marking_refs".into());
         }
         for property in &required {
@@ -203,10 +233,12 @@ fn every_object_has_the_required_properties_and_a_well_formed_id() {
             "file",
             "identity",
             "indicator",
+            "intrusion-set",
             "ipv4-addr",
             "ipv6-addr",
             "marking-definition",
             "observed-data",
+            "relationship",
             "sighting",
             "url"
         ]
@@ -307,13 +339,38 @@ fn sightings_and_references_point_into_the_bundle() {
         assert_eq!(sighting["first_seen"], "2020-11-13T08:00:00.000Z");
         assert_eq!(sighting["last_seen"], "2020-11-13T09:30:15.250Z");
         assert_eq!(sighting["count"], 1);
-        assert_eq!(sighting["confidence"], 85);
         assert_eq!(
             sighting["description"],
             "Attribution: Forest Blizzard (STRONTIUM, APT28): very likely, high confidence."
         );
     }
     assert!(sighted.contains(&STIX_MATCH.to_owned()));
+    // The attribution: the named actor, and each sighted indicator indicating it.
+    let sets = of_type(&bundle, "intrusion-set");
+    assert_eq!(sets.len(), 1);
+    assert_eq!(sets[0]["name"], "Forest Blizzard");
+    assert_eq!(sets[0]["aliases"][0], "STRONTIUM");
+    let relationships = of_type(&bundle, "relationship");
+    assert_eq!(relationships.len(), 4);
+    for relationship in &relationships {
+        assert_eq!(relationship["relationship_type"], "indicates");
+        assert_eq!(relationship["target_ref"], sets[0]["id"]);
+        assert!(
+            sighted.contains(
+                &relationship["source_ref"]
+                    .as_str()
+                    .expect("present")
+                    .to_owned()
+            )
+        );
+        assert_eq!(relationship["confidence"], 85);
+        assert!(
+            relationship["description"]
+                .as_str()
+                .expect("present")
+                .starts_with("Forest Blizzard (STRONTIUM, APT28): very likely, high confidence\nIndicator indicator--8e2e2d2b")
+        );
+    }
     // The feed's own STIX indicator is referred to, not restated under tocsin's name.
     assert!(!ids.contains(STIX_MATCH));
     let restated = of_type(&bundle, "indicator")
@@ -416,7 +473,22 @@ fn the_misp_event_has_the_types_misp_expects() {
     assert_eq!(event["analysis"], "1");
     assert_eq!(event["published"], false);
     assert_eq!(event["timestamp"], "1605259815");
-    assert_eq!(event["Tag"][0]["name"], "tlp:amber");
+    let tags: Vec<&str> = event["Tag"]
+        .as_array()
+        .expect("present")
+        .iter()
+        .map(|t| t["name"].as_str().expect("present"))
+        .collect();
+    assert_eq!(
+        tags,
+        [
+            "tlp:amber",
+            "tocsin:technique=\"T1110.003\"",
+            "tocsin:attributed-to=\"Forest Blizzard\"",
+            "estimative-language:likelihood-probability=\"very-likely\"",
+            "estimative-language:confidence-in-analytic-judgment=\"high\"",
+        ]
+    );
     assert!(
         event["info"]
             .as_str()
