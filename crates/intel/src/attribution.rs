@@ -37,6 +37,11 @@ pub const MAX_MATCHES: usize = 1024;
 pub const MAX_EVIDENCE: usize = 32;
 /// Most alternatives listed.
 pub const MAX_ALTERNATIVES: usize = 4;
+/// Most distinct actors, and feeds or indicators per actor, counted from the matches: a
+/// feed linking one indicator to hundreds of groups says nothing more with the last ones.
+const MAX_LINKED: usize = 64;
+/// Most actor links read from one match.
+const MAX_LINKS_PER_MATCH: usize = 16;
 
 pub const ALMOST_CERTAINLY: &str = "almost certainly";
 pub const VERY_LIKELY: &str = "very likely";
@@ -226,12 +231,11 @@ pub fn attribute(catalogue: &Catalogue, clues: &Clues<'_>) -> Attribution {
     let fits = behaviour_fits(catalogue, clues);
     let mut evidence = Vec::new();
 
-    let attribution = if !linked.is_empty() {
-        from_indicators(catalogue, &linked, &fits, &mut evidence)
-    } else {
+    let mut attribution = if linked.is_empty() {
         from_behaviour(catalogue, clues, &fits, &mut evidence)
+    } else {
+        from_indicators(catalogue, &linked, &fits, &mut evidence)
     };
-    let mut attribution = attribution;
     for m in unlinked.iter().take(4) {
         evidence.push(format!(
             "Indicator {} ({}) matched {} = {} but its feed links it to no actor.",
@@ -246,21 +250,25 @@ pub fn attribute(catalogue: &Catalogue, clues: &Clues<'_>) -> Attribution {
 fn linked_actors(catalogue: &Catalogue, matches: &[Match]) -> Vec<Linked> {
     let mut linked: Vec<Linked> = Vec::new();
     for m in matches.iter().take(MAX_MATCHES) {
-        for raw in m.actors.iter().take(16) {
+        for raw in m.actors.iter().take(MAX_LINKS_PER_MATCH) {
             let actor = match catalogue.resolve(raw) {
                 Some(actor) => ActorRef {
                     id: actor.id.clone(),
                     name: actor.name.clone(),
                     aliases: actor.aliases.clone(),
                 },
-                None => ActorRef {
-                    id: raw.clone(),
-                    name: raw.clone(),
-                    aliases: Vec::new(),
-                },
+                None => {
+                    let raw: String = raw.chars().take(256).collect();
+                    ActorRef {
+                        id: raw.clone(),
+                        name: raw,
+                        aliases: Vec::new(),
+                    }
+                }
             };
             let entry = match linked.iter_mut().position(|l| l.actor.id == actor.id) {
                 Some(i) => &mut linked[i],
+                None if linked.len() >= MAX_LINKED => continue,
                 None => {
                     linked.push(Linked {
                         actor,
@@ -271,10 +279,10 @@ fn linked_actors(catalogue: &Catalogue, matches: &[Match]) -> Vec<Linked> {
                     &mut linked[last]
                 }
             };
-            if !entry.feeds.contains(&m.feed) {
+            if entry.feeds.len() < MAX_LINKED && !entry.feeds.contains(&m.feed) {
                 entry.feeds.push(m.feed.clone());
             }
-            if !entry.indicators.contains(&m.indicator) {
+            if entry.indicators.len() < MAX_LINKED && !entry.indicators.contains(&m.indicator) {
                 entry.indicators.push(m.indicator.clone());
             }
         }
@@ -329,10 +337,14 @@ fn from_indicators(
             alternatives: Vec::new(),
         };
     }
-    let names: Vec<String> = linked
+    let mut names: Vec<String> = linked
         .iter()
-        .map(|l| format!("{} ({})", l.actor.name, l.actor.id))
+        .take(MAX_ALTERNATIVES)
+        .map(|l| label(&l.actor))
         .collect();
+    if linked.len() > MAX_ALTERNATIVES {
+        names.push(format!("{} other actors", linked.len() - MAX_ALTERNATIVES));
+    }
     let second = &linked[1];
     if first.feeds.len() > second.feeds.len() {
         evidence.insert(
@@ -381,16 +393,29 @@ fn indicator_sentence(l: &Linked) -> String {
     } else {
         String::new()
     };
+    let feeds: Vec<&str> = l.feeds.iter().take(4).map(String::as_str).collect();
+    let more_feeds = match l.feeds.len().saturating_sub(feeds.len()) {
+        0 => String::new(),
+        n => format!(" and {n} more"),
+    };
     format!(
-        "Indicator{} {}{more} from feed{} {} link{} this incident to {} ({}).",
+        "Indicator{} {}{more} from feed{} {}{more_feeds} link{} this incident to {}.",
         if l.indicators.len() == 1 { "" } else { "s" },
         indicators.join(", "),
         if l.feeds.len() == 1 { "" } else { "s" },
-        l.feeds.join(", "),
+        feeds.join(", "),
         if l.indicators.len() == 1 { "s" } else { "" },
-        l.actor.name,
-        l.actor.id,
+        label(&l.actor),
     )
+}
+
+/// "Forest Blizzard (apt28)"; the bare id of an actor the catalogue does not know.
+fn label(actor: &ActorRef) -> String {
+    if actor.name == actor.id {
+        actor.id.clone()
+    } else {
+        format!("{} ({})", actor.name, actor.id)
+    }
 }
 
 fn behaviour_evidence_for(

@@ -467,3 +467,42 @@ fn attributions_serialise_for_the_api() {
         serde_json::from_value(json).expect("present");
     assert_eq!(back, attribution);
 }
+
+#[test]
+fn a_feed_linking_everything_to_everyone_stays_bounded() {
+    let catalogue = Catalogue::builtin();
+    let everyone: Vec<String> = (0..300).map(|n| format!("intrusion-set--{n}")).collect();
+    // Each match links to 16 of 300 groups, a different 16 each time.
+    let matches: Vec<Match> = (0..2000)
+        .map(|n| {
+            let some: Vec<&str> = (0..16)
+                .map(|k| everyone[(n * 16 + k) % 300].as_str())
+                .collect();
+            hit(
+                &format!("indicator--{n}"),
+                "noisy-feed",
+                "203.0.113.1",
+                &some,
+            )
+        })
+        .collect();
+    let attribution = attribute(
+        &catalogue,
+        &Clues {
+            matches: &matches,
+            ..Clues::default()
+        },
+    );
+    assert!(attribution.conflict);
+    assert_eq!(attribution.actor, None);
+    assert_eq!(attribution.alternatives.len(), 4);
+    assert_eq!(attribution.evidence.len(), 32);
+    assert_eq!(
+        attribution.evidence[0],
+        "Conflicting intelligence: indicators link this incident to intrusion-set--0 and intrusion-set--1 and intrusion-set--2 and intrusion-set--3 and 60 other actors with equal support; no single actor is named."
+    );
+    assert!(
+        attribution.evidence[1]
+            == "Indicators indicator--0, indicator--18, indicator--37, indicator--56 and 51 more from feed noisy-feed link this incident to intrusion-set--0."
+    );
+}
