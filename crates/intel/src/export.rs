@@ -9,8 +9,12 @@
 //!   is kept, coarsened to the STIX industry sector (a hospital is `healthcare`), since a
 //!   fine sector and a country can name a small organisation on their own.
 //! - **Accounts are never exported**, whatever the organisation agreed: they are the
-//!   victims' user names, and no recipient needs them to block an attacker. There are no
-//!   passwords to leak; tocsin never holds any.
+//!   victims' user names, and no recipient needs them to block an attacker. Indicators
+//!   that matched an account (`user-account:` or an account's value) are neither sighted
+//!   nor quoted, and any account name left in free text is replaced by `[account]`. There
+//!   are no passwords to leak; tocsin never holds any.
+//! - The incident's free-text summary goes into the MISP event only when the organisation
+//!   agreed to be named: it may name the organisation.
 //! - Attacking infrastructure — source addresses, sender addresses, domains, URLs, file
 //!   hashes — is exported, as observed data, as indicators and as sightings.
 //!
@@ -468,7 +472,7 @@ pub fn stix_bundle(incident: &SharedIncident, sharing: &Sharing<'_>) -> Result<V
             object: Some(object),
         });
     }
-    for m in incident.matches.iter().take(MAX_VALUES) {
+    for m in exportable_matches(incident) {
         if is_stix_id(&m.indicator, "indicator") {
             if !stated.iter().any(|s| s.id == m.indicator) {
                 stated.push(Stated {
@@ -532,28 +536,39 @@ pub fn stix_bundle(incident: &SharedIncident, sharing: &Sharing<'_>) -> Result<V
         objects.push(sighting);
     }
     if let Some(attribution) = &incident.attribution {
+        let withheld: Vec<&str> = incident
+            .matches
+            .iter()
+            .take(MAX_VALUES)
+            .filter(|m| !is_exportable(m, incident))
+            .map(|m| m.indicator.as_str())
+            .collect();
         objects.extend(attributed(
             attribution,
             &stated,
+            &withheld,
             &creator,
             incident.last_seen,
             &scope,
         ));
     }
-    Ok(json!({
+    let mut bundle = json!({
         "type": "bundle",
         "id": format!("bundle--{}", scope("bundle")),
         "objects": objects,
-    }))
+    });
+    redact(&mut bundle, &incident.accounts);
+    Ok(bundle)
 }
 
 /// The named actor as an `intrusion-set` (one id per actor across every export, a new
 /// `modified` per incident) and an `indicates` relationship from each sighted indicator to
 /// it, carrying the attribution's confidence (STIX 2.1 Appendix A, Low/Med/High) and
-/// evidence. Nothing when no actor is named.
+/// evidence, less sentences about `withheld` indicators. Nothing when no actor is named.
 fn attributed(
     attribution: &Attribution,
     stated: &[Stated],
+    withheld: &[&str],
     creator: &str,
     last_seen: Timestamp,
     scope: &dyn Fn(&str) -> Uuid,
@@ -582,8 +597,16 @@ fn attributed(
         "aliases": actor.aliases.iter().take(32).collect::<Vec<_>>(),
         "object_marking_refs": [TLP_AMBER],
     })];
+    // Evidence naming a withheld (account) indicator would let a recipient look the
+    // account up in that feed.
     let description = std::iter::once(attribution.headline())
-        .chain(attribution.evidence.iter().cloned())
+        .chain(
+            attribution
+                .evidence
+                .iter()
+                .filter(|sentence| !withheld.iter().any(|id| sentence.contains(id)))
+                .cloned(),
+        )
         .collect::<Vec<_>>()
         .join("\n");
     for s in stated {
@@ -625,6 +648,71 @@ fn sector_words(sharing: &Sharing<'_>) -> String {
         .replace('-', " ")
 }
 
+/// The matches that may leave: none on an account (`user-account:` objects, or whose
+/// matched value is one of the incident's accounts), since those name a victim.
+fn exportable_matches(incident: &SharedIncident) -> impl Iterator<Item = &Match> {
+    incident
+        .matches
+        .iter()
+        .take(MAX_VALUES)
+        .filter(|m| is_exportable(m, incident))
+}
+
+fn is_exportable(m: &Match, incident: &SharedIncident) -> bool {
+    !m.field.starts_with("user-account:")
+        && !incident
+            .accounts
+            .iter()
+            .any(|a| a.trim().eq_ignore_ascii_case(m.observed.trim()))
+}
+
+const REDACTED: &str = "[account]";
+/// Shortest account name redacted inside free text; shorter ones would shred words.
+const MIN_REDACTED_CHARS: usize = 3;
+
+/// Replaces every account name (ASCII case-insensitively) in every string of `value` with
+/// `[account]`: free text — an attribution's evidence, a summary — can quote what an
+/// event showed, and accounts never leave.
+fn redact(value: &mut Value, accounts: &[String]) {
+    let accounts: Vec<String> = accounts
+        .iter()
+        .take(MAX_VALUES)
+        .map(|a| a.trim().to_owned())
+        .filter(|a| a.chars().count() >= MIN_REDACTED_CHARS)
+        .collect();
+    if accounts.is_empty() {
+        return;
+    }
+    // One pass, longest account first where two overlap, so that a replacement is never
+    // searched again.
+    let Ok(finder) = aho_corasick::AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .match_kind(aho_corasick::MatchKind::LeftmostLongest)
+        .build(&accounts)
+    else {
+        return;
+    };
+    let replacements = vec![REDACTED; accounts.len()];
+    redact_strings(value, &finder, &replacements);
+}
+
+fn redact_strings(value: &mut Value, finder: &aho_corasick::AhoCorasick, with: &[&str]) {
+    match value {
+        Value::String(text) => {
+            if finder.is_match(text.as_str()) {
+                *text = finder.replace_all(text, with);
+            }
+        }
+        Value::Array(items) => items
+            .iter_mut()
+            .for_each(|v| redact_strings(v, finder, with)),
+        Value::Object(fields) => fields
+            .values_mut()
+            .for_each(|v| redact_strings(v, finder, with)),
+        _ => {}
+    }
+}
+
 /// `kind--<uuid>`.
 pub fn is_stix_id(id: &str, kind: &str) -> bool {
     id.strip_prefix(kind)
@@ -652,9 +740,7 @@ pub fn misp_event(incident: &SharedIncident, sharing: &Sharing<'_>) -> Result<Va
     };
     let timestamp = incident.last_seen.as_second().to_string();
     let comment_for = |value: &str| -> String {
-        let hits: Vec<String> = incident
-            .matches
-            .iter()
+        let hits: Vec<String> = exportable_matches(incident)
             .filter(|m| m.observed == value)
             .take(4)
             .map(|m| format!("matched {} indicator {}", m.feed, m.indicator))
@@ -706,7 +792,8 @@ pub fn misp_event(incident: &SharedIncident, sharing: &Sharing<'_>) -> Result<Va
         _ => "4",
     };
     let mut info = format!("tocsin: {} ({})", incident.kind, incident.technique);
-    if !incident.summary.is_empty() {
+    // The summary is free text that may name the organisation: only when it agreed.
+    if sharing.named.is_some() && !incident.summary.is_empty() {
         info = format!(
             "{info}: {}",
             incident.summary.chars().take(200).collect::<String>()
@@ -735,7 +822,7 @@ pub fn misp_event(incident: &SharedIncident, sharing: &Sharing<'_>) -> Result<Va
             )
         }));
     }
-    Ok(json!({
+    let mut event = json!({
         "Event": {
             "uuid": scope("misp-event").to_string(),
             "info": info,
@@ -749,7 +836,9 @@ pub fn misp_event(incident: &SharedIncident, sharing: &Sharing<'_>) -> Result<Va
             "Attribute": attributes,
             "Tag": tags,
         }
-    }))
+    });
+    redact(&mut event, &incident.accounts);
+    Ok(event)
 }
 
 #[cfg(test)]
@@ -779,6 +868,29 @@ mod tests {
         assert_eq!(
             sco("domain-name", json!({ "value": "example.com" })).0,
             "domain-name--bedb4899-d24b-5401-bc86-8f6b4cc18ec7"
+        );
+    }
+
+    #[test]
+    fn accounts_are_redacted_from_every_string_whatever_their_case() {
+        let mut value = json!({
+            "a": "Spray against Alice.Martin@hospital.example and alice.martin@HOSPITAL.example",
+            "b": ["account here", 3, {"c": "bob"}],
+        });
+        redact(
+            &mut value,
+            &[
+                "alice.martin@hospital.example".into(),
+                "account".into(),
+                "bo".into(),
+            ],
+        );
+        assert_eq!(
+            value,
+            json!({
+                "a": "Spray against [account] and [account]",
+                "b": ["[account] here", 3, {"c": "bob"}],
+            })
         );
     }
 

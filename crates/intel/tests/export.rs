@@ -489,11 +489,10 @@ fn the_misp_event_has_the_types_misp_expects() {
             "estimative-language:confidence-in-analytic-judgment=\"high\"",
         ]
     );
-    assert!(
-        event["info"]
-            .as_str()
-            .expect("present")
-            .starts_with("tocsin: password_spray (T1110.003): Password spray against 412 accounts")
+    // The free-text summary may name the organisation: left out of a pseudonymous event.
+    assert_eq!(
+        event["info"],
+        "tocsin: password_spray (T1110.003) — attribution: Forest Blizzard (STRONTIUM, APT28): very likely, high confidence"
     );
     let attributes: Vec<(&str, &str, &str, bool)> = event["Attribute"]
         .as_array()
@@ -569,5 +568,88 @@ fn weak_keys_and_values_that_are_not_observables_are_refused_by_name() {
             .expect_err("refused")
             .to_string(),
         "incident incident-4711: source value \"not-an-ip\" is not one: an IP address"
+    );
+}
+
+#[test]
+fn accounts_never_leave_even_when_matched_or_quoted() {
+    let mut incident = incident();
+    incident.summary = "Password spray; Alice.Martin@hospital.example signed in afterwards".into();
+    incident.matches.push(Match {
+        indicator: "indicator--0c1f3d4e-5a6b-4c7d-8e9f-0a1b2c3d4e5f".into(),
+        feed: "leaked-accounts".into(),
+        field: "user-account:account_login".into(),
+        observed: "alice.martin@hospital.example".into(),
+        pattern: "[user-account:account_login = 'alice.martin@hospital.example']".into(),
+        actors: vec![],
+    });
+    // An attribution quoting the account-matching indicator in its evidence.
+    let catalogue = Catalogue::builtin();
+    incident.attribution = Some(attribute(
+        &catalogue,
+        &Clues {
+            matches: &incident.matches,
+            ..Clues::default()
+        },
+    ));
+    let named = Sharing {
+        named: Some("St Example Hospital"),
+        ..pseudonymous("17")
+    };
+    for text in [
+        serde_json::to_string(&stix_bundle(&incident, &named).expect("exports")),
+        serde_json::to_string(&misp_event(&incident, &named).expect("exports")),
+    ] {
+        let text = text.expect("serialises").to_ascii_lowercase();
+        assert!(!text.contains("alice"), "{text}");
+        assert!(
+            !text.contains("0c1f3d4e"),
+            "the account indicator is not sighted"
+        );
+    }
+    let event = misp_event(&incident, &named).expect("exports");
+    assert!(
+        event["Event"]["info"]
+            .as_str()
+            .expect("present")
+            .starts_with(
+                "tocsin: password_spray (T1110.003): Password spray; [account] signed in afterwards"
+            )
+    );
+}
+
+#[test]
+fn an_unattributed_incident_without_observables_still_exports_its_sightings() {
+    let mut incident = incident();
+    incident.sources.clear();
+    incident.senders.clear();
+    incident.domains.clear();
+    incident.urls.clear();
+    incident.hashes.clear();
+    incident.attribution = Some(attribute(&Catalogue::builtin(), &Clues::default()));
+    let bundle = stix_bundle(&incident, &pseudonymous("17")).expect("exports");
+    assert!(of_type(&bundle, "observed-data").is_empty());
+    assert!(of_type(&bundle, "intrusion-set").is_empty());
+    assert!(of_type(&bundle, "relationship").is_empty());
+    let sightings = of_type(&bundle, "sighting");
+    assert_eq!(sightings.len(), 2);
+    for sighting in sightings {
+        assert!(sighting.get("observed_data_refs").is_none());
+        assert_eq!(sighting["description"], "Attribution: unattributed.");
+    }
+    let event = misp_event(&incident, &pseudonymous("17")).expect("exports");
+    let tags: Vec<&str> = event["Event"]["Tag"]
+        .as_array()
+        .expect("present")
+        .iter()
+        .map(|t| t["name"].as_str().expect("present"))
+        .collect();
+    assert_eq!(tags, ["tlp:amber", "tocsin:technique=\"T1110.003\""]);
+    assert_eq!(
+        event["Event"]["Attribute"]
+            .as_array()
+            .expect("present")
+            .len(),
+        1
     );
 }
