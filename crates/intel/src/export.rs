@@ -698,10 +698,8 @@ fn redact(value: &mut Value, accounts: &[String]) {
 
 fn redact_strings(value: &mut Value, finder: &aho_corasick::AhoCorasick, with: &[&str]) {
     match value {
-        Value::String(text) => {
-            if finder.is_match(text.as_str()) {
-                *text = finder.replace_all(text, with);
-            }
+        Value::String(text) if finder.is_match(text.as_str()) => {
+            *text = finder.replace_all(text, with);
         }
         Value::Array(items) => items
             .iter_mut()
