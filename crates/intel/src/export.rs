@@ -47,7 +47,8 @@ use crate::{Match, normal};
 
 /// The STIX 2.1 namespace for Cyber-observable ids (STIX 2.1 section 2.9).
 pub const STIX_SCO_NAMESPACE: Uuid = Uuid::from_u128(0x00abedb4_aa42_466c_9c01_fed23315a9b7);
-/// tocsin's own namespace for the ids it makes (a random v4 drawn once).
+/// tocsin's own namespace for the ids it makes: fixed, since changing it changes every
+/// exported id and recipients would see new objects for old incidents.
 pub const TOCSIN_NAMESPACE: Uuid = Uuid::from_u128(0x6f2c_1d5e_8a3b_4c7d_9e0f_a1b2_c3d4_e5f6);
 /// The TLP:AMBER marking definition predefined by STIX 2.1 (section 7.2.1.4).
 pub const TLP_AMBER: &str = "marking-definition--f88d31f6-486f-44da-b317-01333bde0b82";
