@@ -10,6 +10,9 @@
 //!
 //! Nothing here does storage; HTTP only to fetch feeds (`taxii`, `misp`).
 
+pub mod actors;
+pub mod attribution;
+pub mod export;
 pub mod lists;
 pub mod misp;
 pub mod normal;
