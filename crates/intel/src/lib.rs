@@ -17,6 +17,7 @@ pub mod lists;
 pub mod misp;
 pub mod normal;
 pub mod observed;
+pub mod source;
 pub mod stix;
 pub mod taxii;
 

@@ -116,7 +116,7 @@ pub struct Pull {
     pub intel: Intel,
     /// Attribute uuids that are no longer indicators (deleted, `to_ids` cleared, gone
     /// from their event, or their event gone from the manifest): remove held versions
-    /// (`Catalogue::withdraw`).
+    /// (`IndicatorSet::withdraw`).
     pub withdrawn: Vec<String>,
     pub counts: Counts,
     /// The manifest had not changed (HTTP 304): nothing else was asked.

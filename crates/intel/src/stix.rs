@@ -2,7 +2,7 @@
 //! bundle publishes and how its relationships link them. Patterns are passed through as
 //! written (the `index` parses them); this module only decides which version of an object
 //! counts. Also the quoting every other reader uses to write a pattern, and the
-//! [`Catalogue`] that keeps the newest version of each indicator across loads.
+//! [`IndicatorSet`] that keeps the newest version of each indicator across loads.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
@@ -572,7 +572,7 @@ impl Graph {
     }
 }
 
-/// What merging one load into a [`Catalogue`] did.
+/// What merging one load into a [`IndicatorSet`] did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Merged {
     pub added: usize,
@@ -587,24 +587,24 @@ pub struct Merged {
 
 /// The indicators held across loads: the newest version of each id, never a revoked one.
 #[derive(Clone, Debug)]
-pub struct Catalogue {
+pub struct IndicatorSet {
     indicators: HashMap<String, Indicator>,
     revoked: HashSet<String>,
     limit: usize,
 }
 
-impl Default for Catalogue {
+impl Default for IndicatorSet {
     fn default() -> Self {
-        Catalogue::with_limit(Catalogue::DEFAULT_LIMIT)
+        IndicatorSet::with_limit(IndicatorSet::DEFAULT_LIMIT)
     }
 }
 
-impl Catalogue {
+impl IndicatorSet {
     /// Enough for every public feed an organisation subscribes to at once.
     pub const DEFAULT_LIMIT: usize = 10_000_000;
 
-    pub fn with_limit(limit: usize) -> Catalogue {
-        Catalogue {
+    pub fn with_limit(limit: usize) -> IndicatorSet {
+        IndicatorSet {
             indicators: HashMap::new(),
             revoked: HashSet::new(),
             limit,
@@ -767,7 +767,7 @@ mod tests {
         );
         assert_eq!(bundle.revoked, [b]);
 
-        let mut catalogue = Catalogue::default();
+        let mut catalogue = IndicatorSet::default();
         let older = read_objects(
             "test",
             "inline",

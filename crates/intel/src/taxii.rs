@@ -45,10 +45,7 @@ pub fn http_client(timeout: Duration) -> Result<reqwest::Client, reqwest::Error>
 }
 
 /// Reads a response body of at most `max` bytes; the reason otherwise.
-pub(crate) async fn read_body(
-    mut response: reqwest::Response,
-    max: usize,
-) -> Result<Vec<u8>, String> {
+pub async fn read_body(mut response: reqwest::Response, max: usize) -> Result<Vec<u8>, String> {
     if let Some(length) = response.content_length()
         && length > max as u64
     {

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use tocsin_intel::lists::{self, Layout};
 use tocsin_intel::misp::{self, FeedCache, Galaxy};
-use tocsin_intel::stix::{self, Catalogue};
+use tocsin_intel::stix::{self, IndicatorSet};
 use tocsin_intel::{BenignKind, Indicator, Intel};
 
 fn shared(path: &str) -> PathBuf {
@@ -240,7 +240,7 @@ fn mitre_attack_enterprise_bundle_gives_groups_and_their_techniques() {
 #[test]
 fn catalogue_keeps_newest_versions_across_loads() {
     let chain = stix::read("test", "stix-chain.json", &fixture("stix-chain.json")).expect("bundle");
-    let mut catalogue = Catalogue::default();
+    let mut catalogue = IndicatorSet::default();
     let first = catalogue.merge(chain.intel.indicators.clone(), chain.revoked.clone());
     assert_eq!(first.added, 2);
     let again = catalogue.merge(chain.intel.indicators, chain.revoked);
@@ -716,7 +716,7 @@ fn misp_event_galaxies_become_actors_and_techniques() {
     );
 
     // Withdrawn attributes leave the catalogue without being barred.
-    let mut catalogue = Catalogue::default();
+    let mut catalogue = IndicatorSet::default();
     catalogue.merge(event.intel.indicators.clone(), []);
     assert_eq!(
         catalogue.withdraw(["7a8b9c0d-1e2f-4a3b-8c4d-5e6f7a8b9c01".to_string()]),
