@@ -12,6 +12,7 @@
 
 pub mod normal;
 pub mod observed;
+pub mod pattern;
 
 pub use observed::{Observed, ObservedFile};
 
