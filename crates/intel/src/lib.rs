@@ -10,6 +10,7 @@
 //!
 //! Nothing here does storage; HTTP only to fetch feeds (`taxii`, `misp`).
 
+pub mod index;
 pub mod normal;
 pub mod observed;
 pub mod pattern;
