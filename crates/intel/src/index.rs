@@ -121,7 +121,8 @@ impl<K: Hash + Eq + Copy> Networks<K> {
             Some(at) => at,
             None => {
                 self.by_length.push((length, Postings::new()));
-                self.by_length.sort_by(|a, b| b.0.cmp(&a.0));
+                self.by_length
+                    .sort_by_key(|(length, _)| std::cmp::Reverse(*length));
                 self.by_length
                     .iter()
                     .position(|(l, _)| *l == length)
@@ -361,7 +362,10 @@ impl Index {
                 Err(e) => problems.push(Problem {
                     source: "index".into(),
                     object: None,
-                    reason: format!("LIKE patterns on {} could not be indexed: {e}", field.path()),
+                    reason: format!(
+                        "LIKE patterns on {} could not be indexed: {e}",
+                        field.path()
+                    ),
                 }),
             }
         }
@@ -405,8 +409,13 @@ impl Index {
                 size_of::<Entry>()
                     + e.id.len()
                     + e.pattern.len()
-                    + e.actors.iter().map(|a| size_of::<String>() + a.len()).sum::<usize>()
-                    + e.compiled.as_ref().map_or(0, |c| 256 + 64 * c.atoms().len())
+                    + e.actors
+                        .iter()
+                        .map(|a| size_of::<String>() + a.len())
+                        .sum::<usize>()
+                    + e.compiled
+                        .as_ref()
+                        .map_or(0, |c| 256 + 64 * c.atoms().len())
             })
             .sum();
         let exact: usize = self
@@ -509,7 +518,11 @@ impl Index {
             for value in field.values(seen) {
                 if let Some(automaton) = &likes.automaton {
                     for found in automaton.find_overlapping_iter(value.as_ref()) {
-                        for &id in likes.ids.get(found.pattern().as_usize()).map_or(&[][..], Vec::as_slice) {
+                        for &id in likes
+                            .ids
+                            .get(found.pattern().as_usize())
+                            .map_or(&[][..], Vec::as_slice)
+                        {
                             run.candidate(id);
                         }
                     }
@@ -640,7 +653,11 @@ impl Benign {
                 }
                 match list.kind {
                     BenignKind::Cidr => {
-                        let field = if value.contains(':') { Field::Ipv6 } else { Field::Ipv4 };
+                        let field = if value.contains(':') {
+                            Field::Ipv6
+                        } else {
+                            Field::Ipv4
+                        };
                         // A /0 in a warning list would silence every address: refused
                         // like in patterns.
                         match network(field, value) {
@@ -676,7 +693,10 @@ impl Benign {
                             Ok(_) => expressions.push(value.to_string()),
                             Err(e) => problems.push(problem(
                                 value,
-                                e.to_string().lines().last().unwrap_or("not a regular expression"),
+                                e.to_string()
+                                    .lines()
+                                    .last()
+                                    .unwrap_or("not a regular expression"),
                             )),
                         }
                     }
@@ -722,12 +742,16 @@ impl Benign {
             && let Ok(ip) = value.parse::<IpAddr>()
         {
             let inside = match ip.to_canonical() {
-                IpAddr::V4(v4) => self.v4.by_length.iter().any(|(length, p)| {
-                    !p.get(&mask_v4(u32::from(v4), *length)).is_empty()
-                }),
-                IpAddr::V6(v6) => self.v6.by_length.iter().any(|(length, p)| {
-                    !p.get(&mask_v6(u128::from(v6), *length)).is_empty()
-                }),
+                IpAddr::V4(v4) => self
+                    .v4
+                    .by_length
+                    .iter()
+                    .any(|(length, p)| !p.get(&mask_v4(u32::from(v4), *length)).is_empty()),
+                IpAddr::V6(v6) => self
+                    .v6
+                    .by_length
+                    .iter()
+                    .any(|(length, p)| !p.get(&mask_v6(u128::from(v6), *length)).is_empty()),
             };
             if inside {
                 return true;

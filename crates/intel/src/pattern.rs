@@ -67,7 +67,10 @@ pub enum ComparisonExpr {
     Or(Box<ComparisonExpr>, Box<ComparisonExpr>),
     Comparison(Comparison),
     /// `EXISTS path`, or `NOT EXISTS path` when `negated`.
-    Exists { path: ObjectPath, negated: bool },
+    Exists {
+        path: ObjectPath,
+        negated: bool,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -137,9 +140,7 @@ impl fmt::Display for ObjectPath {
                     if i > 0 {
                         f.write_str(".")?;
                     }
-                    let plain = key
-                        .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                    let plain = key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
                         && key.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_');
                     if plain {
                         f.write_str(key)?;
@@ -386,13 +387,11 @@ fn lex(text: &str) -> Result<Vec<(Token, usize)>, ParseError> {
             b'0'..=b'9' | b'+' | b'-' | b'.' => {
                 // A '.' is a path separator unless a digit follows and no word precedes
                 // (`hashes.MD5` vs `.5`).
-                if b == b'.'
-                    && !(bytes.get(i + 1).is_some_and(u8::is_ascii_digit)
-                        && !matches!(
-                            tokens.last(),
-                            Some((Token::Word(_) | Token::Str(_) | Token::RBracket, _))
-                        ))
-                {
+                let after_path = matches!(
+                    tokens.last(),
+                    Some((Token::Word(_) | Token::Str(_) | Token::RBracket, _))
+                );
+                if b == b'.' && (after_path || !bytes.get(i + 1).is_some_and(u8::is_ascii_digit)) {
                     i += 1;
                     Token::Dot
                 } else {
@@ -469,7 +468,7 @@ fn timestamp(text: &str) -> Option<Timestamp> {
 }
 
 fn base64_constant(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 4 != 0 {
+    if !text.len().is_multiple_of(4) {
         return None;
     }
     base64::engine::general_purpose::STANDARD.decode(text).ok()
@@ -506,7 +505,12 @@ fn number(text: &str, at: usize) -> Result<(Token, usize), ParseError> {
     if i < bytes.len() && (bytes[i].is_ascii_alphabetic() || bytes[i] == b'_') {
         return Err(bad(format!(
             "'{}' is neither a number nor a name (a string needs quotes)",
-            truncate(&text[at..(i + 16).min(text.len())].split(' ').next().unwrap_or(""))
+            truncate(
+                &text[at..]
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | '+'))
+                    .collect::<String>()
+            )
         )));
     }
     if float {
@@ -576,10 +580,7 @@ impl Parser {
             self.next();
             Ok(())
         } else {
-            Err(self.error(format!(
-                "expected {word}, found {}",
-                self.peek().describe()
-            )))
+            Err(self.error(format!("expected {word}, found {}", self.peek().describe())))
         }
     }
 
@@ -633,7 +634,10 @@ impl Parser {
                 let kind = qualifier.kind();
                 if seen.contains(&kind) {
                     return Err(ParseError {
-                        offset: self.tokens.get(self.at.saturating_sub(1)).map_or(self.end, |t| t.1),
+                        offset: self
+                            .tokens
+                            .get(self.at.saturating_sub(1))
+                            .map_or(self.end, |t| t.1),
                         reason: format!("the {kind} qualifier appears twice on one observation"),
                     });
                 }
@@ -1000,7 +1004,10 @@ mod tests {
         assert_eq!(c.path.object_type, "file");
         assert_eq!(
             c.path.steps,
-            [PathStep::Key("hashes".into()), PathStep::Key("SHA-256".into())]
+            [
+                PathStep::Key("hashes".into()),
+                PathStep::Key("SHA-256".into())
+            ]
         );
         assert_eq!(c.value, Constant::String(r"it's \ here".into()));
         assert_eq!(c.path.to_string(), "file:hashes.'SHA-256'");
@@ -1032,7 +1039,11 @@ mod tests {
         let t = comparison("[a:b = t'2014-01-13T07:03:17Z']").value;
         assert_eq!(
             t,
-            Constant::Timestamp("2014-01-13T07:03:17Z".parse().unwrap())
+            Constant::Timestamp(
+                "2014-01-13T07:03:17Z"
+                    .parse()
+                    .expect("the test input is valid")
+            )
         );
         assert_eq!(
             comparison("[a:b IN (443, 'x', 8.5)]").value,
@@ -1047,28 +1058,36 @@ mod tests {
     #[test]
     fn observation_operators_bind_and_then_or_then_followedby() {
         let p = parse("[a:b = 1] OR [a:b = 2] AND [a:b = 3] FOLLOWEDBY [a:b = 4] WITHIN 5 SECONDS")
-            .unwrap();
+            .expect("the test input is valid");
         let ObservationExpr::FollowedBy(left, right) = p.root else {
             panic!("FOLLOWEDBY is not the root");
         };
-        assert!(matches!(*left, ObservationExpr::Or(_, ref r) if matches!(**r, ObservationExpr::And(..))));
+        assert!(
+            matches!(*left, ObservationExpr::Or(_, ref r) if matches!(**r, ObservationExpr::And(..)))
+        );
         assert!(matches!(*right, ObservationExpr::Qualified(_, Qualifier::Within(s)) if s == 5.0));
     }
 
     #[test]
     fn errors_name_the_offset_and_the_reason() {
-        let e = parse("[file:size = ]").unwrap_err();
+        let e = parse("[file:size = ]").expect_err("the test input is refused");
         assert_eq!(e.offset, 13);
         assert!(e.reason.contains("expected a constant"), "{e}");
-        let e = parse("[file:hashes.MD5 = cead3f77f6cda6ec00f57d76c9a6879f]").unwrap_err();
+        let e = parse("[file:hashes.MD5 = cead3f77f6cda6ec00f57d76c9a6879f]")
+            .expect_err("the test input is refused");
         assert_eq!(e.offset, 19);
-        let e = parse("[foo:bar=1] within 2 seconds").unwrap_err();
+        let e = parse("[foo:bar=1] within 2 seconds").expect_err("the test input is refused");
         assert_eq!(e.offset, 12);
-        let e = parse("[a:b = 'open").unwrap_err();
+        let e = parse("[a:b = 'open").expect_err("the test input is refused");
         assert_eq!(e.reason, "the string is not closed by a quote");
-        let e = parse(r"[a:b = 'bad \n escape']").unwrap_err();
+        let e = parse(r"[a:b = 'bad \n escape']").expect_err("the test input is refused");
         assert!(e.reason.contains("not an escape"), "{e}");
         let deep = format!("{}[a:b = 1]{}", "(".repeat(100), ")".repeat(100));
-        assert!(parse(&deep).unwrap_err().reason.contains("nested deeper"));
+        assert!(
+            parse(&deep)
+                .expect_err("the test input is refused")
+                .reason
+                .contains("nested deeper")
+        );
     }
 }

@@ -107,13 +107,34 @@ const SPEC_EXAMPLES: &[(&str, Expected)] = &[
 ];
 
 const VALIDATOR_PASS: &[(&str, Expected)] = &[
-    ("[file:size = 1280]", Refused("does not observe `file:size`")),
-    ("[file:size != 1280]", Refused("does not observe `file:size`")),
-    ("[file:size < 1024]", Refused("does not observe `file:size`")),
-    ("[file:size <= 1024]", Refused("does not observe `file:size`")),
-    ("[file:size > 1024]", Refused("does not observe `file:size`")),
-    ("[file:size >= 1024]", Refused("does not observe `file:size`")),
-    ("[file:file_name = 'my_file_name']", Refused("does not observe `file:file_name`")),
+    (
+        "[file:size = 1280]",
+        Refused("does not observe `file:size`"),
+    ),
+    (
+        "[file:size != 1280]",
+        Refused("does not observe `file:size`"),
+    ),
+    (
+        "[file:size < 1024]",
+        Refused("does not observe `file:size`"),
+    ),
+    (
+        "[file:size <= 1024]",
+        Refused("does not observe `file:size`"),
+    ),
+    (
+        "[file:size > 1024]",
+        Refused("does not observe `file:size`"),
+    ),
+    (
+        "[file:size >= 1024]",
+        Refused("does not observe `file:size`"),
+    ),
+    (
+        "[file:file_name = 'my_file_name']",
+        Refused("does not observe `file:file_name`"),
+    ),
     (
         "[file:extended_properties.'ntfs-ext'.sid = '234']",
         Refused("does not observe `file:extended_properties.'ntfs-ext'.sid`"),
@@ -122,8 +143,14 @@ const VALIDATOR_PASS: &[(&str, Expected)] = &[
         r"[emailaddr:value MATCHES '.+\\@ibm\\.com$' OR file:name MATCHES '^Final Report.+\\.exe$']",
         Refused("does not observe `emailaddr:value`"),
     ),
-    ("[ipv4addr:value ISSUBSET '192.168.0.1/24']", Refused("does not observe `ipv4addr:value`")),
-    ("[ipv4addr:value NOT ISSUBSET '192.168.0.1/24']", Refused("does not observe `ipv4addr:value`")),
+    (
+        "[ipv4addr:value ISSUBSET '192.168.0.1/24']",
+        Refused("does not observe `ipv4addr:value`"),
+    ),
+    (
+        "[ipv4addr:value NOT ISSUBSET '192.168.0.1/24']",
+        Refused("does not observe `ipv4addr:value`"),
+    ),
     (
         "[user-account:value = 'Peter'] AND [user-account:value != 'Paul'] AND [user-account:value = 'Mary'] WITHIN 5 SECONDS",
         Refused("does not observe `user-account:value`"),
@@ -136,7 +163,10 @@ const VALIDATOR_PASS: &[(&str, Expected)] = &[
         "[file:file_name IN ('test.txt', 'test2.exe', 'README')]",
         Refused("does not observe `file:file_name`"),
     ),
-    ("[file:size IN (1024, 2048, 4096)]", Refused("does not observe `file:size`")),
+    (
+        "[file:size IN (1024, 2048, 4096)]",
+        Refused("does not observe `file:size`"),
+    ),
     (
         "[network-connection:extended_properties[0].source_payload MATCHES 'dGVzdHRlc3R0ZXN0']",
         Refused("does not observe `network-connection:extended_properties[0].source_payload`"),
@@ -153,7 +183,10 @@ const VALIDATOR_PASS: &[(&str, Expected)] = &[
         "[artifact:payload_bin = b'dGhpcyBpcyBhIHRlc3Q=']",
         Refused("does not observe `artifact:payload_bin`"),
     ),
-    ("[foo:bar=1] REPEATS 9 TIMES", Refused("REPEATS n TIMES counts events")),
+    (
+        "[foo:bar=1] REPEATS 9 TIMES",
+        Refused("REPEATS n TIMES counts events"),
+    ),
     (
         "[network-traffic:start = '2018-04-20T12:36:24.558Z']",
         Refused("does not observe `network-traffic:start`"),
@@ -179,10 +212,16 @@ const VALIDATOR_PASS: &[(&str, Expected)] = &[
 const VALIDATOR_FAIL: &[(&str, Expected)] = &[
     ("file:size = 1280", Invalid(Some(0))),
     ("[file:size = ]", Invalid(Some(13))),
-    ("[file:hashes.MD5 = cead3f77f6cda6ec00f57d76c9a6879f]", Invalid(Some(19))),
+    (
+        "[file:hashes.MD5 = cead3f77f6cda6ec00f57d76c9a6879f]",
+        Invalid(Some(19)),
+    ),
     ("[file.size = 1280]", Invalid(Some(5))),
     (r"[file:name MATCHES /.*\\.dll/]", Invalid(Some(19))),
-    (r"[win-registry-key:key = 'hkey_local_machine\\foo\\bar'] WITHIN ]", Invalid(Some(63))),
+    (
+        r"[win-registry-key:key = 'hkey_local_machine\\foo\\bar'] WITHIN ]",
+        Invalid(Some(63)),
+    ),
     (
         r"[win-registry-key:key = 'hkey_local_machine\\foo\\bar'] WITHIN 5 HOURS]",
         Invalid(Some(65)),
@@ -191,13 +230,25 @@ const VALIDATOR_FAIL: &[(&str, Expected)] = &[
         r"[win-registry-key:key = 'hkey_local_machine\\foo\\bar'] WITHIN -5 SECONDS]",
         Invalid(Some(63)),
     ),
-    ("[network-traffic:dst_ref.value ISSUBSET ]", Invalid(Some(40))),
-    ("[file:hashes.MD5 =? 'cead3f77f6cda6ec00f57d76c9a6879f']", Invalid(Some(18))),
-    ("[x_whatever:detected == t'2457-73-22T32:81:84.1Z']", Invalid(Some(24))),
+    (
+        "[network-traffic:dst_ref.value ISSUBSET ]",
+        Invalid(Some(40)),
+    ),
+    (
+        "[file:hashes.MD5 =? 'cead3f77f6cda6ec00f57d76c9a6879f']",
+        Invalid(Some(18)),
+    ),
+    (
+        "[x_whatever:detected == t'2457-73-22T32:81:84.1Z']",
+        Invalid(Some(24)),
+    ),
     ("[artifact:payload_bin = b'====']", Invalid(Some(24))),
     ("[foo:bar=1] within 2 seconds", Invalid(Some(12))),
     // Valid grammar; the validator's own check, and tocsin's, is on the hash.
-    ("[file:hashes.'SHA-256' = 'f00']", Refused("'f00' is not a valid SHA-256 hash")),
+    (
+        "[file:hashes.'SHA-256' = 'f00']",
+        Refused("'f00' is not a valid SHA-256 hash"),
+    ),
     (
         r"[win-registry-key:key = 'hkey_local_machine\\foo\\bar'] WITHIN 5 SECONDS WITHIN 6 SECONDS",
         Invalid(None),
@@ -216,24 +267,66 @@ const VALIDATOR_FAIL: &[(&str, Expected)] = &[
 const TOCSIN: &[(&str, Expected)] = &[
     ("[ipv4-addr:value = '198.51.100.0/24']", Evaluable),
     ("[ipv6-addr:value ISSUBSET '2001:db8::/32']", Evaluable),
-    ("[domain-name:value IN ('evil.example', 'bücher.example')]", Evaluable),
+    (
+        "[domain-name:value IN ('evil.example', 'bücher.example')]",
+        Evaluable,
+    ),
     ("[email-addr:value LIKE '%@evil.example']", Evaluable),
-    ("[email-message:subject MATCHES '^[IMPORTANT] Please Review Before']", Evaluable),
-    ("[file:hashes.sha1 = 'da39a3ee5e6b4b0d3255bfef95601890afd80709']", Evaluable),
-    ("[file:hashes.SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855']", Evaluable),
-    ("[user-account:user_id = 'root' AND user-account:account_login != 'admin']", Evaluable),
-    ("[file:hashes.'SHA-512' = 'ab']", Refused("does not observe `file:hashes.'SHA-512'`")),
-    ("[domain-name:value != 'good.example']", Refused("no positive comparison")),
-    ("[domain-name:value = 'a.example' OR domain-name:value != 'b.example']", Refused("no positive comparison")),
-    ("[domain-name:value NOT IN ('a.example')]", Refused("no positive comparison")),
-    ("[domain-name:value = 'domain autuo.xicp.net']", Refused("is not a domain name")),
+    (
+        "[email-message:subject MATCHES '^[IMPORTANT] Please Review Before']",
+        Evaluable,
+    ),
+    (
+        "[file:hashes.sha1 = 'da39a3ee5e6b4b0d3255bfef95601890afd80709']",
+        Evaluable,
+    ),
+    (
+        "[file:hashes.SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855']",
+        Evaluable,
+    ),
+    (
+        "[user-account:user_id = 'root' AND user-account:account_login != 'admin']",
+        Evaluable,
+    ),
+    (
+        "[file:hashes.'SHA-512' = 'ab']",
+        Refused("does not observe `file:hashes.'SHA-512'`"),
+    ),
+    (
+        "[domain-name:value != 'good.example']",
+        Refused("no positive comparison"),
+    ),
+    (
+        "[domain-name:value = 'a.example' OR domain-name:value != 'b.example']",
+        Refused("no positive comparison"),
+    ),
+    (
+        "[domain-name:value NOT IN ('a.example')]",
+        Refused("no positive comparison"),
+    ),
+    (
+        "[domain-name:value = 'domain autuo.xicp.net']",
+        Refused("is not a domain name"),
+    ),
     ("[url:value LIKE '%']", Refused("no literal text")),
-    (r"[url:value MATCHES '(a)\\1']", Refused("cannot be compiled")),
-    ("[ipv4-addr:value ISSUPERSET '198.51.100.0/24']", Refused("ISSUPERSET")),
-    ("[ipv4-addr:value > '198.51.100.1']", Refused("ordering (>)")),
+    (
+        r"[url:value MATCHES '(a)\\1']",
+        Refused("cannot be compiled"),
+    ),
+    (
+        "[ipv4-addr:value ISSUPERSET '198.51.100.0/24']",
+        Refused("ISSUPERSET"),
+    ),
+    (
+        "[ipv4-addr:value > '198.51.100.1']",
+        Refused("ordering (>)"),
+    ),
     ("[EXISTS file:name]", Refused("EXISTS file:name only tests")),
     ("[ipv4-addr:value = 5]", Refused("is not a string")),
-    ("[ipv4-addr:value = '198.51.100.1' AND domain-name:value = 'evil.example']", Refused("different objects")),
+    (
+        "[ipv4-addr:value = '198.51.100.1' AND domain-name:value = 'evil.example']",
+        Refused("different objects"),
+    ),
     ("[ipv4-addr:value = '0.0.0.0/0']", Refused("/0")),
     ("[a:b = 'x'", Invalid(Some(10))),
     ("[a:b = 'x'] AND", Invalid(Some(15))),
@@ -255,7 +348,9 @@ fn check(table: &[(&str, Expected)]) {
             _ => false,
         };
         if !ok {
-            wrong.push(format!("{pattern}\n  expected {expected:?}\n  got {outcome:?}"));
+            wrong.push(format!(
+                "{pattern}\n  expected {expected:?}\n  got {outcome:?}"
+            ));
         }
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
@@ -301,8 +396,9 @@ fn oasis_example_bundles() {
             if path.is_dir() {
                 stack.push(path);
             } else if path.extension().is_some_and(|e| e == "json") {
-                let text = std::fs::read_to_string(&path).unwrap();
-                let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+                let text = std::fs::read_to_string(&path).expect("an example bundle is readable");
+                let json: serde_json::Value =
+                    serde_json::from_str(&text).expect("an example bundle is JSON");
                 collect_patterns(&json, &mut patterns);
             }
         }
@@ -346,4 +442,20 @@ fn collect_patterns(json: &serde_json::Value, out: &mut Vec<String>) {
         serde_json::Value::Array(items) => items.iter().for_each(|v| collect_patterns(v, out)),
         _ => {}
     }
+}
+
+/// The fuzzer's seeds are patterns the parser accepts, so fuzzing starts from valid input.
+#[test]
+fn fuzz_seeds_parse() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fuzz/corpus/pattern");
+    let mut seeds = 0;
+    for entry in std::fs::read_dir(dir)
+        .expect("the fuzz corpus is present")
+        .flatten()
+    {
+        let text = std::fs::read_to_string(entry.path()).expect("a seed is text");
+        parse(&text).unwrap_or_else(|e| panic!("{}: {e}", entry.path().display()));
+        seeds += 1;
+    }
+    assert_eq!(seeds, 5);
 }

@@ -3,7 +3,7 @@ use crate::ObservedFile;
 use crate::normal;
 
 fn at(text: &str) -> Timestamp {
-    text.parse().unwrap()
+    text.parse().expect("a test timestamp")
 }
 
 fn now() -> Timestamp {
@@ -42,7 +42,10 @@ fn index(patterns: &[&str]) -> Index {
 
 fn ips(addresses: &[&str]) -> Observed {
     Observed {
-        ips: addresses.iter().map(|a| a.parse().unwrap()).collect(),
+        ips: addresses
+            .iter()
+            .map(|a| a.parse().expect("a test address"))
+            .collect(),
         ..Observed::default()
     }
 }
@@ -112,7 +115,10 @@ fn ipv6_networks_and_single_addresses() {
     ]);
     assert_eq!(
         found(&index, &ips(&["2001:db8:dead:beef:ffff:ffff:ffff:ffff"])),
-        [pair("indicator--0", "2001:db8:dead:beef:ffff:ffff:ffff:ffff")]
+        [pair(
+            "indicator--0",
+            "2001:db8:dead:beef:ffff:ffff:ffff:ffff"
+        )]
     );
     assert_eq!(
         found(&index, &ips(&["2001:db8:dead:beef::"])),
@@ -140,7 +146,12 @@ fn zero_length_networks_and_mapped_ipv6_are_refused() {
     assert_eq!(index.len(), 0);
     let reasons: Vec<_> = problems
         .iter()
-        .map(|p| (p.object.as_deref().unwrap(), p.source.as_str()))
+        .map(|p| {
+            (
+                p.object.as_deref().expect("problems name the indicator"),
+                p.source.as_str(),
+            )
+        })
         .collect();
     assert_eq!(
         reasons,
@@ -196,7 +207,7 @@ fn unicode_indicators_match_punycode_hosts() {
 fn urls_compare_in_one_spelling() {
     let index = index(&["[url:value = 'HTTP://Evil.Example:80/a%7eb/./c']"]);
     let seen = Observed {
-        urls: vec![normal::url("http://evil.example/a~b/c").unwrap()],
+        urls: vec![normal::url("http://evil.example/a~b/c").expect("a test URL")],
         ..Observed::default()
     };
     assert_eq!(
@@ -204,7 +215,7 @@ fn urls_compare_in_one_spelling() {
         [pair("indicator--0", "http://evil.example/a~b/c")]
     );
     let other = Observed {
-        urls: vec![normal::url("http://evil.example/a~b/d").unwrap()],
+        urls: vec![normal::url("http://evil.example/a~b/d").expect("a test URL")],
         ..Observed::default()
     };
     assert_eq!(found(&index, &other), []);
@@ -292,12 +303,9 @@ fn and_within_an_observation_and_across_observations() {
         found(&index, &message("ceo@evil.example", "Wire transfer")),
         [pair("indicator--0", "ceo@evil.example")]
     );
-    assert_eq!(
-        found(&index, &message("ceo@evil.example", "Lunch")),
-        []
-    );
+    assert_eq!(found(&index, &message("ceo@evil.example", "Lunch")), []);
     let mut both = hosts(&["www.evil.example"]);
-    both.ips = vec!["198.51.100.7".parse().unwrap()];
+    both.ips = vec!["198.51.100.7".parse().expect("a test address")];
     assert_eq!(
         found(&index, &both),
         [pair("indicator--1", "www.evil.example")]
@@ -312,11 +320,10 @@ fn and_within_an_observation_and_across_observations() {
 
 #[test]
 fn or_matches_either_and_reports_once() {
-    let index = index(&[
-        "[domain-name:value = 'apple.cmdnetview.com' OR ipv4-addr:value = '60.10.1.120']",
-    ]);
+    let index =
+        index(&["[domain-name:value = 'apple.cmdnetview.com' OR ipv4-addr:value = '60.10.1.120']"]);
     let mut both = hosts(&["apple.cmdnetview.com"]);
-    both.ips = vec!["60.10.1.120".parse().unwrap()];
+    both.ips = vec!["60.10.1.120".parse().expect("a test address")];
     assert_eq!(found(&index, &both).len(), 1);
     assert_eq!(
         found(&index, &ips(&["60.10.1.120"])),
@@ -407,7 +414,12 @@ fn refused_patterns_become_problems_with_the_reason() {
     assert_eq!(index.len(), 1);
     let got: Vec<_> = problems
         .iter()
-        .map(|p| (p.object.clone().unwrap(), p.reason.clone()))
+        .map(|p| {
+            (
+                p.object.clone().expect("problems name the indicator"),
+                p.reason.clone(),
+            )
+        })
         .collect();
     assert_eq!(got[0].0, "seq");
     assert!(got[0].1.contains("FOLLOWEDBY needs an ordered sequence"));

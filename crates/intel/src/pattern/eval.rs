@@ -192,13 +192,25 @@ impl Field {
             Field::Sender => out.extend(seen.sender.as_deref().map(Cow::Borrowed)),
             Field::Subject => out.extend(seen.subject.as_deref().map(Cow::Borrowed)),
             Field::FileName => {
-                out.extend(seen.files.iter().filter_map(|f| f.name.as_deref().map(Cow::Borrowed)));
+                out.extend(
+                    seen.files
+                        .iter()
+                        .filter_map(|f| f.name.as_deref().map(Cow::Borrowed)),
+                );
             }
             Field::Md5 => {
-                out.extend(seen.files.iter().filter_map(|f| f.md5.as_deref().map(Cow::Borrowed)));
+                out.extend(
+                    seen.files
+                        .iter()
+                        .filter_map(|f| f.md5.as_deref().map(Cow::Borrowed)),
+                );
             }
             Field::Sha1 => {
-                out.extend(seen.files.iter().filter_map(|f| f.sha1.as_deref().map(Cow::Borrowed)));
+                out.extend(
+                    seen.files
+                        .iter()
+                        .filter_map(|f| f.sha1.as_deref().map(Cow::Borrowed)),
+                );
             }
             Field::Sha256 => out.extend(
                 seen.files
@@ -339,8 +351,10 @@ fn compile_obs(expr: &ObservationExpr, atoms: &mut Vec<Atom>) -> Result<Obs, Ref
             let cond = compile_cond(cond, atoms)?;
             let types = object_types(&cond, atoms);
             if types.is_empty() {
-                let mut named: Vec<&str> =
-                    atoms_of(&cond).iter().map(|&i| atoms[i].field.object_type()).collect();
+                let mut named: Vec<&str> = atoms_of(&cond)
+                    .iter()
+                    .map(|&i| atoms[i].field.object_type())
+                    .collect();
                 named.sort_unstable();
                 named.dedup();
                 return refuse(format!(
@@ -404,7 +418,9 @@ fn compile_atom(comparison: &Comparison) -> Result<Atom, Refusal> {
     let operator = comparison.operator;
     let negated = comparison.negated != (operator == Operator::Ne);
     let test = match operator {
-        Operator::Eq | Operator::Ne => Test::Values(vec![text_of(field, &comparison.value)?.into()]),
+        Operator::Eq | Operator::Ne => {
+            Test::Values(vec![text_of(field, &comparison.value)?.into()])
+        }
         Operator::In => {
             let Constant::Set(members) = &comparison.value else {
                 return refuse("IN needs a list");
@@ -469,7 +485,9 @@ fn compile_atom(comparison: &Comparison) -> Result<Atom, Refusal> {
             Test::Matches(regex)
         }
         Operator::Lt | Operator::Gt | Operator::Le | Operator::Ge => {
-            return refuse(format!("ordering ({operator}) on `{path}` is not evaluated"));
+            return refuse(format!(
+                "ordering ({operator}) on `{path}` is not evaluated"
+            ));
         }
         Operator::IsSuperset => {
             return refuse(
@@ -496,7 +514,7 @@ fn short(text: &str) -> String {
     out
 }
 
-fn text_of<'a>(field: Field, constant: &'a Constant) -> Result<&'a str, Refusal> {
+fn text_of(field: Field, constant: &Constant) -> Result<&str, Refusal> {
     match constant {
         Constant::String(s) => Ok(s),
         other => refuse(format!(
@@ -559,10 +577,7 @@ pub fn network(field: Field, value: &str) -> Result<IpNet, Refusal> {
         Err(_) => match value.parse::<IpAddr>() {
             Ok(ip) => IpNet::from(ip),
             Err(_) => {
-                return refuse(format!(
-                    "'{}' is not an address or network",
-                    short(value)
-                ));
+                return refuse(format!("'{}' is not an address or network", short(value)));
             }
         },
     };
@@ -606,7 +621,11 @@ fn atoms_of(cond: &Cond) -> Vec<usize> {
 /// intersection (STIX 2.1: comparisons joined by AND hold on the same object).
 fn object_types(cond: &Cond, atoms: &[Atom]) -> Vec<&'static str> {
     match cond {
-        Cond::Atom(i) => atoms.get(*i).map(|a| a.field.object_type()).into_iter().collect(),
+        Cond::Atom(i) => atoms
+            .get(*i)
+            .map(|a| a.field.object_type())
+            .into_iter()
+            .collect(),
         Cond::Or(a, b) => {
             let mut out = object_types(a, atoms);
             for t in object_types(b, atoms) {
@@ -651,11 +670,15 @@ fn objects<'a>(object_type: &'static str, seen: &'a Observed, out: &mut Vec<Obje
         }
         "domain-name" => out.extend(seen.hosts.iter().map(|h| Object::Text(object_type, h))),
         "url" => out.extend(seen.urls.iter().map(|u| Object::Text(object_type, u))),
-        "email-addr" => out.extend(seen.email_addrs.iter().map(|e| Object::Text(object_type, e))),
-        "email-message" => {
-            if seen.from.is_some() || seen.sender.is_some() || seen.subject.is_some() {
-                out.push(Object::Message);
-            }
+        "email-addr" => out.extend(
+            seen.email_addrs
+                .iter()
+                .map(|e| Object::Text(object_type, e)),
+        ),
+        "email-message"
+            if seen.from.is_some() || seen.sender.is_some() || seen.subject.is_some() =>
+        {
+            out.push(Object::Message);
         }
         "file" => out.extend(seen.files.iter().map(Object::File)),
         "user-account" => out.extend(seen.accounts.iter().map(|a| Object::Text(object_type, a))),
@@ -702,7 +725,8 @@ impl Atom {
                 .is_ok_and(|ip| networks.iter().any(|n| n.contains(&ip.to_canonical()))),
             Test::Values(values) => {
                 if self.field == Field::Domain {
-                    normal::parents(value).any(|name| values.binary_search_by(|v| v.as_str().cmp(name)).is_ok())
+                    normal::parents(value)
+                        .any(|name| values.binary_search_by(|v| v.as_str().cmp(name)).is_ok())
                 } else {
                     values.binary_search_by(|v| v.as_str().cmp(value)).is_ok()
                 }
@@ -793,7 +817,12 @@ impl Evaluable {
         }
     }
 
-    fn eval_cond(&self, cond: &Cond, object: Object<'_>, seen: &Observed) -> Option<Option<Witness>> {
+    fn eval_cond(
+        &self,
+        cond: &Cond,
+        object: Object<'_>,
+        seen: &Observed,
+    ) -> Option<Option<Witness>> {
         match cond {
             Cond::Atom(i) => {
                 let atom = self.atoms.get(*i)?;
@@ -827,11 +856,13 @@ mod tests {
     use crate::pattern::parse;
 
     fn evaluable(text: &str) -> Evaluable {
-        compile(&parse(text).unwrap()).unwrap()
+        compile(&parse(text).expect("the test input is valid")).expect("the test input is valid")
     }
 
     fn refusal(text: &str) -> String {
-        compile(&parse(text).unwrap()).unwrap_err().reason
+        compile(&parse(text).expect("the test input is valid"))
+            .expect_err("the test input is refused")
+            .reason
     }
 
     #[test]
@@ -879,14 +910,18 @@ mod tests {
     #[test]
     fn refusals_say_why() {
         assert!(refusal("[process:name = 'x']").contains("does not observe `process:name`"));
-        assert!(refusal("[domain-name:value != 'x.example']").starts_with("no positive comparison"));
+        assert!(
+            refusal("[domain-name:value != 'x.example']").starts_with("no positive comparison")
+        );
         assert!(refusal("[ipv4-addr:value = '0.0.0.0/0']").contains("/0"));
         assert!(refusal("[ipv6-addr:value = '::ffff:198.51.100.7']").contains("IPv4-mapped"));
         assert!(refusal("[ipv4-addr:value = '2001:db8::1']").contains("not an IPv4"));
         assert!(refusal("[url:value MATCHES '(?<=a)b']").contains("cannot be compiled"));
         assert!(refusal("[url:value MATCHES 'a*']").contains("empty value"));
-        assert!(refusal("[domain-name:value = 'a.example' AND ipv4-addr:value = '198.51.100.1']")
-            .contains("different objects"));
+        assert!(
+            refusal("[domain-name:value = 'a.example' AND ipv4-addr:value = '198.51.100.1']")
+                .contains("different objects")
+        );
         assert!(refusal("[file:hashes.'SHA-256' = 'f00']").contains("not a valid SHA-256"));
     }
 }
