@@ -552,6 +552,12 @@ struct Run<'a> {
 
 impl Run<'_> {
     fn hit(&mut self, id: u32, field: Field, observed: impl FnOnce() -> String) {
+        // One value shared by very many indicators must not make the event's work
+        // unbounded: past the limits, the rest is only counted as truncated.
+        if self.scan.matches.len() >= MAX_MATCHES || self.done.len() >= MAX_CANDIDATES {
+            self.scan.truncated = true;
+            return;
+        }
         let Some(entry) = self.index.entries.get(id as usize) else {
             return;
         };

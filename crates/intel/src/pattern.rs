@@ -34,9 +34,10 @@ pub struct Pattern {
 pub enum ObservationExpr {
     /// `[ comparisons ]`.
     Observation(ComparisonExpr),
-    And(Box<ObservationExpr>, Box<ObservationExpr>),
-    Or(Box<ObservationExpr>, Box<ObservationExpr>),
-    FollowedBy(Box<ObservationExpr>, Box<ObservationExpr>),
+    /// Two or more operands; chains are kept flat, so nesting only comes from parentheses.
+    And(Vec<ObservationExpr>),
+    Or(Vec<ObservationExpr>),
+    FollowedBy(Vec<ObservationExpr>),
     Qualified(Box<ObservationExpr>, Qualifier),
 }
 
@@ -63,8 +64,9 @@ impl Qualifier {
 /// Comparison expressions inside one `[...]`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum ComparisonExpr {
-    And(Box<ComparisonExpr>, Box<ComparisonExpr>),
-    Or(Box<ComparisonExpr>, Box<ComparisonExpr>),
+    /// Two or more operands, kept flat like [`ObservationExpr::And`].
+    And(Vec<ComparisonExpr>),
+    Or(Vec<ComparisonExpr>),
     Comparison(Comparison),
     /// `EXISTS path`, or `NOT EXISTS path` when `negated`.
     Exists {
@@ -594,33 +596,42 @@ impl Parser {
 
     /// FOLLOWEDBY binds loosest, then OR, then AND; all left-associative.
     fn observation_expressions(&mut self) -> Result<ObservationExpr, ParseError> {
-        let mut left = self.observation_or()?;
+        let mut operands = vec![self.observation_or()?];
         while self.is_word("FOLLOWEDBY") {
             self.next();
-            let right = self.observation_or()?;
-            left = ObservationExpr::FollowedBy(Box::new(left), Box::new(right));
+            operands.push(self.observation_or()?);
         }
-        Ok(left)
+        Ok(if operands.len() == 1 {
+            operands.remove(0)
+        } else {
+            ObservationExpr::FollowedBy(operands)
+        })
     }
 
     fn observation_or(&mut self) -> Result<ObservationExpr, ParseError> {
-        let mut left = self.observation_and()?;
+        let mut operands = vec![self.observation_and()?];
         while self.is_word("OR") {
             self.next();
-            let right = self.observation_and()?;
-            left = ObservationExpr::Or(Box::new(left), Box::new(right));
+            operands.push(self.observation_and()?);
         }
-        Ok(left)
+        Ok(if operands.len() == 1 {
+            operands.remove(0)
+        } else {
+            ObservationExpr::Or(operands)
+        })
     }
 
     fn observation_and(&mut self) -> Result<ObservationExpr, ParseError> {
-        let mut left = self.observation_qualified()?;
+        let mut operands = vec![self.observation_qualified()?];
         while self.is_word("AND") {
             self.next();
-            let right = self.observation_qualified()?;
-            left = ObservationExpr::And(Box::new(left), Box::new(right));
+            operands.push(self.observation_qualified()?);
         }
-        Ok(left)
+        Ok(if operands.len() == 1 {
+            operands.remove(0)
+        } else {
+            ObservationExpr::And(operands)
+        })
     }
 
     fn observation_qualified(&mut self) -> Result<ObservationExpr, ParseError> {
@@ -722,23 +733,29 @@ impl Parser {
     }
 
     fn comparison_or(&mut self) -> Result<ComparisonExpr, ParseError> {
-        let mut left = self.comparison_and()?;
+        let mut operands = vec![self.comparison_and()?];
         while self.is_word("OR") {
             self.next();
-            let right = self.comparison_and()?;
-            left = ComparisonExpr::Or(Box::new(left), Box::new(right));
+            operands.push(self.comparison_and()?);
         }
-        Ok(left)
+        Ok(if operands.len() == 1 {
+            operands.remove(0)
+        } else {
+            ComparisonExpr::Or(operands)
+        })
     }
 
     fn comparison_and(&mut self) -> Result<ComparisonExpr, ParseError> {
-        let mut left = self.comparison_primary()?;
+        let mut operands = vec![self.comparison_primary()?];
         while self.is_word("AND") {
             self.next();
-            let right = self.comparison_primary()?;
-            left = ComparisonExpr::And(Box::new(left), Box::new(right));
+            operands.push(self.comparison_primary()?);
         }
-        Ok(left)
+        Ok(if operands.len() == 1 {
+            operands.remove(0)
+        } else {
+            ComparisonExpr::And(operands)
+        })
     }
 
     fn count(&mut self, n: usize) -> Result<(), ParseError> {
@@ -1059,13 +1076,15 @@ mod tests {
     fn observation_operators_bind_and_then_or_then_followedby() {
         let p = parse("[a:b = 1] OR [a:b = 2] AND [a:b = 3] FOLLOWEDBY [a:b = 4] WITHIN 5 SECONDS")
             .expect("the test input is valid");
-        let ObservationExpr::FollowedBy(left, right) = p.root else {
+        let ObservationExpr::FollowedBy(operands) = p.root else {
             panic!("FOLLOWEDBY is not the root");
         };
         assert!(
-            matches!(*left, ObservationExpr::Or(_, ref r) if matches!(**r, ObservationExpr::And(..)))
+            matches!(&operands[0], ObservationExpr::Or(or) if matches!(or[1], ObservationExpr::And(_)))
         );
-        assert!(matches!(*right, ObservationExpr::Qualified(_, Qualifier::Within(s)) if s == 5.0));
+        assert!(
+            matches!(operands[1], ObservationExpr::Qualified(_, Qualifier::Within(s)) if s == 5.0)
+        );
     }
 
     #[test]
@@ -1089,5 +1108,67 @@ mod tests {
                 .reason
                 .contains("nested deeper")
         );
+    }
+}
+
+#[cfg(test)]
+mod robustness {
+    use super::*;
+
+    /// Long chains stay flat, so evaluation and drop never recurse deeply.
+    #[test]
+    fn a_chain_of_thousands_of_comparisons_is_one_level() {
+        let chain = vec!["a:b = 'x'"; MAX_COMPARISONS].join(" AND ");
+        let pattern = parse(&format!("[{chain}]")).expect("the test input is valid");
+        let ObservationExpr::Observation(ComparisonExpr::And(operands)) = pattern.root else {
+            panic!("not one flat AND");
+        };
+        assert_eq!(operands.len(), MAX_COMPARISONS);
+        let too_many = vec!["a:b = 'x'"; MAX_COMPARISONS + 1].join(" OR ");
+        let e = parse(&format!("[{too_many}]")).expect_err("the test input is refused");
+        assert!(e.reason.contains("more than 4096 comparisons"), "{e}");
+    }
+
+    /// Deterministic mutations of valid patterns (bytes replaced, inserted, cut, in and
+    /// out of multi-byte characters): every outcome is a pattern or an error whose offset
+    /// lies inside the text.
+    #[test]
+    fn mutated_patterns_never_panic() {
+        let seeds = [
+            "[file:hashes.'SHA-256' = 'aec070645fe53ee3b3763059376134f058cc337247c978add178b6ccdfb0019f']",
+            "([a:b[*].'c\\'d' NOT IN ('x', 2, -3.5, t'2016-06-01T01:30:00Z')] OR [e:f MATCHES 'ü+'] AND [g:h LIKE 'ß%']) WITHIN 5 SECONDS",
+            "[x:y = h'ffd8' AND x:z = b'dGVzdA=='] REPEATS 2 TIMES FOLLOWEDBY [EXISTS x:w] START t'2016-06-01T01:30:00.1Z' STOP t'2017-06-01T01:30:00Z'",
+        ];
+        let alphabet: Vec<char> = "[]()'\\.:,*=!<>-+0123456789abtzhAND OR NOT_éü\u{1F600}"
+            .chars()
+            .collect();
+        let mut state: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for seed in seeds {
+            for _ in 0..3000 {
+                let mut chars: Vec<char> = seed.chars().collect();
+                for _ in 0..(1 + next() % 4) {
+                    let at = (next() as usize) % (chars.len() + 1);
+                    let ch = alphabet[(next() as usize) % alphabet.len()];
+                    match next() % 3 {
+                        0 if at < chars.len() => chars[at] = ch,
+                        1 => chars.insert(at, ch),
+                        _ => chars.truncate(at.max(1)),
+                    }
+                }
+                let text: String = chars.into_iter().collect();
+                match parse(&text) {
+                    Ok(pattern) => {
+                        let _ = eval::compile(&pattern);
+                    }
+                    Err(e) => assert!(e.offset <= text.len(), "{text}: {e}"),
+                }
+            }
+        }
     }
 }

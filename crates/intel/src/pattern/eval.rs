@@ -314,15 +314,15 @@ pub struct Witness {
 #[derive(Clone, Debug)]
 enum Obs {
     One(Cond),
-    And(Box<Obs>, Box<Obs>),
-    Or(Box<Obs>, Box<Obs>),
+    And(Vec<Obs>),
+    Or(Vec<Obs>),
 }
 
 #[derive(Clone, Debug)]
 enum Cond {
     Atom(usize),
-    And(Box<Cond>, Box<Cond>),
-    Or(Box<Cond>, Box<Cond>),
+    And(Vec<Cond>),
+    Or(Vec<Cond>),
 }
 
 /// A pattern tocsin can decide for one event.
@@ -364,13 +364,17 @@ fn compile_obs(expr: &ObservationExpr, atoms: &mut Vec<Atom>) -> Result<Obs, Ref
             }
             Ok(Obs::One(cond))
         }
-        ObservationExpr::And(a, b) => Ok(Obs::And(
-            Box::new(compile_obs(a, atoms)?),
-            Box::new(compile_obs(b, atoms)?),
+        ObservationExpr::And(operands) => Ok(Obs::And(
+            operands
+                .iter()
+                .map(|o| compile_obs(o, atoms))
+                .collect::<Result<_, _>>()?,
         )),
-        ObservationExpr::Or(a, b) => Ok(Obs::Or(
-            Box::new(compile_obs(a, atoms)?),
-            Box::new(compile_obs(b, atoms)?),
+        ObservationExpr::Or(operands) => Ok(Obs::Or(
+            operands
+                .iter()
+                .map(|o| compile_obs(o, atoms))
+                .collect::<Result<_, _>>()?,
         )),
         ObservationExpr::FollowedBy(..) => refuse(
             "FOLLOWEDBY needs an ordered sequence of events; tocsin evaluates one event at a time",
@@ -391,13 +395,17 @@ fn compile_obs(expr: &ObservationExpr, atoms: &mut Vec<Atom>) -> Result<Obs, Ref
 
 fn compile_cond(expr: &ComparisonExpr, atoms: &mut Vec<Atom>) -> Result<Cond, Refusal> {
     match expr {
-        ComparisonExpr::And(a, b) => Ok(Cond::And(
-            Box::new(compile_cond(a, atoms)?),
-            Box::new(compile_cond(b, atoms)?),
+        ComparisonExpr::And(operands) => Ok(Cond::And(
+            operands
+                .iter()
+                .map(|c| compile_cond(c, atoms))
+                .collect::<Result<_, _>>()?,
         )),
-        ComparisonExpr::Or(a, b) => Ok(Cond::Or(
-            Box::new(compile_cond(a, atoms)?),
-            Box::new(compile_cond(b, atoms)?),
+        ComparisonExpr::Or(operands) => Ok(Cond::Or(
+            operands
+                .iter()
+                .map(|c| compile_cond(c, atoms))
+                .collect::<Result<_, _>>()?,
         )),
         ComparisonExpr::Exists { path, .. } => refuse(format!(
             "EXISTS {path} only tests that a property is present; tocsin does not evaluate it"
@@ -609,11 +617,7 @@ pub fn network(field: Field, value: &str) -> Result<IpNet, Refusal> {
 fn atoms_of(cond: &Cond) -> Vec<usize> {
     match cond {
         Cond::Atom(i) => vec![*i],
-        Cond::And(a, b) | Cond::Or(a, b) => {
-            let mut out = atoms_of(a);
-            out.extend(atoms_of(b));
-            out
-        }
+        Cond::And(operands) | Cond::Or(operands) => operands.iter().flat_map(atoms_of).collect(),
     }
 }
 
@@ -626,21 +630,25 @@ fn object_types(cond: &Cond, atoms: &[Atom]) -> Vec<&'static str> {
             .map(|a| a.field.object_type())
             .into_iter()
             .collect(),
-        Cond::Or(a, b) => {
-            let mut out = object_types(a, atoms);
-            for t in object_types(b, atoms) {
+        Cond::Or(operands) => {
+            let mut out = Vec::new();
+            for t in operands.iter().flat_map(|o| object_types(o, atoms)) {
                 if !out.contains(&t) {
                     out.push(t);
                 }
             }
             out
         }
-        Cond::And(a, b) => {
-            let right = object_types(b, atoms);
-            object_types(a, atoms)
-                .into_iter()
-                .filter(|t| right.contains(t))
-                .collect()
+        Cond::And(operands) => {
+            let mut out = match operands.first() {
+                Some(first) => object_types(first, atoms),
+                None => Vec::new(),
+            };
+            for operand in operands.iter().skip(1) {
+                let other = object_types(operand, atoms);
+                out.retain(|t| other.contains(t));
+            }
+            out
         }
     }
 }
@@ -766,7 +774,7 @@ impl Evaluable {
                 Cond::Atom(i) => atoms.get(*i).is_some_and(|a| {
                     !a.negated && matches!(a.test, Test::Values(_) | Test::Networks(_))
                 }),
-                Cond::Or(a, b) => simple(a, atoms) && simple(b, atoms),
+                Cond::Or(operands) => operands.iter().all(|o| simple(o, atoms)),
                 Cond::And(..) => false,
             }
         }
@@ -778,16 +786,16 @@ impl Evaluable {
     fn obs_anchored(&self, obs: &Obs) -> bool {
         match obs {
             Obs::One(cond) => self.cond_anchored(cond),
-            Obs::And(a, b) => self.obs_anchored(a) || self.obs_anchored(b),
-            Obs::Or(a, b) => self.obs_anchored(a) && self.obs_anchored(b),
+            Obs::And(operands) => operands.iter().any(|o| self.obs_anchored(o)),
+            Obs::Or(operands) => operands.iter().all(|o| self.obs_anchored(o)),
         }
     }
 
     fn cond_anchored(&self, cond: &Cond) -> bool {
         match cond {
             Cond::Atom(i) => self.atoms.get(*i).is_some_and(|a| !a.negated),
-            Cond::And(a, b) => self.cond_anchored(a) || self.cond_anchored(b),
-            Cond::Or(a, b) => self.cond_anchored(a) && self.cond_anchored(b),
+            Cond::And(operands) => operands.iter().any(|c| self.cond_anchored(c)),
+            Cond::Or(operands) => operands.iter().all(|c| self.cond_anchored(c)),
         }
     }
 
@@ -808,12 +816,15 @@ impl Evaluable {
                 all.into_iter()
                     .find_map(|object| self.eval_cond(cond, object, seen))
             }
-            Obs::And(a, b) => {
-                let left = self.eval_obs(a, seen)?;
-                let right = self.eval_obs(b, seen)?;
-                Some(left.or(right))
+            Obs::And(operands) => {
+                let mut witness = None;
+                for operand in operands {
+                    let found = self.eval_obs(operand, seen)?;
+                    witness = witness.or(found);
+                }
+                Some(witness)
             }
-            Obs::Or(a, b) => self.eval_obs(a, seen).or_else(|| self.eval_obs(b, seen)),
+            Obs::Or(operands) => operands.iter().find_map(|o| self.eval_obs(o, seen)),
         }
     }
 
@@ -838,14 +849,17 @@ impl Evaluable {
                     _ => None,
                 }
             }
-            Cond::And(a, b) => {
-                let left = self.eval_cond(a, object, seen)?;
-                let right = self.eval_cond(b, object, seen)?;
-                Some(left.or(right))
+            Cond::And(operands) => {
+                let mut witness = None;
+                for operand in operands {
+                    let found = self.eval_cond(operand, object, seen)?;
+                    witness = witness.or(found);
+                }
+                Some(witness)
             }
-            Cond::Or(a, b) => self
-                .eval_cond(a, object, seen)
-                .or_else(|| self.eval_cond(b, object, seen)),
+            Cond::Or(operands) => operands
+                .iter()
+                .find_map(|c| self.eval_cond(c, object, seen)),
         }
     }
 }
