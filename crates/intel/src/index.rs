@@ -12,6 +12,13 @@
 //!
 //! Validity is checked at match time (`valid_from`, `valid_until`), so indicators expire
 //! without a rebuild; ones already expired at build time are left out.
+//!
+//! Warning lists never alert on their own: a match whose observed value is benign is
+//! dropped and counted ([`Scan::suppressed`]). `cidr` lists apply to addresses, `hostname`
+//! lists to host names and every name under them, `string` lists (without case),
+//! `substring` (without ASCII case) and `regex` lists to any field's value. A URL or mail
+//! address indicator is more specific than its host, so a hostname list does not
+//! silence it: phishing on shared hosting still alerts.
 
 use std::collections::HashMap;
 use std::hash::Hash;

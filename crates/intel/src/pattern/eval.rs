@@ -5,16 +5,28 @@
 //!
 //! Semantics (STIX 2.1 §9): one event is one observation. Comparisons joined by AND inside
 //! `[...]` must hold on the same cyber-observable object (the same address, host, file,
-//! account or message); joined by OR, on any. Observation expressions joined by OR need
-//! either; joined by AND, both — here in the same event: correlating several events is the
-//! incident's job, as are FOLLOWEDBY and the qualifiers, which are refused.
+//! account or message), as the OASIS reference matcher also decides; joined by OR, on
+//! any. An AND of comparisons on different object types can never hold and is refused.
+//! Observation expressions joined by OR need either; joined by AND, both — here both in
+//! the same event. The reference matcher wants two distinct observations for `[A] AND
+//! [B]`; tocsin, seeing one event at a time, reads it as "both seen in this event" and
+//! leaves correlating several events to the incident, as it does FOLLOWEDBY and the
+//! qualifiers, which are refused.
 //!
-//! tocsin's own readings, stated once: an address value may be a network (`=` and
-//! ISSUBSET both mean "inside"); a `domain-name` equality also covers every name under
-//! it down to the registrable domain; URLs, mail addresses, host names and hashes are
-//! compared in their [`crate::normal`] spelling; observed IPv4-mapped IPv6 addresses
-//! (`::ffff:198.51.100.7`) are IPv4 addresses, and an `ipv6-addr` indicator inside
-//! `::ffff:0:0/96` is refused with that advice.
+//! tocsin's own readings, where the reference matcher compares plain strings: an address
+//! value may be a network (`=` and ISSUBSET both mean "inside"); a `domain-name` equality
+//! also covers every name under it down to the registrable domain; the hash algorithm
+//! is read in any case and spelling (`MD5`, `md5`, `SHA-256`, `SHA256`); URLs, mail
+//! addresses, host names, accounts and hashes are compared in their [`crate::normal`]
+//! spelling, and LIKE and MATCHES on those fields ignore case (their values are
+//! case-insensitive); observed IPv4-mapped IPv6 addresses (`::ffff:198.51.100.7`) are
+//! IPv4 addresses, and an `ipv6-addr` indicator inside `::ffff:0:0/96` is refused with
+//! that advice; a /0 network is refused (it would match every event).
+//!
+//! A comparison on a property the event lacks is false, negated or not (STIX: `!=` holds
+//! only when the property is present). A pattern that could hold with no positive
+//! comparison holding (`!=`, NOT alone, in any alternative) is refused: the index finds
+//! candidates through positive comparisons only.
 
 use std::borrow::Cow;
 use std::net::IpAddr;
