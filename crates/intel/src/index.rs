@@ -273,9 +273,7 @@ impl Index {
                 }
                 Ok(parsed) => match compile(&parsed) {
                     Err(refusal) => {
-                        problems.push(problem(format!(
-                            "tocsin does not evaluate this pattern: {refusal}"
-                        )));
+                        problems.push(problem(format!("pattern not evaluated: {refusal}")));
                         continue;
                     }
                     Ok(compiled) => compiled,

@@ -289,6 +289,14 @@ const TOCSIN: &[(&str, Expected)] = &[
         Evaluable,
     ),
     (
+        r"[email-addr:value MATCHES '.+\\@example\\.com$']",
+        Evaluable,
+    ),
+    (
+        r"[url:value MATCHES '^https?://[^/]+/\\~admin/']",
+        Evaluable,
+    ),
+    (
         "[file:hashes.'SHA-512' = 'ab']",
         Refused("does not observe `file:hashes.'SHA-512'`"),
     ),
@@ -458,4 +466,90 @@ fn fuzz_seeds_parse() {
         seeds += 1;
     }
     assert_eq!(seeds, 5);
+}
+
+/// The indicators of the OASIS APT1 and Poison Ivy reports, indexed and matched against
+/// events that carry their values.
+#[test]
+fn oasis_threat_report_indicators_match() {
+    use tocsin_intel::index::Index;
+    use tocsin_intel::{Indicator, Observed};
+
+    let dir = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/data/intel/stix-examples/examples/threat-reports"
+    );
+    let mut indicators = Vec::new();
+    for report in ["apt1.json", "poisonivy.json"] {
+        let Ok(text) = std::fs::read_to_string(format!("{dir}/{report}")) else {
+            eprintln!("skipped: the OASIS examples are not under {dir}");
+            return;
+        };
+        let json: serde_json::Value = serde_json::from_str(&text).expect("a report is JSON");
+        for object in json["objects"].as_array().into_iter().flatten() {
+            if object["type"] == "indicator" {
+                indicators.push(Indicator {
+                    id: object["id"].as_str().unwrap_or_default().to_string(),
+                    feed: report.to_string(),
+                    pattern: object["pattern"].as_str().unwrap_or_default().to_string(),
+                    name: None,
+                    valid_from: object["valid_from"].as_str().and_then(|t| t.parse().ok()),
+                    valid_until: None,
+                    modified: None,
+                    actors: Vec::new(),
+                    techniques: Vec::new(),
+                    malware: Vec::new(),
+                    confidence: None,
+                    labels: Vec::new(),
+                });
+            }
+        }
+    }
+    let now: jiff::Timestamp = "2026-01-01T00:00:00Z".parse().expect("a timestamp");
+    let total = indicators.len();
+    let (index, problems) = Index::build(indicators, &[], now);
+    let refused: Vec<_> = problems.iter().map(|p| p.reason.as_str()).collect();
+    assert_eq!(
+        refused,
+        [
+            "pattern not evaluated: tocsin does not observe `x509-certificate:issuer`",
+            "pattern not evaluated: tocsin does not observe `x509-certificate:issuer`",
+            "pattern not evaluated: 'domain autuo.xicp.net' is not a domain name"
+        ]
+    );
+    assert_eq!(index.len(), total - 3);
+
+    let found = |seen: Observed| -> Vec<(String, String, String)> {
+        index
+            .matches(&seen, now)
+            .into_iter()
+            .map(|m| (m.indicator, m.field, m.observed))
+            .collect()
+    };
+    let ips = |ip: &str| Observed {
+        ips: vec![ip.parse().expect("a test address")],
+        ..Observed::default()
+    };
+    // 112.64.0.0/15 covers 112.64.0.0 to 112.65.255.255.
+    assert_eq!(
+        found(ips("112.65.255.255")),
+        [(
+            "indicator--2173d108-5714-42fd-8213-4f3790259fda".to_string(),
+            "ipv4-addr:value".to_string(),
+            "112.65.255.255".to_string()
+        )]
+    );
+    assert_eq!(found(ips("112.66.0.0")), []);
+    let host = Observed {
+        hosts: vec!["www.apple.cmdnetview.com".into()],
+        ..Observed::default()
+    };
+    assert_eq!(
+        found(host),
+        [(
+            "indicator--9842a3b9-fc5b-44c4-bb48-578cf6f728d9".to_string(),
+            "domain-name:value".to_string(),
+            "www.apple.cmdnetview.com".to_string()
+        )]
+    );
 }

@@ -446,3 +446,9 @@ fn matches_per_event_are_bounded() {
     assert_eq!(scan.matches.len(), MAX_MATCHES);
     assert!(scan.truncated);
 }
+
+#[test]
+fn the_index_is_shared_between_threads() {
+    fn shared<T: Send + Sync>() {}
+    shared::<Index>();
+}
