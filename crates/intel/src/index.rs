@@ -606,6 +606,15 @@ impl Run<'_> {
         let Some(entry) = self.index.entries.get(id as usize) else {
             return;
         };
+        // The same indicator loaded twice (a feed listed twice) is one match.
+        if self
+            .scan
+            .matches
+            .iter()
+            .any(|m| *m.indicator == *entry.id && *m.feed == *entry.feed)
+        {
+            return;
+        }
         self.scan.matches.push(Match {
             indicator: entry.id.to_string(),
             feed: entry.feed.to_string(),

@@ -452,3 +452,23 @@ fn the_index_is_shared_between_threads() {
     fn shared<T: Send + Sync>() {}
     shared::<Index>();
 }
+
+#[test]
+fn an_indicator_loaded_twice_is_one_match() {
+    let (index, _) = Index::build(
+        [
+            indicator("twice", "[domain-name:value = 'evil.example']"),
+            indicator(
+                "twice",
+                "[domain-name:value IN ('evil.example', 'other.example')]",
+            ),
+        ],
+        &[],
+        now(),
+    );
+    assert_eq!(index.len(), 2);
+    assert_eq!(
+        found(&index, &hosts(&["evil.example"])),
+        [pair("twice", "evil.example")]
+    );
+}
