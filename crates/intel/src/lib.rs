@@ -13,10 +13,12 @@
 pub mod actors;
 pub mod attribution;
 pub mod export;
+pub mod index;
 pub mod lists;
 pub mod misp;
 pub mod normal;
 pub mod observed;
+pub mod pattern;
 pub mod source;
 pub mod stix;
 pub mod taxii;

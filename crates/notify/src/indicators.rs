@@ -1,0 +1,222 @@
+//! Indicator hits in the pipeline: a sign-in from an address the operator's intelligence
+//! names becomes a `known_indicator` detection on its own, whatever its volume, and the
+//! indicators an incident's sources matched travel with the incident (and into its
+//! attribution) whichever detector opened it.
+
+use std::collections::HashMap;
+
+use intel::Match;
+use model::{Detection, DetectionKind, EventId, Incident, OrgId, Outcome, Severity, SignIn};
+
+/// The detection for one sign-in that matched `matches` (not empty). One incident per
+/// organisation and first indicator: a feed's indicator is one piece of infrastructure.
+pub fn detection(org: OrgId, id: EventId, sign_in: &SignIn, matches: &[Match]) -> Detection {
+    let first = &matches[0];
+    let linked = matches.iter().any(|m| !m.actors.is_empty());
+    let succeeded = sign_in.outcome == Outcome::Success;
+    let severity = match (succeeded, linked) {
+        (true, _) => Severity::Critical,
+        (false, true) => Severity::High,
+        (false, false) => Severity::Medium,
+    };
+    let source = sign_in
+        .source_ip
+        .map_or_else(|| "an unknown address".to_string(), |ip| ip.to_string());
+    let outcome = match sign_in.outcome {
+        Outcome::Success => "a successful sign-in",
+        Outcome::Failure => "a failed sign-in",
+        Outcome::PreAuth => "a connection that stopped before a password",
+    };
+    let mut reasons = vec![format!(
+        "{source} is named by indicator {} of feed {} ({}); {outcome} to {} came from \
+         it.",
+        first.indicator, first.feed, first.pattern, sign_in.account
+    )];
+    reasons.extend(matches.iter().skip(1).take(4).map(|m| {
+        format!(
+            "{} also matches indicator {} of feed {} ({}).",
+            m.observed, m.indicator, m.feed, m.pattern
+        )
+    }));
+    Detection {
+        kind: DetectionKind::KnownIndicator,
+        org,
+        campaign_key: format!("indicator:{}:{}", first.feed, first.indicator),
+        severity,
+        first_seen: sign_in.time,
+        last_seen: sign_in.time,
+        accounts: vec![sign_in.account.clone()],
+        sources: sign_in.source_ip.into_iter().collect(),
+        compromised: if succeeded {
+            vec![sign_in.account.clone()]
+        } else {
+            Vec::new()
+        },
+        evidence: vec![id],
+        reasons,
+    }
+}
+
+/// Adds `matches` to what the incident lists, without repeats and at most
+/// [`Incident::MAX_INDICATORS`]. Returns whether anything was added.
+pub fn attach<'a>(incident: &mut Incident, matches: impl IntoIterator<Item = &'a Match>) -> bool {
+    let mut added = false;
+    for m in matches {
+        if incident.indicators.len() >= Incident::MAX_INDICATORS {
+            break;
+        }
+        let known = incident
+            .indicators
+            .iter()
+            .any(|held| held.indicator == m.indicator && held.feed == m.feed && held.observed == m.observed);
+        if !known {
+            incident.indicators.push(m.clone());
+            added = true;
+        }
+    }
+    added
+}
+
+/// The address hits of one batch, by source address: what an incident opened by any
+/// detector inherits from the sign-ins of its sources. Only address matches: a match on
+/// an account name belongs to that account's organisation alone, and cross-organisation
+/// incidents share sources.
+#[derive(Debug, Default)]
+pub struct SourceHits {
+    by_source: HashMap<String, Vec<Match>>,
+}
+
+impl SourceHits {
+    /// Sources remembered per batch; a batch of a million sign-ins from a million
+    /// listed addresses keeps the first ones.
+    const MAX_SOURCES: usize = 10_000;
+
+    pub fn record(&mut self, source: &str, matches: &[Match]) {
+        if self.by_source.len() >= Self::MAX_SOURCES && !self.by_source.contains_key(source) {
+            return;
+        }
+        let held = self.by_source.entry(source.to_string()).or_default();
+        for m in matches.iter().filter(|m| m.field.starts_with("ipv")) {
+            if !held.contains(m) && held.len() < Incident::MAX_INDICATORS {
+                held.push(m.clone());
+            }
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_source.is_empty()
+    }
+
+    /// Attaches the hits of the incident's sources to it.
+    pub fn attach_to(&self, incident: &mut Incident) -> bool {
+        let mut added = false;
+        for source in &incident.sources.clone() {
+            if let Some(matches) = self.by_source.get(source) {
+                added |= attach(incident, matches);
+            }
+        }
+        added
+    }
+}
+
+/// The evidence of a `known_indicator` mail reason: what matched, which indicator and
+/// feed, and the actors the feed links it to.
+pub fn mail_evidence(m: &Match) -> String {
+    let actors = if m.actors.is_empty() {
+        String::new()
+    } else {
+        format!(", linked to {}", m.actors.join(", "))
+    };
+    format!(
+        "{} {} is indicator {} of feed {}{actors}",
+        m.field, m.observed, m.indicator, m.feed
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use model::{Format, IncidentState, Origin, Protocol};
+
+    fn sign_in(account: &str, ip: &str, outcome: Outcome) -> SignIn {
+        SignIn {
+            time: "2026-12-01T10:00:00Z".parse().expect("time"),
+            account: account.into(),
+            source_ip: Some(ip.parse().expect("ip")),
+            outcome,
+            failure_kind: None,
+            protocol: Protocol::Imap,
+            app: None,
+            result_code: None,
+            reason: None,
+            record_id: None,
+            country: None,
+            asn: None,
+            user_agent: None,
+            format: Format::EntraGraph,
+            origin: Origin::RequestLine {
+                request: "test".into(),
+                line: 1,
+            },
+        }
+    }
+
+    fn hit(indicator: &str, field: &str, observed: &str) -> Match {
+        Match {
+            indicator: indicator.into(),
+            feed: "isac".into(),
+            field: field.into(),
+            observed: observed.into(),
+            pattern: format!("[{field} = '{observed}']"),
+            actors: vec!["apt28".into()],
+            labels: vec![],
+        }
+    }
+
+    #[test]
+    fn a_successful_sign_in_from_a_named_address_is_critical_and_compromises_the_account() {
+        let sign_in = sign_in("ana@clinic.example", "198.51.100.7", Outcome::Success);
+        let matches = [hit("indicator--1", "ipv4-addr:value", "198.51.100.7")];
+        let d = detection(OrgId(3), EventId(9), &sign_in, &matches);
+        assert_eq!(d.kind, DetectionKind::KnownIndicator);
+        assert_eq!(d.campaign_key, "indicator:isac:indicator--1");
+        assert_eq!(d.severity, Severity::Critical);
+        assert_eq!(d.compromised, ["ana@clinic.example"]);
+        assert!(d.reasons[0].contains("indicator--1 of feed isac"), "{}", d.reasons[0]);
+    }
+
+    #[test]
+    fn incidents_inherit_only_address_hits_of_their_sources_once() {
+        let mut hits = SourceHits::default();
+        hits.record(
+            "198.51.100.7",
+            &[
+                hit("indicator--1", "ipv4-addr:value", "198.51.100.7"),
+                hit("indicator--2", "user-account:account_login", "ana"),
+            ],
+        );
+        let t = jiff::Timestamp::UNIX_EPOCH;
+        let mut incident = Incident {
+            id: "i".into(),
+            org: OrgId(1),
+            kind: DetectionKind::PasswordSpray,
+            technique: DetectionKind::PasswordSpray.technique(),
+            severity: Severity::Medium,
+            state: IncidentState::New,
+            campaign_key: "k".into(),
+            accounts: vec![],
+            sources: vec!["198.51.100.7".into(), "203.0.113.1".into()],
+            compromised_accounts: vec![],
+            first_seen: t,
+            last_seen: t,
+            evidence_count: 1,
+            summary: String::new(),
+            reasons: vec![],
+            indicators: vec![],
+        };
+        assert!(hits.attach_to(&mut incident));
+        assert!(!hits.attach_to(&mut incident), "nothing new the second time");
+        assert_eq!(incident.indicators.len(), 1);
+        assert_eq!(incident.indicators[0].indicator, "indicator--1");
+    }
+}
