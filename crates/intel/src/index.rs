@@ -179,6 +179,8 @@ struct Entry {
     feed: Arc<str>,
     pattern: Box<str>,
     actors: Box<[String]>,
+    /// Shared: a list's million entries carry the same one or two labels.
+    labels: Arc<[String]>,
     valid_from: Option<Timestamp>,
     valid_until: Option<Timestamp>,
     /// `None` for a simple pattern: a hit in the index is a match.
@@ -251,6 +253,7 @@ impl Index {
             memory: 0,
         };
         let mut feeds: HashMap<String, Arc<str>> = HashMap::new();
+        let mut label_sets: HashMap<Vec<String>, Arc<[String]>> = HashMap::new();
         for indicator in indicators {
             if indicator.valid_until.is_some_and(|until| until <= now) {
                 continue;
@@ -287,7 +290,12 @@ impl Index {
                 .entry(indicator.feed)
                 .or_insert_with_key(|name| Arc::from(name.as_str()))
                 .clone();
+            let labels = label_sets
+                .entry(indicator.labels)
+                .or_insert_with_key(|labels| Arc::from(labels.as_slice()))
+                .clone();
             index.entries.push(Entry {
+                labels,
                 id: indicator.id.into_boxed_str(),
                 feed,
                 pattern: indicator.pattern.into_boxed_str(),
@@ -622,6 +630,7 @@ impl Run<'_> {
             observed: witness.observed,
             pattern: entry.pattern.to_string(),
             actors: entry.actors.to_vec(),
+            labels: entry.labels.to_vec(),
         });
     }
 

@@ -15,6 +15,7 @@ pub mod attribution;
 pub mod export;
 pub mod index;
 pub mod lists;
+pub mod live;
 pub mod misp;
 pub mod normal;
 pub mod observed;

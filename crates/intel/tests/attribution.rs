@@ -152,6 +152,7 @@ fn hit(indicator: &str, feed: &str, observed: &str, actors: &[&str]) -> Match {
         observed: observed.into(),
         pattern: format!("[ipv4-addr:value = '{observed}']"),
         actors: actors.iter().map(|a| a.to_string()).collect(),
+        labels: Vec::new(),
     }
 }
 

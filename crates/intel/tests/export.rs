@@ -31,6 +31,7 @@ fn incident() -> SharedIncident {
             observed: "203.0.113.9".into(),
             pattern: "[ipv4-addr:value = '203.0.113.0/24']".into(),
             actors: vec!["apt28".into()],
+            labels: Vec::new(),
         },
         Match {
             indicator: MISP_MATCH.into(),
@@ -39,6 +40,7 @@ fn incident() -> SharedIncident {
             observed: "login.evil.example".into(),
             pattern: "[domain-name:value = 'evil.example']".into(),
             actors: vec![],
+            labels: Vec::new(),
         },
     ];
     let catalogue = Catalogue::builtin();
@@ -582,6 +584,7 @@ fn accounts_never_leave_even_when_matched_or_quoted() {
         observed: "alice.martin@hospital.example".into(),
         pattern: "[user-account:account_login = 'alice.martin@hospital.example']".into(),
         actors: vec![],
+        labels: Vec::new(),
     });
     // An attribution quoting the account-matching indicator in its evidence.
     let catalogue = Catalogue::builtin();

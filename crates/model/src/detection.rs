@@ -311,6 +311,10 @@ pub struct IndicatorMatch {
     pub pattern: String,
     /// Actors the feed links the indicator to (catalogue ids or imported ids).
     pub actors: Vec<String>,
+    /// The indicator's labels and tags (`tor-exit`, `tlp:amber`): what kind of
+    /// infrastructure it is, for the attribution.
+    #[serde(default)]
+    pub labels: Vec<String>,
 }
 
 impl Incident {

@@ -65,10 +65,9 @@ pub fn attach<'a>(incident: &mut Incident, matches: impl IntoIterator<Item = &'a
         if incident.indicators.len() >= Incident::MAX_INDICATORS {
             break;
         }
-        let known = incident
-            .indicators
-            .iter()
-            .any(|held| held.indicator == m.indicator && held.feed == m.feed && held.observed == m.observed);
+        let known = incident.indicators.iter().any(|held| {
+            held.indicator == m.indicator && held.feed == m.feed && held.observed == m.observed
+        });
         if !known {
             incident.indicators.push(m.clone());
             added = true;
@@ -182,7 +181,11 @@ mod tests {
         assert_eq!(d.campaign_key, "indicator:isac:indicator--1");
         assert_eq!(d.severity, Severity::Critical);
         assert_eq!(d.compromised, ["ana@clinic.example"]);
-        assert!(d.reasons[0].contains("indicator--1 of feed isac"), "{}", d.reasons[0]);
+        assert!(
+            d.reasons[0].contains("indicator--1 of feed isac"),
+            "{}",
+            d.reasons[0]
+        );
     }
 
     #[test]
@@ -215,7 +218,10 @@ mod tests {
             indicators: vec![],
         };
         assert!(hits.attach_to(&mut incident));
-        assert!(!hits.attach_to(&mut incident), "nothing new the second time");
+        assert!(
+            !hits.attach_to(&mut incident),
+            "nothing new the second time"
+        );
         assert_eq!(incident.indicators.len(), 1);
         assert_eq!(incident.indicators[0].indicator, "indicator--1");
     }

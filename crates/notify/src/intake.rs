@@ -14,9 +14,12 @@ use tokio::sync::{Mutex, Notify};
 
 use crate::config::NotifyConfig;
 use crate::correlate::{Change, absorb};
+use crate::indicators::{self, SourceHits};
 use crate::lifecycle::{self, Sample};
 use crate::payload;
 use detect::{DetectConfig, Detectors};
+use intel::Observed;
+use intel::live::Live;
 use model::{Detection, EventId, Incident, Observation, OrgId, SignIn};
 use store::{Organisation, Store, StoreError};
 
@@ -46,6 +49,7 @@ pub struct SignInIntake {
     detectors: Mutex<Detectors>,
     config: NotifyConfig,
     outbox_wake: Arc<Notify>,
+    intel: Arc<Live>,
 }
 
 /// An incident being changed by one batch, and what the batch did to it. Written once,
@@ -132,6 +136,7 @@ impl SignInIntake {
             detectors: Mutex::new(detectors),
             config,
             outbox_wake: Arc::new(Notify::new()),
+            intel: Arc::new(Live::default()),
         })
     }
 
@@ -142,6 +147,12 @@ impl SignInIntake {
     /// The settings the pipeline runs with (correlation, delivery, notification policy).
     pub fn config(&self) -> &NotifyConfig {
         &self.config
+    }
+
+    /// The threat intelligence every sign-in (and message) is matched against; the feed
+    /// puller installs new versions into it.
+    pub fn intel(&self) -> &Arc<Live> {
+        &self.intel
     }
 
     /// Woken whenever a notification is queued; the outbox worker waits on it.
@@ -168,14 +179,27 @@ impl SignInIntake {
         let mut tx = self.store.begin_intake().await?;
         let mut report = Accepted::default();
         let mut touched: HashMap<(OrgId, String), Touched> = HashMap::new();
+        let intel = self.intel.current();
+        let mut hits = SourceHits::default();
         for sign_in in sign_ins {
             let Some(id) = tx.insert_signin(org, &sign_in).await? else {
                 report.duplicates += 1;
                 continue;
             };
             report.accepted += 1;
+            let matches = intel.matches(&Observed::sign_in(&sign_in), sign_in.time);
+            let known = (!matches.is_empty()).then(|| {
+                if let Some(ip) = sign_in.source_ip {
+                    hits.record(&ip.to_string(), &matches);
+                }
+                let mut detection = indicators::detection(org, id, &sign_in, &matches);
+                detection.reasons.truncate(Incident::MAX_REASONS);
+                (detection, matches)
+            });
             let observation = Observation { id, org, sign_in };
-            for detection in detectors.observe(&observation) {
+            let detections = detectors.observe(&observation);
+            let known_detection = known.as_ref().map(|(d, _)| d.clone());
+            for detection in detections.into_iter().chain(known_detection) {
                 if detection.org == org {
                     report.detections += 1;
                 }
@@ -193,7 +217,13 @@ impl SignInIntake {
                         stored.map(Touched::stored)
                     }
                 };
-                touched.insert(key, Touched::fold(previous, &detection));
+                let mut folded = Touched::fold(previous, &detection);
+                if detection.kind == model::DetectionKind::KnownIndicator
+                    && let Some((_, matches)) = &known
+                {
+                    indicators::attach(&mut folded.incident, matches);
+                }
+                touched.insert(key, folded);
             }
         }
         let mut touched: Vec<Touched> = touched.into_values().collect();
@@ -221,6 +251,7 @@ impl SignInIntake {
                     }
                 }
             };
+            hits.attach_to(&mut t.incident);
             crate::correlate::refresh_summary(&mut t.incident);
             tx.save_incident(&t.incident).await?;
             tx.add_evidence(&t.incident.id, &t.linked).await?;

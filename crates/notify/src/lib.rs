@@ -11,6 +11,7 @@
 pub mod config;
 pub mod correlate;
 pub mod email;
+pub mod indicators;
 pub mod intake;
 pub mod lifecycle;
 pub mod mail_intake;

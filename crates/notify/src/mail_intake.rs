@@ -17,9 +17,13 @@ use tokio::sync::{Mutex, Notify};
 
 use crate::config::NotifyConfig;
 use crate::correlate::{absorb, refresh_summary};
+use crate::indicators;
 use crate::lifecycle::{self, Sample};
+use intel::Observed;
+use intel::live::Live;
 use mail::analyse::{Analyser, OwnDomains};
 use mail::parse::{Limits, MailError, parse_message};
+use mail::{Code, Finding};
 use model::{
     AttachmentRecord, Detection, DetectionKind, Mail, MailAnalysis, MailOrigin, MailRecord, OrgId,
     Severity, Verdict,
@@ -75,6 +79,8 @@ pub struct MailIntake {
     /// costs more than judging a message). Bounded by the number of enrolled
     /// organisations; a domain verified later is taken in by `forget_domains`.
     own: Mutex<HashMap<OrgId, Arc<OwnDomains>>>,
+    /// The threat intelligence, shared with the sign-in intake.
+    intel: Arc<Live>,
 }
 
 impl MailIntake {
@@ -84,6 +90,7 @@ impl MailIntake {
         limits: Limits,
         config: NotifyConfig,
         outbox_wake: Arc<Notify>,
+        intel: Arc<Live>,
     ) -> MailIntake {
         MailIntake {
             store,
@@ -92,6 +99,7 @@ impl MailIntake {
             config,
             outbox_wake,
             own: Mutex::new(HashMap::new()),
+            intel,
         }
     }
 
@@ -128,7 +136,19 @@ impl MailIntake {
     ) -> Result<MailReport, MailIntakeError> {
         let mail = parse_message(raw, &self.limits)?;
         let own = self.own_domains(org).await?;
-        let analysis = self.analyser.analyse(&mail, &own);
+        let links = link_targets(&mail);
+        let seen = Observed::mail(&mail, links.iter().map(String::as_str));
+        let matches = self
+            .intel
+            .current()
+            .matches(&seen, mail.date.unwrap_or_else(Timestamp::now));
+        let mut findings = self.analyser.findings(&mail, &own);
+        findings.extend(
+            matches
+                .iter()
+                .map(|m| Finding::new(Code::KnownIndicator, indicators::mail_evidence(m))),
+        );
+        let analysis = self.analyser.verdict(findings);
         // Confirmed personal addresses are the organisation's business as its domains are;
         // only recipients outside its domains are looked up.
         let all = mail.recipients();
@@ -153,7 +173,6 @@ impl MailIntake {
         if recipients.is_empty() {
             return Ok(report);
         }
-        let links = link_targets(&mail);
         let record = record(&mail, raw, recipients, origin, analysis, links);
         let mut tx = self.store.begin_intake().await?;
         let Some(id) = tx.insert_mail(org, &record).await? else {
@@ -202,6 +221,7 @@ impl MailIntake {
             .await?;
         let (mut incident, change) =
             absorb(existing, &detection, || uuid::Uuid::now_v7().to_string());
+        indicators::attach(&mut incident, &matches);
         incident.evidence_count += 1;
         let sender = record.from.address.clone();
         if !incident.sources.contains(&sender)

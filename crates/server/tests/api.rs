@@ -49,6 +49,7 @@ async fn fixture_with(http: HttpConfig, enricher: enrich::Enricher) -> Fixture {
         mail::parse::Limits::default(),
         notify::NotifyConfig::default(),
         intake.outbox_wake(),
+        Arc::clone(intake.intel()),
     );
     let state = AppState {
         intake,

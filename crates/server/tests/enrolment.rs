@@ -113,6 +113,7 @@ async fn fixture(configure: impl FnOnce(&mut EnrolmentConfig)) -> Fixture {
         mail::parse::Limits::default(),
         notify::NotifyConfig::default(),
         intake.outbox_wake(),
+        Arc::clone(intake.intel()),
     );
     let mut enrolment = EnrolmentConfig {
         nameservers: vec![dns.address],

@@ -54,6 +54,7 @@ async fn fixture() -> Fixture {
         mail::parse::Limits::default(),
         notify::NotifyConfig::default(),
         intake.outbox_wake(),
+        Arc::clone(intake.intel()),
     );
     let state = AppState {
         intake,

@@ -100,6 +100,7 @@ async fn service(http: HttpConfig) -> Service {
         mail::parse::Limits::default(),
         notify::NotifyConfig::default(),
         intake.outbox_wake(),
+        Arc::clone(intake.intel()),
     );
     let state = AppState {
         intake,

@@ -52,6 +52,7 @@ impl Service {
             config.mail.limits.clone(),
             config.notify.clone(),
             intake.outbox_wake(),
+            Arc::clone(intake.intel()),
         ));
         let (smtp_address, smtp_stop) =
             start_journal(&config.smtp, store.clone(), Arc::clone(&mail_intake)).await?;
