@@ -390,13 +390,24 @@ impl Index {
                     // alone under the same limit.
                     Err(_) => {
                         for (regex, id) in chunk {
-                            if let Ok(set) = RegexSetBuilder::new([regex.as_str()])
+                            match RegexSetBuilder::new([regex.as_str()])
                                 .case_insensitive(field.case_insensitive())
                                 .size_limit(REGEX_SIZE_LIMIT)
                                 .dfa_size_limit(REGEX_SIZE_LIMIT)
                                 .build()
                             {
-                                expressions.sets.push((set, vec![*id]));
+                                Ok(set) => expressions.sets.push((set, vec![*id])),
+                                Err(e) => {
+                                    let entry = self.entries.get(*id as usize);
+                                    problems.push(Problem {
+                                        source: entry.map_or_else(String::new, |e| e.feed.to_string()),
+                                        object: entry.map(|e| e.id.to_string()),
+                                        reason: format!(
+                                            "MATCHES on {} could not be indexed, so it will not match: {e}",
+                                            field.path()
+                                        ),
+                                    });
+                                }
                             }
                         }
                     }

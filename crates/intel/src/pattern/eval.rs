@@ -180,6 +180,12 @@ impl Field {
         )
     }
 
+    /// Whether observed values are ASCII only (punycode hosts, percent-escaped URLs).
+    pub fn is_ascii_only(self) -> bool {
+        // Mail addresses keep a Unicode local part; only their domain is punycode.
+        matches!(self, Field::Domain | Field::Url)
+    }
+
     pub fn is_address(self) -> bool {
         matches!(self, Field::Ipv4 | Field::Ipv6)
     }
@@ -437,6 +443,16 @@ fn compile_atom(comparison: &Comparison) -> Result<Atom, Refusal> {
     };
     let operator = comparison.operator;
     let negated = comparison.negated != (operator == Operator::Ne);
+    if matches!(operator, Operator::Like | Operator::Matches)
+        && field.is_ascii_only()
+        && let Constant::String(text) = &comparison.value
+        && !text.is_ascii()
+    {
+        return refuse(format!(
+            "{operator} '{}' has non-ASCII text, but `{path}` is compared in its ASCII form (punycode, percent-escapes), where it can never match",
+            short(text)
+        ));
+    }
     let test = match operator {
         Operator::Eq | Operator::Ne => {
             Test::Values(vec![text_of(field, &comparison.value)?.into()])
