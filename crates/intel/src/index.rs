@@ -40,6 +40,8 @@ pub const MAX_MATCHES: usize = 64;
 pub const MAX_CANDIDATES: usize = 4096;
 /// Indicators one index holds; posting lists use the top bit of a `u32`.
 pub const MAX_INDICATORS: usize = 1 << 30;
+/// Comparisons evaluated for one event's candidate patterns, all together.
+pub const MAX_COMPARISONS_PER_EVENT: usize = 1_000_000;
 /// MATCHES expressions per compiled regex set.
 const REGEX_SET_CHUNK: usize = 32;
 
@@ -485,6 +487,7 @@ impl Index {
             scan: Scan::default(),
             done: Vec::new(),
             candidates: Vec::new(),
+            budget: std::cell::Cell::new(MAX_COMPARISONS_PER_EVENT),
         };
         for ip in seen.ips.iter().map(|ip| ip.to_canonical()) {
             match ip {
@@ -564,6 +567,8 @@ struct Run<'a> {
     /// Indicators already reported or suppressed for this event, sorted.
     done: Vec<u32>,
     candidates: Vec<u32>,
+    /// Comparisons left for whole-pattern evaluation.
+    budget: std::cell::Cell<usize>,
 }
 
 impl Run<'_> {
@@ -651,9 +656,13 @@ impl Run<'_> {
                 continue;
             }
             if let Some(compiled) = &entry.compiled
-                && let Some(witness) = compiled.evaluate(seen)
+                && let Some(witness) = compiled.evaluate_within(seen, &self.budget)
             {
                 self.report(id, witness);
+            }
+            if self.budget.get() == 0 {
+                self.scan.truncated = true;
+                return;
             }
         }
     }
