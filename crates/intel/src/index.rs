@@ -10,6 +10,10 @@
 //! itself; any other pattern is only a candidate when one of its positive comparisons
 //! hits, and is then evaluated whole on the event ([`crate::pattern::Evaluable`]).
 //!
+//! One event's work is bounded whatever the feeds hold: at most [`MAX_MATCHES`]
+//! matches, [`MAX_CANDIDATES`] candidate patterns and [`MAX_COMPARISONS_PER_EVENT`]
+//! comparisons; past a bound the scan says it was truncated.
+//!
 //! Validity is checked at match time (`valid_from`, `valid_until`), so indicators expire
 //! without a rebuild; ones already expired at build time are left out.
 //!

@@ -491,7 +491,7 @@ fn compile_atom(comparison: &Comparison) -> Result<Atom, Refusal> {
             let compiled = Like::new(&like);
             if compiled.fragment.is_empty() {
                 return refuse(format!(
-                    "LIKE '{like}' has no literal text, so it would match every value"
+                    "LIKE '{like}' has no literal text, so it would match almost any value"
                 ));
             }
             Test::Like(compiled)
