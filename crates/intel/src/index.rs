@@ -10,6 +10,10 @@
 //! itself; any other pattern is only a candidate when one of its positive comparisons
 //! hits, and is then evaluated whole on the event ([`crate::pattern::Evaluable`]).
 //!
+//! One event's work is bounded whatever the feeds hold: at most [`MAX_MATCHES`]
+//! matches, [`MAX_CANDIDATES`] candidate patterns and [`MAX_COMPARISONS_PER_EVENT`]
+//! comparisons; past a bound the scan says it was truncated.
+//!
 //! Validity is checked at match time (`valid_from`, `valid_until`), so indicators expire
 //! without a rebuild; ones already expired at build time are left out.
 //!
@@ -40,6 +44,8 @@ pub const MAX_MATCHES: usize = 64;
 pub const MAX_CANDIDATES: usize = 4096;
 /// Indicators one index holds; posting lists use the top bit of a `u32`.
 pub const MAX_INDICATORS: usize = 1 << 30;
+/// Comparisons evaluated for one event's candidate patterns, all together.
+pub const MAX_COMPARISONS_PER_EVENT: usize = 1_000_000;
 /// MATCHES expressions per compiled regex set.
 const REGEX_SET_CHUNK: usize = 32;
 
@@ -398,13 +404,24 @@ impl Index {
                     // alone under the same limit.
                     Err(_) => {
                         for (regex, id) in chunk {
-                            if let Ok(set) = RegexSetBuilder::new([regex.as_str()])
+                            match RegexSetBuilder::new([regex.as_str()])
                                 .case_insensitive(field.case_insensitive())
                                 .size_limit(REGEX_SIZE_LIMIT)
                                 .dfa_size_limit(REGEX_SIZE_LIMIT)
                                 .build()
                             {
-                                expressions.sets.push((set, vec![*id]));
+                                Ok(set) => expressions.sets.push((set, vec![*id])),
+                                Err(e) => {
+                                    let entry = self.entries.get(*id as usize);
+                                    problems.push(Problem {
+                                        source: entry.map_or_else(String::new, |e| e.feed.to_string()),
+                                        object: entry.map(|e| e.id.to_string()),
+                                        reason: format!(
+                                            "MATCHES on {} could not be indexed, so it will not match: {e}",
+                                            field.path()
+                                        ),
+                                    });
+                                }
                             }
                         }
                     }
@@ -482,6 +499,7 @@ impl Index {
             scan: Scan::default(),
             done: Vec::new(),
             candidates: Vec::new(),
+            budget: std::cell::Cell::new(MAX_COMPARISONS_PER_EVENT),
         };
         for ip in seen.ips.iter().map(|ip| ip.to_canonical()) {
             match ip {
@@ -561,6 +579,8 @@ struct Run<'a> {
     /// Indicators already reported or suppressed for this event, sorted.
     done: Vec<u32>,
     candidates: Vec<u32>,
+    /// Comparisons left for whole-pattern evaluation.
+    budget: std::cell::Cell<usize>,
 }
 
 impl Run<'_> {
@@ -649,9 +669,13 @@ impl Run<'_> {
                 continue;
             }
             if let Some(compiled) = &entry.compiled
-                && let Some(witness) = compiled.evaluate(seen)
+                && let Some(witness) = compiled.evaluate_within(seen, &self.budget)
             {
                 self.report(id, witness);
+            }
+            if self.budget.get() == 0 {
+                self.scan.truncated = true;
+                return;
             }
         }
     }

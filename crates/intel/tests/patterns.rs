@@ -336,6 +336,11 @@ const TOCSIN: &[(&str, Expected)] = &[
         Refused("different objects"),
     ),
     ("[ipv4-addr:value = '0.0.0.0/0']", Refused("/0")),
+    (
+        "[domain-name:value LIKE '%.bücher.example']",
+        Refused("compared in its ASCII form"),
+    ),
+    ("[email-message:subject LIKE '%Rechnung für%']", Evaluable),
     ("[a:b = 'x'", Invalid(Some(10))),
     ("[a:b = 'x'] AND", Invalid(Some(15))),
     ("[a:b = 01]", Invalid(Some(7))),

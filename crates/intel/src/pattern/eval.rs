@@ -29,6 +29,7 @@
 //! candidates through positive comparisons only.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::net::IpAddr;
 
 use ipnet::IpNet;
@@ -178,6 +179,12 @@ impl Field {
                 | Field::AccountLogin
                 | Field::UserId
         )
+    }
+
+    /// Whether observed values are ASCII only (punycode hosts, percent-escaped URLs).
+    pub fn is_ascii_only(self) -> bool {
+        // Mail addresses keep a Unicode local part; only their domain is punycode.
+        matches!(self, Field::Domain | Field::Url)
     }
 
     pub fn is_address(self) -> bool {
@@ -437,6 +444,16 @@ fn compile_atom(comparison: &Comparison) -> Result<Atom, Refusal> {
     };
     let operator = comparison.operator;
     let negated = comparison.negated != (operator == Operator::Ne);
+    if matches!(operator, Operator::Like | Operator::Matches)
+        && field.is_ascii_only()
+        && let Constant::String(text) = &comparison.value
+        && !text.is_ascii()
+    {
+        return refuse(format!(
+            "{operator} '{}' has non-ASCII text, but `{path}` is compared in its ASCII form (punycode, percent-escapes), where it can never match",
+            short(text)
+        ));
+    }
     let test = match operator {
         Operator::Eq | Operator::Ne => {
             Test::Values(vec![text_of(field, &comparison.value)?.into()])
@@ -474,7 +491,7 @@ fn compile_atom(comparison: &Comparison) -> Result<Atom, Refusal> {
             let compiled = Like::new(&like);
             if compiled.fragment.is_empty() {
                 return refuse(format!(
-                    "LIKE '{like}' has no literal text, so it would match every value"
+                    "LIKE '{like}' has no literal text, so it would match almost any value"
                 ));
             }
             Test::Like(compiled)
@@ -813,12 +830,24 @@ impl Evaluable {
 
     /// Whether the event matches, and what in it did.
     pub fn evaluate(&self, seen: &Observed) -> Option<Witness> {
-        self.eval_obs(&self.root, seen)?
+        self.evaluate_within(seen, &Cell::new(usize::MAX))
+    }
+
+    /// [`Evaluable::evaluate`] spending at most `budget` comparisons, shared by the
+    /// patterns of one event so that no feed can make one event's work unbounded. When
+    /// the budget runs out the answer is "no match" and `budget` is left at 0.
+    pub fn evaluate_within(&self, seen: &Observed, budget: &Cell<usize>) -> Option<Witness> {
+        self.eval_obs(&self.root, seen, budget)?
     }
 
     /// `Some(witness)` when the observation expression holds; the witness is `None` when
     /// only negated comparisons held on that side.
-    fn eval_obs(&self, obs: &Obs, seen: &Observed) -> Option<Option<Witness>> {
+    fn eval_obs(
+        &self,
+        obs: &Obs,
+        seen: &Observed,
+        budget: &Cell<usize>,
+    ) -> Option<Option<Witness>> {
         match obs {
             Obs::One(cond) => {
                 let mut all = Vec::new();
@@ -826,17 +855,17 @@ impl Evaluable {
                     objects(object_type, seen, &mut all);
                 }
                 all.into_iter()
-                    .find_map(|object| self.eval_cond(cond, object, seen))
+                    .find_map(|object| self.eval_cond(cond, object, seen, budget))
             }
             Obs::And(operands) => {
                 let mut witness = None;
                 for operand in operands {
-                    let found = self.eval_obs(operand, seen)?;
+                    let found = self.eval_obs(operand, seen, budget)?;
                     witness = witness.or(found);
                 }
                 Some(witness)
             }
-            Obs::Or(operands) => operands.iter().find_map(|o| self.eval_obs(o, seen)),
+            Obs::Or(operands) => operands.iter().find_map(|o| self.eval_obs(o, seen, budget)),
         }
     }
 
@@ -845,9 +874,12 @@ impl Evaluable {
         cond: &Cond,
         object: Object<'_>,
         seen: &Observed,
+        budget: &Cell<usize>,
     ) -> Option<Option<Witness>> {
         match cond {
             Cond::Atom(i) => {
+                let left = budget.get().checked_sub(1)?;
+                budget.set(left);
                 let atom = self.atoms.get(*i)?;
                 // An absent property makes every comparison on it false, negated or not.
                 let property = property(atom.field, object, seen)?;
@@ -864,14 +896,14 @@ impl Evaluable {
             Cond::And(operands) => {
                 let mut witness = None;
                 for operand in operands {
-                    let found = self.eval_cond(operand, object, seen)?;
+                    let found = self.eval_cond(operand, object, seen, budget)?;
                     witness = witness.or(found);
                 }
                 Some(witness)
             }
             Cond::Or(operands) => operands
                 .iter()
-                .find_map(|c| self.eval_cond(c, object, seen)),
+                .find_map(|c| self.eval_cond(c, object, seen, budget)),
         }
     }
 }
@@ -931,6 +963,30 @@ mod tests {
                 observed: "cv.doc".into()
             })
         );
+    }
+
+    #[test]
+    fn evaluation_stops_when_the_budget_is_spent() {
+        let pattern = evaluable(
+            "[domain-name:value = 'evil.example' AND domain-name:value LIKE '%.example' AND domain-name:value != 'good.example']",
+        );
+        let seen = Observed {
+            hosts: vec!["a.example".into(), "www.evil.example".into()],
+            ..Observed::default()
+        };
+        let budget = Cell::new(2);
+        assert_eq!(pattern.evaluate_within(&seen, &budget), None);
+        assert_eq!(budget.get(), 0);
+        let budget = Cell::new(100);
+        assert_eq!(
+            pattern.evaluate_within(&seen, &budget),
+            Some(Witness {
+                field: Field::Domain,
+                observed: "www.evil.example".into()
+            })
+        );
+        // One comparison for a.example (the first fails), three for www.evil.example.
+        assert_eq!(budget.get(), 96);
     }
 
     #[test]
