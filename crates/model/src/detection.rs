@@ -291,6 +291,9 @@ pub struct Incident {
     /// Threat-intelligence indicators its sources, senders, links or attachments matched,
     /// at most [`Incident::MAX_INDICATORS`].
     pub indicators: Vec<IndicatorMatch>,
+    /// Who is probably behind it and how sure tocsin is, with the evidence; `None` until
+    /// the intelligence has weighed it (an unattributed incident says so explicitly).
+    pub attribution: Option<crate::attribution::Attribution>,
 }
 
 /// One live indicator of the operator's threat intelligence that matched one value of an

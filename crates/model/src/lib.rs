@@ -6,6 +6,7 @@
 //! into. It does no I/O, reads no clock and knows no storage or wire protocol beyond the
 //! serde shape of its types, which is the documented output format (docs/output.md).
 
+pub mod attribution;
 mod detection;
 mod mail;
 mod org;

@@ -70,6 +70,7 @@ pub fn absorb(
                 .cloned()
                 .collect(),
             indicators: Vec::new(),
+            attribution: None,
         };
         incident.summary = summary(&incident);
         return (incident, Change::Opened);

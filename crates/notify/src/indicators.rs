@@ -216,6 +216,7 @@ mod tests {
             summary: String::new(),
             reasons: vec![],
             indicators: vec![],
+            attribution: None,
         };
         assert!(hits.attach_to(&mut incident));
         assert!(

@@ -252,6 +252,7 @@ impl SignInIntake {
                 }
             };
             hits.attach_to(&mut t.incident);
+            t.incident.attribution = Some(intel.attribute(&t.incident, Some(organisation.sector)));
             crate::correlate::refresh_summary(&mut t.incident);
             tx.save_incident(&t.incident).await?;
             tx.add_evidence(&t.incident.id, &t.linked).await?;

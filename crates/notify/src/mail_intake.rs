@@ -234,6 +234,11 @@ impl MailIntake {
             .organisation(org)
             .await?
             .ok_or_else(|| StoreError::Invalid(format!("organisation {org} does not exist")))?;
+        incident.attribution = Some(
+            self.intel
+                .current()
+                .attribute(&incident, Some(organisation.sector)),
+        );
         refresh_summary(&mut incident);
         tx.save_incident(&incident).await?;
         tx.add_mail_evidence(&incident.id, &[id]).await?;

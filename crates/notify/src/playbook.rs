@@ -256,6 +256,7 @@ mod tests {
             summary: String::new(),
             reasons: reasons.iter().map(|r| r.to_string()).collect(),
             indicators: vec![],
+            attribution: None,
         }
     }
 

@@ -32,6 +32,7 @@ fn spray() -> Incident {
         summary: "Password spray from 203.0.113.7 against 2 accounts.".into(),
         reasons: vec!["203.0.113.7 failed to sign in to 12 accounts.".into()],
         indicators: vec![],
+        attribution: None,
     }
 }
 

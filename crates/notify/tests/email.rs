@@ -109,6 +109,7 @@ fn incident(kind: DetectionKind, compromised: bool) -> Incident {
         summary: String::new(),
         reasons: vec![],
         indicators: vec![],
+        attribution: None,
     }
 }
 

@@ -94,6 +94,7 @@ async fn incident(f: &Fixture, id: &str, kind: DetectionKind) {
         summary: "s".into(),
         reasons: vec![],
         indicators: vec![],
+        attribution: None,
     };
     let mut tx = f.state.intake.store().begin_intake().await.expect("begin");
     tx.save_incident(&incident).await.expect("save");

@@ -8,7 +8,7 @@ use model::{DetectionKind, Incident, IncidentState, OrgId, Severity};
 
 pub(crate) const INCIDENT_COLUMNS: &str = "id, org_id, kind, campaign_key, severity, state, \
     accounts, sources, compromised, first_seen_us, last_seen_us, evidence_count, summary, reasons, \
-    indicators";
+    indicators, attribution";
 
 impl Store {
     /// The organisation's incidents, most recently active first, at most `limit`.
@@ -83,6 +83,11 @@ pub(crate) fn incident_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Inciden
         indicators: {
             let text: String = row.try_get("indicators")?;
             serde_json::from_str(&text).map_err(corrupt)?
+        },
+        attribution: {
+            let text: Option<String> = row.try_get("attribution")?;
+            text.map(|t| serde_json::from_str(&t).map_err(corrupt))
+                .transpose()?
         },
     })
 }

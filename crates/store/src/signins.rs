@@ -176,14 +176,15 @@ impl Intake {
         sqlx::query(
             "INSERT INTO incidents (id, org_id, kind, campaign_key, severity, state, accounts, \
              sources, compromised, first_seen_us, last_seen_us, evidence_count, summary, \
-             opened_at, updated_at, reasons, indicators) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+             opened_at, updated_at, reasons, indicators, attribution) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
              ON CONFLICT (id) DO UPDATE SET severity = excluded.severity, state = excluded.state, \
              accounts = excluded.accounts, sources = excluded.sources, \
              compromised = excluded.compromised, first_seen_us = excluded.first_seen_us, \
              last_seen_us = excluded.last_seen_us, evidence_count = excluded.evidence_count, \
              summary = excluded.summary, updated_at = excluded.updated_at, \
-             reasons = excluded.reasons, indicators = excluded.indicators \
+             reasons = excluded.reasons, indicators = excluded.indicators, \
+             attribution = excluded.attribution \
              WHERE incidents.org_id = excluded.org_id",
         )
         .bind(&incident.id)
@@ -203,6 +204,13 @@ impl Intake {
         .bind(&now)
         .bind(json(&incident.reasons)?)
         .bind(serde_json::to_string(&incident.indicators).map_err(corrupt)?)
+        .bind(
+            incident
+                .attribution
+                .as_ref()
+                .map(|a| serde_json::to_string(a).map_err(corrupt))
+                .transpose()?,
+        )
         .execute(&mut *self.tx)
         .await?;
         Ok(())

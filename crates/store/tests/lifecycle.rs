@@ -35,6 +35,7 @@ fn incident(org: OrgId, id: &str, key: &str) -> Incident {
         summary: "s".into(),
         reasons: vec!["because".into()],
         indicators: vec![],
+        attribution: None,
     }
 }
 

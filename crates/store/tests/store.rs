@@ -63,6 +63,7 @@ fn incident(org: OrgId, id: &str, evidence_count: u64) -> Incident {
         summary: "s".into(),
         reasons: vec!["because".into()],
         indicators: vec![],
+        attribution: None,
     }
 }
 

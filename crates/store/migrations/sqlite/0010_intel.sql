@@ -3,6 +3,8 @@
 
 -- The indicators, actors and warning-listed values an incident's events matched.
 ALTER TABLE incidents ADD COLUMN indicators TEXT NOT NULL DEFAULT '[]';
+-- Who is probably behind it (model::attribution::Attribution, JSON), when weighed.
+ALTER TABLE incidents ADD COLUMN attribution TEXT;
 
 -- Whether the organisation agreed that incidents shared out (STIX, MISP) name it.
 -- Without it they carry a pseudonym.
