@@ -5,7 +5,7 @@
 use std::net::IpAddr;
 
 use md5::Digest as _;
-use model::{Mail, SignIn};
+use model::{Mail, MailRecord, SignIn};
 
 use crate::normal;
 
@@ -83,8 +83,52 @@ impl Observed {
                 push_new(&mut seen.email_addrs, address);
             }
         }
+        seen.add_links(links);
+        for attachment in mail.attachments.iter().take(MAX_VALUES) {
+            let whole = attachment.data.len() as u64 == attachment.size;
+            seen.files.push(ObservedFile {
+                name: attachment.name.clone(),
+                md5: whole.then(|| hex::encode(md5::Md5::digest(&attachment.data))),
+                sha1: whole.then(|| hex::encode(sha1::Sha1::digest(&attachment.data))),
+                sha256: attachment.sha256.to_ascii_lowercase(),
+            });
+        }
+        seen
+    }
+
+    /// A stored message, for a retro-hunt: what tocsin kept of it (senders, subject, link
+    /// targets, attachment SHA-256) — no body, so no MD5 or SHA-1.
+    pub fn record(record: &MailRecord) -> Observed {
+        let mut seen = Observed {
+            subject: Some(record.subject.clone()),
+            from: normal::email(&record.from.address),
+            ..Observed::default()
+        };
+        let addresses =
+            std::iter::once(record.from.address.as_str()).chain(record.reply_to.as_deref());
+        for address in addresses {
+            if let Some(address) = normal::email(address) {
+                if let Some((_, host)) = address.rsplit_once('@') {
+                    seen.add_host(host);
+                }
+                push_new(&mut seen.email_addrs, address);
+            }
+        }
+        seen.add_links(record.links.iter().map(String::as_str));
+        for attachment in record.attachments.iter().take(MAX_VALUES) {
+            seen.files.push(ObservedFile {
+                name: attachment.name.clone(),
+                md5: None,
+                sha1: None,
+                sha256: attachment.sha256.to_ascii_lowercase(),
+            });
+        }
+        seen
+    }
+
+    fn add_links<'a>(&mut self, links: impl IntoIterator<Item = &'a str>) {
         for link in links {
-            if seen.urls.len() >= MAX_VALUES {
+            if self.urls.len() >= MAX_VALUES {
                 break;
             }
             let Some(url) = normal::url(link) else {
@@ -99,23 +143,13 @@ impl Observed {
                     .trim_end_matches(']')
                     .parse::<IpAddr>()
                 {
-                    Ok(ip) if !seen.ips.contains(&ip) => seen.ips.push(ip),
+                    Ok(ip) if !self.ips.contains(&ip) => self.ips.push(ip),
                     Ok(_) => {}
-                    Err(_) => seen.add_host(&host),
+                    Err(_) => self.add_host(&host),
                 }
             }
-            push_new(&mut seen.urls, url);
+            push_new(&mut self.urls, url);
         }
-        for attachment in mail.attachments.iter().take(MAX_VALUES) {
-            let whole = attachment.data.len() as u64 == attachment.size;
-            seen.files.push(ObservedFile {
-                name: attachment.name.clone(),
-                md5: whole.then(|| hex::encode(md5::Md5::digest(&attachment.data))),
-                sha1: whole.then(|| hex::encode(sha1::Sha1::digest(&attachment.data))),
-                sha256: attachment.sha256.to_ascii_lowercase(),
-            });
-        }
-        seen
     }
 
     fn add_host(&mut self, host: &str) {

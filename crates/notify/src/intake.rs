@@ -18,10 +18,10 @@ use crate::indicators::{self, SourceHits};
 use crate::lifecycle::{self, Sample};
 use crate::payload;
 use detect::{DetectConfig, Detectors};
-use intel::Observed;
-use intel::live::Live;
-use model::{Detection, EventId, Incident, Observation, OrgId, SignIn};
-use store::{Organisation, Store, StoreError};
+use intel::live::{Live, Loaded};
+use intel::{Match, Observed};
+use model::{Detection, DetectionKind, EventId, Incident, Observation, OrgId, SignIn};
+use store::{Intake, Organisation, Store, StoreError};
 
 /// Incidents link at most this many sign-ins as evidence; the count goes on.
 pub const MAX_LINKED_EVIDENCE: u64 = 10_000;
@@ -167,81 +167,162 @@ impl SignInIntake {
     /// organisation's incident and channel; the report returned to `org` counts only
     /// what concerns `org`.
     pub async fn accept(&self, org: OrgId, sign_ins: Vec<SignIn>) -> Result<Accepted, StoreError> {
-        let mut organisations: HashMap<OrgId, Organisation> = HashMap::new();
         let own = self
             .store
             .organisation(org)
             .await?
             .ok_or_else(|| StoreError::Invalid(format!("organisation {org} does not exist")))?;
-        organisations.insert(org, own);
         // One batch at a time: detector state and incident rows change together.
         let mut detectors = self.detectors.lock().await;
         let mut tx = self.store.begin_intake().await?;
         let mut report = Accepted::default();
-        let mut touched: HashMap<(OrgId, String), Touched> = HashMap::new();
-        let intel = self.intel.current();
-        let mut hits = SourceHits::default();
+        let mut batch = Batch::new(self.intel.current());
+        batch.organisations.insert(org, own);
         for sign_in in sign_ins {
             let Some(id) = tx.insert_signin(org, &sign_in).await? else {
                 report.duplicates += 1;
                 continue;
             };
             report.accepted += 1;
-            let matches = intel.matches(&Observed::sign_in(&sign_in), sign_in.time);
-            let known = (!matches.is_empty()).then(|| {
-                if let Some(ip) = sign_in.source_ip {
-                    hits.record(&ip.to_string(), &matches);
-                }
-                let mut detection = indicators::detection(org, id, &sign_in, &matches);
-                detection.reasons.truncate(Incident::MAX_REASONS);
-                (detection, matches)
-            });
+            let matches = batch
+                .intel
+                .matches(&Observed::sign_in(&sign_in), sign_in.time);
             let observation = Observation { id, org, sign_in };
             let detections = detectors.observe(&observation);
-            let known_detection = known.as_ref().map(|(d, _)| d.clone());
-            for detection in detections.into_iter().chain(known_detection) {
-                if detection.org == org {
-                    report.detections += 1;
-                }
-                let key = (detection.org, detection.campaign_key.clone());
-                let previous = match touched.remove(&key) {
-                    Some(t) => Some(t),
-                    None => {
-                        let not_before = detection
-                            .first_seen
-                            .checked_sub(self.config.reopen_after)
-                            .unwrap_or(Timestamp::MIN);
-                        let stored = tx
-                            .open_incident(detection.org, &detection.campaign_key, not_before)
-                            .await?;
-                        stored.map(Touched::stored)
-                    }
-                };
-                let mut folded = Touched::fold(previous, &detection);
-                if detection.kind == model::DetectionKind::KnownIndicator
-                    && let Some((_, matches)) = &known
-                {
-                    indicators::attach(&mut folded.incident, matches);
-                }
-                touched.insert(key, folded);
-            }
+            report.detections += detections.iter().filter(|d| d.org == org).count() as u64;
+            report.detections += u64::from(!matches.is_empty());
+            batch
+                .absorb(&mut tx, &self.config, &observation, detections, matches)
+                .await?;
         }
-        let mut touched: Vec<Touched> = touched.into_values().collect();
+        let (opened, escalated, queued) = batch.commit(&mut tx, &self.config, Some(org)).await?;
+        report.incidents_opened = opened;
+        report.incidents_escalated = escalated;
+        tx.commit().await?;
+        drop(detectors);
+        if queued {
+            self.outbox_wake.notify_one();
+        }
+        Ok(report)
+    }
+
+    /// Opens or extends `known_indicator` incidents for stored sign-ins that a retro-hunt
+    /// found to match indicators which arrived after them, in one transaction, and queues
+    /// the notifications those changes call for. Returns the incidents opened or changed.
+    pub async fn absorb_hunted(
+        &self,
+        hits: Vec<(Observation, Vec<Match>)>,
+    ) -> Result<u64, StoreError> {
+        if hits.is_empty() {
+            return Ok(0);
+        }
+        let mut tx = self.store.begin_intake().await?;
+        let mut batch = Batch::new(self.intel.current());
+        for (observation, matches) in hits {
+            batch
+                .absorb(&mut tx, &self.config, &observation, Vec::new(), matches)
+                .await?;
+        }
+        let changed = batch.touched.len() as u64;
+        let (_, _, queued) = batch.commit(&mut tx, &self.config, None).await?;
+        tx.commit().await?;
+        if queued {
+            self.outbox_wake.notify_one();
+        }
+        Ok(changed)
+    }
+}
+
+/// The incidents one batch of sign-ins changes, folded in memory and written once.
+struct Batch {
+    intel: Arc<Loaded>,
+    organisations: HashMap<OrgId, Organisation>,
+    touched: HashMap<(OrgId, String), Touched>,
+    hits: SourceHits,
+}
+
+impl Batch {
+    fn new(intel: Arc<Loaded>) -> Batch {
+        Batch {
+            intel,
+            organisations: HashMap::new(),
+            touched: HashMap::new(),
+            hits: SourceHits::default(),
+        }
+    }
+
+    /// Folds the detectors' detections for one stored sign-in, and the `known_indicator`
+    /// detection when it matched indicators, into the batch's incidents.
+    async fn absorb(
+        &mut self,
+        tx: &mut Intake,
+        config: &NotifyConfig,
+        observation: &Observation,
+        detections: Vec<Detection>,
+        matches: Vec<Match>,
+    ) -> Result<(), StoreError> {
+        let known = (!matches.is_empty()).then(|| {
+            if let Some(ip) = observation.sign_in.source_ip {
+                self.hits.record(&ip.to_string(), &matches);
+            }
+            let mut detection = indicators::detection(
+                observation.org,
+                observation.id,
+                &observation.sign_in,
+                &matches,
+            );
+            detection.reasons.truncate(Incident::MAX_REASONS);
+            detection
+        });
+        for detection in detections.into_iter().chain(known) {
+            let key = (detection.org, detection.campaign_key.clone());
+            let previous = match self.touched.remove(&key) {
+                Some(t) => Some(t),
+                None => {
+                    let not_before = detection
+                        .first_seen
+                        .checked_sub(config.reopen_after)
+                        .unwrap_or(Timestamp::MIN);
+                    let stored = tx
+                        .open_incident(detection.org, &detection.campaign_key, not_before)
+                        .await?;
+                    stored.map(Touched::stored)
+                }
+            };
+            let mut folded = Touched::fold(previous, &detection);
+            if detection.kind == DetectionKind::KnownIndicator {
+                indicators::attach(&mut folded.incident, &matches);
+            }
+            self.touched.insert(key, folded);
+        }
+        Ok(())
+    }
+
+    /// Writes every changed incident with its evidence, intelligence and attribution, and
+    /// queues the notifications. Returns the incidents of `counted` (an organisation, or
+    /// all) opened and escalated, and whether anything was queued.
+    async fn commit(
+        mut self,
+        tx: &mut Intake,
+        config: &NotifyConfig,
+        counted: Option<OrgId>,
+    ) -> Result<(u64, u64, bool), StoreError> {
+        let mut touched: Vec<Touched> = std::mem::take(&mut self.touched).into_values().collect();
         touched.sort_by(|a, b| {
             (a.incident.first_seen, &a.incident.id).cmp(&(b.incident.first_seen, &b.incident.id))
         });
-        let mut queued = false;
+        let (mut opened, mut escalated, mut queued) = (0, 0, false);
         let now = Timestamp::now();
         for mut t in touched {
             let victim = t.incident.org;
-            if victim == org {
+            if counted.is_none_or(|org| org == victim) {
                 match t.change {
-                    Change::Opened => report.incidents_opened += 1,
-                    Change::Escalated { .. } => report.incidents_escalated += 1,
+                    Change::Opened => opened += 1,
+                    Change::Escalated { .. } => escalated += 1,
                     Change::Extended => {}
                 }
             }
-            let organisation = match organisations.entry(victim) {
+            let organisation = match self.organisations.entry(victim) {
                 std::collections::hash_map::Entry::Occupied(known) => known.into_mut(),
                 std::collections::hash_map::Entry::Vacant(slot) => {
                     match tx.organisation(victim).await? {
@@ -251,14 +332,15 @@ impl SignInIntake {
                     }
                 }
             };
-            hits.attach_to(&mut t.incident);
-            t.incident.attribution = Some(intel.attribute(&t.incident, Some(organisation.sector)));
+            self.hits.attach_to(&mut t.incident);
+            t.incident.attribution =
+                Some(self.intel.attribute(&t.incident, Some(organisation.sector)));
             crate::correlate::refresh_summary(&mut t.incident);
             tx.save_incident(&t.incident).await?;
             tx.add_evidence(&t.incident.id, &t.linked).await?;
             queued |= lifecycle::after_change(
-                &mut tx,
-                &self.config,
+                tx,
+                config,
                 organisation,
                 &mut t.incident,
                 t.change,
@@ -268,11 +350,6 @@ impl SignInIntake {
             )
             .await?;
         }
-        tx.commit().await?;
-        drop(detectors);
-        if queued {
-            self.outbox_wake.notify_one();
-        }
-        Ok(report)
+        Ok((opened, escalated, queued))
     }
 }

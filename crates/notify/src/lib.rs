@@ -11,6 +11,7 @@
 pub mod config;
 pub mod correlate;
 pub mod email;
+pub mod feeds;
 pub mod indicators;
 pub mod intake;
 pub mod lifecycle;
@@ -20,6 +21,7 @@ pub mod outbox;
 pub mod payload;
 pub mod playbook;
 pub mod policy;
+pub mod retro_hunt;
 pub mod webhook;
 
 pub use config::{EmailConfig, NotifyConfig, SmtpTls, WebhookConfig};

@@ -19,16 +19,16 @@ use crate::config::NotifyConfig;
 use crate::correlate::{absorb, refresh_summary};
 use crate::indicators;
 use crate::lifecycle::{self, Sample};
-use intel::Observed;
 use intel::live::Live;
+use intel::{Match, Observed};
 use mail::analyse::{Analyser, OwnDomains};
 use mail::parse::{Limits, MailError, parse_message};
 use mail::{Code, Finding};
 use model::{
-    AttachmentRecord, Detection, DetectionKind, Mail, MailAnalysis, MailOrigin, MailRecord, OrgId,
-    Severity, Verdict,
+    AttachmentRecord, Detection, DetectionKind, EventId, Mail, MailAnalysis, MailOrigin,
+    MailRecord, OrgId, Severity, Verdict,
 };
-use store::{MasterKey, Sender, Store, StoreError};
+use store::{Intake, MasterKey, Sender, Store, StoreError, StoredMail};
 
 /// How far back phishing from the same sender domain to other organisations counts as
 /// one campaign.
@@ -101,6 +101,130 @@ impl MailIntake {
             own: Mutex::new(HashMap::new()),
             intel,
         }
+    }
+
+    /// Opens or extends the phishing incident for a stored message judged phishing (or
+    /// found by a retro-hunt: `hunted` says so in the reasons) and queues what the change
+    /// calls for, inside `tx`. Returns the incident's id and whether anything was queued.
+    async fn open_phishing(
+        &self,
+        tx: &mut Intake,
+        org: OrgId,
+        id: EventId,
+        record: &MailRecord,
+        matches: &[Match],
+        hunted: Option<&str>,
+    ) -> Result<(String, bool), StoreError> {
+        let mut detection = detection(org, record);
+        if let Some(note) = hunted {
+            detection.reasons.insert(0, note.to_string());
+        }
+        if let Some(sender) = sender(record) {
+            let since = record
+                .time
+                .checked_sub(CAMPAIGN_WINDOW)
+                .unwrap_or(Timestamp::MIN);
+            let others = tx.other_orgs_phished_by(org, &sender, since).await?;
+            if others > 0 {
+                let (what, value) = match &sender {
+                    Sender::Domain(d) => ("sender domain", d),
+                    Sender::Address(a) => ("sender", a),
+                };
+                detection.severity = detection.severity.max(Severity::High);
+                detection.reasons.insert(
+                    1,
+                    format!(
+                        "The same {what}, {value}, sent messages judged phishing to {} \
+                         protected by this service in the 7 days before: a campaign, not a \
+                         stray message.",
+                        if others == 1 {
+                            "1 other organisation".to_owned()
+                        } else {
+                            format!("{others} other organisations")
+                        },
+                    ),
+                );
+            }
+        }
+        let not_before = record
+            .time
+            .checked_sub(self.config.reopen_after)
+            .unwrap_or(Timestamp::MIN);
+        let existing = tx
+            .open_incident(org, &detection.campaign_key, not_before)
+            .await?;
+        let (mut incident, change) =
+            absorb(existing, &detection, || uuid::Uuid::now_v7().to_string());
+        indicators::attach(&mut incident, matches);
+        incident.evidence_count += 1;
+        let sender = record.from.address.clone();
+        if !incident.sources.contains(&sender)
+            && incident.sources.len() < model::Incident::MAX_LISTED
+        {
+            incident.sources.push(sender);
+            incident.sources.sort();
+        }
+        let organisation = tx
+            .organisation(org)
+            .await?
+            .ok_or_else(|| StoreError::Invalid(format!("organisation {org} does not exist")))?;
+        incident.attribution = Some(
+            self.intel
+                .current()
+                .attribute(&incident, Some(organisation.sector)),
+        );
+        refresh_summary(&mut incident);
+        tx.save_incident(&incident).await?;
+        tx.add_mail_evidence(&incident.id, &[id]).await?;
+        let queued = lifecycle::after_change(
+            tx,
+            &self.config,
+            &organisation,
+            &mut incident,
+            change,
+            1,
+            Sample::Mails(&[id]),
+            Timestamp::now(),
+        )
+        .await?;
+        Ok((incident.id, queued))
+    }
+
+    /// A stored message that a retro-hunt found to match indicators which arrived after
+    /// it: its phishing incident is opened or extended and the organisation told.
+    pub async fn absorb_hunted(
+        &self,
+        org: OrgId,
+        stored: &StoredMail,
+        matches: &[Match],
+    ) -> Result<String, StoreError> {
+        let mut tx = self.store.begin_intake().await?;
+        let note = format!(
+            "A retro-hunt found that a message received at {} matches indicators that \
+             arrived later: {}.",
+            stored.record.time.strftime("%Y-%m-%d %H:%M UTC"),
+            matches
+                .iter()
+                .take(3)
+                .map(indicators::mail_evidence)
+                .collect::<Vec<_>>()
+                .join("; ")
+        );
+        let (incident, queued) = self
+            .open_phishing(
+                &mut tx,
+                org,
+                stored.id,
+                &stored.record,
+                matches,
+                Some(&note),
+            )
+            .await?;
+        tx.commit().await?;
+        if queued {
+            self.outbox_wake.notify_one();
+        }
+        Ok(incident)
     }
 
     pub fn limits(&self) -> &Limits {
@@ -184,76 +308,10 @@ impl MailIntake {
             tx.commit().await?;
             return Ok(report);
         }
-        let mut detection = detection(org, &mail, &record);
-        if let Some(sender) = sender(&record) {
-            let since = record
-                .time
-                .checked_sub(CAMPAIGN_WINDOW)
-                .unwrap_or(Timestamp::MIN);
-            let others = tx.other_orgs_phished_by(org, &sender, since).await?;
-            if others > 0 {
-                let (what, value) = match &sender {
-                    Sender::Domain(d) => ("sender domain", d),
-                    Sender::Address(a) => ("sender", a),
-                };
-                detection.severity = detection.severity.max(Severity::High);
-                detection.reasons.insert(
-                    1,
-                    format!(
-                        "The same {what}, {value}, sent messages judged phishing to {} \
-                         protected by this service in the 7 days before: a campaign, not a \
-                         stray message.",
-                        if others == 1 {
-                            "1 other organisation".to_owned()
-                        } else {
-                            format!("{others} other organisations")
-                        },
-                    ),
-                );
-            }
-        }
-        let not_before = record
-            .time
-            .checked_sub(self.config.reopen_after)
-            .unwrap_or(Timestamp::MIN);
-        let existing = tx
-            .open_incident(org, &detection.campaign_key, not_before)
+        let (incident, queued) = self
+            .open_phishing(&mut tx, org, id, &record, &matches, None)
             .await?;
-        let (mut incident, change) =
-            absorb(existing, &detection, || uuid::Uuid::now_v7().to_string());
-        indicators::attach(&mut incident, &matches);
-        incident.evidence_count += 1;
-        let sender = record.from.address.clone();
-        if !incident.sources.contains(&sender)
-            && incident.sources.len() < model::Incident::MAX_LISTED
-        {
-            incident.sources.push(sender);
-            incident.sources.sort();
-        }
-        let organisation = tx
-            .organisation(org)
-            .await?
-            .ok_or_else(|| StoreError::Invalid(format!("organisation {org} does not exist")))?;
-        incident.attribution = Some(
-            self.intel
-                .current()
-                .attribute(&incident, Some(organisation.sector)),
-        );
-        refresh_summary(&mut incident);
-        tx.save_incident(&incident).await?;
-        tx.add_mail_evidence(&incident.id, &[id]).await?;
-        report.incident = Some(incident.id.clone());
-        let queued = lifecycle::after_change(
-            &mut tx,
-            &self.config,
-            &organisation,
-            &mut incident,
-            change,
-            1,
-            Sample::Mails(&[id]),
-            Timestamp::now(),
-        )
-        .await?;
+        report.incident = Some(incident);
         tx.commit().await?;
         if queued {
             self.outbox_wake.notify_one();
@@ -329,7 +387,7 @@ pub fn campaign_key(record: &MailRecord) -> String {
     }
 }
 
-fn detection(org: OrgId, mail: &Mail, record: &MailRecord) -> Detection {
+fn detection(org: OrgId, record: &MailRecord) -> Detection {
     let strongest: Vec<String> = record
         .analysis
         .reasons
@@ -341,7 +399,7 @@ fn detection(org: OrgId, mail: &Mail, record: &MailRecord) -> Detection {
     let mut reasons = vec![format!(
         "A message from {} with the subject \"{}\" scored {} and was judged phishing.",
         record.from.address,
-        mail::signals::clip(&mail.subject, 120),
+        mail::signals::clip(&record.subject, 120),
         record.analysis.score
     )];
     reasons.extend(strongest);

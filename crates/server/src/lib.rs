@@ -11,6 +11,7 @@ mod config;
 pub mod dns;
 mod enrolment;
 mod error;
+mod intel;
 mod lifecycle;
 mod people;
 mod personal;
@@ -42,6 +43,8 @@ pub struct AppState {
     pub allow_private_webhooks: bool,
     /// Who may apply, the bounds on open applications, and the DNS used to prove domains.
     pub enrolment: EnrolmentConfig,
+    /// The operator's threat intelligence: feeds, the live index, retro-hunts.
+    pub intel: Arc<notify::feeds::Intelligence>,
 }
 
 impl AppState {

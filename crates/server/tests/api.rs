@@ -51,14 +51,26 @@ async fn fixture_with(http: HttpConfig, enricher: enrich::Enricher) -> Fixture {
         intake.outbox_wake(),
         Arc::clone(intake.intel()),
     );
+    let mail = Arc::new(mail);
+    let intel = Arc::new(
+        notify::feeds::Intelligence::open(
+            intake.store().clone(),
+            Default::default(),
+            Arc::clone(&intake),
+            Arc::clone(&mail),
+        )
+        .await
+        .expect("intelligence"),
+    );
     let state = AppState {
         intake,
-        mail: Arc::new(mail),
+        mail,
         enricher: Arc::new(enricher),
         http,
         journal_domain: None,
         allow_private_webhooks: false,
         enrolment: tocsin_server::EnrolmentConfig::default(),
+        intel,
     };
     Fixture {
         _dir: dir,

@@ -9,8 +9,9 @@ use jiff::Timestamp;
 use sqlx::Row;
 
 use crate::mails::{StoredMail, mail_from_row};
+use crate::signins::signin_from_row;
 use crate::{Result, Store, corrupt, now_text};
-use model::OrgId;
+use model::{Observation, OrgId};
 
 /// A feed as configured or uploaded, with what its last pull did.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -64,6 +65,8 @@ pub struct RetroHunt {
 pub struct OrgMail {
     pub org: OrgId,
     pub mail: StoredMail,
+    /// When tocsin received it: indicators that arrived before were matched live.
+    pub received: Timestamp,
 }
 
 impl Store {
@@ -265,15 +268,60 @@ impl Store {
         )
     }
 
-    /// The bodies of indicators added or changed at or after `since`, at most `limit`.
-    pub async fn indicators_added(&self, since: Timestamp, limit: u32) -> Result<Vec<String>> {
-        Ok(sqlx::query_scalar(
-            "SELECT body FROM intel_indicators WHERE added_at_us >= ? ORDER BY added_at_us LIMIT ?",
+    /// The bodies of indicators added or changed at or after `since`, with when each
+    /// arrived, at most `limit`.
+    pub async fn indicators_added(
+        &self,
+        since: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<(String, Timestamp)>> {
+        let rows = sqlx::query(
+            "SELECT body, added_at_us FROM intel_indicators WHERE added_at_us >= ? \
+             ORDER BY added_at_us LIMIT ?",
         )
         .bind(since.as_microsecond())
         .bind(limit)
         .fetch_all(&self.pool)
-        .await?)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    row.try_get("body")?,
+                    Timestamp::from_microsecond(row.try_get("added_at_us")?).map_err(corrupt)?,
+                ))
+            })
+            .collect()
+    }
+
+    /// Sign-ins of every organisation at or after `since`, in id order after `after_id`,
+    /// `page` at a time, each with when tocsin received it; for the retro-hunt.
+    pub async fn signins_for_hunt(
+        &self,
+        since: Timestamp,
+        after_id: i64,
+        page: u32,
+    ) -> Result<Vec<(Observation, Timestamp)>> {
+        let rows =
+            sqlx::query("SELECT * FROM signins WHERE time_us >= ? AND id > ? ORDER BY id LIMIT ?")
+                .bind(since.as_microsecond())
+                .bind(after_id)
+                .bind(page)
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter()
+            .map(|row| {
+                let stored = signin_from_row(row)?;
+                let received: String = row.try_get("received_at")?;
+                Ok((
+                    Observation {
+                        id: stored.id,
+                        org: OrgId(row.try_get("org_id")?),
+                        sign_in: stored.sign_in,
+                    },
+                    received.parse().map_err(corrupt)?,
+                ))
+            })
+            .collect()
     }
 
     /// Imported actors (JSON bodies) of every feed.
@@ -403,9 +451,11 @@ impl Store {
                 .await?;
         rows.iter()
             .map(|row| {
+                let received: String = row.try_get("received_at")?;
                 Ok(OrgMail {
                     org: OrgId(row.try_get("org_id")?),
                     mail: mail_from_row(row)?,
+                    received: received.parse().map_err(corrupt)?,
                 })
             })
             .collect()
@@ -443,4 +493,36 @@ fn hunt_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<RetroHunt> {
         incidents: row.try_get("incidents")?,
         error: row.try_get("error")?,
     })
+}
+
+impl Store {
+    /// Whether `org` agreed that incidents it shares out name it.
+    pub async fn share_identity(&self, org: OrgId) -> Result<bool> {
+        let shared: Option<i64> =
+            sqlx::query_scalar("SELECT share_identity FROM organisations WHERE id = ?")
+                .bind(org.0)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(shared == Some(1))
+    }
+
+    /// Records the organisation's choice, with its audit entry, in one transaction.
+    pub async fn set_share_identity(&self, org: OrgId, share: bool, actor: &str) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE organisations SET share_identity = ? WHERE id = ?")
+            .bind(i64::from(share))
+            .bind(org.0)
+            .execute(&mut *tx)
+            .await?;
+        crate::audit::append(
+            &mut tx,
+            actor,
+            Some(org),
+            "sharing.set",
+            &serde_json::json!({ "share_identity": share }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
 }

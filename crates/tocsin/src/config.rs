@@ -21,6 +21,7 @@ pub struct Config {
     pub mail: mail::analyse::MailConfig,
     pub smtp: crate::journal::SmtpConfig,
     pub enrolment: server::EnrolmentConfig,
+    pub intel: notify::feeds::IntelConfig,
 }
 
 impl Default for Config {
@@ -34,6 +35,7 @@ impl Default for Config {
             mail: mail::analyse::MailConfig::default(),
             smtp: crate::journal::SmtpConfig::default(),
             enrolment: server::EnrolmentConfig::default(),
+            intel: notify::feeds::IntelConfig::default(),
         }
     }
 }
@@ -57,6 +59,7 @@ impl Config {
         self.http.validate().map_err(anyhow::Error::msg)?;
         mail::analyse::Analyser::new(&self.mail)?;
         self.enrolment.validate().map_err(anyhow::Error::msg)?;
+        self.intel.validate().map_err(anyhow::Error::msg)?;
         Ok(())
     }
 }

@@ -20,6 +20,8 @@ pub struct Service {
     recheck: tokio::task::JoinHandle<()>,
     /// Sends held notifications (batched updates, digests, quiet hours) when due.
     policy: tokio::task::JoinHandle<Result<(), store::StoreError>>,
+    /// Pulls threat-intelligence feeds and hunts through stored events for what they bring.
+    intel_tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Service {
@@ -54,6 +56,17 @@ impl Service {
             intake.outbox_wake(),
             Arc::clone(intake.intel()),
         ));
+        let intel = Arc::new(
+            notify::feeds::Intelligence::open(
+                store.clone(),
+                config.intel.clone(),
+                Arc::clone(&intake),
+                Arc::clone(&mail_intake),
+            )
+            .await
+            .context("cannot load the stored threat intelligence")?,
+        );
+        let intel_tasks = intel.start();
         let (smtp_address, smtp_stop) =
             start_journal(&config.smtp, store.clone(), Arc::clone(&mail_intake)).await?;
         let mailer = notify::email::Mailer::new(&config.notify.email)
@@ -97,6 +110,7 @@ impl Service {
             http,
             allow_private_webhooks: config.notify.webhook.allow_private_targets,
             enrolment: config.enrolment.clone(),
+            intel,
         };
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let http = tokio::spawn(server::serve(listener, state, async move {
@@ -112,6 +126,7 @@ impl Service {
             outbox,
             recheck,
             policy,
+            intel_tasks,
         })
     }
 
@@ -123,6 +138,9 @@ impl Service {
         self.http.await.context("the HTTP server panicked")??;
         self.outbox.abort();
         self.recheck.abort();
+        for task in &self.intel_tasks {
+            task.abort();
+        }
         self.policy.abort();
         self.intake.store().close().await;
         Ok(())
