@@ -31,25 +31,25 @@ impl Loaded {
         Loaded::build(Vec::new(), &[], Vec::new(), Timestamp::now())
     }
 
-    /// Compiles `indicators` (those already expired at `now` are left out) with the
-    /// warning lists, and merges imported actors into the built-in catalogue.
+    /// Compiles `indicators` (those that expired before `expired_before` are left out)
+    /// with the warning lists, and merges imported actors into the built-in catalogue.
     pub fn build(
         indicators: Vec<Indicator>,
         benign: &[BenignList],
         imported: Vec<Actor>,
-        now: Timestamp,
+        expired_before: Timestamp,
     ) -> Loaded {
         let mut actors = Catalogue::builtin();
         for actor in imported {
             let _ = actors.absorb(actor);
         }
-        let (index, problems) = Index::build(indicators, benign, now);
+        let (index, problems) = Index::build(indicators, benign, expired_before);
         Loaded {
             indicators: index.len(),
             index,
             actors,
             problems,
-            built: now,
+            built: Timestamp::now(),
         }
     }
 

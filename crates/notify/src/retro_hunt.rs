@@ -3,7 +3,9 @@
 //! organisation, as live matching would have had the indicator been known then.
 //!
 //! Only what arrived before an indicator is searched for it: what arrived after was
-//! matched as it came in, and must not count twice. One hunt runs at a time; its progress
+//! matched as it came in, and must not count twice; for the same reason a sign-in that
+//! is already a `known_indicator` incident's evidence, or a message already an
+//! incident's, is passed over. One hunt runs at a time; its progress
 //! is stored (`retro_hunts`) so that the API can show it.
 
 use std::collections::HashMap;
@@ -72,8 +74,7 @@ impl RetroHunter {
 
     /// Starts a hunt for the indicators that arrived at or after `indicators_since` over
     /// the last `days` (default: the configured number) and returns its record at once;
-    /// the search goes on in the background. An operator's hunt over indicators already
-    /// hunted for links the same events again (once) but counts them again.
+    /// the search goes on in the background.
     pub async fn start(
         self: &Arc<Self>,
         indicators_since: Timestamp,
@@ -157,8 +158,13 @@ impl RetroHunter {
             };
             after = last.id.0;
             scanned += page.len() as i64;
+            let ids: Vec<i64> = page.iter().map(|(o, _)| o.id.0).collect();
+            let known = self.store.signins_already_known(&ids).await?;
             let mut hits = Vec::new();
             for (observation, received) in page {
+                if known.contains(&observation.id.0) {
+                    continue;
+                }
                 let seen = Observed::sign_in(&observation.sign_in);
                 let matches = later(index.matches(&seen, observation.sign_in.time), received);
                 if !matches.is_empty() {
@@ -179,7 +185,12 @@ impl RetroHunter {
             };
             after = last.mail.id.0;
             scanned += page.len() as i64;
+            let ids: Vec<i64> = page.iter().map(|m| m.mail.id.0).collect();
+            let known = self.store.mails_already_known(&ids).await?;
             for stored in page {
+                if known.contains(&stored.mail.id.0) {
+                    continue;
+                }
                 let seen = Observed::record(&stored.mail.record);
                 let matches = later(
                     index.matches(&seen, stored.mail.record.time),

@@ -5,6 +5,8 @@
 //! crate keeps them opaque so that it does not depend on the intelligence code. None of
 //! this is organisation data: feeds are the operator's, shared by every organisation.
 
+use std::collections::HashSet;
+
 use jiff::Timestamp;
 use sqlx::Row;
 
@@ -291,6 +293,32 @@ impl Store {
                 ))
             })
             .collect()
+    }
+
+    /// Which of `ids` are already evidence of a `known_indicator` incident: a hunt does
+    /// not count them again.
+    pub async fn signins_already_known(&self, ids: &[i64]) -> Result<HashSet<i64>> {
+        let rows: Vec<i64> = sqlx::query_scalar(
+            "SELECT DISTINCT e.signin_id FROM incident_evidence e \
+             JOIN incidents i ON i.id = e.incident_id \
+             WHERE i.kind = 'known_indicator' AND e.signin_id IN (SELECT value FROM json_each(?))",
+        )
+        .bind(serde_json::to_string(ids).map_err(corrupt)?)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().collect())
+    }
+
+    /// Which of `ids` (messages) are already evidence of an incident.
+    pub async fn mails_already_known(&self, ids: &[i64]) -> Result<HashSet<i64>> {
+        let rows: Vec<i64> = sqlx::query_scalar(
+            "SELECT DISTINCT mail_id FROM incident_mails \
+             WHERE mail_id IN (SELECT value FROM json_each(?))",
+        )
+        .bind(serde_json::to_string(ids).map_err(corrupt)?)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().collect())
     }
 
     /// Sign-ins of every organisation at or after `since`, in id order after `after_id`,

@@ -76,3 +76,7 @@ CREATE TABLE retro_hunts (
 -- The link targets of a message (normalised URLs, at most a few hundred), so that a
 -- retro-hunt can find a message by a URL or domain that became an indicator later.
 ALTER TABLE mails ADD COLUMN links TEXT NOT NULL DEFAULT '[]';
+
+-- A retro-hunt asks whether an event is already some incident's evidence.
+CREATE INDEX incident_evidence_signin ON incident_evidence (signin_id);
+CREATE INDEX incident_mails_mail ON incident_mails (mail_id);
