@@ -8,6 +8,11 @@
 //! Every sentence of a message comes from one language's table ([`EN`], [`FR`]); the
 //! few texts that exist only in English (the detectors' own reasons, a playbook without
 //! a translation) are placed under a heading that says so.
+//!
+//! What threat intelligence says (the indicators an incident matched, and who is probably
+//! behind it) comes from feeds and, through them, from attackers: every such text is put
+//! on one line, cut to a readable length and defanged before it reaches either part, so
+//! it can neither be clicked nor forge lines of the plain-text part.
 
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -37,6 +42,7 @@ pub struct Strings {
     pub distributed_spray: [&'static str; 2],
     pub cross_org_campaign: [&'static str; 2],
     pub phishing: [&'static str; 2],
+    pub known_indicator: [&'static str; 2],
     pub other_attack: [&'static str; 2],
     /// `{severity}`, `{what}`, `{org}`.
     pub subject: &'static str,
@@ -80,6 +86,26 @@ pub struct Strings {
     pub footer: &'static str,
     pub test_body: &'static str,
     pub defanged_note: &'static str,
+    pub heading_attribution: &'static str,
+    /// `{actor}` for each estimative phrase: almost certainly, very likely, likely,
+    /// roughly even chance.
+    pub attributed: [&'static str; 4],
+    /// Low, moderate, high confidence.
+    pub confidence: [&'static str; 3],
+    /// `{reason}`: the first sentence of the attribution's evidence.
+    pub unattributed: &'static str,
+    pub unattributed_plain: &'static str,
+    /// `{actors}`: the alternatives the indicators point to.
+    pub conflicting: &'static str,
+    /// `{actors}`: other actors the clues fit, each with its confidence.
+    pub alternatives: &'static str,
+    /// Above the evidence sentences, which tocsin writes in English.
+    pub attribution_evidence: &'static str,
+    pub heading_indicators: &'static str,
+    /// `{observed}`, `{field}`, `{indicator}`, `{feed}`.
+    pub indicator_item: &'static str,
+    /// `{actors}`, after an indicator the feed links to actors.
+    pub indicator_actors: &'static str,
 }
 
 pub const EN: Strings = Strings {
@@ -108,6 +134,10 @@ pub const EN: Strings = Strings {
     phishing: [
         "phishing sent to {n} recipient",
         "phishing sent to {n} recipients",
+    ],
+    known_indicator: [
+        "sign-ins from known hostile infrastructure to {n} account",
+        "sign-ins from known hostile infrastructure to {n} accounts",
     ],
     other_attack: ["attack on {n} account", "attack on {n} accounts"],
     subject: "[tocsin] {severity}: {what} of {org}",
@@ -148,6 +178,22 @@ pub const EN: Strings = Strings {
     footer: "Incident {incident}, notification {delivery}. This message was sent automatically by tocsin; replies are not read. Every piece of evidence is available through the API: GET /api/v1/incidents/{incident}.",
     test_body: "This is a test notification that {org} asked for. It proves that notifications from tocsin reach this address. No attack was detected and there is nothing to do.",
     defanged_note: "Addresses and links chosen by the attacker are defanged (hxxp, [.]) so that they cannot be clicked.",
+    heading_attribution: "Who is behind it",
+    attributed: [
+        "Almost certainly {actor}",
+        "Very likely {actor}",
+        "Likely {actor}",
+        "Roughly even chance that it is {actor}",
+    ],
+    confidence: ["low confidence", "moderate confidence", "high confidence"],
+    unattributed: "Not attributed: {reason}",
+    unattributed_plain: "Not attributed.",
+    conflicting: "Not attributed: the indicators point to more than one actor ({actors}).",
+    alternatives: "Also possible: {actors}.",
+    attribution_evidence: "What this rests on:",
+    heading_indicators: "Indicators matched",
+    indicator_item: "{observed} ({field}) matched {indicator} from feed {feed}",
+    indicator_actors: "linked to {actors}",
 };
 
 pub const FR: Strings = Strings {
@@ -176,6 +222,10 @@ pub const FR: Strings = Strings {
     phishing: [
         "hameçonnage envoyé à {n} destinataire",
         "hameçonnage envoyé à {n} destinataires",
+    ],
+    known_indicator: [
+        "connexions depuis une infrastructure hostile connue vers {n} compte",
+        "connexions depuis une infrastructure hostile connue vers {n} comptes",
     ],
     other_attack: ["attaque contre {n} compte", "attaque contre {n} comptes"],
     subject: "[tocsin] {severity} : {what} de {org}",
@@ -216,6 +266,22 @@ pub const FR: Strings = Strings {
     footer: "Incident {incident}, notification {delivery}. Ce message a été envoyé automatiquement par tocsin ; les réponses ne sont pas lues. Toutes les preuves sont disponibles par l'API : GET /api/v1/incidents/{incident}.",
     test_body: "Ceci est une notification de test demandée par {org}. Elle prouve que les notifications de tocsin parviennent à cette adresse. Aucune attaque n'a été détectée et il n'y a rien à faire.",
     defanged_note: "Les adresses et liens choisis par l'attaquant sont neutralisés (hxxp, [.]) pour qu'on ne puisse pas cliquer dessus.",
+    heading_attribution: "Qui est derrière l'attaque",
+    attributed: [
+        "Presque certainement {actor}",
+        "Très probablement {actor}",
+        "Probablement {actor}",
+        "Une chance sur deux qu'il s'agisse de {actor}",
+    ],
+    confidence: ["confiance faible", "confiance modérée", "confiance élevée"],
+    unattributed: "Attaque non attribuée\u{a0}: {reason}",
+    unattributed_plain: "Attaque non attribuée.",
+    conflicting: "Attaque non attribuée\u{a0}: les indicateurs désignent plusieurs acteurs ({actors}).",
+    alternatives: "Autres possibilités\u{a0}: {actors}.",
+    attribution_evidence: "Éléments retenus (rédigés en anglais)\u{a0}:",
+    heading_indicators: "Indicateurs correspondants",
+    indicator_item: "{observed} ({field}) correspond à {indicator} du flux {feed}",
+    indicator_actors: "lié à {actors}",
 };
 
 /// The French of every recommended action `payload` can write. An action missing here is
@@ -272,6 +338,18 @@ const ACTIONS_FR: &[(&str, &str)] = &[
     (
         "If an attachment was opened, isolate that computer and have it checked for malware before it reconnects.",
         "Si une pièce jointe a été ouverte, isolez cet ordinateur et faites-le analyser avant qu'il ne se reconnecte.",
+    ),
+    (
+        "Block the listed source addresses at the identity provider, VPN and firewall: the operator's threat intelligence names them.",
+        "Bloquez les adresses sources listées au niveau du fournisseur d'identité, du VPN et du pare-feu : le renseignement sur les menaces de l'opérateur les désigne.",
+    ),
+    (
+        "Check every listed account for a successful sign-in from these addresses, and treat any account that has one as compromised.",
+        "Vérifiez pour chaque compte listé s'il y a eu une connexion réussie depuis ces adresses, et considérez comme compromis tout compte qui en a une.",
+    ),
+    (
+        "Require multi-factor authentication for the targeted accounts and block legacy authentication.",
+        "Exigez l'authentification multifacteur pour les comptes visés et bloquez l'authentification héritée.",
     ),
 ];
 
@@ -360,16 +438,32 @@ pub fn render(
         out.paragraph(s.compromised_note);
         out.items(s, &compromised);
     }
+    if incident["attribution"].is_object() {
+        attribution_section(&mut out, s, &incident["attribution"]);
+    }
     out.heading(s.heading_accounts);
     out.items(s, &accounts);
     let sources: Vec<String> = list(&incident["sources"])
         .iter()
         .map(|v| defang(v))
         .collect();
+    let indicators = incident["indicators"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
     if !sources.is_empty() {
         out.heading(s.heading_sources);
         out.items(s, &sources);
-        out.paragraph(s.defanged_note);
+        if indicators.is_empty() {
+            out.paragraph(s.defanged_note);
+        }
+    }
+    if !indicators.is_empty() {
+        let total = incident["indicator_count"]
+            .as_u64()
+            .and_then(|n| usize::try_from(n).ok())
+            .unwrap_or(indicators.len());
+        indicators_section(&mut out, s, indicators, total);
     }
     let evidence = doc["evidence"].as_array().map(Vec::as_slice).unwrap_or(&[]);
     if !evidence.is_empty() {
@@ -477,6 +571,181 @@ pub fn render(
     })
 }
 
+/// How long a feed's or an attacker's text may be in an e-mail; longer is cut with `…`.
+const FEED_TEXT: usize = 200;
+/// Evidence sentences of an attribution an e-mail quotes; the API has all.
+const ATTRIBUTION_EVIDENCE: usize = 3;
+/// Aliases named after an actor's name, as in the attribution's own headline.
+const ALIASES: usize = 2;
+
+/// Text from a feed or an attacker, fit for either part: one line (control and
+/// bidirectional-override characters shown as `[U+202E]`), at most [`FEED_TEXT`]
+/// characters, defanged.
+fn feed_text(value: &str) -> String {
+    let mut line = String::with_capacity(value.len().min(FEED_TEXT * 4));
+    for (n, c) in value.chars().enumerate() {
+        if n == FEED_TEXT {
+            line.push('…');
+            break;
+        }
+        if c.is_control() || is_bidi_control(c) {
+            let _ = write!(line, "[U+{:04X}]", u32::from(c));
+        } else {
+            line.push(c);
+        }
+    }
+    defang(&line)
+}
+
+/// Characters that reorder text on screen, so that what a reader sees is not what is
+/// there (CVE-2021-42574).
+fn is_bidi_control(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
+    )
+}
+
+/// "Forest Blizzard (STRONTIUM, APT28)".
+fn actor_name(actor: &Value) -> String {
+    let name = feed_text(&text(&actor["name"]));
+    let aliases: Vec<String> = actor["aliases"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+        .iter()
+        .take(ALIASES)
+        .map(|a| feed_text(&text(a)))
+        .collect();
+    if aliases.is_empty() {
+        name
+    } else {
+        format!("{name} ({})", aliases.join(", "))
+    }
+}
+
+fn confidence(s: &Strings, confidence: &str) -> Option<&'static str> {
+    match confidence {
+        "low" => Some(s.confidence[0]),
+        "moderate" => Some(s.confidence[1]),
+        "high" => Some(s.confidence[2]),
+        _ => None,
+    }
+}
+
+/// "Very likely Forest Blizzard (STRONTIUM, APT28) — high confidence", the alternatives,
+/// and the first evidence sentences; or why nobody is named.
+fn attribution_section(out: &mut Sections, s: &Strings, attribution: &Value) {
+    let evidence: Vec<String> = list(&attribution["evidence"])
+        .iter()
+        .map(|e| feed_text(e))
+        .collect();
+    let alternatives: Vec<String> = attribution["alternatives"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+        .iter()
+        .take(intel::attribution::MAX_ALTERNATIVES)
+        .map(|a| {
+            let name = feed_text(&text(&a["name"]));
+            match confidence(s, &text(&a["confidence"])) {
+                Some(c) => format!("{name} ({c})"),
+                None => name,
+            }
+        })
+        .collect();
+    let words = text(&attribution["words"]);
+    let phrase = match words.as_str() {
+        model::attribution::ALMOST_CERTAINLY => Some(s.attributed[0]),
+        model::attribution::VERY_LIKELY => Some(s.attributed[1]),
+        model::attribution::LIKELY => Some(s.attributed[2]),
+        model::attribution::ROUGHLY_EVEN_CHANCE => Some(s.attributed[3]),
+        _ => None,
+    };
+    // The evidence sentences quoted below the headline: for an unattributed incident the
+    // first one is the headline's reason already.
+    let mut quoted: &[String] = &evidence;
+    let headline = if attribution["actor"].is_object() {
+        let actor = actor_name(&attribution["actor"]);
+        let named = match phrase {
+            Some(phrase) => fill(phrase, &[("actor", &actor)]),
+            // Words this tocsin does not know (a newer scale): the document's own.
+            None => feed_text(&text(&attribution["headline"])),
+        };
+        match confidence(s, &text(&attribution["confidence"])) {
+            Some(c) if phrase.is_some() => format!("{named} — {c}"),
+            _ => named,
+        }
+    } else if attribution["conflict"].as_bool() == Some(true) && !alternatives.is_empty() {
+        let names: Vec<String> = attribution["alternatives"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+            .iter()
+            .take(intel::attribution::MAX_ALTERNATIVES)
+            .map(|a| feed_text(&text(&a["name"])))
+            .collect();
+        fill(s.conflicting, &[("actors", &names.join(", "))])
+    } else if let Some((reason, rest)) = evidence.split_first() {
+        quoted = rest;
+        fill(s.unattributed, &[("reason", reason)])
+    } else {
+        s.unattributed_plain.to_owned()
+    };
+    out.heading(s.heading_attribution);
+    out.strong(&headline);
+    if attribution["actor"].is_object() && !alternatives.is_empty() {
+        out.paragraph(&fill(s.alternatives, &[("actors", &alternatives.join(", "))]));
+    }
+    if !quoted.is_empty() {
+        out.paragraph(s.attribution_evidence);
+        let shown: Vec<String> = quoted.iter().take(ATTRIBUTION_EVIDENCE).cloned().collect();
+        out.items(s, &shown);
+    }
+}
+
+/// Each indicator matched: the value seen, what it was compared as, the indicator and
+/// its feed, and the actors the feed links it to; "and n more" up to `total`.
+fn indicators_section(out: &mut Sections, s: &Strings, indicators: &[Value], total: usize) {
+    let mut items: Vec<String> = indicators
+        .iter()
+        .take(crate::payload::INDICATORS_IN_NOTIFICATION)
+        .map(|m| {
+            let item = fill(
+                s.indicator_item,
+                &[
+                    ("observed", &feed_text(&text(&m["observed"]))),
+                    ("field", &feed_text(&text(&m["field"]))),
+                    ("indicator", &feed_text(&text(&m["indicator"]))),
+                    ("feed", &feed_text(&text(&m["feed"]))),
+                ],
+            );
+            let actors: Vec<String> = list(&m["actors"])
+                .iter()
+                .take(ALIASES + 1)
+                .map(|a| feed_text(a))
+                .collect();
+            if actors.is_empty() {
+                item
+            } else {
+                format!(
+                    "{item}; {}",
+                    fill(s.indicator_actors, &[("actors", &actors.join(", "))])
+                )
+            }
+        })
+        .collect();
+    let shown = items.len();
+    out.heading(s.heading_indicators);
+    if total > shown {
+        // `items` says "and n more" itself past LISTED; past the document's cut, say it
+        // here.
+        items.push(fill(s.more, &[("n", &(total - shown).to_string())]));
+    }
+    out.items(s, &items);
+    out.paragraph(s.defanged_note);
+}
+
 /// One playbook: its title, id and version, then its numbered steps.
 fn playbook_section(out: &mut Sections, s: &Strings, language: Language, playbook: &Value) {
     let id = text(&playbook["id"]);
@@ -547,6 +816,12 @@ impl Sections {
     fn paragraph(&mut self, line: &str) {
         let _ = writeln!(self.text, "{line}\n");
         let _ = writeln!(self.html, "<p>{}</p>", escape(line));
+    }
+
+    /// A paragraph that matters most in its section, in bold in the HTML part.
+    fn strong(&mut self, line: &str) {
+        let _ = writeln!(self.text, "{line}\n");
+        let _ = writeln!(self.html, "<p><strong>{}</strong></p>", escape(line));
     }
 
     fn heading(&mut self, title: &str) {
@@ -655,6 +930,7 @@ fn kind_phrase(s: &Strings, kind: &str, accounts: usize) -> String {
         "distributed_spray" => s.distributed_spray,
         "cross_org_campaign" => s.cross_org_campaign,
         "phishing" => s.phishing,
+        "known_indicator" => s.known_indicator,
         _ => s.other_attack,
     };
     let form = if accounts == 1 { forms[0] } else { forms[1] };
