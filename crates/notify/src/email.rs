@@ -104,7 +104,7 @@ pub struct Strings {
     pub heading_indicators: &'static str,
     /// `{observed}`, `{field}`, `{indicator}`, `{feed}`.
     pub indicator_item: &'static str,
-    /// `{actors}`, after an indicator the feed links to actors.
+    /// `{actors}`, right after an indicator the feed links to actors.
     pub indicator_actors: &'static str,
 }
 
@@ -193,7 +193,7 @@ pub const EN: Strings = Strings {
     attribution_evidence: "What this rests on:",
     heading_indicators: "Indicators matched",
     indicator_item: "{observed} ({field}) matched {indicator} from feed {feed}",
-    indicator_actors: "linked to {actors}",
+    indicator_actors: "; linked to {actors}",
 };
 
 pub const FR: Strings = Strings {
@@ -281,7 +281,7 @@ pub const FR: Strings = Strings {
     attribution_evidence: "Éléments retenus (rédigés en anglais)\u{a0}:",
     heading_indicators: "Indicateurs correspondants",
     indicator_item: "{observed} ({field}) correspond à {indicator} du flux {feed}",
-    indicator_actors: "lié à {actors}",
+    indicator_actors: " ; lié à {actors}",
 };
 
 /// The French of every recommended action `payload` can write. An action missing here is
@@ -695,7 +695,10 @@ fn attribution_section(out: &mut Sections, s: &Strings, attribution: &Value) {
     out.heading(s.heading_attribution);
     out.strong(&headline);
     if attribution["actor"].is_object() && !alternatives.is_empty() {
-        out.paragraph(&fill(s.alternatives, &[("actors", &alternatives.join(", "))]));
+        out.paragraph(&fill(
+            s.alternatives,
+            &[("actors", &alternatives.join(", "))],
+        ));
     }
     if !quoted.is_empty() {
         out.paragraph(s.attribution_evidence);
@@ -728,10 +731,7 @@ fn indicators_section(out: &mut Sections, s: &Strings, indicators: &[Value], tot
             if actors.is_empty() {
                 item
             } else {
-                format!(
-                    "{item}; {}",
-                    fill(s.indicator_actors, &[("actors", &actors.join(", "))])
-                )
+                item + &fill(s.indicator_actors, &[("actors", &actors.join(", "))])
             }
         })
         .collect();

@@ -59,10 +59,7 @@ pub fn incident_object(incident: &Incident) -> Value {
         if let Some(Value::Array(alternatives)) = shown.get_mut("alternatives") {
             alternatives.truncate(intel::attribution::MAX_ALTERNATIVES);
         }
-        shown.insert(
-            "headline".to_owned(),
-            Value::String(attribution.headline()),
-        );
+        shown.insert("headline".to_owned(), Value::String(attribution.headline()));
     }
     value
 }

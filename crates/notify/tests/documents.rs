@@ -294,7 +294,9 @@ fn indicator_matches_are_bounded_with_their_count() {
         .collect();
     let document = payload::document("incident.updated", "d", "Clinic", &incident, &[], &[], None);
     let value: serde_json::Value = serde_json::from_str(&document).expect("json");
-    let shown = value["incident"]["indicators"].as_array().expect("indicators");
+    let shown = value["incident"]["indicators"]
+        .as_array()
+        .expect("indicators");
     assert_eq!(shown.len(), payload::INDICATORS_IN_NOTIFICATION);
     assert_eq!(shown[0]["indicator"], "blocklist:0");
     assert_eq!(shown[9]["indicator"], "blocklist:9");
@@ -309,7 +311,10 @@ fn indicator_matches_are_bounded_with_their_count() {
     let digest = payload::digest("d", OrgId(1), "Clinic", &entries);
     let value: serde_json::Value = serde_json::from_str(&digest).expect("json");
     for item in value["incidents"].as_array().expect("incidents") {
-        assert_eq!(item["incident"]["indicators"].as_array().map(Vec::len), Some(10));
+        assert_eq!(
+            item["incident"]["indicators"].as_array().map(Vec::len),
+            Some(10)
+        );
         assert_eq!(item["incident"]["indicator_count"], 50);
         assert_eq!(
             item["incident"]["attribution"]["headline"],

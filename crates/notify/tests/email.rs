@@ -386,7 +386,10 @@ fn known_indicator_says_who_and_which_indicators() {
             part.contains("Very likely Forest Blizzard (STRONTIUM, APT28) — high confidence"),
             "{part}"
         );
-        assert!(part.contains("Also possible: Midnight Blizzard (low confidence)."), "{part}");
+        assert!(
+            part.contains("Also possible: Midnight Blizzard (low confidence)."),
+            "{part}"
+        );
         assert!(part.contains("Indicators matched"), "{part}");
         assert!(
             part.contains("198[.]51[.]100[.]23 (ipv4-addr:value) matched indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f from feed cert-feed; linked to forest-blizzard"),
@@ -401,18 +404,25 @@ fn known_indicator_says_who_and_which_indicators() {
 
     let fr = render(&doc, Language::Fr);
     assert!(
-        fr.subject.starts_with("[tocsin] Critique : connexions depuis une infrastructure hostile connue vers 2 comptes"),
+        fr.subject.starts_with(
+            "[tocsin] Critique : connexions depuis une infrastructure hostile connue vers 2 comptes"
+        ),
         "{}",
         fr.subject
     );
     for part in [&fr.text, &fr.html] {
         assert!(part.contains("Qui est derrière l"), "{part}");
         assert!(
-            part.contains("Très probablement Forest Blizzard (STRONTIUM, APT28) — confiance élevée"),
+            part.contains(
+                "Très probablement Forest Blizzard (STRONTIUM, APT28) — confiance élevée"
+            ),
             "{part}"
         );
         assert!(part.contains("Indicateurs correspondants"), "{part}");
-        assert!(part.contains("du flux cert-feed ; lié à forest-blizzard"), "{part}");
+        assert!(
+            part.contains("du flux cert-feed ; lié à forest-blizzard"),
+            "{part}"
+        );
         assert!(!part.contains("Who is behind"), "{part}");
     }
     insta::assert_snapshot!("known_indicator_fr", shown(&fr));
@@ -439,15 +449,23 @@ fn hostile_indicators_are_escaped_and_defanged() {
         assert!(!html.contains("<img"), "{html}");
         assert!(!html.contains("<b>"), "{html}");
         assert!(
-            html.contains("&lt;script&gt;alert(1)&lt;/script&gt;.evil[.]example (domain-name:value)"),
+            html.contains(
+                "&lt;script&gt;alert(1)&lt;/script&gt;.evil[.]example (domain-name:value)"
+            ),
             "{html}"
         );
         assert!(html.contains("&quot;&gt;&lt;img src=x&gt;"), "{html}");
-        assert!(html.contains("&lt;b&gt;hxxp://evil[.]example/x&lt;/b&gt;"), "{html}");
+        assert!(
+            html.contains("&lt;b&gt;hxxp://evil[.]example/x&lt;/b&gt;"),
+            "{html}"
+        );
         for part in [&notice.text, &notice.html] {
             assert!(!part.contains("evil.example"), "{part}");
             assert!(!part.contains("http://evil"), "{part}");
-            assert!(part.contains("x[U+000A]-- [U+000A]Reply with your password"), "{part}");
+            assert!(
+                part.contains("x[U+000A]-- [U+000A]Reply with your password"),
+                "{part}"
+            );
         }
         let text = &notice.text;
         assert!(
@@ -481,15 +499,25 @@ fn an_unattributed_incident_says_why_not() {
         en.text
     );
     // The reason is the headline; the rest is quoted below it, defanged.
-    assert_eq!(en.text.matches("no catalogued actor").count(), 1, "{}", en.text);
+    assert_eq!(
+        en.text.matches("no catalogued actor").count(),
+        1,
+        "{}",
+        en.text
+    );
     assert!(en.text.contains("- Indicator tor-exits:412 (tor-exits) matched ipv4-addr:value = 203[.]0[.]113[.]50 but its feed links it to no actor."), "{}", en.text);
     let fr = render(&doc, Language::Fr);
     assert!(
-        fr.text.contains("Attaque non attribuée\u{a0}: No indicator linked"),
+        fr.text
+            .contains("Attaque non attribuée\u{a0}: No indicator linked"),
         "{}",
         fr.text
     );
-    assert!(fr.text.contains("Éléments retenus (rédigés en anglais)"), "{}", fr.text);
+    assert!(
+        fr.text.contains("Éléments retenus (rédigés en anglais)"),
+        "{}",
+        fr.text
+    );
 
     // Indicators pointing at two actors equally: nobody is named, both are.
     incident.attribution = Some(Attribution {
