@@ -654,44 +654,10 @@ fn attribution_section(out: &mut Sections, s: &Strings, attribution: &Value) {
             }
         })
         .collect();
-    let words = text(&attribution["words"]);
-    let phrase = match words.as_str() {
-        model::attribution::ALMOST_CERTAINLY => Some(s.attributed[0]),
-        model::attribution::VERY_LIKELY => Some(s.attributed[1]),
-        model::attribution::LIKELY => Some(s.attributed[2]),
-        model::attribution::ROUGHLY_EVEN_CHANCE => Some(s.attributed[3]),
-        _ => None,
-    };
+    let (headline, reason_used) = attribution_headline(s, attribution);
     // The evidence sentences quoted below the headline: for an unattributed incident the
     // first one is the headline's reason already.
-    let mut quoted: &[String] = &evidence;
-    let headline = if attribution["actor"].is_object() {
-        let actor = actor_name(&attribution["actor"]);
-        let named = match phrase {
-            Some(phrase) => fill(phrase, &[("actor", &actor)]),
-            // Words this tocsin does not know (a newer scale): the document's own.
-            None => feed_text(&text(&attribution["headline"])),
-        };
-        match confidence(s, &text(&attribution["confidence"])) {
-            Some(c) if phrase.is_some() => format!("{named} — {c}"),
-            _ => named,
-        }
-    } else if attribution["conflict"].as_bool() == Some(true) && !alternatives.is_empty() {
-        let names: Vec<String> = attribution["alternatives"]
-            .as_array()
-            .map(Vec::as_slice)
-            .unwrap_or(&[])
-            .iter()
-            .take(intel::attribution::MAX_ALTERNATIVES)
-            .map(|a| feed_text(&text(&a["name"])))
-            .collect();
-        fill(s.conflicting, &[("actors", &names.join(", "))])
-    } else if let Some((reason, rest)) = evidence.split_first() {
-        quoted = rest;
-        fill(s.unattributed, &[("reason", reason)])
-    } else {
-        s.unattributed_plain.to_owned()
-    };
+    let quoted = &evidence[usize::from(reason_used).min(evidence.len())..];
     out.heading(s.heading_attribution);
     out.strong(&headline);
     if attribution["actor"].is_object() && !alternatives.is_empty() {
@@ -704,6 +670,51 @@ fn attribution_section(out: &mut Sections, s: &Strings, attribution: &Value) {
         out.paragraph(s.attribution_evidence);
         let shown: Vec<String> = quoted.iter().take(ATTRIBUTION_EVIDENCE).cloned().collect();
         out.items(s, &shown);
+    }
+}
+
+/// The attribution in one line of the reader's language, and whether that line quotes
+/// the first evidence sentence (the reason an incident is unattributed).
+fn attribution_headline(s: &Strings, attribution: &Value) -> (String, bool) {
+    let words = text(&attribution["words"]);
+    let phrase = match words.as_str() {
+        model::attribution::ALMOST_CERTAINLY => Some(s.attributed[0]),
+        model::attribution::VERY_LIKELY => Some(s.attributed[1]),
+        model::attribution::LIKELY => Some(s.attributed[2]),
+        model::attribution::ROUGHLY_EVEN_CHANCE => Some(s.attributed[3]),
+        _ => None,
+    };
+    let alternatives = attribution["alternatives"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
+    if attribution["actor"].is_object() {
+        let actor = actor_name(&attribution["actor"]);
+        let named = match phrase {
+            Some(phrase) => fill(phrase, &[("actor", &actor)]),
+            // Words this tocsin does not know (a newer scale): the document's own.
+            None => feed_text(&text(&attribution["headline"])),
+        };
+        let headline = match confidence(s, &text(&attribution["confidence"])) {
+            Some(c) if phrase.is_some() => format!("{named} — {c}"),
+            _ => named,
+        };
+        (headline, false)
+    } else if attribution["conflict"].as_bool() == Some(true) && !alternatives.is_empty() {
+        let names: Vec<String> = alternatives
+            .iter()
+            .take(intel::attribution::MAX_ALTERNATIVES)
+            .map(|a| feed_text(&text(&a["name"])))
+            .collect();
+        (fill(s.conflicting, &[("actors", &names.join(", "))]), false)
+    } else {
+        match attribution["evidence"].get(0).map(text) {
+            Some(reason) => (
+                fill(s.unattributed, &[("reason", &feed_text(&reason))]),
+                true,
+            ),
+            None => (s.unattributed_plain.to_owned(), false),
+        }
     }
 }
 
