@@ -2,7 +2,8 @@
 //! (plain text and HTML, in English or French), and sending it through an SMTP relay.
 //!
 //! Rendering happens when the notification is queued, from the same JSON document a
-//! webhook receives, so every attempt sends the same message. Everything an attacker
+//! webhook receives, so every attempt sends the same message. A `digest` document becomes
+//! one message listing its incidents in a few lines each. Everything an attacker
 //! chose (sender names, subjects, addresses, URLs) is escaped in the HTML part and
 //! defanged (`hxxp`, `[.]`) in both parts, so that no mail client turns it into a link.
 //! Every sentence of a message comes from one language's table ([`EN`], [`FR`]); the
@@ -50,6 +51,12 @@ pub struct Strings {
     /// Later evidence on an open incident (`incident.updated`).
     pub subject_updated: &'static str,
     pub subject_test: &'static str,
+    /// `{n}` incidents, `{org}`; singular and plural.
+    pub subject_digest: [&'static str; 2],
+    pub intro_digest: &'static str,
+    pub label_incident: &'static str,
+    /// `{delivery}`.
+    pub footer_digest: &'static str,
     pub intro_opened: &'static str,
     pub intro_escalated: &'static str,
     pub intro_updated: &'static str,
@@ -144,6 +151,13 @@ pub const EN: Strings = Strings {
     subject_escalated: "[tocsin] {severity} (worse): {what} of {org}",
     subject_updated: "[tocsin] {severity} (update): {what} of {org}",
     subject_test: "[tocsin] Test notification for {org}",
+    subject_digest: [
+        "[tocsin] Digest: {n} incident of {org}",
+        "[tocsin] Digest: {n} incidents of {org}",
+    ],
+    intro_digest: "tocsin held these less urgent incidents of {org} for its daily digest. Each says what happened and, when it is known, who is behind it.",
+    label_incident: "Incident",
+    footer_digest: "Notification {delivery}. This message was sent automatically by tocsin; replies are not read. Every incident and its evidence are available through the API: GET /api/v1/incidents/{id}.",
     intro_opened: "tocsin detected an attack against {org}. What follows is what it saw and what to do now.",
     intro_escalated: "An attack against {org} that tocsin already reported has got worse. What follows is what it saw and what to do now.",
     intro_updated: "There is new evidence on an attack against {org} that tocsin already reported. What follows is what it saw and what to do now.",
@@ -232,6 +246,13 @@ pub const FR: Strings = Strings {
     subject_escalated: "[tocsin] {severity} (aggravation) : {what} de {org}",
     subject_updated: "[tocsin] {severity} (mise à jour) : {what} de {org}",
     subject_test: "[tocsin] Notification de test pour {org}",
+    subject_digest: [
+        "[tocsin] Récapitulatif : {n} incident de {org}",
+        "[tocsin] Récapitulatif : {n} incidents de {org}",
+    ],
+    intro_digest: "tocsin a réuni dans ce récapitulatif quotidien les incidents moins urgents de {org}. Pour chacun : ce qui s'est passé et, quand on le sait, qui est derrière.",
+    label_incident: "Incident",
+    footer_digest: "Notification {delivery}. Ce message a été envoyé automatiquement par tocsin ; les réponses ne sont pas lues. Chaque incident et ses preuves sont disponibles par l'API : GET /api/v1/incidents/{id}.",
     intro_opened: "tocsin a détecté une attaque contre {org}. Voici ce qui a été observé et ce qu'il faut faire maintenant.",
     intro_escalated: "Une attaque contre {org} déjà signalée par tocsin s'est aggravée. Voici ce qui a été observé et ce qu'il faut faire maintenant.",
     intro_updated: "De nouveaux éléments sont apparus sur une attaque contre {org} déjà signalée par tocsin. Voici ce qui a été observé et ce qu'il faut faire maintenant.",
@@ -399,6 +420,9 @@ pub fn render(
             )),
             message_id,
         });
+    }
+    if event == "digest" {
+        return Ok(render_digest(&doc, s, &org, message_id));
     }
     let incident = &doc["incident"];
     let mut out = Sections {
@@ -578,10 +602,15 @@ const ATTRIBUTION_EVIDENCE: usize = 3;
 /// Aliases named after an actor's name, as in the attribution's own headline.
 const ALIASES: usize = 2;
 
-/// Text from a feed or an attacker, fit for either part: one line (control and
-/// bidirectional-override characters shown as `[U+202E]`), at most [`FEED_TEXT`]
-/// characters, defanged.
+/// Text from a feed or an attacker, fit for either part: one line, at most
+/// [`FEED_TEXT`] characters, defanged.
 fn feed_text(value: &str) -> String {
+    defang(&one_line(value))
+}
+
+/// One line: control and bidirectional-override characters shown as `[U+202E]`, at most
+/// [`FEED_TEXT`] characters with `…` when cut.
+fn one_line(value: &str) -> String {
     let mut line = String::with_capacity(value.len().min(FEED_TEXT * 4));
     for (n, c) in value.chars().enumerate() {
         if n == FEED_TEXT {
@@ -594,7 +623,7 @@ fn feed_text(value: &str) -> String {
             line.push(c);
         }
     }
-    defang(&line)
+    line
 }
 
 /// Characters that reorder text on screen, so that what a reader sees is not what is
@@ -755,6 +784,94 @@ fn indicators_section(out: &mut Sections, s: &Strings, indicators: &[Value], tot
     }
     out.items(s, &items);
     out.paragraph(s.defanged_note);
+}
+
+/// Items listed on one line of a digest before "and n more".
+const IN_DIGEST_LINE: usize = 5;
+
+/// The daily digest: for each incident (up to [`LISTED`]) what it was, when, against
+/// whom, from where, and who is behind it, with its id to look it up.
+fn render_digest(doc: &Value, s: &Strings, org: &str, message_id: String) -> EmailNotice {
+    let incidents = doc["incidents"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
+    let n = incidents.len();
+    let subject = fill(
+        s.subject_digest[usize::from(n != 1)],
+        &[("n", &n.to_string()), ("org", org)],
+    );
+    let mut out = Sections {
+        colon: s.colon,
+        ..Sections::default()
+    };
+    out.paragraph(&fill(s.intro_digest, &[("org", org)]));
+    let joined = |items: Vec<String>| -> String {
+        let mut shown: Vec<String> = items.iter().take(IN_DIGEST_LINE).cloned().collect();
+        if items.len() > IN_DIGEST_LINE {
+            shown.push(fill(
+                s.more,
+                &[("n", &(items.len() - IN_DIGEST_LINE).to_string())],
+            ));
+        }
+        shown.join(", ")
+    };
+    for item in incidents.iter().take(LISTED) {
+        let incident = &item["incident"];
+        let accounts: Vec<String> = list(&incident["accounts"])
+            .iter()
+            .map(|a| one_line(a))
+            .collect();
+        let what = kind_phrase(s, &text(&incident["kind"]), accounts.len());
+        out.heading(&format!(
+            "{}{}{what}",
+            severity(s, &text(&incident["severity"])),
+            s.colon
+        ));
+        let mut fields = vec![
+            (s.label_first_seen, time(&incident["first_seen"])),
+            (s.label_last_seen, time(&incident["last_seen"])),
+            (s.label_events, text(&incident["evidence_count"])),
+            (s.heading_accounts, joined(accounts)),
+        ];
+        let sources: Vec<String> = list(&incident["sources"])
+            .iter()
+            .map(|v| feed_text(v))
+            .collect();
+        if !sources.is_empty() {
+            fields.push((s.heading_sources, joined(sources)));
+        }
+        if incident["attribution"].is_object() {
+            let (headline, _) = attribution_headline(s, &incident["attribution"]);
+            fields.push((s.heading_attribution, headline));
+        }
+        let indicators: Vec<String> = incident["indicators"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+            .iter()
+            .map(|m| feed_text(&text(&m["observed"])))
+            .collect();
+        if !indicators.is_empty() {
+            fields.push((s.heading_indicators, joined(indicators)));
+        }
+        fields.push((s.label_incident, one_line(&text(&incident["id"]))));
+        out.fields(&fields);
+    }
+    if n > LISTED {
+        out.paragraph(&fill(s.more, &[("n", &(n - LISTED).to_string())]));
+    }
+    out.paragraph(s.defanged_note);
+    out.footer(&fill(
+        s.footer_digest,
+        &[("delivery", &text(&doc["delivery_id"]))],
+    ));
+    EmailNotice {
+        subject,
+        text: out.text,
+        html: page(&out.html),
+        message_id,
+    }
 }
 
 /// One playbook: its title, id and version, then its numbered steps.

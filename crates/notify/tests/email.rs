@@ -543,3 +543,77 @@ fn an_unattributed_incident_says_why_not() {
     assert!(!en.text.contains("Who is behind it"), "{}", en.text);
     assert!(en.text.contains("Indicators matched"), "{}", en.text);
 }
+
+/// The daily digest lists each incident in a few lines, with who is behind it, rather
+/// than rendering as one empty incident.
+#[test]
+fn the_digest_lists_each_incident_with_who_is_behind_it() {
+    let mut brute = incident(DetectionKind::BruteForce, false);
+    brute.id = "0193a000-0000-7000-8000-0000000000dd".into();
+    brute.severity = Severity::Low;
+    brute.sources = (1..=7).map(|n| format!("192.0.2.{n}")).collect();
+    brute.attribution = Some(Attribution {
+        actor: None,
+        confidence: Confidence::Low,
+        words: model::attribution::UNATTRIBUTED,
+        evidence: vec!["No indicator linked to an actor matched, and no catalogued actor is known for technique T1110.001.".into()],
+        conflict: false,
+        alternatives: vec![],
+    });
+    let mut known = known_indicator_incident();
+    known.severity = Severity::Low;
+    let document = tocsin_notify::payload::digest(
+        "0193a000-0000-7000-8000-000000000004",
+        OrgId(1),
+        "St. Brigid's Hospital",
+        &[
+            tocsin_notify::payload::DigestEntry {
+                incident: known,
+                reach: None,
+            },
+            tocsin_notify::payload::DigestEntry {
+                incident: brute,
+                reach: None,
+            },
+        ],
+    );
+    let doc: serde_json::Value = serde_json::from_str(&document).expect("json");
+    let en = render(&doc, Language::En);
+    assert_eq!(
+        en.subject,
+        "[tocsin] Digest: 2 incidents of St. Brigid's Hospital"
+    );
+    for part in [&en.text, &en.html] {
+        assert!(
+            part.contains("Very likely Forest Blizzard (STRONTIUM, APT28) — high confidence"),
+            "{part}"
+        );
+        assert!(
+            part.contains("Not attributed: No indicator linked"),
+            "{part}"
+        );
+        assert!(
+            part.contains("198[.]51[.]100[.]23, 203[.]0[.]113[.]50"),
+            "{part}"
+        );
+        assert!(part.contains("192[.]0[.]2[.]5, and 2 more"), "{part}");
+        assert!(
+            part.contains("0193a000-0000-7000-8000-0000000000dd"),
+            "{part}"
+        );
+        assert!(!part.contains("attack on 0 accounts"), "{part}");
+    }
+    insta::assert_snapshot!("digest_en", shown(&en));
+    let fr = render(&doc, Language::Fr);
+    assert_eq!(
+        fr.subject,
+        "[tocsin] Récapitulatif : 2 incidents de St. Brigid's Hospital"
+    );
+    assert!(
+        fr.text.contains("Très probablement Forest Blizzard"),
+        "{}",
+        fr.text
+    );
+    assert!(fr.text.contains("Attaque non attribuée"), "{}", fr.text);
+    insta::assert_snapshot!("digest_fr", shown(&fr));
+}
