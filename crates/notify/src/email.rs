@@ -2,12 +2,18 @@
 //! (plain text and HTML, in English or French), and sending it through an SMTP relay.
 //!
 //! Rendering happens when the notification is queued, from the same JSON document a
-//! webhook receives, so every attempt sends the same message. Everything an attacker
+//! webhook receives, so every attempt sends the same message. A `digest` document becomes
+//! one message listing its incidents in a few lines each. Everything an attacker
 //! chose (sender names, subjects, addresses, URLs) is escaped in the HTML part and
 //! defanged (`hxxp`, `[.]`) in both parts, so that no mail client turns it into a link.
 //! Every sentence of a message comes from one language's table ([`EN`], [`FR`]); the
 //! few texts that exist only in English (the detectors' own reasons, a playbook without
 //! a translation) are placed under a heading that says so.
+//!
+//! What threat intelligence says (the indicators an incident matched, and who is probably
+//! behind it) comes from feeds and, through them, from attackers: every such text is put
+//! on one line, cut to a readable length and defanged before it reaches either part, so
+//! it can neither be clicked nor forge lines of the plain-text part.
 
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -37,6 +43,7 @@ pub struct Strings {
     pub distributed_spray: [&'static str; 2],
     pub cross_org_campaign: [&'static str; 2],
     pub phishing: [&'static str; 2],
+    pub known_indicator: [&'static str; 2],
     pub other_attack: [&'static str; 2],
     /// `{severity}`, `{what}`, `{org}`.
     pub subject: &'static str,
@@ -44,6 +51,12 @@ pub struct Strings {
     /// Later evidence on an open incident (`incident.updated`).
     pub subject_updated: &'static str,
     pub subject_test: &'static str,
+    /// `{n}` incidents, `{org}`; singular and plural.
+    pub subject_digest: [&'static str; 2],
+    pub intro_digest: &'static str,
+    pub label_incident: &'static str,
+    /// `{delivery}`.
+    pub footer_digest: &'static str,
     pub intro_opened: &'static str,
     pub intro_escalated: &'static str,
     pub intro_updated: &'static str,
@@ -80,6 +93,26 @@ pub struct Strings {
     pub footer: &'static str,
     pub test_body: &'static str,
     pub defanged_note: &'static str,
+    pub heading_attribution: &'static str,
+    /// `{actor}` for each estimative phrase: almost certainly, very likely, likely,
+    /// roughly even chance.
+    pub attributed: [&'static str; 4],
+    /// Low, moderate, high confidence.
+    pub confidence: [&'static str; 3],
+    /// `{reason}`: the first sentence of the attribution's evidence.
+    pub unattributed: &'static str,
+    pub unattributed_plain: &'static str,
+    /// `{actors}`: the alternatives the indicators point to.
+    pub conflicting: &'static str,
+    /// `{actors}`: other actors the clues fit, each with its confidence.
+    pub alternatives: &'static str,
+    /// Above the evidence sentences, which tocsin writes in English.
+    pub attribution_evidence: &'static str,
+    pub heading_indicators: &'static str,
+    /// `{observed}`, `{field}`, `{indicator}`, `{feed}`.
+    pub indicator_item: &'static str,
+    /// `{actors}`, right after an indicator the feed links to actors.
+    pub indicator_actors: &'static str,
 }
 
 pub const EN: Strings = Strings {
@@ -109,11 +142,22 @@ pub const EN: Strings = Strings {
         "phishing sent to {n} recipient",
         "phishing sent to {n} recipients",
     ],
+    known_indicator: [
+        "sign-ins from known hostile infrastructure to {n} account",
+        "sign-ins from known hostile infrastructure to {n} accounts",
+    ],
     other_attack: ["attack on {n} account", "attack on {n} accounts"],
     subject: "[tocsin] {severity}: {what} of {org}",
     subject_escalated: "[tocsin] {severity} (worse): {what} of {org}",
     subject_updated: "[tocsin] {severity} (update): {what} of {org}",
     subject_test: "[tocsin] Test notification for {org}",
+    subject_digest: [
+        "[tocsin] Digest: {n} incident of {org}",
+        "[tocsin] Digest: {n} incidents of {org}",
+    ],
+    intro_digest: "tocsin held these less urgent incidents of {org} for its daily digest. Each says what happened and, when it is known, who is behind it.",
+    label_incident: "Incident",
+    footer_digest: "Notification {delivery}. This message was sent automatically by tocsin; replies are not read. Every incident and its evidence are available through the API: GET /api/v1/incidents/{id}.",
     intro_opened: "tocsin detected an attack against {org}. What follows is what it saw and what to do now.",
     intro_escalated: "An attack against {org} that tocsin already reported has got worse. What follows is what it saw and what to do now.",
     intro_updated: "There is new evidence on an attack against {org} that tocsin already reported. What follows is what it saw and what to do now.",
@@ -148,6 +192,22 @@ pub const EN: Strings = Strings {
     footer: "Incident {incident}, notification {delivery}. This message was sent automatically by tocsin; replies are not read. Every piece of evidence is available through the API: GET /api/v1/incidents/{incident}.",
     test_body: "This is a test notification that {org} asked for. It proves that notifications from tocsin reach this address. No attack was detected and there is nothing to do.",
     defanged_note: "Addresses and links chosen by the attacker are defanged (hxxp, [.]) so that they cannot be clicked.",
+    heading_attribution: "Who is behind it",
+    attributed: [
+        "Almost certainly {actor}",
+        "Very likely {actor}",
+        "Likely {actor}",
+        "Roughly even chance that it is {actor}",
+    ],
+    confidence: ["low confidence", "moderate confidence", "high confidence"],
+    unattributed: "Not attributed: {reason}",
+    unattributed_plain: "Not attributed.",
+    conflicting: "Not attributed: the indicators point to more than one actor ({actors}).",
+    alternatives: "Also possible: {actors}.",
+    attribution_evidence: "What this rests on:",
+    heading_indicators: "Indicators matched",
+    indicator_item: "{observed} ({field}) matched {indicator} from feed {feed}",
+    indicator_actors: "; linked to {actors}",
 };
 
 pub const FR: Strings = Strings {
@@ -177,11 +237,22 @@ pub const FR: Strings = Strings {
         "hameçonnage envoyé à {n} destinataire",
         "hameçonnage envoyé à {n} destinataires",
     ],
+    known_indicator: [
+        "connexions depuis une infrastructure hostile connue vers {n} compte",
+        "connexions depuis une infrastructure hostile connue vers {n} comptes",
+    ],
     other_attack: ["attaque contre {n} compte", "attaque contre {n} comptes"],
     subject: "[tocsin] {severity} : {what} de {org}",
     subject_escalated: "[tocsin] {severity} (aggravation) : {what} de {org}",
     subject_updated: "[tocsin] {severity} (mise à jour) : {what} de {org}",
     subject_test: "[tocsin] Notification de test pour {org}",
+    subject_digest: [
+        "[tocsin] Récapitulatif : {n} incident de {org}",
+        "[tocsin] Récapitulatif : {n} incidents de {org}",
+    ],
+    intro_digest: "tocsin a réuni dans ce récapitulatif quotidien les incidents moins urgents de {org}. Pour chacun : ce qui s'est passé et, quand on le sait, qui est derrière.",
+    label_incident: "Incident",
+    footer_digest: "Notification {delivery}. Ce message a été envoyé automatiquement par tocsin ; les réponses ne sont pas lues. Chaque incident et ses preuves sont disponibles par l'API : GET /api/v1/incidents/{id}.",
     intro_opened: "tocsin a détecté une attaque contre {org}. Voici ce qui a été observé et ce qu'il faut faire maintenant.",
     intro_escalated: "Une attaque contre {org} déjà signalée par tocsin s'est aggravée. Voici ce qui a été observé et ce qu'il faut faire maintenant.",
     intro_updated: "De nouveaux éléments sont apparus sur une attaque contre {org} déjà signalée par tocsin. Voici ce qui a été observé et ce qu'il faut faire maintenant.",
@@ -216,6 +287,22 @@ pub const FR: Strings = Strings {
     footer: "Incident {incident}, notification {delivery}. Ce message a été envoyé automatiquement par tocsin ; les réponses ne sont pas lues. Toutes les preuves sont disponibles par l'API : GET /api/v1/incidents/{incident}.",
     test_body: "Ceci est une notification de test demandée par {org}. Elle prouve que les notifications de tocsin parviennent à cette adresse. Aucune attaque n'a été détectée et il n'y a rien à faire.",
     defanged_note: "Les adresses et liens choisis par l'attaquant sont neutralisés (hxxp, [.]) pour qu'on ne puisse pas cliquer dessus.",
+    heading_attribution: "Qui est derrière l'attaque",
+    attributed: [
+        "Presque certainement {actor}",
+        "Très probablement {actor}",
+        "Probablement {actor}",
+        "Une chance sur deux qu'il s'agisse de {actor}",
+    ],
+    confidence: ["confiance faible", "confiance modérée", "confiance élevée"],
+    unattributed: "Attaque non attribuée\u{a0}: {reason}",
+    unattributed_plain: "Attaque non attribuée.",
+    conflicting: "Attaque non attribuée\u{a0}: les indicateurs désignent plusieurs acteurs ({actors}).",
+    alternatives: "Autres possibilités\u{a0}: {actors}.",
+    attribution_evidence: "Éléments retenus (rédigés en anglais)\u{a0}:",
+    heading_indicators: "Indicateurs correspondants",
+    indicator_item: "{observed} ({field}) correspond à {indicator} du flux {feed}",
+    indicator_actors: " ; lié à {actors}",
 };
 
 /// The French of every recommended action `payload` can write. An action missing here is
@@ -273,6 +360,18 @@ const ACTIONS_FR: &[(&str, &str)] = &[
         "If an attachment was opened, isolate that computer and have it checked for malware before it reconnects.",
         "Si une pièce jointe a été ouverte, isolez cet ordinateur et faites-le analyser avant qu'il ne se reconnecte.",
     ),
+    (
+        "Block the listed source addresses at the identity provider, VPN and firewall: the operator's threat intelligence names them.",
+        "Bloquez les adresses sources listées au niveau du fournisseur d'identité, du VPN et du pare-feu : le renseignement sur les menaces de l'opérateur les désigne.",
+    ),
+    (
+        "Check every listed account for a successful sign-in from these addresses, and treat any account that has one as compromised.",
+        "Vérifiez pour chaque compte listé s'il y a eu une connexion réussie depuis ces adresses, et considérez comme compromis tout compte qui en a une.",
+    ),
+    (
+        "Require multi-factor authentication for the targeted accounts and block legacy authentication.",
+        "Exigez l'authentification multifacteur pour les comptes visés et bloquez l'authentification héritée.",
+    ),
 ];
 
 /// Why a document could not be rendered.
@@ -322,6 +421,9 @@ pub fn render(
             message_id,
         });
     }
+    if event == "digest" {
+        return Ok(render_digest(&doc, s, &org, message_id));
+    }
     let incident = &doc["incident"];
     let mut out = Sections {
         colon: s.colon,
@@ -360,16 +462,32 @@ pub fn render(
         out.paragraph(s.compromised_note);
         out.items(s, &compromised);
     }
+    if incident["attribution"].is_object() {
+        attribution_section(&mut out, s, &incident["attribution"]);
+    }
     out.heading(s.heading_accounts);
     out.items(s, &accounts);
     let sources: Vec<String> = list(&incident["sources"])
         .iter()
         .map(|v| defang(v))
         .collect();
+    let indicators = incident["indicators"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
     if !sources.is_empty() {
         out.heading(s.heading_sources);
         out.items(s, &sources);
-        out.paragraph(s.defanged_note);
+        if indicators.is_empty() {
+            out.paragraph(s.defanged_note);
+        }
+    }
+    if !indicators.is_empty() {
+        let total = incident["indicator_count"]
+            .as_u64()
+            .and_then(|n| usize::try_from(n).ok())
+            .unwrap_or(indicators.len());
+        indicators_section(&mut out, s, indicators, total);
     }
     let evidence = doc["evidence"].as_array().map(Vec::as_slice).unwrap_or(&[]);
     if !evidence.is_empty() {
@@ -477,6 +595,285 @@ pub fn render(
     })
 }
 
+/// How long a feed's or an attacker's text may be in an e-mail; longer is cut with `…`.
+const FEED_TEXT: usize = 200;
+/// Evidence sentences of an attribution an e-mail quotes; the API has all.
+const ATTRIBUTION_EVIDENCE: usize = 3;
+/// Aliases named after an actor's name, as in the attribution's own headline.
+const ALIASES: usize = 2;
+
+/// Text from a feed or an attacker, fit for either part: one line, at most
+/// [`FEED_TEXT`] characters, defanged.
+fn feed_text(value: &str) -> String {
+    defang(&one_line(value))
+}
+
+/// One line: control and bidirectional-override characters shown as `[U+202E]`, at most
+/// [`FEED_TEXT`] characters with `…` when cut.
+fn one_line(value: &str) -> String {
+    let mut line = String::with_capacity(value.len().min(FEED_TEXT * 4));
+    for (n, c) in value.chars().enumerate() {
+        if n == FEED_TEXT {
+            line.push('…');
+            break;
+        }
+        if c.is_control() || is_bidi_control(c) {
+            let _ = write!(line, "[U+{:04X}]", u32::from(c));
+        } else {
+            line.push(c);
+        }
+    }
+    line
+}
+
+/// Characters that reorder text on screen, so that what a reader sees is not what is
+/// there (CVE-2021-42574).
+fn is_bidi_control(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
+    )
+}
+
+/// "Forest Blizzard (STRONTIUM, APT28)".
+fn actor_name(actor: &Value) -> String {
+    let name = feed_text(&text(&actor["name"]));
+    let aliases: Vec<String> = actor["aliases"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+        .iter()
+        .take(ALIASES)
+        .map(|a| feed_text(&text(a)))
+        .collect();
+    if aliases.is_empty() {
+        name
+    } else {
+        format!("{name} ({})", aliases.join(", "))
+    }
+}
+
+fn confidence(s: &Strings, confidence: &str) -> Option<&'static str> {
+    match confidence {
+        "low" => Some(s.confidence[0]),
+        "moderate" => Some(s.confidence[1]),
+        "high" => Some(s.confidence[2]),
+        _ => None,
+    }
+}
+
+/// "Very likely Forest Blizzard (STRONTIUM, APT28) — high confidence", the alternatives,
+/// and the first evidence sentences; or why nobody is named.
+fn attribution_section(out: &mut Sections, s: &Strings, attribution: &Value) {
+    let evidence: Vec<String> = list(&attribution["evidence"])
+        .iter()
+        .map(|e| feed_text(e))
+        .collect();
+    let alternatives: Vec<String> = attribution["alternatives"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+        .iter()
+        .take(intel::attribution::MAX_ALTERNATIVES)
+        .map(|a| {
+            let name = feed_text(&text(&a["name"]));
+            match confidence(s, &text(&a["confidence"])) {
+                Some(c) => format!("{name} ({c})"),
+                None => name,
+            }
+        })
+        .collect();
+    let (headline, reason_used) = attribution_headline(s, attribution);
+    // The evidence sentences quoted below the headline: for an unattributed incident the
+    // first one is the headline's reason already.
+    let quoted = &evidence[usize::from(reason_used).min(evidence.len())..];
+    out.heading(s.heading_attribution);
+    out.strong(&headline);
+    if attribution["actor"].is_object() && !alternatives.is_empty() {
+        out.paragraph(&fill(
+            s.alternatives,
+            &[("actors", &alternatives.join(", "))],
+        ));
+    }
+    if !quoted.is_empty() {
+        out.paragraph(s.attribution_evidence);
+        let shown: Vec<String> = quoted.iter().take(ATTRIBUTION_EVIDENCE).cloned().collect();
+        out.items(s, &shown);
+    }
+}
+
+/// The attribution in one line of the reader's language, and whether that line quotes
+/// the first evidence sentence (the reason an incident is unattributed).
+fn attribution_headline(s: &Strings, attribution: &Value) -> (String, bool) {
+    let words = text(&attribution["words"]);
+    let phrase = match words.as_str() {
+        model::attribution::ALMOST_CERTAINLY => Some(s.attributed[0]),
+        model::attribution::VERY_LIKELY => Some(s.attributed[1]),
+        model::attribution::LIKELY => Some(s.attributed[2]),
+        model::attribution::ROUGHLY_EVEN_CHANCE => Some(s.attributed[3]),
+        _ => None,
+    };
+    let alternatives = attribution["alternatives"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
+    if attribution["actor"].is_object() {
+        let actor = actor_name(&attribution["actor"]);
+        let named = match phrase {
+            Some(phrase) => fill(phrase, &[("actor", &actor)]),
+            // Words this tocsin does not know (a newer scale): the document's own.
+            None => feed_text(&text(&attribution["headline"])),
+        };
+        let headline = match confidence(s, &text(&attribution["confidence"])) {
+            Some(c) if phrase.is_some() => format!("{named} — {c}"),
+            _ => named,
+        };
+        (headline, false)
+    } else if attribution["conflict"].as_bool() == Some(true) && !alternatives.is_empty() {
+        let names: Vec<String> = alternatives
+            .iter()
+            .take(intel::attribution::MAX_ALTERNATIVES)
+            .map(|a| feed_text(&text(&a["name"])))
+            .collect();
+        (fill(s.conflicting, &[("actors", &names.join(", "))]), false)
+    } else {
+        match attribution["evidence"].get(0).map(text) {
+            Some(reason) => (
+                fill(s.unattributed, &[("reason", &feed_text(&reason))]),
+                true,
+            ),
+            None => (s.unattributed_plain.to_owned(), false),
+        }
+    }
+}
+
+/// Each indicator matched: the value seen, what it was compared as, the indicator and
+/// its feed, and the actors the feed links it to; "and n more" up to `total`.
+fn indicators_section(out: &mut Sections, s: &Strings, indicators: &[Value], total: usize) {
+    let mut items: Vec<String> = indicators
+        .iter()
+        .take(crate::payload::INDICATORS_IN_NOTIFICATION)
+        .map(|m| {
+            let item = fill(
+                s.indicator_item,
+                &[
+                    ("observed", &feed_text(&text(&m["observed"]))),
+                    ("field", &feed_text(&text(&m["field"]))),
+                    ("indicator", &feed_text(&text(&m["indicator"]))),
+                    ("feed", &feed_text(&text(&m["feed"]))),
+                ],
+            );
+            let actors: Vec<String> = list(&m["actors"])
+                .iter()
+                .take(ALIASES + 1)
+                .map(|a| feed_text(a))
+                .collect();
+            if actors.is_empty() {
+                item
+            } else {
+                item + &fill(s.indicator_actors, &[("actors", &actors.join(", "))])
+            }
+        })
+        .collect();
+    let shown = items.len();
+    out.heading(s.heading_indicators);
+    if total > shown {
+        // `items` says "and n more" itself past LISTED; past the document's cut, say it
+        // here.
+        items.push(fill(s.more, &[("n", &(total - shown).to_string())]));
+    }
+    out.items(s, &items);
+    out.paragraph(s.defanged_note);
+}
+
+/// Items listed on one line of a digest before "and n more".
+const IN_DIGEST_LINE: usize = 5;
+
+/// The daily digest: for each incident (up to [`LISTED`]) what it was, when, against
+/// whom, from where, and who is behind it, with its id to look it up.
+fn render_digest(doc: &Value, s: &Strings, org: &str, message_id: String) -> EmailNotice {
+    let incidents = doc["incidents"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
+    let n = incidents.len();
+    let subject = fill(
+        s.subject_digest[usize::from(n != 1)],
+        &[("n", &n.to_string()), ("org", org)],
+    );
+    let mut out = Sections {
+        colon: s.colon,
+        ..Sections::default()
+    };
+    out.paragraph(&fill(s.intro_digest, &[("org", org)]));
+    let joined = |items: Vec<String>| -> String {
+        let mut shown: Vec<String> = items.iter().take(IN_DIGEST_LINE).cloned().collect();
+        if items.len() > IN_DIGEST_LINE {
+            shown.push(fill(
+                s.more,
+                &[("n", &(items.len() - IN_DIGEST_LINE).to_string())],
+            ));
+        }
+        shown.join(", ")
+    };
+    for item in incidents.iter().take(LISTED) {
+        let incident = &item["incident"];
+        let accounts: Vec<String> = list(&incident["accounts"])
+            .iter()
+            .map(|a| one_line(a))
+            .collect();
+        let what = kind_phrase(s, &text(&incident["kind"]), accounts.len());
+        out.heading(&format!(
+            "{}{}{what}",
+            severity(s, &text(&incident["severity"])),
+            s.colon
+        ));
+        let mut fields = vec![
+            (s.label_first_seen, time(&incident["first_seen"])),
+            (s.label_last_seen, time(&incident["last_seen"])),
+            (s.label_events, text(&incident["evidence_count"])),
+            (s.heading_accounts, joined(accounts)),
+        ];
+        let sources: Vec<String> = list(&incident["sources"])
+            .iter()
+            .map(|v| feed_text(v))
+            .collect();
+        if !sources.is_empty() {
+            fields.push((s.heading_sources, joined(sources)));
+        }
+        if incident["attribution"].is_object() {
+            let (headline, _) = attribution_headline(s, &incident["attribution"]);
+            fields.push((s.heading_attribution, headline));
+        }
+        let indicators: Vec<String> = incident["indicators"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+            .iter()
+            .map(|m| feed_text(&text(&m["observed"])))
+            .collect();
+        if !indicators.is_empty() {
+            fields.push((s.heading_indicators, joined(indicators)));
+        }
+        fields.push((s.label_incident, one_line(&text(&incident["id"]))));
+        out.fields(&fields);
+    }
+    if n > LISTED {
+        out.paragraph(&fill(s.more, &[("n", &(n - LISTED).to_string())]));
+    }
+    out.paragraph(s.defanged_note);
+    out.footer(&fill(
+        s.footer_digest,
+        &[("delivery", &text(&doc["delivery_id"]))],
+    ));
+    EmailNotice {
+        subject,
+        text: out.text,
+        html: page(&out.html),
+        message_id,
+    }
+}
+
 /// One playbook: its title, id and version, then its numbered steps.
 fn playbook_section(out: &mut Sections, s: &Strings, language: Language, playbook: &Value) {
     let id = text(&playbook["id"]);
@@ -547,6 +944,12 @@ impl Sections {
     fn paragraph(&mut self, line: &str) {
         let _ = writeln!(self.text, "{line}\n");
         let _ = writeln!(self.html, "<p>{}</p>", escape(line));
+    }
+
+    /// A paragraph that matters most in its section, in bold in the HTML part.
+    fn strong(&mut self, line: &str) {
+        let _ = writeln!(self.text, "{line}\n");
+        let _ = writeln!(self.html, "<p><strong>{}</strong></p>", escape(line));
     }
 
     fn heading(&mut self, title: &str) {
@@ -655,6 +1058,7 @@ fn kind_phrase(s: &Strings, kind: &str, accounts: usize) -> String {
         "distributed_spray" => s.distributed_spray,
         "cross_org_campaign" => s.cross_org_campaign,
         "phishing" => s.phishing,
+        "known_indicator" => s.known_indicator,
         _ => s.other_attack,
     };
     let form = if accounts == 1 { forms[0] } else { forms[1] };

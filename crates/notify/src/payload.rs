@@ -8,8 +8,14 @@
 //! of each incident in English (the e-mail renderer takes other languages from
 //! [`crate::playbook::for_incident`]) and, for a campaign seen at other organisations,
 //! how many, never which.
+//!
+//! The incident object is the API's, with two notification bounds: at most
+//! [`INDICATORS_IN_NOTIFICATION`] indicator matches (and `indicator_count`, how many the
+//! incident holds), and the attribution's `headline` beside its fields, so that a
+//! receiver can show who is behind it without rebuilding the sentence.
 
 use serde::Serialize;
+use serde_json::Value;
 
 use crate::playbook::{self, Language, PlaybookText};
 use model::{DetectionKind, Incident, OrgId};
@@ -18,12 +24,52 @@ use store::{CampaignReach, StoredMail, StoredSignIn};
 /// How many sign-ins a notification carries; the rest are one API call away.
 pub const EVIDENCE_IN_NOTIFICATION: usize = 20;
 
+/// How many indicator matches an incident of a notification carries: enough to say who
+/// and what, few enough that a digest of 100 incidents stays readable. The incident keeps
+/// up to [`Incident::MAX_INDICATORS`], listed by the API.
+pub const INDICATORS_IN_NOTIFICATION: usize = 10;
+
+/// The incident as a notification shows it: the API's incident object, its indicator
+/// matches cut to [`INDICATORS_IN_NOTIFICATION`] with `indicator_count` saying how many
+/// there are, and `attribution.headline` added. The attribution's evidence and
+/// alternatives are held to the bounds `intel::attribution` gives them, also for an
+/// incident read back from the store.
+///
+/// Built from the serialised incident rather than a mirror struct, so that a field added
+/// to the incident reaches receivers without a change here.
+pub fn incident_object(incident: &Incident) -> Value {
+    // Serialising plain data with string keys cannot fail.
+    let mut value = serde_json::to_value(incident).unwrap_or(Value::Null);
+    let Some(object) = value.as_object_mut() else {
+        return value;
+    };
+    if let Some(Value::Array(indicators)) = object.get_mut("indicators") {
+        indicators.truncate(INDICATORS_IN_NOTIFICATION);
+    }
+    object.insert(
+        "indicator_count".to_owned(),
+        Value::from(incident.indicators.len()),
+    );
+    if let (Some(attribution), Some(Value::Object(shown))) =
+        (&incident.attribution, object.get_mut("attribution"))
+    {
+        if let Some(Value::Array(evidence)) = shown.get_mut("evidence") {
+            evidence.truncate(intel::attribution::MAX_EVIDENCE);
+        }
+        if let Some(Value::Array(alternatives)) = shown.get_mut("alternatives") {
+            alternatives.truncate(intel::attribution::MAX_ALTERNATIVES);
+        }
+        shown.insert("headline".to_owned(), Value::String(attribution.headline()));
+    }
+    value
+}
+
 #[derive(Serialize)]
 struct Notification<'a> {
     event: &'a str,
     delivery_id: &'a str,
     organisation: OrganisationRef<'a>,
-    incident: &'a Incident,
+    incident: Value,
     evidence: Vec<&'a StoredSignIn>,
     /// The messages judged phishing, for a phishing incident: headers, verdict and
     /// reasons, never the body.
@@ -65,7 +111,7 @@ pub fn document(
             id: incident.org,
             name: org_name,
         },
-        incident,
+        incident: incident_object(incident),
         evidence: evidence.iter().take(EVIDENCE_IN_NOTIFICATION).collect(),
         messages: messages.iter().take(EVIDENCE_IN_NOTIFICATION).collect(),
         recommended_actions: recommended_actions(incident),
@@ -91,12 +137,12 @@ struct Digest<'a> {
     event: &'static str,
     delivery_id: &'a str,
     organisation: OrganisationRef<'a>,
-    incidents: Vec<DigestItem<'a>>,
+    incidents: Vec<DigestItem>,
 }
 
 #[derive(Serialize)]
-struct DigestItem<'a> {
-    incident: &'a Incident,
+struct DigestItem {
+    incident: Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     playbook: Option<PlaybookText>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -119,7 +165,7 @@ pub fn digest(delivery_id: &str, org: OrgId, org_name: &str, entries: &[DigestEn
             .iter()
             .take(INCIDENTS_IN_DIGEST)
             .map(|e| DigestItem {
-                incident: &e.incident,
+                incident: incident_object(&e.incident),
                 playbook: playbook::for_incident(&e.incident, Language::En),
                 compromise_playbook: playbook::compromise_for(&e.incident, Language::En),
                 campaign: e.reach.filter(|r| r.other_organisations > 0),

@@ -1,11 +1,13 @@
 //! The webhook documents as receivers get them, snapshot-tested: an opening, an
-//! escalation to a compromise, a batched update of a campaign seen elsewhere, and the
-//! daily digest.
+//! escalation to a compromise, a batched update of a campaign seen elsewhere, the daily
+//! digest, and a sign-in from infrastructure the threat intelligence names, with its
+//! indicators and attribution.
 
 use jiff::Timestamp;
+use model::attribution::{ActorRef, Alternative, Attribution, Confidence};
 use model::{
-    DetectionKind, EventId, FailureKind, Format, Incident, IncidentState, OrgId, Origin, Outcome,
-    Protocol, Severity, SignIn,
+    DetectionKind, EventId, FailureKind, Format, Incident, IncidentState, IndicatorMatch, OrgId,
+    Origin, Outcome, Protocol, Severity, SignIn,
 };
 use store::{CampaignReach, StoredSignIn};
 use tocsin_notify::payload::{self, DigestEntry};
@@ -33,6 +35,69 @@ fn spray() -> Incident {
         reasons: vec!["203.0.113.7 failed to sign in to 12 accounts.".into()],
         indicators: vec![],
         attribution: None,
+    }
+}
+
+/// A successful sign-in from an address a CERT feed links to Forest Blizzard, and a
+/// failed one from a Tor exit, attributed with high confidence.
+fn known_indicator() -> Incident {
+    Incident {
+        id: "01938a6e-0000-7000-8000-000000000005".into(),
+        org: OrgId(1),
+        kind: DetectionKind::KnownIndicator,
+        technique: DetectionKind::KnownIndicator.technique(),
+        severity: Severity::Critical,
+        state: IncidentState::Notified,
+        campaign_key: "known_indicator:198.51.100.23".into(),
+        accounts: vec!["ana@clinic.example".into(), "ben@clinic.example".into()],
+        sources: vec!["198.51.100.23".into(), "203.0.113.50".into()],
+        compromised_accounts: vec!["ana@clinic.example".into()],
+        first_seen: t("2026-12-01T09:00:00Z"),
+        last_seen: t("2026-12-01T09:02:00Z"),
+        evidence_count: 2,
+        summary: "Sign-ins from 2 addresses named by threat intelligence; ana@clinic.example signed in from 198.51.100.23.".into(),
+        reasons: vec!["198.51.100.23 is indicator indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f of feed cert-feed.".into()],
+        indicators: vec![
+            IndicatorMatch {
+                indicator: "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f".into(),
+                feed: "cert-feed".into(),
+                field: "ipv4-addr:value".into(),
+                observed: "198.51.100.23".into(),
+                pattern: "[ipv4-addr:value = '198.51.100.0/24']".into(),
+                actors: vec!["forest-blizzard".into()],
+                labels: vec!["malicious-activity".into()],
+            },
+            IndicatorMatch {
+                indicator: "tor-exits:412".into(),
+                feed: "tor-exits".into(),
+                field: "ipv4-addr:value".into(),
+                observed: "203.0.113.50".into(),
+                pattern: "[ipv4-addr:value = '203.0.113.50']".into(),
+                actors: vec![],
+                labels: vec!["tor-exit".into()],
+            },
+        ],
+        attribution: Some(Attribution {
+            actor: Some(ActorRef {
+                id: "forest-blizzard".into(),
+                name: "Forest Blizzard".into(),
+                aliases: vec!["STRONTIUM".into(), "APT28".into(), "Fancy Bear".into()],
+            }),
+            confidence: Confidence::High,
+            words: model::attribution::VERY_LIKELY,
+            evidence: vec![
+                "Indicator indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f from feed cert-feed links this incident to Forest Blizzard (forest-blizzard).".into(),
+                "Technique T1078 is one Forest Blizzard is reported to use.".into(),
+                "Source addresses are on a tor-exit list; Forest Blizzard is reported to use: anonymisation networks.".into(),
+                "Forest Blizzard is reported to target the health sector, the targeted organisation's.".into(),
+            ],
+            conflict: false,
+            alternatives: vec![Alternative {
+                id: "midnight-blizzard".into(),
+                name: "Midnight Blizzard".into(),
+                confidence: Confidence::Low,
+            }],
+        }),
     }
 }
 
@@ -182,4 +247,102 @@ fn the_digest_lists_the_days_low_incidents() {
         ],
     );
     insta::assert_snapshot!("digest", pretty(&document));
+}
+
+#[test]
+fn a_known_indicator_incident_says_which_indicators_and_who() {
+    let document = payload::document(
+        "incident.opened",
+        "delivery-5",
+        "Clinic",
+        &known_indicator(),
+        &[evidence(
+            "ana@clinic.example",
+            "2026-12-01T09:00:00Z",
+            Outcome::Success,
+        )],
+        &[],
+        None,
+    );
+    let value: serde_json::Value = serde_json::from_str(&document).expect("json");
+    let incident = &value["incident"];
+    assert_eq!(incident["indicator_count"], 2);
+    assert_eq!(incident["indicators"][0]["observed"], "198.51.100.23");
+    assert_eq!(incident["indicators"][0]["actors"][0], "forest-blizzard");
+    assert_eq!(incident["indicators"][1]["labels"][0], "tor-exit");
+    assert_eq!(incident["attribution"]["words"], "very likely");
+    assert_eq!(incident["attribution"]["confidence"], "high");
+    assert_eq!(
+        incident["attribution"]["headline"],
+        "Forest Blizzard (STRONTIUM, APT28): very likely, high confidence"
+    );
+    assert_eq!(value["playbook"]["id"], "known_indicator");
+    insta::assert_snapshot!("known_indicator", pretty(&document));
+}
+
+/// An incident holds up to 50 matches; a notification carries the first 10 and says how
+/// many there are, in the digest as in a single incident's document.
+#[test]
+fn indicator_matches_are_bounded_with_their_count() {
+    let mut incident = known_indicator();
+    let first = incident.indicators[0].clone();
+    incident.indicators = (0..Incident::MAX_INDICATORS)
+        .map(|n| IndicatorMatch {
+            indicator: format!("blocklist:{n}"),
+            ..first.clone()
+        })
+        .collect();
+    let document = payload::document("incident.updated", "d", "Clinic", &incident, &[], &[], None);
+    let value: serde_json::Value = serde_json::from_str(&document).expect("json");
+    let shown = value["incident"]["indicators"]
+        .as_array()
+        .expect("indicators");
+    assert_eq!(shown.len(), payload::INDICATORS_IN_NOTIFICATION);
+    assert_eq!(shown[0]["indicator"], "blocklist:0");
+    assert_eq!(shown[9]["indicator"], "blocklist:9");
+    assert_eq!(value["incident"]["indicator_count"], 50);
+
+    let entries: Vec<DigestEntry> = (0..3)
+        .map(|_| DigestEntry {
+            incident: incident.clone(),
+            reach: None,
+        })
+        .collect();
+    let digest = payload::digest("d", OrgId(1), "Clinic", &entries);
+    let value: serde_json::Value = serde_json::from_str(&digest).expect("json");
+    for item in value["incidents"].as_array().expect("incidents") {
+        assert_eq!(
+            item["incident"]["indicators"].as_array().map(Vec::len),
+            Some(10)
+        );
+        assert_eq!(item["incident"]["indicator_count"], 50);
+        assert_eq!(
+            item["incident"]["attribution"]["headline"],
+            "Forest Blizzard (STRONTIUM, APT28): very likely, high confidence"
+        );
+    }
+}
+
+/// Unattributed is said, not left out: `actor` null, the words, and why.
+#[test]
+fn an_unattributed_incident_says_why() {
+    let mut incident = known_indicator();
+    incident.attribution = Some(Attribution {
+        actor: None,
+        confidence: Confidence::Low,
+        words: model::attribution::UNATTRIBUTED,
+        evidence: vec!["No indicator linked to an actor matched, and no catalogued actor is known for technique T1078.".into()],
+        conflict: false,
+        alternatives: vec![],
+    });
+    let document = payload::document("incident.opened", "d", "Clinic", &incident, &[], &[], None);
+    let value: serde_json::Value = serde_json::from_str(&document).expect("json");
+    let attribution = &value["incident"]["attribution"];
+    assert!(attribution["actor"].is_null());
+    assert_eq!(attribution["words"], "unattributed");
+    assert_eq!(attribution["headline"], "unattributed");
+    assert_eq!(
+        attribution["evidence"][0],
+        "No indicator linked to an actor matched, and no catalogued actor is known for technique T1078."
+    );
 }

@@ -1,8 +1,9 @@
 //! Rendered e-mail notifications, snapshot-tested in both languages, and the escaping and
-//! defanging of what attackers chose.
+//! defanging of what attackers and feeds chose.
 
 use jiff::Timestamp;
-use model::{DetectionKind, Incident, IncidentState, OrgId, Severity};
+use model::attribution::{ActorRef, Alternative, Attribution, Confidence};
+use model::{DetectionKind, Incident, IncidentState, IndicatorMatch, OrgId, Severity};
 use serde_json::json;
 use store::Language;
 use tocsin_notify::email::{self, EN, FR};
@@ -111,6 +112,86 @@ fn incident(kind: DetectionKind, compromised: bool) -> Incident {
         indicators: vec![],
         attribution: None,
     }
+}
+
+/// A sign-in from an address a CERT feed links to Forest Blizzard, the account then
+/// signed in to, and a Tor exit, attributed with high confidence: built as the intakes
+/// build it, turned into the webhook document by `payload`.
+fn known_indicator_incident() -> Incident {
+    Incident {
+        id: "0193a000-0000-7000-8000-0000000000cc".into(),
+        org: OrgId(1),
+        kind: DetectionKind::KnownIndicator,
+        technique: DetectionKind::KnownIndicator.technique(),
+        severity: Severity::Critical,
+        state: IncidentState::Notified,
+        campaign_key: "known_indicator:198.51.100.23".into(),
+        accounts: vec![
+            "mia.njoroge@stbrigids-hospital.example".into(),
+            "omar.haddad@stbrigids-hospital.example".into(),
+        ],
+        sources: vec!["198.51.100.23".into(), "203.0.113.50".into()],
+        compromised_accounts: vec!["mia.njoroge@stbrigids-hospital.example".into()],
+        first_seen: "2026-11-23T03:00:00Z".parse().expect("time"),
+        last_seen: "2026-11-23T03:02:00Z".parse().expect("time"),
+        evidence_count: 2,
+        summary: "Sign-ins from 2 addresses named by threat intelligence; mia.njoroge@stbrigids-hospital.example signed in from 198.51.100.23.".into(),
+        reasons: vec!["198.51.100.23 is indicator indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f of feed cert-feed.".into()],
+        indicators: vec![
+            IndicatorMatch {
+                indicator: "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f".into(),
+                feed: "cert-feed".into(),
+                field: "ipv4-addr:value".into(),
+                observed: "198.51.100.23".into(),
+                pattern: "[ipv4-addr:value = '198.51.100.0/24']".into(),
+                actors: vec!["forest-blizzard".into()],
+                labels: vec!["malicious-activity".into()],
+            },
+            IndicatorMatch {
+                indicator: "tor-exits:412".into(),
+                feed: "tor-exits".into(),
+                field: "ipv4-addr:value".into(),
+                observed: "203.0.113.50".into(),
+                pattern: "[ipv4-addr:value = '203.0.113.50']".into(),
+                actors: vec![],
+                labels: vec!["tor-exit".into()],
+            },
+        ],
+        attribution: Some(Attribution {
+            actor: Some(ActorRef {
+                id: "forest-blizzard".into(),
+                name: "Forest Blizzard".into(),
+                aliases: vec!["STRONTIUM".into(), "APT28".into(), "Fancy Bear".into()],
+            }),
+            confidence: Confidence::High,
+            words: model::attribution::VERY_LIKELY,
+            evidence: vec![
+                "Indicator indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f from feed cert-feed links this incident to Forest Blizzard (forest-blizzard).".into(),
+                "Technique T1078 is one Forest Blizzard is reported to use.".into(),
+                "Source addresses are on a tor-exit list; Forest Blizzard is reported to use: anonymisation networks.".into(),
+                "Forest Blizzard is reported to target the health sector, the targeted organisation's.".into(),
+            ],
+            conflict: false,
+            alternatives: vec![Alternative {
+                id: "midnight-blizzard".into(),
+                name: "Midnight Blizzard".into(),
+                confidence: Confidence::Low,
+            }],
+        }),
+    }
+}
+
+fn known_indicator_document(incident: &Incident) -> serde_json::Value {
+    let document = tocsin_notify::payload::document(
+        "incident.opened",
+        "0193a000-0000-7000-8000-000000000003",
+        "St. Brigid's Hospital",
+        incident,
+        &[],
+        &[],
+        None,
+    );
+    serde_json::from_str(&document).expect("json")
 }
 
 fn render(doc: &serde_json::Value, language: Language) -> EmailNotice {
@@ -261,6 +342,7 @@ fn every_recommended_action_has_a_french_translation() {
         DetectionKind::DistributedSpray,
         DetectionKind::CrossOrgCampaign,
         DetectionKind::Phishing,
+        DetectionKind::KnownIndicator,
     ];
     for kind in kinds {
         for compromised in [false, true] {
@@ -288,4 +370,250 @@ fn defanging_keeps_text_readable() {
     );
     assert_eq!(email::defang("Hello. World"), "Hello. World");
     assert_eq!(email::defang("198.51.100.7"), "198[.]51[.]100[.]7");
+}
+
+#[test]
+fn known_indicator_says_who_and_which_indicators() {
+    let doc = known_indicator_document(&known_indicator_incident());
+    let en = render(&doc, Language::En);
+    assert_eq!(
+        en.subject,
+        "[tocsin] Critical: sign-ins from known hostile infrastructure to 2 accounts of St. Brigid's Hospital"
+    );
+    for part in [&en.text, &en.html] {
+        assert!(part.contains("Who is behind it"), "{part}");
+        assert!(
+            part.contains("Very likely Forest Blizzard (STRONTIUM, APT28) — high confidence"),
+            "{part}"
+        );
+        assert!(
+            part.contains("Also possible: Midnight Blizzard (low confidence)."),
+            "{part}"
+        );
+        assert!(part.contains("Indicators matched"), "{part}");
+        assert!(
+            part.contains("198[.]51[.]100[.]23 (ipv4-addr:value) matched indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f from feed cert-feed; linked to forest-blizzard"),
+            "{part}"
+        );
+        assert!(!part.contains("198.51.100.23"), "{part}");
+        // Three evidence sentences of four.
+        assert!(part.contains("Technique T1078"), "{part}");
+        assert!(!part.contains("health sector"), "{part}");
+    }
+    insta::assert_snapshot!("known_indicator_en", shown(&en));
+
+    let fr = render(&doc, Language::Fr);
+    assert!(
+        fr.subject.starts_with(
+            "[tocsin] Critique : connexions depuis une infrastructure hostile connue vers 2 comptes"
+        ),
+        "{}",
+        fr.subject
+    );
+    for part in [&fr.text, &fr.html] {
+        assert!(part.contains("Qui est derrière l"), "{part}");
+        assert!(
+            part.contains(
+                "Très probablement Forest Blizzard (STRONTIUM, APT28) — confiance élevée"
+            ),
+            "{part}"
+        );
+        assert!(part.contains("Indicateurs correspondants"), "{part}");
+        assert!(
+            part.contains("du flux cert-feed ; lié à forest-blizzard"),
+            "{part}"
+        );
+        assert!(!part.contains("Who is behind"), "{part}");
+    }
+    insta::assert_snapshot!("known_indicator_fr", shown(&fr));
+}
+
+/// An indicator value and a feed name are the attacker's and the feed's text: never
+/// markup in the HTML part, never a link, never a line of their own in the text part.
+#[test]
+fn hostile_indicators_are_escaped_and_defanged() {
+    let mut incident = known_indicator_incident();
+    incident.indicators[1].observed = "<script>alert(1)</script>.evil.example".into();
+    incident.indicators[1].field = "domain-name:value".into();
+    incident.indicators[1].feed = "\"><img src=x>".into();
+    incident.indicators[1].actors = vec!["x\n-- \nReply with your password".into()];
+    if let Some(attribution) = incident.attribution.as_mut() {
+        attribution.evidence[0] =
+            "Indicator from feed \"><img src=x> names <b>http://evil.example/x</b>.".into();
+    }
+    let doc = known_indicator_document(&incident);
+    for language in [Language::En, Language::Fr] {
+        let notice = render(&doc, language);
+        let html = &notice.html;
+        assert!(!html.contains("<script"), "{html}");
+        assert!(!html.contains("<img"), "{html}");
+        assert!(!html.contains("<b>"), "{html}");
+        assert!(
+            html.contains(
+                "&lt;script&gt;alert(1)&lt;/script&gt;.evil[.]example (domain-name:value)"
+            ),
+            "{html}"
+        );
+        assert!(html.contains("&quot;&gt;&lt;img src=x&gt;"), "{html}");
+        assert!(
+            html.contains("&lt;b&gt;hxxp://evil[.]example/x&lt;/b&gt;"),
+            "{html}"
+        );
+        for part in [&notice.text, &notice.html] {
+            assert!(!part.contains("evil.example"), "{part}");
+            assert!(!part.contains("http://evil"), "{part}");
+            assert!(
+                part.contains("x[U+000A]-- [U+000A]Reply with your password"),
+                "{part}"
+            );
+        }
+        let text = &notice.text;
+        assert!(
+            text.contains("<script>alert(1)</script>.evil[.]example (domain-name:value)"),
+            "{text}"
+        );
+        assert!(!text.contains("\nReply with"), "{text}");
+        assert_eq!(text.matches("\n-- \n").count(), 1, "one footer: {text}");
+    }
+}
+
+#[test]
+fn an_unattributed_incident_says_why_not() {
+    let mut incident = known_indicator_incident();
+    incident.attribution = Some(Attribution {
+        actor: None,
+        confidence: Confidence::Low,
+        words: model::attribution::UNATTRIBUTED,
+        evidence: vec![
+            "No indicator linked to an actor matched, and no catalogued actor is known for technique T1078.".into(),
+            "Indicator tor-exits:412 (tor-exits) matched ipv4-addr:value = 203.0.113.50 but its feed links it to no actor.".into(),
+        ],
+        conflict: false,
+        alternatives: vec![],
+    });
+    let doc = known_indicator_document(&incident);
+    let en = render(&doc, Language::En);
+    assert!(
+        en.text.contains("Not attributed: No indicator linked to an actor matched, and no catalogued actor is known for technique T1078.\n"),
+        "{}",
+        en.text
+    );
+    // The reason is the headline; the rest is quoted below it, defanged.
+    assert_eq!(
+        en.text.matches("no catalogued actor").count(),
+        1,
+        "{}",
+        en.text
+    );
+    assert!(en.text.contains("- Indicator tor-exits:412 (tor-exits) matched ipv4-addr:value = 203[.]0[.]113[.]50 but its feed links it to no actor."), "{}", en.text);
+    let fr = render(&doc, Language::Fr);
+    assert!(
+        fr.text
+            .contains("Attaque non attribuée\u{a0}: No indicator linked"),
+        "{}",
+        fr.text
+    );
+    assert!(
+        fr.text.contains("Éléments retenus (rédigés en anglais)"),
+        "{}",
+        fr.text
+    );
+
+    // Indicators pointing at two actors equally: nobody is named, both are.
+    incident.attribution = Some(Attribution {
+        actor: None,
+        confidence: Confidence::Low,
+        words: model::attribution::ROUGHLY_EVEN_CHANCE,
+        evidence: vec!["Conflicting intelligence: indicators link this incident to Forest Blizzard and Midnight Blizzard with equal support; no single actor is named.".into()],
+        conflict: true,
+        alternatives: vec![
+            Alternative { id: "forest-blizzard".into(), name: "Forest Blizzard".into(), confidence: Confidence::Low },
+            Alternative { id: "midnight-blizzard".into(), name: "Midnight Blizzard".into(), confidence: Confidence::Low },
+        ],
+    });
+    let en = render(&known_indicator_document(&incident), Language::En);
+    assert!(
+        en.text.contains("Not attributed: the indicators point to more than one actor (Forest Blizzard, Midnight Blizzard)."),
+        "{}",
+        en.text
+    );
+    // No attribution weighed yet: no section at all, rather than a guess.
+    incident.attribution = None;
+    let en = render(&known_indicator_document(&incident), Language::En);
+    assert!(!en.text.contains("Who is behind it"), "{}", en.text);
+    assert!(en.text.contains("Indicators matched"), "{}", en.text);
+}
+
+/// The daily digest lists each incident in a few lines, with who is behind it, rather
+/// than rendering as one empty incident.
+#[test]
+fn the_digest_lists_each_incident_with_who_is_behind_it() {
+    let mut brute = incident(DetectionKind::BruteForce, false);
+    brute.id = "0193a000-0000-7000-8000-0000000000dd".into();
+    brute.severity = Severity::Low;
+    brute.sources = (1..=7).map(|n| format!("192.0.2.{n}")).collect();
+    brute.attribution = Some(Attribution {
+        actor: None,
+        confidence: Confidence::Low,
+        words: model::attribution::UNATTRIBUTED,
+        evidence: vec!["No indicator linked to an actor matched, and no catalogued actor is known for technique T1110.001.".into()],
+        conflict: false,
+        alternatives: vec![],
+    });
+    let mut known = known_indicator_incident();
+    known.severity = Severity::Low;
+    let document = tocsin_notify::payload::digest(
+        "0193a000-0000-7000-8000-000000000004",
+        OrgId(1),
+        "St. Brigid's Hospital",
+        &[
+            tocsin_notify::payload::DigestEntry {
+                incident: known,
+                reach: None,
+            },
+            tocsin_notify::payload::DigestEntry {
+                incident: brute,
+                reach: None,
+            },
+        ],
+    );
+    let doc: serde_json::Value = serde_json::from_str(&document).expect("json");
+    let en = render(&doc, Language::En);
+    assert_eq!(
+        en.subject,
+        "[tocsin] Digest: 2 incidents of St. Brigid's Hospital"
+    );
+    for part in [&en.text, &en.html] {
+        assert!(
+            part.contains("Very likely Forest Blizzard (STRONTIUM, APT28) — high confidence"),
+            "{part}"
+        );
+        assert!(
+            part.contains("Not attributed: No indicator linked"),
+            "{part}"
+        );
+        assert!(
+            part.contains("198[.]51[.]100[.]23, 203[.]0[.]113[.]50"),
+            "{part}"
+        );
+        assert!(part.contains("192[.]0[.]2[.]5, and 2 more"), "{part}");
+        assert!(
+            part.contains("0193a000-0000-7000-8000-0000000000dd"),
+            "{part}"
+        );
+        assert!(!part.contains("attack on 0 accounts"), "{part}");
+    }
+    insta::assert_snapshot!("digest_en", shown(&en));
+    let fr = render(&doc, Language::Fr);
+    assert_eq!(
+        fr.subject,
+        "[tocsin] Récapitulatif : 2 incidents de St. Brigid's Hospital"
+    );
+    assert!(
+        fr.text.contains("Très probablement Forest Blizzard"),
+        "{}",
+        fr.text
+    );
+    assert!(fr.text.contains("Attaque non attribuée"), "{}", fr.text);
+    insta::assert_snapshot!("digest_fr", shown(&fr));
 }
