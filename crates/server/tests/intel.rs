@@ -24,6 +24,10 @@ struct Fixture {
 }
 
 async fn fixture() -> Fixture {
+    fixture_with(notify::feeds::IntelConfig::default()).await
+}
+
+async fn fixture_with(config: notify::feeds::IntelConfig) -> Fixture {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = store::Store::open(dir.path()).await.expect("store");
     let enrol = |name: &str| store::NewOrganisation {
@@ -62,7 +66,7 @@ async fn fixture() -> Fixture {
     let intel = Arc::new(
         notify::feeds::Intelligence::open(
             intake.store().clone(),
-            Default::default(),
+            config,
             Arc::clone(&intake),
             Arc::clone(&mail),
         )
@@ -557,5 +561,105 @@ async fn an_export_names_the_organisation_only_when_it_agreed_and_never_its_acco
             .iter()
             .any(|a| a["type"] == "ip-src" && a["value"] == "203.0.113.45"),
         "{misp}"
+    );
+}
+
+#[tokio::test]
+async fn a_configured_misp_feed_is_pulled_on_demand_and_its_state_is_shown() {
+    let sample = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data/intel/misp-feed-sample");
+    assert!(
+        sample.join("manifest.json").is_file(),
+        "{} is missing: the repository must be checked out beside shared/",
+        sample.display()
+    );
+    let feed: intel::source::FeedConfig = toml::from_str(&format!(
+        "name = \"circl\"\nkind = \"misp\"\nlocation = {:?}\n",
+        sample.display().to_string()
+    ))
+    .expect("feed");
+    let f = fixture_with(notify::feeds::IntelConfig {
+        feeds: vec![feed],
+        ..Default::default()
+    })
+    .await;
+    let (status, feeds) = send(&f, "GET", "/api/v1/intel/feeds", &f.operator, vec![]).await;
+    assert_eq!(status, StatusCode::OK, "{feeds}");
+    assert_eq!(feeds[0]["name"], "circl");
+    assert_eq!(
+        feeds[0]["last_success"],
+        Value::Null,
+        "not pulled yet: {feeds}"
+    );
+
+    let (status, pulled) = send(
+        &f,
+        "POST",
+        "/api/v1/intel/feeds/circl/pull",
+        &f.operator,
+        vec![],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{pulled}");
+    // PyMISP's sample feed: 71 attributes marked for detection in two events.
+    assert_eq!(pulled["indicators"], 71, "{pulled}");
+    let (_, feeds) = send(&f, "GET", "/api/v1/intel/feeds", &f.operator, vec![]).await;
+    assert_eq!(feeds[0]["indicators"], 71, "{feeds}");
+    assert!(feeds[0]["last_success"].is_string(), "{feeds}");
+    assert_eq!(feeds[0]["last_error"], Value::Null, "{feeds}");
+
+    // Pulled again: the manifest is unchanged, nothing is new.
+    let (_, again) = send(
+        &f,
+        "POST",
+        "/api/v1/intel/feeds/circl/pull",
+        &f.operator,
+        vec![],
+    )
+    .await;
+    assert_eq!(again["changed"], 0, "{again}");
+    assert_eq!(again["retro_hunt"], Value::Null, "{again}");
+
+    // Uploading into a configured feed is refused with the reason.
+    let (status, refused) = send(
+        &f,
+        "POST",
+        "/api/v1/intel/feeds/circl/bundles",
+        &f.operator,
+        first_bundle(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    assert!(
+        refused.to_string().contains("configured location"),
+        "{refused}"
+    );
+
+    let (_, status_now) = send(&f, "GET", "/api/v1/intel", &f.operator, vec![]).await;
+    assert_eq!(status_now["indicators"], 71, "{status_now}");
+
+    // A message linking to a host of the Sednit event (a subdomain of its domain).
+    let raw = "From: Newsletter <news@bravo-partner.example>\r\n\
+               To: ana@alpha.example\r\n\
+               Subject: Movie night\r\n\
+               Date: Mon, 30 Nov 2026 09:00:00 +0000\r\n\
+               \r\n\
+               Tickets at http://www.movieultimate.com/tickets\r\n";
+    let (status, body) = send(
+        &f,
+        "POST",
+        "/api/v1/mail",
+        &f.alpha,
+        raw.as_bytes().to_vec(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let message = &body["messages"][0];
+    assert_eq!(message["verdict"], "phishing", "{message}");
+    assert!(
+        message["reasons"]
+            .to_string()
+            .contains("5a3c3045-ab0c-4d38-8efe-459002de0b81"),
+        "the MISP attribute's uuid is named: {message}"
     );
 }
