@@ -3,9 +3,10 @@
 //! indicators an incident's sources matched travel with the incident (and into its
 //! attribution) whichever detector opened it.
 
-use std::collections::HashMap;
+use std::net::IpAddr;
 
-use intel::Match;
+use intel::live::Loaded;
+use intel::{Match, Observed};
 use model::{Detection, DetectionKind, EventId, Incident, OrgId, Outcome, Severity, SignIn};
 
 /// The detection for one sign-in that matched `matches` (not empty). One incident per
@@ -76,46 +77,30 @@ pub fn attach<'a>(incident: &mut Incident, matches: impl IntoIterator<Item = &'a
     added
 }
 
-/// The address hits of one batch, by source address: what an incident opened by any
-/// detector inherits from the sign-ins of its sources. Only address matches: a match on
-/// an account name belongs to that account's organisation alone, and cross-organisation
-/// incidents share sources.
-#[derive(Debug, Default)]
-pub struct SourceHits {
-    by_source: HashMap<String, Vec<Match>>,
-}
+/// Source addresses of one incident looked up; an incident lists at most
+/// [`Incident::MAX_LISTED`] and the first ones are the attack's.
+const SOURCES_LOOKED_UP: usize = 100;
 
-impl SourceHits {
-    /// Sources remembered per batch; a batch of a million sign-ins from a million
-    /// listed addresses keeps the first ones.
-    const MAX_SOURCES: usize = 10_000;
-
-    pub fn record(&mut self, source: &str, matches: &[Match]) {
-        if self.by_source.len() >= Self::MAX_SOURCES && !self.by_source.contains_key(source) {
-            return;
-        }
-        let held = self.by_source.entry(source.to_string()).or_default();
-        for m in matches.iter().filter(|m| m.field.starts_with("ipv")) {
-            if !held.contains(m) && held.len() < Incident::MAX_INDICATORS {
-                held.push(m.clone());
-            }
-        }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.by_source.is_empty()
-    }
-
-    /// Attaches the hits of the incident's sources to it.
-    pub fn attach_to(&self, incident: &mut Incident) -> bool {
-        let mut added = false;
-        for source in &incident.sources.clone() {
-            if let Some(matches) = self.by_source.get(source) {
-                added |= attach(incident, matches);
-            }
-        }
-        added
-    }
+/// Attaches what the incident's source addresses match in the live intelligence, at the
+/// incident's last activity: whichever detector opened it (a spray, a campaign settled by
+/// a later sign-in), its sources' indicators travel with it. Only address matches: an
+/// account match belongs to that account's organisation alone. Returns whether anything
+/// was added.
+pub fn attach_sources(incident: &mut Incident, intel: &Loaded) -> bool {
+    let matches: Vec<Match> = incident
+        .sources
+        .iter()
+        .take(SOURCES_LOOKED_UP)
+        .filter_map(|source| source.parse::<IpAddr>().ok())
+        .flat_map(|ip| {
+            let seen = Observed {
+                ips: vec![ip],
+                ..Observed::default()
+            };
+            intel.matches(&seen, incident.last_seen)
+        })
+        .collect();
+    attach(incident, &matches)
 }
 
 /// The evidence of a `known_indicator` mail reason: what matched, which indicator and
@@ -189,15 +174,22 @@ mod tests {
     }
 
     #[test]
-    fn incidents_inherit_only_address_hits_of_their_sources_once() {
-        let mut hits = SourceHits::default();
-        hits.record(
-            "198.51.100.7",
-            &[
-                hit("indicator--1", "ipv4-addr:value", "198.51.100.7"),
-                hit("indicator--2", "user-account:account_login", "ana"),
-            ],
-        );
+    fn incidents_inherit_the_indicators_of_their_source_addresses_once() {
+        let indicator = intel::Indicator {
+            id: "indicator--1".into(),
+            feed: "isac".into(),
+            pattern: "[ipv4-addr:value = '198.51.100.0/24']".into(),
+            name: None,
+            valid_from: None,
+            valid_until: None,
+            modified: None,
+            actors: vec!["apt28".into()],
+            techniques: vec![],
+            malware: vec![],
+            confidence: None,
+            labels: vec!["anonymising-vpn".into()],
+        };
+        let intel = Loaded::build(vec![indicator], &[], vec![], jiff::Timestamp::MIN);
         let t = jiff::Timestamp::UNIX_EPOCH;
         let mut incident = Incident {
             id: "i".into(),
@@ -208,7 +200,11 @@ mod tests {
             state: IncidentState::New,
             campaign_key: "k".into(),
             accounts: vec![],
-            sources: vec!["198.51.100.7".into(), "203.0.113.1".into()],
+            sources: vec![
+                "198.51.100.7".into(),
+                "203.0.113.1".into(),
+                "not an address".into(),
+            ],
             compromised_accounts: vec![],
             first_seen: t,
             last_seen: t,
@@ -218,12 +214,13 @@ mod tests {
             indicators: vec![],
             attribution: None,
         };
-        assert!(hits.attach_to(&mut incident));
+        assert!(attach_sources(&mut incident, &intel));
         assert!(
-            !hits.attach_to(&mut incident),
+            !attach_sources(&mut incident, &intel),
             "nothing new the second time"
         );
         assert_eq!(incident.indicators.len(), 1);
-        assert_eq!(incident.indicators[0].indicator, "indicator--1");
+        assert_eq!(incident.indicators[0].observed, "198.51.100.7");
+        assert_eq!(incident.indicators[0].labels, ["anonymising-vpn"]);
     }
 }

@@ -14,7 +14,7 @@ use tokio::sync::{Mutex, Notify};
 
 use crate::config::NotifyConfig;
 use crate::correlate::{Change, absorb};
-use crate::indicators::{self, SourceHits};
+use crate::indicators;
 use crate::lifecycle::{self, Sample};
 use crate::payload;
 use detect::{DetectConfig, Detectors};
@@ -238,7 +238,6 @@ struct Batch {
     intel: Arc<Loaded>,
     organisations: HashMap<OrgId, Organisation>,
     touched: HashMap<(OrgId, String), Touched>,
-    hits: SourceHits,
 }
 
 impl Batch {
@@ -247,7 +246,6 @@ impl Batch {
             intel,
             organisations: HashMap::new(),
             touched: HashMap::new(),
-            hits: SourceHits::default(),
         }
     }
 
@@ -262,9 +260,6 @@ impl Batch {
         matches: Vec<Match>,
     ) -> Result<(), StoreError> {
         let known = (!matches.is_empty()).then(|| {
-            if let Some(ip) = observation.sign_in.source_ip {
-                self.hits.record(&ip.to_string(), &matches);
-            }
             let mut detection = indicators::detection(
                 observation.org,
                 observation.id,
@@ -332,7 +327,7 @@ impl Batch {
                     }
                 }
             };
-            self.hits.attach_to(&mut t.incident);
+            indicators::attach_sources(&mut t.incident, &self.intel);
             t.incident.attribution =
                 Some(self.intel.attribute(&t.incident, Some(organisation.sector)));
             crate::correlate::refresh_summary(&mut t.incident);

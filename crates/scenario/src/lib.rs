@@ -21,7 +21,7 @@ mod render;
 
 pub use attack::{BruteForce, PasswordSpray, brute_force, password_spray};
 pub use benign::{Benign, benign};
-pub use demo::{Demo, DemoOrg, ExpectedDetection, demo};
+pub use demo::{Demo, DemoOrg, ExpectedDetection, SPRAY_SOURCE, demo};
 pub use distributed::{
     CrossOrgCampaign, DistributedSpray, RotatingCampaign, cross_org_campaign, distributed_spray,
     rotating_campaign, spray_address,

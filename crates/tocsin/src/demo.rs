@@ -98,6 +98,26 @@ pub async fn run(listen: SocketAddr, once: bool, seed: u64) -> anyhow::Result<()
         );
         keys.push((created.id, created.name.clone(), key));
     }
+    // The health ISAC the service belongs to shares what it knows, as a STIX bundle: the
+    // spray's network (Forest Blizzard's, in its reporting) and the WHO lookalike (Ruby
+    // Sleet's). Every sign-in and message is matched against it from now on.
+    let operator = store.create_api_key(store::Principal::Operator).await?;
+    let response = client
+        .post(format!("{base}/api/v1/intel/feeds/health-isac/bundles"))
+        .bearer_auth(&operator)
+        .body(isac_bundle(start)?.to_string())
+        .send()
+        .await?;
+    let status = response.status();
+    let taken: serde_json::Value = response.json().await?;
+    anyhow::ensure!(
+        status.is_success(),
+        "the bundle upload answered {status}: {taken}"
+    );
+    println!(
+        "\nThe health ISAC shares a STIX 2.1 bundle (POST /api/v1/intel/feeds/health-isac/bundles): {} indicators, {} actors, {} problems.",
+        taken["indicators"], taken["actors"], taken["problem_count"]
+    );
     println!(
         "\nReplaying 24 hours of sign-ins ({} organisations) through POST /api/v1/signins:",
         demo.orgs.len()
@@ -214,6 +234,16 @@ pub async fn run(listen: SocketAddr, once: bool, seed: u64) -> anyhow::Result<()
         let mut out = Vec::new();
         crate::scan::write_table(&mut out, &incidents)?;
         print!("{}", String::from_utf8_lossy(&out));
+        for incident in &incidents {
+            if let Some(attribution) = incident.attribution.as_ref().filter(|a| a.actor.is_some()) {
+                println!(
+                    "  ↳ {}: {} — who: {}",
+                    incident.id,
+                    incident.kind.title(),
+                    attribution.headline()
+                );
+            }
+        }
         println!("  Try: curl -s -H 'Authorization: Bearer {key}' {base}/api/v1/incidents");
     }
     if !once {
@@ -226,6 +256,64 @@ pub async fn run(listen: SocketAddr, once: bool, seed: u64) -> anyhow::Result<()
         "not every notification was delivered"
     );
     Ok(())
+}
+
+/// What the demo's ISAC shares: two intrusion sets, an indicator for each, and the
+/// relationships that say which indicates which.
+fn isac_bundle(day: jiff::Timestamp) -> anyhow::Result<serde_json::Value> {
+    // Valid since long before the replayed day and the corpus messages' dates (2020).
+    let _ = day;
+    let since = "2020-01-01T00:00:00Z";
+    let object = |kind: &str, id: &str, rest: serde_json::Value| {
+        let mut object = serde_json::json!({
+            "type": kind,
+            "spec_version": "2.1",
+            "id": format!("{kind}--{id}"),
+            "created": since,
+            "modified": since,
+        });
+        if let (Some(object), Some(rest)) = (object.as_object_mut(), rest.as_object()) {
+            object.extend(rest.clone());
+        }
+        object
+    };
+    let network = model::Network::of(scenario::SPRAY_SOURCE);
+    Ok(serde_json::json!({
+        "type": "bundle",
+        "id": "bundle--3f9b1a52-0c61-4d7e-9f3a-8a3c1e6b2d10",
+        "objects": [
+            object("intrusion-set", "bef4c620-0787-42a8-a96d-b7eb6e85917c", serde_json::json!({
+                "name": "APT28", "aliases": ["Forest Blizzard", "STRONTIUM"],
+            })),
+            object("intrusion-set", "0f8a7b7e-5a3e-4a43-9b8e-2a6b9c1d4e5f", serde_json::json!({
+                "name": "CERIUM", "aliases": ["Ruby Sleet"],
+            })),
+            object("indicator", "6f1c5b2e-8d4a-4c3b-9e7f-1a2b3c4d5e6f", serde_json::json!({
+                "name": "Password-spray egress seen against health-sector tenants",
+                "indicator_types": ["malicious-activity"],
+                "pattern": format!("[ipv4-addr:value = '{network}']"),
+                "pattern_type": "stix",
+                "valid_from": since,
+            })),
+            object("indicator", "2d3e4f50-6a7b-4c8d-9e0f-1a2b3c4d5e70", serde_json::json!({
+                "name": "WHO lookalike domain used for COVID-19 vaccine lures",
+                "indicator_types": ["malicious-activity"],
+                "pattern": "[domain-name:value = 'who-int.org']",
+                "pattern_type": "stix",
+                "valid_from": since,
+            })),
+            object("relationship", "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d", serde_json::json!({
+                "relationship_type": "indicates",
+                "source_ref": "indicator--6f1c5b2e-8d4a-4c3b-9e7f-1a2b3c4d5e6f",
+                "target_ref": "intrusion-set--bef4c620-0787-42a8-a96d-b7eb6e85917c",
+            })),
+            object("relationship", "1b2c3d4e-5f60-4718-a9b0-c1d2e3f40516", serde_json::json!({
+                "relationship_type": "indicates",
+                "source_ref": "indicator--2d3e4f50-6a7b-4c8d-9e0f-1a2b3c4d5e70",
+                "target_ref": "intrusion-set--0f8a7b7e-5a3e-4a43-9b8e-2a6b9c1d4e5f",
+            })),
+        ],
+    }))
 }
 
 /// A webhook receiver as an organisation would run one: it verifies the signature and

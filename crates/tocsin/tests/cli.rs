@@ -298,12 +298,13 @@ fn the_demo_delivers_every_notification_by_webhook_with_a_valid_signature_and_by
     let output = tocsin(&["demo", "--listen", "127.0.0.1:0", "--once"], None);
     let out = stdout(&output);
     assert!(output.status.success(), "{out}\n{}", stderr(&output));
-    // Seven sign-in incidents and four phishing incidents open; the replayed day starts at
-    // a UTC midnight whatever the hour, so no spray incident is escalated by the brute
+    // Seven sign-in incidents, three known-indicator incidents (the ISAC's bundle names
+    // the spray's network) and four phishing incidents open; the replayed day starts at a
+    // UTC midnight whatever the hour, so no spray incident is escalated by the brute
     // force's account takeover (it falls outside the compromise window).
     let opened = out.matches("(incident.opened,").count();
     let escalated = out.matches("(incident.escalated,").count();
-    assert_eq!(opened, 11, "{out}");
+    assert_eq!(opened, 14, "{out}");
     assert_eq!(escalated, 0, "{out}");
     let sent = opened + escalated;
     // Each notification goes to the organisation's webhook and to its security team's
@@ -315,24 +316,24 @@ fn the_demo_delivers_every_notification_by_webhook_with_a_valid_signature_and_by
         )),
         "{out}"
     );
-    // The vaccine maker reads French: four phishing and two spray notices.
+    // The vaccine maker reads French: four phishing, two spray and one indicator notices.
     let northwind = out
         .lines()
         .find(|l| {
-            l.contains("✉ security@northwind-vaccines.example: 6 e-mail(s), such as: [tocsin] ")
+            l.contains("✉ security@northwind-vaccines.example: 7 e-mail(s), such as: [tocsin] ")
         })
         .unwrap_or_else(|| panic!("the vaccine maker's mailbox: {out}"));
     assert!(northwind.ends_with(" de Northwind Vaccines"), "{northwind}");
     assert!(
-        out.contains("✉ security@stbrigids-hospital.example: 3 e-mail(s)"),
+        out.contains("✉ security@stbrigids-hospital.example: 4 e-mail(s)"),
         "{out}"
     );
     assert!(
-        out.contains("✉ security@openwitness.example: 2 e-mail(s)"),
+        out.contains("✉ security@openwitness.example: 3 e-mail(s)"),
         "{out}"
     );
-    assert!(out.contains("St. Brigid's Hospital (3 incidents)"), "{out}");
-    assert!(out.contains("Northwind Vaccines (6 incidents)"), "{out}");
+    assert!(out.contains("St. Brigid's Hospital (4 incidents)"), "{out}");
+    assert!(out.contains("Northwind Vaccines (7 incidents)"), "{out}");
     assert!(
         out.contains("Judging 7 inbound messages for Northwind Vaccines"),
         "{out}"
@@ -343,7 +344,23 @@ fn the_demo_delivers_every_notification_by_webhook_with_a_valid_signature_and_by
         4 + 4,
         "four notifications and four incident summaries: {out}"
     );
-    assert!(out.contains("Open Witness (2 incidents)"), "{out}");
+    assert!(out.contains("Open Witness (3 incidents)"), "{out}");
+    // The ISAC's bundle attributes the spray (its known-indicator, spray and campaign
+    // incidents at each organisation) and the WHO lookalike.
+    assert!(
+        out.contains("The health ISAC shares a STIX 2.1 bundle (POST /api/v1/intel/feeds/health-isac/bundles): 2 indicators, 2 actors, 0 problems."),
+        "{out}"
+    );
+    assert_eq!(
+        out.matches("who: Forest Blizzard (STRONTIUM, APT28): very likely, high confidence")
+            .count(),
+        9,
+        "{out}"
+    );
+    assert!(
+        out.contains("Spear-phishing — who: Ruby Sleet (CERIUM): very likely, high confidence"),
+        "{out}"
+    );
     assert_eq!(
         out.matches("treat it as compromised").count(),
         2 + 2 * escalated,
