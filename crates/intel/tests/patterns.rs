@@ -460,7 +460,7 @@ fn collect_patterns(json: &serde_json::Value, out: &mut Vec<String>) {
 /// The fuzzer's seeds are patterns the parser accepts, so fuzzing starts from valid input.
 #[test]
 fn fuzz_seeds_parse() {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fuzz/corpus/pattern");
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fuzz/corpus/pattern");
     let mut seeds = 0;
     for entry in std::fs::read_dir(dir)
         .expect("the fuzz corpus is present")

@@ -3,8 +3,8 @@
 //! against an event without panicking.
 #![no_main]
 
-use intel::pattern::{compile, parse};
-use intel::{Observed, ObservedFile};
+use tocsin_intel::pattern::{compile, parse};
+use tocsin_intel::{Observed, ObservedFile};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -12,7 +12,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     match parse(text) {
-        Err(e) => assert!(e.offset <= text.len().max(intel::pattern::MAX_PATTERN_LEN)),
+        Err(e) => assert!(e.offset <= text.len().max(tocsin_intel::pattern::MAX_PATTERN_LEN)),
         Ok(pattern) => {
             if let Ok(compiled) = compile(&pattern) {
                 let seen = Observed {
