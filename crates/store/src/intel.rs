@@ -15,6 +15,9 @@ use crate::signins::signin_from_row;
 use crate::{Result, Store, corrupt, now_text};
 use model::{Observation, OrgId};
 
+/// Retro-hunt records kept; older finished ones are deleted as new ones start.
+pub const MAX_RETRO_HUNTS: i64 = 1000;
+
 /// A feed as configured or uploaded, with what its last pull did.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Feed {
@@ -370,13 +373,21 @@ impl Store {
         )
     }
 
-    /// Starts a retro-hunt record; the caller updates it as it goes.
+    /// Starts a retro-hunt record; the caller updates it as it goes. Only the newest
+    /// [`MAX_RETRO_HUNTS`] records are kept.
     pub async fn start_retro_hunt(
         &self,
         since: Timestamp,
         indicators_since: Timestamp,
         events_total: i64,
     ) -> Result<i64> {
+        sqlx::query(
+            "DELETE FROM retro_hunts WHERE state != 'running' AND id <= \
+             (SELECT max(id) FROM retro_hunts) - ?",
+        )
+        .bind(MAX_RETRO_HUNTS)
+        .execute(&self.pool)
+        .await?;
         Ok(sqlx::query_scalar(
             "INSERT INTO retro_hunts (started_at, since_us, indicators_since_us, state, events_total) \
              VALUES (?, ?, ?, 'running', ?) RETURNING id",
