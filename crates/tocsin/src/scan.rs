@@ -276,7 +276,12 @@ async fn load_intel(paths: &[PathBuf]) -> anyhow::Result<Loaded> {
     // Old logs are scanned with the intelligence of today: an indicator that expired
     // since must still match the events of its time, so none is dropped when compiling
     // and each is judged live at the event's own time.
-    let loaded = Loaded::build(held.into_indicators(), &benign, actors, jiff::Timestamp::MIN);
+    let loaded = Loaded::build(
+        held.into_indicators(),
+        &benign,
+        actors,
+        jiff::Timestamp::MIN,
+    );
     problems.extend(loaded.problems.iter().cloned());
     let _ = writeln!(
         err,
@@ -461,7 +466,7 @@ pub(crate) fn write_table(out: &mut impl Write, incidents: &[Incident]) -> io::R
         for m in incident.indicators.iter().take(LISTED_INDICATORS) {
             writeln!(
                 out,
-                "  indicator {} of feed {}: {} {}",
+                "  indicator: {} of feed {} matched {} = {}",
                 m.indicator, m.feed, m.field, m.observed
             )?;
         }

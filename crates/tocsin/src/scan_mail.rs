@@ -126,12 +126,11 @@ pub fn scan_mail(
             // service judges one it receives.
             let at = message.date.unwrap_or_else(jiff::Timestamp::now);
             let mut findings = analyser.findings(&message, &own);
-            findings.extend(intel.matches(&seen, at).iter().map(|m| {
-                Finding::new(
-                    Code::KnownIndicator,
-                    notify::indicators::mail_evidence(m),
-                )
-            }));
+            findings.extend(
+                intel.matches(&seen, at).iter().map(|m| {
+                    Finding::new(Code::KnownIndicator, notify::indicators::mail_evidence(m))
+                }),
+            );
             let analysis = analyser.verdict(findings);
             match analysis.verdict {
                 Verdict::Phishing => tally.phishing += 1,

@@ -88,7 +88,7 @@ fn sshd(account: &str, ip: &str, start: u32, count: u32, accepted: bool) -> Stri
 /// expired network (expired before the log).
 fn log() -> String {
     sshd("root", "203.0.113.5", 0, 11, false)
-        + &sshd("admin", "198.51.100.9", 20, 1, false)
+        + &sshd("backup", "198.51.100.9", 20, 1, false)
         + &sshd("admin", "192.0.2.44", 30, 11, false)
 }
 
@@ -111,7 +111,10 @@ fn a_sign_in_from_a_bundle_network_is_a_known_indicator_attributed_to_its_actor(
 
     let known = by_kind(&found, "known_indicator", "root");
     assert_eq!(known["id"], "scan-0001");
-    assert_eq!(known["severity"], "high", "linked to an actor, not a success");
+    assert_eq!(
+        known["severity"], "high",
+        "linked to an actor, not a success"
+    );
     assert_eq!(known["sources"], serde_json::json!(["203.0.113.5"]));
     assert_eq!(known["evidence_count"], 11);
     let hit = &known["indicators"][0];
@@ -128,7 +131,9 @@ fn a_sign_in_from_a_bundle_network_is_a_known_indicator_attributed_to_its_actor(
     assert_eq!(hit["labels"], serde_json::json!(["malicious-activity"]));
     let reason = known["reasons"][0].as_str().expect("reason");
     assert!(
-        reason.contains(&format!("indicator {SPRAY_NETWORK} of feed forest-blizzard")),
+        reason.contains(&format!(
+            "indicator {SPRAY_NETWORK} of feed forest-blizzard"
+        )),
         "{reason}"
     );
     let attribution = &known["attribution"];
@@ -176,10 +181,7 @@ fn a_sign_in_from_a_bundle_network_is_a_known_indicator_attributed_to_its_actor(
 #[test]
 fn the_table_names_the_indicator_and_the_attribution_under_each_incident() {
     let bundle = data("forest-blizzard.json");
-    let output = tocsin(
-        &["scan", "--year", "2026", "--intel", &bundle, "-"],
-        &log(),
-    );
+    let output = tocsin(&["scan", "--year", "2026", "--intel", &bundle, "-"], &log());
     assert!(output.status.success(), "{}", stderr(&output));
     insta::assert_snapshot!("scan_intel_table", stdout(&output));
 }
@@ -220,7 +222,18 @@ fn a_plain_list_of_tor_exits_matches_the_same_way() {
         known["indicators"][0]["labels"],
         serde_json::json!(["tor-exits"])
     );
-    assert_eq!(known["attribution"]["words"], "unattributed");
+    // A list links no actor: only behaviour is weighed (the technique, Tor egress), which
+    // never says more than an even chance at low confidence.
+    let attribution = &known["attribution"];
+    assert_eq!(attribution["words"], "roughly even chance", "{attribution}");
+    assert_eq!(attribution["confidence"], "low");
+    let evidence = attribution["evidence"].to_string();
+    assert!(
+        evidence.contains("on a tor-exits list")
+            && evidence.contains("Indicator tor-exits:3 (tor-exits) matched")
+            && evidence.contains("links it to no actor"),
+        "{evidence}"
+    );
     assert!(
         stderr(&output).contains(&format!(
             "Intelligence {list}: list, 2 indicators, 0 actors, 0 benign values, 0 problems."
@@ -284,11 +297,14 @@ fn the_misp_feed_sample_loads_and_matches_its_addresses() {
     assert_eq!(hit["indicator"], "5a3ce5f8-99b4-41a2-915a-4bf8950d210f");
     assert_eq!(hit["feed"], "misp-feed-sample");
     assert_eq!(hit["pattern"], "[ipv4-addr:value = '95.215.45.43']");
+    // The Sednit event's `threat-actor="Sofacy"` galaxy cluster is the catalogue's APT28.
+    assert_eq!(found[0]["attribution"]["actor"]["id"], "apt28");
+    assert_eq!(found[0]["attribution"]["words"], "very likely");
     let err = stderr(&output);
     assert!(
         err.contains(&format!(
-            "Intelligence {feed}: misp, 71 indicators, "
-        )) && err.contains("0 benign values, 0 problems."),
+            "Intelligence {feed}: misp, 71 indicators, 1 actor, 0 benign values, 0 problems."
+        )),
         "{err}"
     );
 }
@@ -344,4 +360,69 @@ fn an_unreadable_intel_path_stops_the_scan_with_the_reason() {
         err.contains("cannot read the intelligence in /nonexistent/feed.json"),
         "{err}"
     );
+}
+
+/// One indicator in a bundle of its own: `modified` says which version is newer.
+fn one_indicator_bundle(modified: &str, network: &str) -> String {
+    serde_json::json!({
+        "type": "bundle",
+        "id": "bundle--9b8c7d6e-5f4a-4b3c-8d2e-1f0a9b8c7d6e",
+        "objects": [{
+            "type": "indicator",
+            "spec_version": "2.1",
+            "id": "indicator--0d1e2f3a-4b5c-4d6e-8f7a-9b0c1d2e3f4a",
+            "created": "2026-01-01T00:00:00.000Z",
+            "modified": modified,
+            "pattern": format!("[ipv4-addr:value = '{network}']"),
+            "pattern_type": "stix",
+            "valid_from": "2026-01-01T00:00:00Z"
+        }]
+    })
+    .to_string()
+}
+
+#[test]
+fn across_files_the_newest_version_of_an_indicator_counts_whatever_the_order() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let older = dir.path().join("older.json");
+    let newer = dir.path().join("newer.json");
+    std::fs::write(
+        &older,
+        one_indicator_bundle("2026-01-01T00:00:00.000Z", "203.0.113.0/24"),
+    )
+    .expect("write");
+    std::fs::write(
+        &newer,
+        one_indicator_bundle("2026-02-01T00:00:00.000Z", "198.51.100.0/24"),
+    )
+    .expect("write");
+    let log = sshd("root", "203.0.113.5", 0, 1, false) + &sshd("ana", "198.51.100.7", 5, 1, false);
+    for (first, second) in [(&newer, &older), (&older, &newer)] {
+        let output = tocsin(
+            &[
+                "scan",
+                "--json",
+                "--year",
+                "2026",
+                "--intel",
+                first.to_str().expect("path"),
+                "--intel",
+                second.to_str().expect("path"),
+                "-",
+            ],
+            &log,
+        );
+        let found = incidents(&output);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0]["sources"], serde_json::json!(["198.51.100.7"]));
+        assert_eq!(
+            found[0]["indicators"][0]["pattern"],
+            "[ipv4-addr:value = '198.51.100.0/24']"
+        );
+        assert!(
+            stderr(&output).contains("Matching against 1 indicator and "),
+            "{}",
+            stderr(&output)
+        );
+    }
 }
