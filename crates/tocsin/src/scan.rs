@@ -246,7 +246,8 @@ async fn load_intel(paths: &[PathBuf]) -> anyhow::Result<Loaded> {
     if paths.is_empty() {
         return Ok(Loaded::empty());
     }
-    let mut err = io::stderr().lock();
+    // Not locked across the loads: a feed reader may log while it reads.
+    let mut err = io::stderr();
     let mut held = intel::stix::IndicatorSet::default();
     let mut actors = Vec::new();
     let mut benign = Vec::new();
@@ -256,19 +257,29 @@ async fn load_intel(paths: &[PathBuf]) -> anyhow::Result<Loaded> {
             .await
             .with_context(|| format!("cannot read the intelligence in {}", path.display()))?;
         let values: usize = read.benign.iter().map(|b| b.values.len()).sum();
+        let revoked = if kind == intel::source::FeedKind::Stix {
+            revoked_ids(path)
+        } else {
+            Vec::new()
+        };
         let _ = writeln!(
             err,
-            "Intelligence {}: {}, {}, {}, {}, {}.",
+            "Intelligence {}: {}, {}, {}, {}, {}{}.",
             path.display(),
             kind.as_str(),
             count(read.indicators.len() as u64, "indicator", "indicators"),
             count(read.actors.len() as u64, "actor", "actors"),
             count(values as u64, "benign value", "benign values"),
             count(read.problems.len() as u64, "problem", "problems"),
+            if revoked.is_empty() {
+                String::new()
+            } else {
+                format!("; {} revoked", revoked.len())
+            },
         );
-        // Two files may hold versions of one indicator: the newest counts, as when the
-        // service pulls a feed again.
-        held.merge(read.indicators, Vec::new());
+        // Two files may hold versions of one indicator: the newest counts, and one
+        // revoked in any file matches in none, as when the service pulls a feed again.
+        held.merge(read.indicators, revoked);
         actors.extend(read.actors);
         benign.extend(read.benign);
         problems.extend(read.problems);
@@ -300,6 +311,21 @@ async fn load_intel(paths: &[PathBuf]) -> anyhow::Result<Loaded> {
         let _ = writeln!(err, "  … and {} more.", problems.len() - LISTED_PROBLEMS);
     }
     Ok(loaded)
+}
+
+/// The ids a STIX bundle revokes. `source::load_path` leaves revoked objects out of what
+/// it gives; their ids must still withdraw the versions other files hold.
+fn revoked_ids(path: &Path) -> Vec<String> {
+    let small_enough =
+        std::fs::metadata(path).is_ok_and(|m| m.len() <= intel::stix::MAX_BUNDLE_BYTES as u64);
+    if !small_enough {
+        return Vec::new();
+    }
+    std::fs::read(path)
+        .ok()
+        .and_then(|bytes| intel::stix::read("", &path.display().to_string(), &bytes).ok())
+        .map(|bundle| bundle.revoked)
+        .unwrap_or_default()
 }
 
 pub async fn scan(mut args: ScanArgs) -> anyhow::Result<ExitCode> {

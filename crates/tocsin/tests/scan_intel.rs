@@ -168,7 +168,7 @@ fn a_sign_in_from_a_bundle_network_is_a_known_indicator_attributed_to_its_actor(
     let err = stderr(&output);
     assert!(
         err.contains(&format!(
-            "Intelligence {bundle}: stix, 3 indicators, 1 actor, 0 benign values, 0 problems."
+            "Intelligence {bundle}: stix, 3 indicators, 1 actor, 0 benign values, 0 problems; 1 revoked."
         )),
         "{err}"
     );
@@ -364,6 +364,10 @@ fn an_unreadable_intel_path_stops_the_scan_with_the_reason() {
 
 /// One indicator in a bundle of its own: `modified` says which version is newer.
 fn one_indicator_bundle(modified: &str, network: &str) -> String {
+    versioned_bundle(modified, network, false)
+}
+
+fn versioned_bundle(modified: &str, network: &str, revoked: bool) -> String {
     serde_json::json!({
         "type": "bundle",
         "id": "bundle--9b8c7d6e-5f4a-4b3c-8d2e-1f0a9b8c7d6e",
@@ -375,7 +379,8 @@ fn one_indicator_bundle(modified: &str, network: &str) -> String {
             "modified": modified,
             "pattern": format!("[ipv4-addr:value = '{network}']"),
             "pattern_type": "stix",
-            "valid_from": "2026-01-01T00:00:00Z"
+            "valid_from": "2026-01-01T00:00:00Z",
+            "revoked": revoked
         }]
     })
     .to_string()
@@ -425,4 +430,74 @@ fn across_files_the_newest_version_of_an_indicator_counts_whatever_the_order() {
             stderr(&output)
         );
     }
+}
+
+#[test]
+fn an_indicator_revoked_in_one_file_matches_in_none() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let held = dir.path().join("held.json");
+    let revoking = dir.path().join("revoking.json");
+    std::fs::write(
+        &held,
+        versioned_bundle("2026-01-01T00:00:00.000Z", "203.0.113.0/24", false),
+    )
+    .expect("write");
+    std::fs::write(
+        &revoking,
+        versioned_bundle("2026-02-01T00:00:00.000Z", "203.0.113.0/24", true),
+    )
+    .expect("write");
+    for (first, second) in [(&held, &revoking), (&revoking, &held)] {
+        let output = tocsin(
+            &[
+                "scan",
+                "--json",
+                "--year",
+                "2026",
+                "--intel",
+                first.to_str().expect("path"),
+                "--intel",
+                second.to_str().expect("path"),
+                "-",
+            ],
+            &sshd("root", "203.0.113.5", 0, 1, false),
+        );
+        assert_eq!(incidents(&output), Vec::<Value>::new());
+        let err = stderr(&output);
+        assert!(
+            err.contains("revoking.json: stix, 0 indicators, 0 actors, 0 benign values, 0 problems; 1 revoked.")
+                && err.contains("Matching against 0 indicators and "),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn a_warning_listed_address_never_alerts_while_its_neighbours_do() {
+    let bundle = data("forest-blizzard.json");
+    let warninglist = data("office-egress.json");
+    let output = tocsin(
+        &[
+            "scan",
+            "--json",
+            "--year",
+            "2026",
+            "--intel",
+            &bundle,
+            "--intel",
+            &warninglist,
+            "-",
+        ],
+        &(sshd("ana", "203.0.113.200", 0, 1, true) + &sshd("bo", "203.0.113.201", 5, 1, false)),
+    );
+    let found = incidents(&output);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["sources"], serde_json::json!(["203.0.113.201"]));
+    assert!(
+        stderr(&output).contains(&format!(
+            "Intelligence {warninglist}: warninglist, 0 indicators, 0 actors, 1 benign value, 0 problems."
+        )),
+        "{}",
+        stderr(&output)
+    );
 }
