@@ -184,7 +184,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             demo::run(args.listen, args.once, args.seed).await?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Scan(args) => scan::scan(args),
+        Command::Scan(args) => scan::scan(args).await,
         Command::Parse(args) => scan::parse(args),
         Command::OperatorKey(args) => {
             let store = open_store(&args.data_dir).await?;

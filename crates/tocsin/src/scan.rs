@@ -1,5 +1,7 @@
 //! `tocsin scan` and `tocsin parse`: the service's parsers and detectors over files,
-//! offline. Nothing is stored and nothing is sent.
+//! offline. Nothing is stored and nothing is sent. With `--intel`, every sign-in and
+//! message is also matched against threat intelligence read from files, the way the
+//! service's intakes match them against its feeds, so that service and scan agree.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -11,13 +13,21 @@ use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use ingest::{ParseOptions, Parsed, SourceReader};
-use model::{EventId, Incident, Observation, OrgId};
+use intel::Observed;
+use intel::live::Loaded;
+use model::{DetectionKind, EventId, Incident, Observation, OrgId};
 use notify::correlate::absorb;
+use notify::indicators::{self, SourceHits};
 
 use crate::config::Config;
 
 /// How many unreadable records the closing summary lists; the count covers all.
 const LISTED_ERRORS: usize = 20;
+/// How many intelligence problems (refused patterns, unreadable objects) are listed; the
+/// count covers all.
+const LISTED_PROBLEMS: usize = 20;
+/// Indicator matches the table names under an incident; the JSON has them all.
+const LISTED_INDICATORS: usize = 3;
 
 #[derive(clap::Args)]
 pub struct InputArgs {
@@ -42,6 +52,13 @@ pub struct ScanArgs {
     /// Configuration file whose `[detect]` thresholds and `[enrich]` databases to use.
     #[arg(long, short)]
     config: Option<PathBuf>,
+    /// Threat intelligence to match every sign-in and message against; repeat for
+    /// several. A STIX 2.1 bundle, a MISP feed directory (with `manifest.json`) or a MISP
+    /// event, a MISP warning list (its values never alert), or a plain list of addresses,
+    /// networks, domains, URLs or hashes, one per line. What each held is reported on
+    /// standard error; an indicator is judged live at each event's own time.
+    #[arg(long = "intel", value_name = "PATH")]
+    intel: Vec<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -222,8 +239,98 @@ pub fn parse(args: ParseArgs) -> anyhow::Result<ExitCode> {
     Ok(tally.report())
 }
 
-pub fn scan(mut args: ScanArgs) -> anyhow::Result<ExitCode> {
+/// Reads every `--intel` path and compiles what they hold, reporting on standard error
+/// what each gave and what was refused. A path that cannot be read at all stops the
+/// scan: a scan the user believes was checked against intelligence must be.
+async fn load_intel(paths: &[PathBuf]) -> anyhow::Result<Loaded> {
+    if paths.is_empty() {
+        return Ok(Loaded::empty());
+    }
+    // Not locked across the loads: a feed reader may log while it reads.
+    let mut err = io::stderr();
+    let mut held = intel::stix::IndicatorSet::default();
+    let mut actors = Vec::new();
+    let mut benign = Vec::new();
+    let mut problems = Vec::new();
+    for path in paths {
+        let (kind, read) = intel::source::load_path(path)
+            .await
+            .with_context(|| format!("cannot read the intelligence in {}", path.display()))?;
+        let values: usize = read.benign.iter().map(|b| b.values.len()).sum();
+        let revoked = if kind == intel::source::FeedKind::Stix {
+            revoked_ids(path)
+        } else {
+            Vec::new()
+        };
+        let _ = writeln!(
+            err,
+            "Intelligence {}: {}, {}, {}, {}, {}{}.",
+            path.display(),
+            kind.as_str(),
+            count(read.indicators.len() as u64, "indicator", "indicators"),
+            count(read.actors.len() as u64, "actor", "actors"),
+            count(values as u64, "benign value", "benign values"),
+            count(read.problems.len() as u64, "problem", "problems"),
+            if revoked.is_empty() {
+                String::new()
+            } else {
+                format!("; {} revoked", revoked.len())
+            },
+        );
+        // Two files may hold versions of one indicator: the newest counts, and one
+        // revoked in any file matches in none, as when the service pulls a feed again.
+        held.merge(read.indicators, revoked);
+        actors.extend(read.actors);
+        benign.extend(read.benign);
+        problems.extend(read.problems);
+    }
+    // Old logs are scanned with the intelligence of today: an indicator that expired
+    // since must still match the events of its time, so none is dropped when compiling
+    // and each is judged live at the event's own time.
+    let loaded = Loaded::build(
+        held.into_indicators(),
+        &benign,
+        actors,
+        jiff::Timestamp::MIN,
+    );
+    problems.extend(loaded.problems.iter().cloned());
+    let _ = writeln!(
+        err,
+        "Matching against {} and {} known actors; {}.",
+        count(loaded.indicators as u64, "indicator", "indicators"),
+        loaded.actors.len(),
+        count(problems.len() as u64, "problem", "problems"),
+    );
+    for problem in problems.iter().take(LISTED_PROBLEMS) {
+        let _ = match &problem.object {
+            Some(object) => writeln!(err, "  {}: {object}: {}", problem.source, problem.reason),
+            None => writeln!(err, "  {}: {}", problem.source, problem.reason),
+        };
+    }
+    if problems.len() > LISTED_PROBLEMS {
+        let _ = writeln!(err, "  … and {} more.", problems.len() - LISTED_PROBLEMS);
+    }
+    Ok(loaded)
+}
+
+/// The ids a STIX bundle revokes. `source::load_path` leaves revoked objects out of what
+/// it gives; their ids must still withdraw the versions other files hold.
+fn revoked_ids(path: &Path) -> Vec<String> {
+    let small_enough =
+        std::fs::metadata(path).is_ok_and(|m| m.len() <= intel::stix::MAX_BUNDLE_BYTES as u64);
+    if !small_enough {
+        return Vec::new();
+    }
+    std::fs::read(path)
+        .ok()
+        .and_then(|bytes| intel::stix::read("", &path.display().to_string(), &bytes).ok())
+        .map(|bundle| bundle.revoked)
+        .unwrap_or_default()
+}
+
+pub async fn scan(mut args: ScanArgs) -> anyhow::Result<ExitCode> {
     let config = load_config(args.config.as_deref())?;
+    let intel = load_intel(&args.intel).await?;
     // Mail and sign-in logs can be scanned together; each goes its own way.
     let (mail_paths, log_paths): (Vec<PathBuf>, Vec<PathBuf>) = args
         .input
@@ -232,7 +339,7 @@ pub fn scan(mut args: ScanArgs) -> anyhow::Result<ExitCode> {
         .partition(|path| crate::scan_mail::is_mail_input(path));
     args.input.files = log_paths;
     if !mail_paths.is_empty() {
-        let tally = crate::scan_mail::scan_mail(&mail_paths, &config.mail, args.json)?;
+        let tally = crate::scan_mail::scan_mail(&mail_paths, &config.mail, &intel, args.json)?;
         tally.report(&mut io::stderr().lock());
         if args.input.files.is_empty() {
             return Ok(if tally.unreadable == 0 {
@@ -247,6 +354,7 @@ pub fn scan(mut args: ScanArgs) -> anyhow::Result<ExitCode> {
     let mut incidents: HashMap<String, Incident> = HashMap::new();
     let mut order: Vec<String> = Vec::new();
     let mut next_id = 0i64;
+    let mut hits = SourceHits::default();
     let tally = for_each_record(&args.input, |record| {
         let Ok(Parsed::SignIns(sign_ins)) = record.result else {
             return;
@@ -254,12 +362,26 @@ pub fn scan(mut args: ScanArgs) -> anyhow::Result<ExitCode> {
         for mut sign_in in sign_ins {
             enricher.enrich(&mut sign_in);
             next_id += 1;
+            let id = EventId(next_id);
+            // As `notify::intake` does: a sign-in from a named address is a detection of
+            // its own, and its address's hits go to whatever incident its source is in.
+            let matches = intel.matches(&Observed::sign_in(&sign_in), sign_in.time);
+            let known = (!matches.is_empty()).then(|| {
+                if let Some(ip) = sign_in.source_ip {
+                    hits.record(&ip.to_string(), &matches);
+                }
+                let mut detection = indicators::detection(OrgId::LOCAL, id, &sign_in, &matches);
+                detection.reasons.truncate(Incident::MAX_REASONS);
+                (detection, matches)
+            });
             let observation = Observation {
-                id: EventId(next_id),
+                id,
                 org: OrgId::LOCAL,
                 sign_in,
             };
-            for detection in detectors.observe(&observation) {
+            let detections = detectors.observe(&observation);
+            let known_detection = known.as_ref().map(|(d, _)| d.clone());
+            for detection in detections.into_iter().chain(known_detection) {
                 let key = detection.campaign_key.clone();
                 let existing = incidents.remove(&key);
                 if existing.is_none() {
@@ -268,7 +390,13 @@ pub fn scan(mut args: ScanArgs) -> anyhow::Result<ExitCode> {
                 // Offline, incidents are numbered in the order they open, so that two
                 // scans of the same input print the same ids.
                 let number = order.len();
-                let (incident, _) = absorb(existing, &detection, || format!("scan-{number:04}"));
+                let (mut incident, _) =
+                    absorb(existing, &detection, || format!("scan-{number:04}"));
+                if detection.kind == DetectionKind::KnownIndicator
+                    && let Some((_, matches)) = &known
+                {
+                    indicators::attach(&mut incident, matches);
+                }
                 incidents.insert(key, incident);
             }
         }
@@ -277,9 +405,13 @@ pub fn scan(mut args: ScanArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .filter_map(|key| incidents.remove(key))
         .collect();
-    found
-        .iter_mut()
-        .for_each(notify::correlate::refresh_summary);
+    for incident in &mut found {
+        hits.attach_to(incident);
+        // No organisation offline, so no sector to weigh; the built-in catalogue is
+        // always there, so an incident nothing points to says "unattributed" and why.
+        incident.attribution = Some(intel.attribute(incident, None));
+        notify::correlate::refresh_summary(incident);
+    }
     found.sort_by(|a, b| a.id.cmp(&b.id));
     let mut out = BufWriter::new(io::stdout().lock());
     let written = if args.json {
@@ -356,6 +488,23 @@ pub(crate) fn write_table(out: &mut impl Write, incidents: &[Incident]) -> io::R
         writeln!(out, "{}: {}", incident.id, incident.summary)?;
         for reason in &incident.reasons {
             writeln!(out, "  - {reason}")?;
+        }
+        for m in incident.indicators.iter().take(LISTED_INDICATORS) {
+            writeln!(
+                out,
+                "  indicator: {} of feed {} matched {} = {}",
+                m.indicator, m.feed, m.field, m.observed
+            )?;
+        }
+        if incident.indicators.len() > LISTED_INDICATORS {
+            writeln!(
+                out,
+                "  … and {} more indicators (`--json` lists them).",
+                incident.indicators.len() - LISTED_INDICATORS
+            )?;
+        }
+        if let Some(attribution) = &incident.attribution {
+            writeln!(out, "  attribution: {}", attribution.headline())?;
         }
     }
     Ok(())

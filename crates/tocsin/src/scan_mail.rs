@@ -1,5 +1,7 @@
 //! `tocsin scan` over mail: `.eml` files, mbox files, Maildir folders and directory trees
-//! of them. Each message gets a verdict with its reasons; nothing is stored or sent.
+//! of them. Each message gets a verdict with its reasons; nothing is stored or sent. A
+//! message that names an indicator of the `--intel` files gets a `known_indicator` reason
+//! per match before the verdict, as in the service's mail intake.
 
 use std::io::{self, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
@@ -7,8 +9,11 @@ use std::path::{Path, PathBuf};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
+use intel::Observed;
+use intel::live::Loaded;
 use mail::analyse::{Analyser, OwnDomains};
-use model::{MailOrigin, Reason, Verdict};
+use mail::{Code, Finding};
+use model::{Mail, MailOrigin, MailRecord, Reason, Verdict};
 
 /// Whether `path` holds mail rather than sign-in logs: a directory, a file named like
 /// mail, or a file whose first line is an mbox separator or a mail header.
@@ -73,6 +78,7 @@ impl MailTally {
 pub fn scan_mail(
     paths: &[PathBuf],
     config: &mail::analyse::MailConfig,
+    intel: &Loaded,
     json: bool,
 ) -> anyhow::Result<MailTally> {
     let analyser = Analyser::new(config)?;
@@ -114,7 +120,18 @@ pub fn scan_mail(
                     continue;
                 }
             };
-            let analysis = analyser.analyse(&message, &own);
+            let links = link_targets(&message);
+            let seen = Observed::mail(&message, links.iter().map(String::as_str));
+            // A message without a date is judged with the intelligence live now, as the
+            // service judges one it receives.
+            let at = message.date.unwrap_or_else(jiff::Timestamp::now);
+            let mut findings = analyser.findings(&message, &own);
+            findings.extend(
+                intel.matches(&seen, at).iter().map(|m| {
+                    Finding::new(Code::KnownIndicator, notify::indicators::mail_evidence(m))
+                }),
+            );
+            let analysis = analyser.verdict(findings);
             match analysis.verdict {
                 Verdict::Phishing => tally.phishing += 1,
                 Verdict::Suspicious => tally.suspicious += 1,
@@ -139,6 +156,23 @@ pub fn scan_mail(
     progress.finish_and_clear();
     out.flush()?;
     Ok(tally)
+}
+
+/// Where the message's links point, normalised as indicators are, without repeats and at
+/// most [`MailRecord::MAX_LINKS`]: the same targets `notify::mail_intake` matches.
+fn link_targets(mail: &Mail) -> Vec<String> {
+    let mut targets: Vec<String> = Vec::new();
+    for link in mail::signals::links::extract(mail).links {
+        if targets.len() >= MailRecord::MAX_LINKS {
+            break;
+        }
+        if let Some(url) = intel::normal::url(&link.href)
+            && !targets.contains(&url)
+        {
+            targets.push(url);
+        }
+    }
+    targets
 }
 
 fn write_line(out: &mut impl Write, value: &impl Serialize) -> io::Result<()> {
