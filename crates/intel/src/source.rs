@@ -340,8 +340,9 @@ fn read_file(path: &Path) -> Result<Vec<u8>, SourceError> {
 /// What a local path holds, told apart by content: a directory with `manifest.json` is a
 /// MISP feed; a JSON file is a STIX bundle, a MISP warning list or a MISP event; anything
 /// else is a plain list labelled with the file's stem. Returns the feed kind read and
-/// what it gave (revoked and withdrawn ids already left out).
-pub async fn load_path(path: &Path) -> Result<(FeedKind, Intel), SourceError> {
+/// what it gave, with the ids it revokes (so that they withdraw versions other files
+/// hold).
+pub async fn load_path(path: &Path) -> Result<(FeedKind, Pulled), SourceError> {
     let name = path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
@@ -368,7 +369,7 @@ pub async fn load_path(path: &Path) -> Result<(FeedKind, Intel), SourceError> {
         }
         let feed = misp::Feed::new(&name, &location)?;
         let pull = feed.pull(&mut misp::FeedCache::default()).await?;
-        return Ok((FeedKind::Misp, pull.intel));
+        return Ok((FeedKind::Misp, whole(pull.intel, pull.withdrawn)));
     }
     let bytes = read_file(path)?;
     let json: Option<serde_json::Value> = serde_json::from_slice(&bytes).ok();
@@ -378,18 +379,35 @@ pub async fn load_path(path: &Path) -> Result<(FeedKind, Intel), SourceError> {
         {
             Ok((
                 FeedKind::Warninglist,
-                lists::read_warninglist(&location, &bytes)?,
+                whole(lists::read_warninglist(&location, &bytes)?, Vec::new()),
             ))
         }
         Some(serde_json::Value::Object(object)) if object.contains_key("Event") => {
             let event = misp::read_event(&name, &location, &bytes, None)?;
-            Ok((FeedKind::Misp, event.intel))
+            Ok((FeedKind::Misp, whole(event.intel, event.withdrawn)))
         }
-        Some(_) => Ok((FeedKind::Stix, stix::read(&name, &location, &bytes)?.intel)),
+        Some(_) => {
+            let bundle = stix::read(&name, &location, &bytes)?;
+            Ok((FeedKind::Stix, whole(bundle.intel, bundle.revoked)))
+        }
         None => Ok((
             FeedKind::List,
-            lists::read_list(&name, &name, Layout::Plain, &bytes)?,
+            whole(
+                lists::read_list(&name, &name, Layout::Plain, &bytes)?,
+                Vec::new(),
+            ),
         )),
+    }
+}
+
+/// A local file read whole.
+fn whole(intel: Intel, removed: Vec<String>) -> Pulled {
+    Pulled {
+        summary: counted(&intel),
+        intel,
+        removed,
+        snapshot: true,
+        cursor: String::new(),
     }
 }
 
@@ -429,17 +447,19 @@ mod tests {
 
     #[tokio::test]
     async fn a_local_path_is_read_as_what_its_content_is() {
-        let (kind, intel) = load_path(&shared("misp-feed-sample")).await.expect("misp");
+        let (kind, pulled) = load_path(&shared("misp-feed-sample")).await.expect("misp");
+        let intel = pulled.intel;
         assert_eq!(kind, FeedKind::Misp);
         assert_eq!(intel.indicators.len(), 71);
 
-        let (kind, intel) = load_path(&shared(
+        let (kind, pulled) = load_path(&shared(
             "stix-examples/examples/indicator-for-c2-ip-address.json",
         ))
         .await
         .expect("stix");
         assert_eq!(kind, FeedKind::Stix);
-        assert_eq!(intel.indicators.len(), 1);
+        assert_eq!(pulled.intel.indicators.len(), 1);
+        assert!(pulled.snapshot && pulled.removed.is_empty());
 
         let dir = std::env::temp_dir().join(format!("tocsin-source-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("dir");
@@ -449,7 +469,8 @@ mod tests {
             "# exits\n198.51.100.7\n2001:db8::/32\nnot a value!\n",
         )
         .expect("write");
-        let (kind, intel) = load_path(&list).await.expect("list");
+        let (kind, pulled) = load_path(&list).await.expect("list");
+        let intel = pulled.intel;
         assert_eq!(kind, FeedKind::List);
         assert_eq!(intel.indicators.len(), 2);
         assert_eq!(intel.indicators[0].labels, ["tor-exits"]);

@@ -7,7 +7,9 @@ use std::net::IpAddr;
 
 use intel::live::Loaded;
 use intel::{Match, Observed};
-use model::{Detection, DetectionKind, EventId, Incident, OrgId, Outcome, Severity, SignIn};
+use model::{
+    Detection, DetectionKind, EventId, Incident, Mail, MailRecord, OrgId, Outcome, Severity, SignIn,
+};
 
 /// The detection for one sign-in that matched `matches` (not empty). One incident per
 /// organisation and first indicator: a feed's indicator is one piece of infrastructure.
@@ -101,6 +103,24 @@ pub fn attach_sources(incident: &mut Incident, intel: &Loaded) -> bool {
         })
         .collect();
     attach(incident, &matches)
+}
+
+/// Where a message's links point, normalised as indicators are, without repeats and at
+/// most [`MailRecord::MAX_LINKS`]: what the mail intake, `scan` and a later retro-hunt
+/// match URLs and link hosts against.
+pub fn link_targets(mail: &Mail) -> Vec<String> {
+    let mut targets: Vec<String> = Vec::new();
+    for link in mail::signals::links::extract(mail).links {
+        if targets.len() >= MailRecord::MAX_LINKS {
+            break;
+        }
+        if let Some(url) = intel::normal::url(&link.href)
+            && !targets.contains(&url)
+        {
+            targets.push(url);
+        }
+    }
+    targets
 }
 
 /// The evidence of a `known_indicator` mail reason: what matched, which indicator and

@@ -260,7 +260,7 @@ impl MailIntake {
     ) -> Result<MailReport, MailIntakeError> {
         let mail = parse_message(raw, &self.limits)?;
         let own = self.own_domains(org).await?;
-        let links = link_targets(&mail);
+        let links = indicators::link_targets(&mail);
         let seen = Observed::mail(&mail, links.iter().map(String::as_str));
         let matches = self
             .intel
@@ -346,23 +346,6 @@ fn record(
         origin,
         analysis,
     }
-}
-
-/// Where the message's links point, normalised as indicators are, without repeats and at
-/// most [`MailRecord::MAX_LINKS`].
-fn link_targets(mail: &Mail) -> Vec<String> {
-    let mut targets: Vec<String> = Vec::new();
-    for link in mail::signals::links::extract(mail).links {
-        if targets.len() >= MailRecord::MAX_LINKS {
-            break;
-        }
-        if let Some(url) = intel::normal::url(&link.href)
-            && !targets.contains(&url)
-        {
-            targets.push(url);
-        }
-    }
-    targets
 }
 
 /// The sending infrastructure a phishing message came from: the domain an attacker

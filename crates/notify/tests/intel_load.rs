@@ -14,7 +14,10 @@ async fn a_million_stored_indicators_load_into_the_live_index() {
     const COUNT: usize = 1_000_000;
     let dir = tempfile::tempdir().expect("tempdir");
     let store = store::Store::open(dir.path()).await.expect("store");
-    store.upsert_feed("bench", "list", "generated").await.expect("feed");
+    store
+        .upsert_feed("bench", "list", "generated")
+        .await
+        .expect("feed");
     let rows: Vec<(IndicatorRow, Option<Timestamp>)> = (0..COUNT)
         .map(|i| {
             let pattern = match i % 4 {

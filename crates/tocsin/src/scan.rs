@@ -17,7 +17,7 @@ use intel::Observed;
 use intel::live::Loaded;
 use model::{DetectionKind, EventId, Incident, Observation, OrgId};
 use notify::correlate::absorb;
-use notify::indicators::{self, SourceHits};
+use notify::indicators;
 
 use crate::config::Config;
 
@@ -253,15 +253,11 @@ async fn load_intel(paths: &[PathBuf]) -> anyhow::Result<Loaded> {
     let mut benign = Vec::new();
     let mut problems = Vec::new();
     for path in paths {
-        let (kind, read) = intel::source::load_path(path)
+        let (kind, pulled) = intel::source::load_path(path)
             .await
             .with_context(|| format!("cannot read the intelligence in {}", path.display()))?;
+        let (read, revoked) = (pulled.intel, pulled.removed);
         let values: usize = read.benign.iter().map(|b| b.values.len()).sum();
-        let revoked = if kind == intel::source::FeedKind::Stix {
-            revoked_ids(path)
-        } else {
-            Vec::new()
-        };
         let _ = writeln!(
             err,
             "Intelligence {}: {}, {}, {}, {}, {}{}.",
@@ -313,21 +309,6 @@ async fn load_intel(paths: &[PathBuf]) -> anyhow::Result<Loaded> {
     Ok(loaded)
 }
 
-/// The ids a STIX bundle revokes. `source::load_path` leaves revoked objects out of what
-/// it gives; their ids must still withdraw the versions other files hold.
-fn revoked_ids(path: &Path) -> Vec<String> {
-    let small_enough =
-        std::fs::metadata(path).is_ok_and(|m| m.len() <= intel::stix::MAX_BUNDLE_BYTES as u64);
-    if !small_enough {
-        return Vec::new();
-    }
-    std::fs::read(path)
-        .ok()
-        .and_then(|bytes| intel::stix::read("", &path.display().to_string(), &bytes).ok())
-        .map(|bundle| bundle.revoked)
-        .unwrap_or_default()
-}
-
 pub async fn scan(mut args: ScanArgs) -> anyhow::Result<ExitCode> {
     let config = load_config(args.config.as_deref())?;
     let intel = load_intel(&args.intel).await?;
@@ -354,7 +335,6 @@ pub async fn scan(mut args: ScanArgs) -> anyhow::Result<ExitCode> {
     let mut incidents: HashMap<String, Incident> = HashMap::new();
     let mut order: Vec<String> = Vec::new();
     let mut next_id = 0i64;
-    let mut hits = SourceHits::default();
     let tally = for_each_record(&args.input, |record| {
         let Ok(Parsed::SignIns(sign_ins)) = record.result else {
             return;
@@ -364,12 +344,9 @@ pub async fn scan(mut args: ScanArgs) -> anyhow::Result<ExitCode> {
             next_id += 1;
             let id = EventId(next_id);
             // As `notify::intake` does: a sign-in from a named address is a detection of
-            // its own, and its address's hits go to whatever incident its source is in.
+            // its own; every incident takes its sources' indicators at the end.
             let matches = intel.matches(&Observed::sign_in(&sign_in), sign_in.time);
             let known = (!matches.is_empty()).then(|| {
-                if let Some(ip) = sign_in.source_ip {
-                    hits.record(&ip.to_string(), &matches);
-                }
                 let mut detection = indicators::detection(OrgId::LOCAL, id, &sign_in, &matches);
                 detection.reasons.truncate(Incident::MAX_REASONS);
                 (detection, matches)
@@ -406,7 +383,7 @@ pub async fn scan(mut args: ScanArgs) -> anyhow::Result<ExitCode> {
         .filter_map(|key| incidents.remove(key))
         .collect();
     for incident in &mut found {
-        hits.attach_to(incident);
+        indicators::attach_sources(incident, &intel);
         // No organisation offline, so no sector to weigh; the built-in catalogue is
         // always there, so an incident nothing points to says "unattributed" and why.
         incident.attribution = Some(intel.attribute(incident, None));

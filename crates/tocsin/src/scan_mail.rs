@@ -13,7 +13,7 @@ use intel::Observed;
 use intel::live::Loaded;
 use mail::analyse::{Analyser, OwnDomains};
 use mail::{Code, Finding};
-use model::{Mail, MailOrigin, MailRecord, Reason, Verdict};
+use model::{MailOrigin, Reason, Verdict};
 
 /// Whether `path` holds mail rather than sign-in logs: a directory, a file named like
 /// mail, or a file whose first line is an mbox separator or a mail header.
@@ -120,7 +120,7 @@ pub fn scan_mail(
                     continue;
                 }
             };
-            let links = link_targets(&message);
+            let links = notify::indicators::link_targets(&message);
             let seen = Observed::mail(&message, links.iter().map(String::as_str));
             // A message without a date is judged with the intelligence live now, as the
             // service judges one it receives.
@@ -156,23 +156,6 @@ pub fn scan_mail(
     progress.finish_and_clear();
     out.flush()?;
     Ok(tally)
-}
-
-/// Where the message's links point, normalised as indicators are, without repeats and at
-/// most [`MailRecord::MAX_LINKS`]: the same targets `notify::mail_intake` matches.
-fn link_targets(mail: &Mail) -> Vec<String> {
-    let mut targets: Vec<String> = Vec::new();
-    for link in mail::signals::links::extract(mail).links {
-        if targets.len() >= MailRecord::MAX_LINKS {
-            break;
-        }
-        if let Some(url) = intel::normal::url(&link.href)
-            && !targets.contains(&url)
-        {
-            targets.push(url);
-        }
-    }
-    targets
 }
 
 fn write_line(out: &mut impl Write, value: &impl Serialize) -> io::Result<()> {
