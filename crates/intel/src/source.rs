@@ -369,7 +369,9 @@ pub async fn load_path(path: &Path) -> Result<(FeedKind, Pulled), SourceError> {
         }
         let feed = misp::Feed::new(&name, &location)?;
         let pull = feed.pull(&mut misp::FeedCache::default()).await?;
-        return Ok((FeedKind::Misp, whole(pull.intel, pull.withdrawn)));
+        // `withdrawn` also lists attributes not meant for detection: nothing to withdraw
+        // from a first read.
+        return Ok((FeedKind::Misp, whole(pull.intel, Vec::new())));
     }
     let bytes = read_file(path)?;
     let json: Option<serde_json::Value> = serde_json::from_slice(&bytes).ok();
@@ -384,7 +386,7 @@ pub async fn load_path(path: &Path) -> Result<(FeedKind, Pulled), SourceError> {
         }
         Some(serde_json::Value::Object(object)) if object.contains_key("Event") => {
             let event = misp::read_event(&name, &location, &bytes, None)?;
-            Ok((FeedKind::Misp, whole(event.intel, event.withdrawn)))
+            Ok((FeedKind::Misp, whole(event.intel, Vec::new())))
         }
         Some(_) => {
             let bundle = stix::read(&name, &location, &bytes)?;
