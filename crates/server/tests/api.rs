@@ -9,6 +9,8 @@ use tower::ServiceExt;
 
 use tocsin_server::{AppState, HttpConfig, router};
 
+mod common;
+
 struct Fixture {
     _dir: tempfile::TempDir,
     state: AppState,
@@ -33,45 +35,9 @@ async fn fixture_with(http: HttpConfig, enricher: enrich::Enricher) -> Fixture {
         })
         .await
         .expect("org");
-    let intake = notify::SignInIntake::new(
-        store,
-        detect::DetectConfig::default(),
-        notify::NotifyConfig::default(),
-    )
-    .await
-    .expect("intake");
-    let intake = Arc::new(intake);
-    let analyser = mail::analyse::Analyser::new(&mail::analyse::MailConfig::default())
-        .expect("default mail config");
-    let mail = notify::MailIntake::new(
-        intake.store().clone(),
-        Arc::new(analyser),
-        mail::parse::Limits::default(),
-        notify::NotifyConfig::default(),
-        intake.outbox_wake(),
-        Arc::clone(intake.intel()),
-    );
-    let mail = Arc::new(mail);
-    let intel = Arc::new(
-        notify::feeds::Intelligence::open(
-            intake.store().clone(),
-            Default::default(),
-            Arc::clone(&intake),
-            Arc::clone(&mail),
-        )
-        .await
-        .expect("intelligence"),
-    );
-    let state = AppState {
-        intake,
-        mail,
-        enricher: Arc::new(enricher),
-        http,
-        journal_domain: None,
-        allow_private_webhooks: false,
-        enrolment: tocsin_server::EnrolmentConfig::default(),
-        intel,
-    };
+    let mut state = common::state(store, Default::default()).await;
+    state.enricher = Arc::new(enricher);
+    state.http = http;
     Fixture {
         _dir: dir,
         state,

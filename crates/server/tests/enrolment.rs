@@ -17,9 +17,11 @@ use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
-use tocsin_server::{AppState, EnrolmentConfig, HttpConfig, router};
+use tocsin_server::{AppState, EnrolmentConfig, router};
 
 /// An authoritative server for `example.` on a random loopback port, UDP and TCP.
+mod common;
+
 struct Dns {
     address: SocketAddr,
     zone: Arc<InMemoryZoneHandler>,
@@ -97,51 +99,14 @@ async fn fixture(configure: impl FnOnce(&mut EnrolmentConfig)) -> Fixture {
         .create_api_key(store::Principal::Operator)
         .await
         .expect("operator key");
-    let intake = notify::SignInIntake::new(
-        store,
-        detect::DetectConfig::default(),
-        notify::NotifyConfig::default(),
-    )
-    .await
-    .expect("intake");
-    let intake = Arc::new(intake);
-    let analyser = mail::analyse::Analyser::new(&mail::analyse::MailConfig::default())
-        .expect("default mail config");
-    let mail = notify::MailIntake::new(
-        intake.store().clone(),
-        Arc::new(analyser),
-        mail::parse::Limits::default(),
-        notify::NotifyConfig::default(),
-        intake.outbox_wake(),
-        Arc::clone(intake.intel()),
-    );
     let mut enrolment = EnrolmentConfig {
         nameservers: vec![dns.address],
         dns_timeout: jiff::SignedDuration::from_secs(2),
         ..EnrolmentConfig::default()
     };
     configure(&mut enrolment);
-    let mail = Arc::new(mail);
-    let intel = Arc::new(
-        notify::feeds::Intelligence::open(
-            intake.store().clone(),
-            Default::default(),
-            Arc::clone(&intake),
-            Arc::clone(&mail),
-        )
-        .await
-        .expect("intelligence"),
-    );
-    let state = AppState {
-        intake,
-        mail,
-        enricher: Arc::new(enrich::Enricher::disabled()),
-        http: HttpConfig::default(),
-        journal_domain: None,
-        allow_private_webhooks: false,
-        enrolment,
-        intel,
-    };
+    let mut state = common::state(store, Default::default()).await;
+    state.enrolment = enrolment;
     Fixture {
         _dir: dir,
         state,

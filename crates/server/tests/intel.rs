@@ -3,7 +3,6 @@
 //! revoked and expired indicators stop matching, and an incident is shared out without
 //! naming the organisation unless it agreed.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
@@ -13,7 +12,9 @@ use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
-use tocsin_server::{AppState, HttpConfig, router};
+use tocsin_server::{AppState, router};
+
+mod common;
 
 struct Fixture {
     _dir: tempfile::TempDir,
@@ -44,45 +45,7 @@ async fn fixture_with(config: notify::feeds::IntelConfig) -> Fixture {
         .create_api_key(store::Principal::Operator)
         .await
         .expect("operator");
-    let intake = Arc::new(
-        notify::SignInIntake::new(
-            store,
-            detect::DetectConfig::default(),
-            notify::NotifyConfig::default(),
-        )
-        .await
-        .expect("intake"),
-    );
-    let analyser = mail::analyse::Analyser::new(&mail::analyse::MailConfig::default())
-        .expect("default mail config");
-    let mail = Arc::new(notify::MailIntake::new(
-        intake.store().clone(),
-        Arc::new(analyser),
-        mail::parse::Limits::default(),
-        notify::NotifyConfig::default(),
-        intake.outbox_wake(),
-        Arc::clone(intake.intel()),
-    ));
-    let intel = Arc::new(
-        notify::feeds::Intelligence::open(
-            intake.store().clone(),
-            config,
-            Arc::clone(&intake),
-            Arc::clone(&mail),
-        )
-        .await
-        .expect("intelligence"),
-    );
-    let state = AppState {
-        intake,
-        mail,
-        enricher: Arc::new(enrich::Enricher::disabled()),
-        http: HttpConfig::default(),
-        journal_domain: None,
-        allow_private_webhooks: false,
-        enrolment: tocsin_server::EnrolmentConfig::default(),
-        intel,
-    };
+    let state = common::state(store, config).await;
     Fixture {
         _dir: dir,
         state,

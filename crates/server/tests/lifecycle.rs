@@ -2,15 +2,15 @@
 //! the timeline, the operator's false-positive report and notification settings; one
 //! organisation never reaches another's incidents or settings.
 
-use std::sync::Arc;
-
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 
 use model::{DetectionKind, Incident, IncidentState, OrgId, Sector, Severity};
-use tocsin_server::{AppState, HttpConfig, router};
+use tocsin_server::{AppState, router};
+
+mod common;
 
 struct Fixture {
     _dir: tempfile::TempDir,
@@ -38,45 +38,7 @@ async fn fixture() -> Fixture {
         .create_api_key(store::Principal::Operator)
         .await
         .expect("operator");
-    let intake = notify::SignInIntake::new(
-        store,
-        detect::DetectConfig::default(),
-        notify::NotifyConfig::default(),
-    )
-    .await
-    .expect("intake");
-    let intake = Arc::new(intake);
-    let analyser = mail::analyse::Analyser::new(&mail::analyse::MailConfig::default())
-        .expect("default mail config");
-    let mail = notify::MailIntake::new(
-        intake.store().clone(),
-        Arc::new(analyser),
-        mail::parse::Limits::default(),
-        notify::NotifyConfig::default(),
-        intake.outbox_wake(),
-        Arc::clone(intake.intel()),
-    );
-    let mail = Arc::new(mail);
-    let intel = Arc::new(
-        notify::feeds::Intelligence::open(
-            intake.store().clone(),
-            Default::default(),
-            Arc::clone(&intake),
-            Arc::clone(&mail),
-        )
-        .await
-        .expect("intelligence"),
-    );
-    let state = AppState {
-        intake,
-        mail,
-        enricher: Arc::new(enrich::Enricher::disabled()),
-        http: HttpConfig::default(),
-        journal_domain: None,
-        allow_private_webhooks: false,
-        enrolment: tocsin_server::EnrolmentConfig::default(),
-        intel,
-    };
+    let state = common::state(store, Default::default()).await;
     Fixture {
         _dir: dir,
         state,

@@ -1,13 +1,13 @@
 //! People, sessions, keys and personal addresses, through HTTP against the service on a
 //! real socket: what a browser and a machine see.
 
-use std::sync::Arc;
-
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, SET_COOKIE};
 use serde_json::{Value, json};
 
-use tocsin_server::{AppState, HttpConfig};
+use tocsin_server::HttpConfig;
+
+mod common;
 
 const PASSWORD: &str = "correct horse battery staple";
 
@@ -84,45 +84,8 @@ async fn service(http: HttpConfig) -> Service {
         Some(org_b),
     )
     .await;
-    let intake = notify::SignInIntake::new(
-        store.clone(),
-        detect::DetectConfig::default(),
-        notify::NotifyConfig::default(),
-    )
-    .await
-    .expect("intake");
-    let intake = Arc::new(intake);
-    let analyser = mail::analyse::Analyser::new(&mail::analyse::MailConfig::default())
-        .expect("default mail config");
-    let mail = notify::MailIntake::new(
-        store.clone(),
-        Arc::new(analyser),
-        mail::parse::Limits::default(),
-        notify::NotifyConfig::default(),
-        intake.outbox_wake(),
-        Arc::clone(intake.intel()),
-    );
-    let mail = Arc::new(mail);
-    let intel = Arc::new(
-        notify::feeds::Intelligence::open(
-            intake.store().clone(),
-            Default::default(),
-            Arc::clone(&intake),
-            Arc::clone(&mail),
-        )
-        .await
-        .expect("intelligence"),
-    );
-    let state = AppState {
-        intake,
-        mail,
-        enricher: Arc::new(enrich::Enricher::disabled()),
-        http,
-        journal_domain: None,
-        allow_private_webhooks: false,
-        enrolment: tocsin_server::EnrolmentConfig::default(),
-        intel,
-    };
+    let mut state = common::state(store.clone(), Default::default()).await;
+    state.http = http;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
