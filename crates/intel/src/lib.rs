@@ -6,9 +6,11 @@
 //! for one event's [`Observed`] values in well under a microsecond each; a hit is a
 //! [`Match`] naming the indicator and its feed; `attribution` weighs matches, techniques,
 //! lures and infrastructure against the actor catalogue; `export` gives an incident back
-//! as STIX 2.1 or a MISP event.
+//! as STIX 2.1 or a MISP event. `source` is a feed as configured (one pull of any kind, or
+//! a local path told apart by content); `live` holds what a running service matches
+//! against, swapped whole when a feed changes.
 //!
-//! Nothing here does storage; HTTP only to fetch feeds (`taxii`, `misp`).
+//! Nothing here does storage; HTTP only to fetch feeds (`taxii`, `misp`, `source`).
 
 pub mod actors;
 pub mod attribution;

@@ -5,7 +5,9 @@
 //! ([`payload`]) and what to do about it ([`playbook`]), when the organisation is told
 //! ([`policy`], applied by [`lifecycle`]), the webhook signature scheme and a client
 //! that refuses internal targets ([`webhook`]), e-mail rendering and sending
-//! ([`email`]), and the worker that drains the outbox ([`outbox`]).
+//! ([`email`]), the worker that drains the outbox ([`outbox`]), and the threat
+//! intelligence in the pipeline: indicator hits as detections and incident evidence
+//! ([`indicators`]), feeds pulled and stored ([`feeds`]) and retro-hunts ([`retro_hunt`]).
 //! It uses tokio; it knows nothing of HTTP servers or of log formats.
 
 pub mod config;

@@ -8,8 +8,11 @@
 //! Tenancy is by construction: every query over organisation data takes the [`OrgId`]
 //! of the caller as a parameter and filters on it in SQL; no method returns rows of more
 //! than one organisation except the operator's, the outbox worker's, the notification
-//! policy's ticker (`due_pending`), the domain re-check (`dns_verified_domains`) and the
-//! cross-organisation counts (`campaign_reach`, `false_positives`: counts, never rows).
+//! policy's ticker (`due_pending`), the domain re-check (`dns_verified_domains`), the
+//! retro-hunt (`signins_for_hunt`, `mails_since`: each row with its organisation, for the
+//! intakes to open that organisation's incidents) and the cross-organisation counts
+//! (`campaign_reach`, `false_positives`: counts, never rows). The threat intelligence
+//! (`intel.rs`) is the operator's and belongs to no organisation.
 
 mod audit;
 mod enrolment;
