@@ -167,6 +167,18 @@ impl SignInIntake {
     /// organisation's incident and channel; the report returned to `org` counts only
     /// what concerns `org`.
     pub async fn accept(&self, org: OrgId, sign_ins: Vec<SignIn>) -> Result<Accepted, StoreError> {
+        self.accept_up_to(org, sign_ins, None).await
+    }
+
+    /// [`SignInIntake::accept`] for a connector: `checkpoint` (its name and position) is
+    /// saved in the same transaction as the sign-ins, so that after a crash the connector
+    /// resumes exactly after what was committed.
+    pub async fn accept_up_to(
+        &self,
+        org: OrgId,
+        sign_ins: Vec<SignIn>,
+        checkpoint: Option<(&str, &str)>,
+    ) -> Result<Accepted, StoreError> {
         let own = self
             .store
             .organisation(org)
@@ -198,6 +210,9 @@ impl SignInIntake {
         let (opened, escalated, queued) = batch.commit(&mut tx, &self.config, Some(org)).await?;
         report.incidents_opened = opened;
         report.incidents_escalated = escalated;
+        if let Some((name, position)) = checkpoint {
+            tx.save_checkpoint(name, org, position).await?;
+        }
         tx.commit().await?;
         drop(detectors);
         if queued {

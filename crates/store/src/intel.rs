@@ -580,3 +580,15 @@ impl Store {
         Ok(())
     }
 }
+
+impl Store {
+    /// Where connector `name` got to, as it last saved it; `None` the first time.
+    pub async fn checkpoint(&self, name: &str) -> Result<Option<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT position FROM connector_checkpoints WHERE name = ?")
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+}

@@ -111,6 +111,23 @@ impl Intake {
         &self.received_at
     }
 
+    /// Records where connector `name` got to, in this transaction: it commits with the
+    /// events up to that position or not at all.
+    pub async fn save_checkpoint(&mut self, name: &str, org: OrgId, position: &str) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO connector_checkpoints (name, org_id, position, updated_at) \
+             VALUES (?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET org_id = excluded.org_id, \
+             position = excluded.position, updated_at = excluded.updated_at",
+        )
+        .bind(name)
+        .bind(org.0)
+        .bind(position)
+        .bind(&self.received_at)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
     pub(crate) fn connection(&mut self) -> &mut sqlx::SqliteConnection {
         &mut self.tx
     }

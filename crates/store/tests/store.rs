@@ -382,3 +382,36 @@ async fn mail_records_round_trip_once_and_stay_with_their_organisation() {
         1
     );
 }
+
+/// A connector's position commits with the events up to it, or not at all.
+#[tokio::test]
+async fn a_checkpoint_commits_with_its_transaction_or_not_at_all() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(dir.path()).await.expect("open");
+    let (a, _) = store.create_organisation(&org("Alpha")).await.expect("org");
+    assert_eq!(store.checkpoint("tail:auth.log").await.expect("read"), None);
+
+    let mut tx = store.begin_intake().await.expect("begin");
+    tx.save_checkpoint("tail:auth.log", a.id, r#"{"offset":120}"#)
+        .await
+        .expect("save");
+    drop(tx); // rolled back: the events did not commit, nor does the position
+    assert_eq!(store.checkpoint("tail:auth.log").await.expect("read"), None);
+
+    let mut tx = store.begin_intake().await.expect("begin");
+    tx.insert_signin(a.id, &sign_in("r1"))
+        .await
+        .expect("insert");
+    tx.save_checkpoint("tail:auth.log", a.id, r#"{"offset":240}"#)
+        .await
+        .expect("save");
+    tx.commit().await.expect("commit");
+    assert_eq!(
+        store
+            .checkpoint("tail:auth.log")
+            .await
+            .expect("read")
+            .as_deref(),
+        Some(r#"{"offset":240}"#)
+    );
+}
