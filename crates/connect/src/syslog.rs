@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use ingest::{LineParser, ParseOptions, Parsed};
 use ipnet::IpNet;
 use jiff::SignedDuration;
-use model::{Origin, OrgId, SignIn};
+use model::{OrgId, Origin, SignIn};
 use notify::SignInIntake;
 use serde::{Deserialize, Deserializer, Serialize};
 use tokio::io::BufReader;

@@ -117,10 +117,16 @@ async fn sshd_lines_over_udp_are_stored_for_the_mapped_organisation() {
     }
     // Not a sign-in: read and counted as received, stored nowhere.
     client
-        .send_to(b"<30>Mar  1 03:14:20 web1 cron[9]: (root) CMD (run-parts)", target)
+        .send_to(
+            b"<30>Mar  1 03:14:20 web1 cron[9]: (root) CMD (run-parts)",
+            target,
+        )
         .await
         .expect("send");
-    until(&listener, Duration::from_secs(10), |s| s.accepted_sign_ins == 3).await;
+    until(&listener, Duration::from_secs(10), |s| {
+        s.accepted_sign_ins == 3
+    })
+    .await;
     let stats = listener.stop().await;
     assert_eq!(stats.received, 4);
     assert_eq!(stats.unmapped, 0);
@@ -168,7 +174,10 @@ async fn tcp_streams_are_read_with_octet_counting_and_with_line_ends() {
         "<38>1 2026-03-01T03:14:05Z web1 sshd 4242 - - Failed password for heidi from 198.51.100.4 port 42002 ssh2"
     );
     lines.write_all(text.as_bytes()).await.expect("write");
-    until(&listener, Duration::from_secs(10), |s| s.accepted_sign_ins == 5).await;
+    until(&listener, Duration::from_secs(10), |s| {
+        s.accepted_sign_ins == 5
+    })
+    .await;
     drop((counted, lines));
     let stats = listener.stop().await;
     assert_eq!(stats.received, 5);
@@ -192,8 +201,13 @@ async fn a_bad_frame_closes_only_its_connection() {
     until(&listener, Duration::from_secs(10), |s| s.bad_frames == 1).await;
     let mut good = TcpStream::connect(target).await.expect("connect");
     let line = failed_password(1, "ivan", 43_000);
-    good.write_all(format!("{line}\n").as_bytes()).await.expect("write");
-    until(&listener, Duration::from_secs(10), |s| s.accepted_sign_ins == 1).await;
+    good.write_all(format!("{line}\n").as_bytes())
+        .await
+        .expect("write");
+    until(&listener, Duration::from_secs(10), |s| {
+        s.accepted_sign_ins == 1
+    })
+    .await;
     listener.stop().await;
 }
 
@@ -213,7 +227,9 @@ async fn messages_from_an_unmapped_host_are_counted_and_not_stored() {
     let mut tcp = TcpStream::connect(listener.tcp_address().expect("tcp"))
         .await
         .expect("connect");
-    tcp.write_all(format!("{line}\n").as_bytes()).await.expect("write");
+    tcp.write_all(format!("{line}\n").as_bytes())
+        .await
+        .expect("write");
     until(&listener, Duration::from_secs(10), |s| s.unmapped == 4).await;
     let stats = listener.stop().await;
     assert_eq!(stats.received, 4);
@@ -245,7 +261,10 @@ async fn an_over_long_message_is_cut_counted_and_still_read() {
     tcp.write_all(format!("{} {counted}", counted.len()).as_bytes())
         .await
         .expect("write");
-    until(&listener, Duration::from_secs(10), |s| s.truncated == 2 && s.accepted_sign_ins == 2).await;
+    until(&listener, Duration::from_secs(10), |s| {
+        s.truncated == 2 && s.accepted_sign_ins == 2
+    })
+    .await;
     let stats = listener.stop().await;
     assert_eq!(stats.parse_errors, 0);
     let mut accounts: Vec<String> = stored(&fixture)
@@ -267,7 +286,10 @@ async fn a_brute_force_over_syslog_opens_an_incident() {
         let line = failed_password(i * 2, "root", 46_000 + i);
         client.send_to(line.as_bytes(), target).await.expect("send");
     }
-    until(&listener, Duration::from_secs(10), |s| s.accepted_sign_ins == 20).await;
+    until(&listener, Duration::from_secs(10), |s| {
+        s.accepted_sign_ins == 20
+    })
+    .await;
     listener.stop().await;
     let incidents = fixture
         .intake
@@ -343,7 +365,10 @@ async fn a_burst_of_100_000_messages_over_tcp_arrives_whole() {
         sender.await.expect("sender");
     }
     let total = u64::from(CONNECTIONS * PER_CONNECTION);
-    until(&listener, Duration::from_secs(50), |s| s.accepted_sign_ins == total).await;
+    until(&listener, Duration::from_secs(50), |s| {
+        s.accepted_sign_ins == total
+    })
+    .await;
     let elapsed = started.elapsed();
     let stats = listener.stop().await;
     println!(
@@ -360,9 +385,10 @@ async fn a_burst_of_100_000_messages_over_tcp_arrives_whole() {
 
 #[test]
 fn the_configuration_has_its_documented_defaults_and_refuses_unknown_fields() {
-    let config: SyslogConfig =
-        serde_json::from_str(r#"{"udp": "0.0.0.0:514", "sources": [{"address": "10.1.2.3", "org": 7}]}"#)
-            .expect("config");
+    let config: SyslogConfig = serde_json::from_str(
+        r#"{"udp": "0.0.0.0:514", "sources": [{"address": "10.1.2.3", "org": 7}]}"#,
+    )
+    .expect("config");
     assert_eq!(config.tcp, None);
     assert_eq!(config.max_message_bytes, 8192);
     assert_eq!(config.max_connections, 256);
@@ -378,8 +404,17 @@ fn the_configuration_has_its_documented_defaults_and_refuses_unknown_fields() {
     );
     let error = serde_json::from_str::<SyslogConfig>(r#"{"udp": "0.0.0.0:514", "port": 1}"#)
         .expect_err("unknown field");
-    assert!(error.to_string().contains("unknown field `port`"), "{error}");
-    let error = serde_json::from_str::<SyslogConfig>(r#"{"sources": [{"address": "web1", "org": 1}]}"#)
-        .expect_err("bad address");
-    assert!(error.to_string().contains("\"web1\" is neither an IP address nor a CIDR network"), "{error}");
+    assert!(
+        error.to_string().contains("unknown field `port`"),
+        "{error}"
+    );
+    let error =
+        serde_json::from_str::<SyslogConfig>(r#"{"sources": [{"address": "web1", "org": 1}]}"#)
+            .expect_err("bad address");
+    assert!(
+        error
+            .to_string()
+            .contains("\"web1\" is neither an IP address nor a CIDR network"),
+        "{error}"
+    );
 }

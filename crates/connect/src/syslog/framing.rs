@@ -107,7 +107,9 @@ async fn octet_counted<R: AsyncBufRead + Unpin>(
                 missing: remaining,
             });
         }
-        let take = buf.len().min(usize::try_from(remaining).unwrap_or(usize::MAX));
+        let take = buf
+            .len()
+            .min(usize::try_from(remaining).unwrap_or(usize::MAX));
         let room = max.saturating_sub(out.len()).min(take);
         out.extend_from_slice(&buf[..room]);
         reader.consume(take);
