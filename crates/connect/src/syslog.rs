@@ -286,6 +286,17 @@ impl SyslogListener {
         config: SyslogConfig,
         intake: Arc<SignInIntake>,
     ) -> Result<SyslogListener, SyslogError> {
+        Self::start_enriched(config, intake, Arc::new(enrich::Enricher::disabled())).await
+    }
+
+    /// [`SyslogListener::start`], with every sign-in located (country, ASN) by `enricher`
+    /// before it is stored, as the HTTP intake does: the stored sign-ins, the detectors
+    /// and the notifications then all see the same place.
+    pub async fn start_enriched(
+        config: SyslogConfig,
+        intake: Arc<SignInIntake>,
+        enricher: Arc<enrich::Enricher>,
+    ) -> Result<SyslogListener, SyslogError> {
         check(&config)?;
         let mut sources = Vec::with_capacity(config.sources.len());
         for source in &config.sources {
@@ -348,6 +359,7 @@ impl SyslogListener {
         drop(sender);
         let committer = Committer {
             intake,
+            enricher,
             shared: Arc::clone(&shared),
             hosts: HashMap::new(),
             max_hosts: config.max_hosts,
@@ -596,6 +608,7 @@ struct Batch {
 
 struct Committer {
     intake: Arc<SignInIntake>,
+    enricher: Arc<enrich::Enricher>,
     shared: Arc<Shared>,
     hosts: HashMap<IpAddr, Host>,
     max_hosts: usize,
@@ -661,7 +674,7 @@ impl Committer {
             request: format!("syslog:{}", message.host),
             line: host.line,
         };
-        let sign_ins = match host.parser.parse(&message.text, origin) {
+        let mut sign_ins = match host.parser.parse(&message.text, origin) {
             Ok(Parsed::SignIns(sign_ins)) => sign_ins,
             Ok(Parsed::Noise | Parsed::OtherEvent { .. }) => return,
             Err(error) => {
@@ -679,6 +692,9 @@ impl Committer {
                 return;
             }
         };
+        for sign_in in &mut sign_ins {
+            self.enricher.enrich(sign_in);
+        }
         let batch = self.batches.entry(message.org).or_insert_with(|| Batch {
             sign_ins: Vec::new(),
             started: tokio::time::Instant::now(),
@@ -724,5 +740,61 @@ async fn sleep_until(due: Option<tokio::time::Instant>) {
     match due {
         Some(due) => tokio::time::sleep_until(due).await,
         None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shared(sources: &[(&str, i64)]) -> Shared {
+        let mut sources: Vec<(IpNet, OrgId)> = sources
+            .iter()
+            .map(|(net, org)| (net.parse().expect("network"), OrgId(*org)))
+            .collect();
+        sources.sort_by_key(|(network, _)| std::cmp::Reverse(network.prefix_len()));
+        Shared {
+            sources,
+            max_message_bytes: 100,
+            counters: Counters::default(),
+            unmapped_warning: Throttle::new(),
+            parse_warning: Throttle::new(),
+            refused_warning: Throttle::new(),
+        }
+    }
+
+    #[test]
+    fn the_most_specific_source_names_the_organisation() {
+        let shared = shared(&[("10.0.0.0/8", 1), ("10.1.2.3/32", 2), ("2001:db8::/32", 3)]);
+        let ip = |text: &str| text.parse::<IpAddr>().expect("ip");
+        assert_eq!(shared.admit(ip("10.1.2.3")), Some(OrgId(2)));
+        assert_eq!(shared.admit(ip("10.9.9.9")), Some(OrgId(1)));
+        assert_eq!(shared.admit(ip("2001:db8::7")), Some(OrgId(3)));
+        assert_eq!(shared.admit(ip("192.0.2.1")), None);
+        let stats = shared.counters.snapshot();
+        assert_eq!((stats.received, stats.unmapped), (4, 1));
+    }
+
+    #[test]
+    fn an_ipv4_peer_of_a_dual_stack_socket_is_its_ipv4_host() {
+        let peer: SocketAddr = "[::ffff:192.0.2.9]:514".parse().expect("peer");
+        assert_eq!(host_of(peer), "192.0.2.9".parse::<IpAddr>().expect("ip"));
+    }
+
+    #[test]
+    fn a_warning_is_let_through_once_per_period() {
+        let throttle = Throttle::new();
+        assert!(throttle.allow());
+        assert!(!throttle.allow());
+        assert!(!throttle.allow());
+    }
+
+    #[test]
+    fn a_listener_with_nothing_to_listen_on_is_refused() {
+        let error = check(&SyslogConfig::default()).expect_err("no socket");
+        assert_eq!(
+            error.to_string(),
+            "syslog configuration: neither `udp` nor `tcp` is set: nothing to listen on"
+        );
     }
 }
