@@ -418,3 +418,80 @@ fn the_configuration_has_its_documented_defaults_and_refuses_unknown_fields() {
         "{error}"
     );
 }
+
+async fn send(socket: &UdpSocket, target: SocketAddr, account: &str, second: u32) {
+    let line = failed_password(second, account, 48_000 + second);
+    socket.send_to(line.as_bytes(), target).await.expect("send");
+}
+
+#[tokio::test]
+async fn each_host_has_its_own_parser_and_the_least_recent_is_forgotten() {
+    let fixture = fixture().await;
+    let mut config = config(fixture.org, "127.0.0.0/8");
+    config.max_hosts = 1;
+    let listener = start(&fixture, config).await;
+    let target = listener.udp_address().expect("udp");
+    let first = UdpSocket::bind(loopback()).await.expect("client");
+    let second = UdpSocket::bind("127.0.0.2:0".parse::<SocketAddr>().expect("address"))
+        .await
+        .expect("second loopback address");
+    send(&first, target, "mallory", 1).await;
+    until(&listener, Duration::from_secs(10), |s| s.received == 1).await;
+    send(&first, target, "niaj", 2).await;
+    until(&listener, Duration::from_secs(10), |s| s.received == 2).await;
+    send(&second, target, "olivia", 3).await;
+    until(&listener, Duration::from_secs(10), |s| s.received == 3).await;
+    // 127.0.0.2 pushed 127.0.0.1's parser out: it starts again at line 1.
+    send(&first, target, "peggy", 4).await;
+    until(&listener, Duration::from_secs(10), |s| {
+        s.accepted_sign_ins == 4
+    })
+    .await;
+    listener.stop().await;
+    let mut origins: Vec<(String, String)> = stored(&fixture)
+        .await
+        .into_iter()
+        .map(|o| (o.sign_in.account, o.sign_in.origin.to_string()))
+        .collect();
+    origins.sort();
+    assert_eq!(
+        origins,
+        [
+            ("mallory".into(), "request syslog:127.0.0.1 line 1".into()),
+            ("niaj".into(), "request syslog:127.0.0.1 line 2".into()),
+            ("olivia".into(), "request syslog:127.0.0.2 line 1".into()),
+            ("peggy".into(), "request syslog:127.0.0.1 line 1".into()),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn connections_beyond_the_limit_are_closed_and_counted() {
+    let fixture = fixture().await;
+    let mut config = config(fixture.org, "127.0.0.1");
+    config.max_connections = 1;
+    let listener = start(&fixture, config).await;
+    let target = listener.tcp_address().expect("tcp");
+    let mut kept = TcpStream::connect(target).await.expect("connect");
+    let line = failed_password(1, "quentin", 49_000);
+    kept.write_all(format!("{line}\n").as_bytes())
+        .await
+        .expect("write");
+    until(&listener, Duration::from_secs(10), |s| s.received == 1).await;
+    let mut refused = TcpStream::connect(target).await.expect("connect");
+    until(&listener, Duration::from_secs(10), |s| {
+        s.refused_connections == 1
+    })
+    .await;
+    // The refused connection was closed by the listener: reading it ends at once.
+    let mut byte = [0u8; 1];
+    let read = tokio::time::timeout(
+        Duration::from_secs(5),
+        tokio::io::AsyncReadExt::read(&mut refused, &mut byte),
+    )
+    .await
+    .expect("closed, not left hanging");
+    assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
+    let stats = listener.stop().await;
+    assert_eq!(stats.accepted_sign_ins, 1);
+}
