@@ -26,6 +26,11 @@ use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::{JoinHandle, JoinSet};
 
+/// The largest UDP payload there can be.
+const MAX_DATAGRAM_BYTES: usize = 65_535;
+/// The most `max_message_bytes` may be: every open connection may hold one message this
+/// long, and the channel [`CHANNEL_MESSAGES`] of them.
+pub const MAX_MESSAGE_BYTES_LIMIT: usize = 1024 * 1024;
 /// Messages waiting between the socket readers and the committer.
 const CHANNEL_MESSAGES: usize = 4096;
 /// A warning of one kind (unmapped host, parse error, refused connection) is logged at
@@ -47,7 +52,7 @@ pub struct SyslogConfig {
     #[serde(default)]
     pub sources: Vec<SyslogSource>,
     /// Longer messages are cut at this many bytes and counted ([`Stats::truncated`]).
-    /// Default 8192.
+    /// Default 8192; at most [`MAX_MESSAGE_BYTES_LIMIT`] (1 MiB).
     #[serde(default = "default_max_message_bytes")]
     pub max_message_bytes: usize,
     /// TCP connections open at once; more are closed on arrival. Default 256.
@@ -415,8 +420,8 @@ fn check(config: &SyslogConfig) -> Result<(), SyslogError> {
     if config.udp.is_none() && config.tcp.is_none() {
         return fail("neither `udp` nor `tcp` is set: nothing to listen on");
     }
-    if config.max_message_bytes == 0 {
-        return fail("`max_message_bytes` must be at least 1");
+    if config.max_message_bytes == 0 || config.max_message_bytes > MAX_MESSAGE_BYTES_LIMIT {
+        return fail("`max_message_bytes` must be between 1 and 1048576");
     }
     if config.max_connections == 0 {
         return fail("`max_connections` must be at least 1");
@@ -459,7 +464,7 @@ async fn receive_datagrams(
 ) {
     // One byte more than the limit tells a datagram at the limit from a longer one, which
     // the kernel cuts to the buffer.
-    let mut buf = vec![0u8; shared.max_message_bytes.saturating_add(1)];
+    let mut buf = vec![0u8; shared.max_message_bytes.min(MAX_DATAGRAM_BYTES) + 1];
     loop {
         let received = tokio::select! {
             _ = stopping.changed() => return,
@@ -594,6 +599,8 @@ async fn read_stream(
 /// The parser of one sending host: sshd's per-connection context lives in it.
 struct Host {
     parser: LineParser,
+    /// The year the parser gives to timestamps without one.
+    year: i16,
     /// Messages from this host, for the origin of its sign-ins.
     line: u64,
     parse_errors: u64,
@@ -624,7 +631,7 @@ impl Committer {
             let due = self
                 .batches
                 .values()
-                .map(|batch| batch.started + self.flush_after)
+                .filter_map(|batch| batch.started.checked_add(self.flush_after))
                 .min();
             tokio::select! {
                 message = receiver.recv() => match message {
@@ -654,20 +661,29 @@ impl Committer {
             }
         }
         let max_line_bytes = self.shared.max_message_bytes;
-        let host = self.hosts.entry(message.host).or_insert_with(|| {
-            let year = jiff::Timestamp::now()
-                .to_zoned(jiff::tz::TimeZone::UTC)
-                .year();
-            Host {
-                parser: LineParser::new(ParseOptions {
-                    max_line_bytes,
-                    ..ParseOptions::for_year(year)
-                }),
-                line: 0,
-                parse_errors: 0,
-                used: tick,
-            }
+        let year = jiff::Timestamp::now()
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .year();
+        let parser = || {
+            LineParser::new(ParseOptions {
+                max_line_bytes,
+                ..ParseOptions::for_year(year)
+            })
+        };
+        let host = self.hosts.entry(message.host).or_insert_with(|| Host {
+            parser: parser(),
+            year,
+            line: 0,
+            parse_errors: 0,
+            used: tick,
         });
+        if host.year != year {
+            // RFC 3164 timestamps carry no year: a parser made last year would date this
+            // year's messages a year early. An sshd connection open across New Year
+            // loses its context; nothing else does.
+            host.parser = parser();
+            host.year = year;
+        }
         host.used = tick;
         host.line += 1;
         let origin = Origin::RequestLine {
@@ -710,7 +726,12 @@ impl Committer {
         let due: Vec<OrgId> = self
             .batches
             .iter()
-            .filter(|(_, batch)| batch.started + self.flush_after <= now)
+            .filter(|(_, batch)| {
+                batch
+                    .started
+                    .checked_add(self.flush_after)
+                    .is_some_and(|due| due <= now)
+            })
             .map(|(org, _)| *org)
             .collect();
         for org in due {
@@ -795,6 +816,16 @@ mod tests {
         assert_eq!(
             error.to_string(),
             "syslog configuration: neither `udp` nor `tcp` is set: nothing to listen on"
+        );
+        let huge = SyslogConfig {
+            udp: Some("127.0.0.1:0".parse().expect("address")),
+            max_message_bytes: MAX_MESSAGE_BYTES_LIMIT + 1,
+            ..SyslogConfig::default()
+        };
+        let error = check(&huge).expect_err("too long");
+        assert_eq!(
+            error.to_string(),
+            "syslog configuration: `max_message_bytes` must be between 1 and 1048576"
         );
     }
 }
