@@ -52,13 +52,13 @@ fn loopback() -> SocketAddr {
 }
 
 fn config(org: OrgId, source: &str) -> SyslogConfig {
-    let toml = format!(
+    let json = format!(
         r#"{{"udp": "127.0.0.1:0", "tcp": "127.0.0.1:0",
             "sources": [{{"address": "{source}", "org": {}}}],
             "flush_after": "100ms"}}"#,
         org.0
     );
-    serde_json::from_str(&toml).expect("config")
+    serde_json::from_str(&json).expect("config")
 }
 
 async fn start(fixture: &Fixture, config: SyslogConfig) -> SyslogListener {
