@@ -307,6 +307,9 @@ struct Open {
     line: u64,
     /// The line being discarded because it grew past `max_line_bytes`, if any.
     cutting: bool,
+    /// How many first bytes were fingerprinted at the last commit, and their hash
+    /// (0 bytes: nothing to compare yet).
+    fingerprint: (u64, u64),
     parser: LineParser,
 }
 
@@ -364,6 +367,7 @@ impl Follower {
                 None => return Ok(()),
             }
         }
+        self.follow_truncation(run)?;
         self.drain(run, false).await?;
         if run.is_stopped() {
             return Ok(());
@@ -371,23 +375,6 @@ impl Follower {
         let Some(open) = &self.open else {
             return Ok(());
         };
-        // Copy-truncate: the same file, now shorter than what was read of it.
-        let size = open.file.metadata().map_err(PollError::Io)?.len();
-        if size < open.read_offset {
-            tracing::info!(file = %self.shown, size, offset = open.read_offset, "tail: file truncated (copy-truncate rotation); reading it again from its beginning");
-            run.counters.rotations.fetch_add(1, Ordering::Relaxed);
-            let mut open = self.open.take().ok_or(PollError::Lost)?;
-            open.file.seek(SeekFrom::Start(0)).map_err(PollError::Io)?;
-            self.open = Some(Open::at(
-                open.file,
-                open.device,
-                open.inode,
-                0,
-                0,
-                self.parser(),
-            ));
-            return Ok(());
-        }
         // Rename: the path names another file. The old one is finished first; while the
         // path names nothing, the old file may still be written to, so it is kept.
         let renamed = match std::fs::metadata(&self.path) {
@@ -407,6 +394,35 @@ impl Follower {
         Ok(())
     }
 
+    /// Copy-truncate: the same file, now shorter than what was read of it, or with other
+    /// first bytes (truncated, then written past the old offset between two polls). It
+    /// is read again from its beginning.
+    fn follow_truncation(&mut self, run: &Run) -> Result<(), PollError> {
+        let Some(open) = &self.open else {
+            return Ok(());
+        };
+        let size = open.file.metadata().map_err(PollError::Io)?.len();
+        let (bytes, hash) = open.fingerprint;
+        let rewritten = size < open.read_offset
+            || (bytes > 0 && fingerprint(&open.file, bytes).map_err(PollError::Io)? != hash);
+        if !rewritten {
+            return Ok(());
+        }
+        tracing::info!(file = %self.shown, size, offset = open.read_offset, "tail: file truncated (copy-truncate rotation); reading it again from its beginning");
+        run.counters.rotations.fetch_add(1, Ordering::Relaxed);
+        let mut open = self.open.take().ok_or(PollError::Lost)?;
+        open.file.seek(SeekFrom::Start(0)).map_err(PollError::Io)?;
+        self.open = Some(Open::at(
+            open.file,
+            open.device,
+            open.inode,
+            0,
+            0,
+            self.parser(),
+        ));
+        Ok(())
+    }
+
     fn parser(&self) -> LineParser {
         LineParser::new(ParseOptions {
             max_line_bytes: self.max_line_bytes,
@@ -423,7 +439,7 @@ impl Follower {
         };
         let meta = file.metadata().map_err(PollError::Io)?;
         let (device, inode, size) = (meta.dev(), meta.ino(), meta.len());
-        let (offset, line) = match self.saved.take() {
+        let (offset, line, known) = match self.saved.take() {
             Some(saved) => {
                 let same_file = saved.device == device && saved.inode == inode;
                 let same_start = saved.fingerprint_bytes <= size
@@ -431,39 +447,38 @@ impl Follower {
                         == saved.fingerprint;
                 if !same_file {
                     tracing::info!(file = %self.shown, "tail: the saved position is of another file (device or inode differ); reading from the beginning");
-                    (0, 0)
+                    (0, 0, (0, 0))
                 } else if !same_start {
                     tracing::info!(file = %self.shown, "tail: the file's first bytes changed since its position was saved; reading from the beginning");
-                    (0, 0)
+                    (0, 0, (0, 0))
                 } else if size < saved.offset {
                     tracing::info!(file = %self.shown, size, offset = saved.offset, "tail: the file is shorter than its saved position; reading from the beginning");
-                    (0, 0)
+                    (0, 0, (0, 0))
                 } else {
                     tracing::info!(file = %self.shown, offset = saved.offset, line = saved.line, "tail: resuming at the saved position");
-                    (saved.offset, saved.line)
+                    (
+                        saved.offset,
+                        saved.line,
+                        (saved.fingerprint_bytes, saved.fingerprint),
+                    )
                 }
             }
             None if self.start_at_end => {
                 let start = last_line_start(&file, size, self.max_line_bytes);
                 tracing::info!(file = %self.shown, offset = start, "tail: new file, starting at its end (line numbers count from there)");
-                (start, 0)
+                (start, 0, (0, 0))
             }
             None => {
                 tracing::info!(file = %self.shown, "tail: reading the file from its beginning");
-                (0, 0)
+                (0, 0, (0, 0))
             }
         };
         // After its first file, a path's files (rotations) are read from their beginning.
         self.start_at_end = false;
         file.seek(SeekFrom::Start(offset)).map_err(PollError::Io)?;
-        Ok(Some(Open::at(
-            file,
-            device,
-            inode,
-            offset,
-            line,
-            self.parser(),
-        )))
+        let mut open = Open::at(file, device, inode, offset, line, self.parser());
+        open.fingerprint = known;
+        Ok(Some(open))
     }
 
     /// Reads the open file to its end, committing every `batch_lines` lines and at the
@@ -509,12 +524,16 @@ impl Follower {
             return Ok(());
         }
         let fingerprint_bytes = offset.min(FINGERPRINT_BYTES);
+        let hash = match open.fingerprint {
+            (bytes, hash) if bytes == fingerprint_bytes => hash,
+            _ => fingerprint(&open.file, fingerprint_bytes).map_err(PollError::Io)?,
+        };
         let position = Position {
             device: open.device,
             inode: open.inode,
             offset,
             line: open.line,
-            fingerprint: fingerprint(&open.file, fingerprint_bytes).map_err(PollError::Io)?,
+            fingerprint: hash,
             fingerprint_bytes,
         };
         let position = serde_json::to_string(&position).map_err(PollError::Json)?;
@@ -527,6 +546,7 @@ impl Follower {
             Ok(_) => {
                 open.committed_offset = offset;
                 open.committed_line = open.line;
+                open.fingerprint = (fingerprint_bytes, hash);
                 let counters = &run.counters;
                 counters.lines.fetch_add(batch.lines, Ordering::Relaxed);
                 counters.sign_ins.fetch_add(sign_ins, Ordering::Relaxed);
@@ -543,7 +563,9 @@ impl Follower {
                     .map_err(PollError::Io)?;
                 let parser = LineParser::new(open.parser.options().clone());
                 let file = open.file.try_clone().map_err(PollError::Io)?;
+                let known = open.fingerprint;
                 *open = Open::at(file, open.device, open.inode, offset, line, parser);
+                open.fingerprint = known;
                 Err(PollError::Store(err))
             }
         }
@@ -574,6 +596,7 @@ impl Open {
             pending: Vec::new(),
             line,
             cutting: false,
+            fingerprint: (0, 0),
             parser,
         }
     }
@@ -591,13 +614,29 @@ fn read_batch(
 ) -> io::Result<bool> {
     let mut chunk = vec![0u8; READ_CHUNK];
     loop {
-        // Whole lines already in `pending` first.
-        while let Some(end) = open.pending.iter().position(|&b| b == b'\n') {
-            let line: Vec<u8> = open.pending.drain(..=end).collect();
-            take_line(open, shown, max_line_bytes, &line[..end], batch);
+        // Whole lines already in `pending` first; what they took is removed once, not
+        // line by line (that would move the rest of the chunk for every line).
+        let pending = std::mem::take(&mut open.pending);
+        let mut start = 0;
+        let mut full = false;
+        while let Some(at) = pending[start..].iter().position(|&b| b == b'\n') {
+            take_line(
+                open,
+                shown,
+                max_line_bytes,
+                &pending[start..start + at],
+                batch,
+            );
+            start += at + 1;
             if batch.lines >= batch_lines as u64 {
-                return Ok(false);
+                full = true;
+                break;
             }
+        }
+        open.pending = pending;
+        open.pending.drain(..start);
+        if full {
+            return Ok(false);
         }
         if open.pending.len() > max_line_bytes {
             // Too long: drop what is held and skip to its newline.
