@@ -296,6 +296,27 @@ async fn copy_truncate_rotation_reads_the_file_again_from_its_beginning() {
 }
 
 #[tokio::test]
+async fn a_truncated_file_rewritten_past_the_old_offset_is_read_from_its_beginning() {
+    let f = fixture().await;
+    append(&f.log(), &failures(0..10));
+    let tail = f.start(f.config()).await;
+    f.settled_at(10).await;
+    // Truncated and written longer than before at once: the size alone cannot tell.
+    std::fs::write(f.log(), failures(10..40)).expect("rewrite");
+    let stored = f.settled_at(40).await;
+    assert_eq!(accounts(&stored), expected(0..40));
+    tail.stop().await.expect("stop");
+
+    // The same while stopped: the saved fingerprint no longer matches.
+    std::fs::write(f.log(), failures(40..80)).expect("rewrite");
+    let tail = f.start(f.config()).await;
+    let stored = f.settled_at(80).await;
+    assert_eq!(accounts(&stored), expected(0..80));
+    let stats = tail.stop().await.expect("stop");
+    assert_eq!(stats.lines, 40);
+}
+
+#[tokio::test]
 async fn a_partial_line_waits_for_its_newline() {
     let f = fixture().await;
     append(
