@@ -386,9 +386,12 @@ impl Follower {
             if run.is_stopped() {
                 return Ok(());
             }
+            // Opened before the old file is let go: if it cannot be, the old one is kept
+            // and this is tried again at the next poll, counted once.
+            let next = self.open_path()?;
             tracing::info!(file = %self.shown, "tail: file rotated (renamed away); reading the new file from its beginning");
             run.counters.rotations.fetch_add(1, Ordering::Relaxed);
-            self.open = self.open_path()?;
+            self.open = next;
             self.drain(run, false).await?;
         }
         Ok(())
