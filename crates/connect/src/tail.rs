@@ -725,3 +725,45 @@ fn last_line_start(file: &File, size: u64, max_line_bytes: usize) -> u64 {
         Err(_) => size,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn file_with(bytes: &[u8]) -> (tempfile::TempDir, File) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("f");
+        File::create(&path)
+            .and_then(|mut f| f.write_all(bytes))
+            .expect("write");
+        let file = File::open(&path).expect("open");
+        (dir, file)
+    }
+
+    #[test]
+    fn the_fingerprint_is_fnv1a_of_the_first_bytes_only() {
+        let (_dir, file) = file_with(b"a");
+        // The published FNV-1a 64 test vector: a saved fingerprint must not change
+        // between builds.
+        assert_eq!(fingerprint(&file, 1).expect("read"), 0xaf63_dc4c_8601_ec8c);
+        let (_dir, long) = file_with(&[b'x'; 3000]);
+        let (_dir, short) = file_with(&[b'x'; 1024]);
+        assert_eq!(
+            fingerprint(&long, 5000).expect("read"),
+            fingerprint(&short, 1024).expect("read")
+        );
+    }
+
+    #[test]
+    fn reading_from_the_end_starts_after_the_last_newline() {
+        let (_dir, file) = file_with(b"one\ntwo\nthr");
+        assert_eq!(last_line_start(&file, 11, 1024), 8);
+        let (_dir, file) = file_with(b"one\ntwo\n");
+        assert_eq!(last_line_start(&file, 8, 1024), 8);
+        // No newline within the last `max_line_bytes`: the end itself.
+        assert_eq!(last_line_start(&file, 8, 3), 8);
+        let (_dir, file) = file_with(b"abcdef");
+        assert_eq!(last_line_start(&file, 6, 1024), 6);
+    }
+}
