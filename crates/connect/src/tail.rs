@@ -335,6 +335,9 @@ struct Batch {
     lines: u64,
     errors: u64,
     cut_lines: u64,
+    /// The first parse error of the batch, with its line: logged once per batch, so that
+    /// a file of garbage does not flood the log (each is logged at debug level).
+    first_error: Option<(u64, String)>,
 }
 
 impl Follower {
@@ -550,6 +553,10 @@ impl Follower {
                 open.committed_offset = offset;
                 open.committed_line = open.line;
                 open.fingerprint = (fingerprint_bytes, hash);
+                if let Some((line, err)) = &batch.first_error {
+                    let errors = batch.errors - batch.cut_lines;
+                    tracing::warn!(file = %self.shown, line, errors, "tail: {errors} line(s) not read up to line {}, the first at {}:{line}: {err}", open.line, self.shown);
+                }
                 let counters = &run.counters;
                 counters.lines.fetch_add(batch.lines, Ordering::Relaxed);
                 counters.sign_ins.fetch_add(sign_ins, Ordering::Relaxed);
@@ -686,6 +693,9 @@ fn take_line(open: &mut Open, shown: &str, max_line_bytes: usize, line: &[u8], b
         Err(err) => {
             batch.errors += 1;
             tracing::debug!(file = %shown, line = open.line, "tail: line not read: {err}");
+            if batch.first_error.is_none() {
+                batch.first_error = Some((open.line, err.to_string()));
+            }
         }
     }
 }
