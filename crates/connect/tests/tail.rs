@@ -374,8 +374,8 @@ async fn start_at_end_skips_the_past_of_a_new_file_only() {
         ..f.config()
     };
     let tail = f.start(config.clone()).await;
-    // Give it a poll to settle at the end, then write.
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    // Give its first poll (at once) time to settle at the end, then write.
+    tokio::time::sleep(Duration::from_millis(500)).await;
     append(&f.log(), &failures(10..15));
     let stored = f.settled_at(5).await;
     assert_eq!(accounts(&stored), expected(10..15));
