@@ -4,4 +4,6 @@
 //! `ingest`, and commits the sign-ins through `notify::SignInIntake::accept_up_to` with
 //! its position in the same transaction (`store`'s `connector_checkpoints`): after a
 //! crash it resumes exactly after what was committed, without a gap or a duplicate.
+
 pub mod syslog;
+pub mod tail;
