@@ -22,6 +22,8 @@ pub struct Config {
     pub smtp: crate::journal::SmtpConfig,
     pub enrolment: server::EnrolmentConfig,
     pub intel: notify::feeds::IntelConfig,
+    pub syslog: connect::syslog::SyslogConfig,
+    pub tail: connect::tail::TailConfig,
 }
 
 impl Default for Config {
@@ -36,6 +38,8 @@ impl Default for Config {
             smtp: crate::journal::SmtpConfig::default(),
             enrolment: server::EnrolmentConfig::default(),
             intel: notify::feeds::IntelConfig::default(),
+            syslog: connect::syslog::SyslogConfig::default(),
+            tail: connect::tail::TailConfig::default(),
         }
     }
 }

@@ -22,6 +22,10 @@ pub struct Service {
     policy: tokio::task::JoinHandle<Result<(), store::StoreError>>,
     /// Pulls threat-intelligence feeds and hunts through stored events for what they bring.
     intel_tasks: Vec<tokio::task::JoinHandle<()>>,
+    /// The `[syslog]` listener, when it is on.
+    pub syslog: Option<connect::syslog::SyslogListener>,
+    /// The `[tail]` file follower, when it has files.
+    tail: Option<connect::tail::FileTail>,
 }
 
 impl Service {
@@ -91,6 +95,39 @@ impl Service {
             intake.store().clone(),
             config.enrolment.clone(),
         ));
+        let enricher = Arc::new(enricher);
+        // Telemetry that arrives by itself: syslog from the organisations' hosts, and log
+        // files on this machine.
+        let syslog = if config.syslog.udp.is_some() || config.syslog.tcp.is_some() {
+            let listener = connect::syslog::SyslogListener::start_enriched(
+                config.syslog.clone(),
+                Arc::clone(&intake),
+                Arc::clone(&enricher),
+            )
+            .await
+            .context("cannot start the [syslog] listener")?;
+            tracing::info!(
+                udp = ?listener.udp_address(),
+                tcp = ?listener.tcp_address(),
+                "Syslog listener on."
+            );
+            Some(listener)
+        } else {
+            None
+        };
+        let tail = if config.tail.files.is_empty() {
+            None
+        } else {
+            Some(
+                connect::tail::FileTail::start(
+                    config.tail.clone(),
+                    Arc::clone(&intake),
+                    intake.store().clone(),
+                )
+                .await
+                .context("cannot start following the [tail] files")?,
+            )
+        };
         let listener = tokio::net::TcpListener::bind(config.http.listen)
             .await
             .with_context(|| format!("cannot listen on {}; is another service using it? Choose another with --listen", config.http.listen))?;
@@ -106,7 +143,7 @@ impl Service {
             intake: Arc::clone(&intake),
             mail: mail_intake,
             journal_domain: smtp_address.map(|_| config.smtp.hostname.clone()),
-            enricher: Arc::new(enricher),
+            enricher: Arc::clone(&enricher),
             http,
             allow_private_webhooks: config.notify.webhook.allow_private_targets,
             enrolment: config.enrolment.clone(),
@@ -127,6 +164,8 @@ impl Service {
             recheck,
             policy,
             intel_tasks,
+            syslog,
+            tail,
         })
     }
 
@@ -136,6 +175,13 @@ impl Service {
             let _ = stop.send(());
         }
         self.http.await.context("the HTTP server panicked")??;
+        // What the connectors hold is committed before the store closes.
+        if let Some(syslog) = self.syslog {
+            syslog.stop().await;
+        }
+        if let Some(tail) = self.tail {
+            tail.stop().await.context("stopping the [tail] connector")?;
+        }
         self.outbox.abort();
         self.recheck.abort();
         for task in &self.intel_tasks {
