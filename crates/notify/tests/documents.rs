@@ -3,8 +3,10 @@
 //! digest, and a sign-in from infrastructure the threat intelligence names, with its
 //! indicators and attribution.
 
+mod common;
+
 use jiff::Timestamp;
-use model::attribution::{ActorRef, Alternative, Attribution, Confidence};
+use model::attribution::{Attribution, Confidence};
 use model::{
     DetectionKind, EventId, FailureKind, Format, Incident, IncidentState, IndicatorMatch, OrgId,
     Origin, Outcome, Protocol, Severity, SignIn,
@@ -57,47 +59,8 @@ fn known_indicator() -> Incident {
         evidence_count: 2,
         summary: "Sign-ins from 2 addresses named by threat intelligence; ana@clinic.example signed in from 198.51.100.23.".into(),
         reasons: vec!["198.51.100.23 is indicator indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f of feed cert-feed.".into()],
-        indicators: vec![
-            IndicatorMatch {
-                indicator: "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f".into(),
-                feed: "cert-feed".into(),
-                field: "ipv4-addr:value".into(),
-                observed: "198.51.100.23".into(),
-                pattern: "[ipv4-addr:value = '198.51.100.0/24']".into(),
-                actors: vec!["forest-blizzard".into()],
-                labels: vec!["malicious-activity".into()],
-            },
-            IndicatorMatch {
-                indicator: "tor-exits:412".into(),
-                feed: "tor-exits".into(),
-                field: "ipv4-addr:value".into(),
-                observed: "203.0.113.50".into(),
-                pattern: "[ipv4-addr:value = '203.0.113.50']".into(),
-                actors: vec![],
-                labels: vec!["tor-exit".into()],
-            },
-        ],
-        attribution: Some(Attribution {
-            actor: Some(ActorRef {
-                id: "forest-blizzard".into(),
-                name: "Forest Blizzard".into(),
-                aliases: vec!["STRONTIUM".into(), "APT28".into(), "Fancy Bear".into()],
-            }),
-            confidence: Confidence::High,
-            words: model::attribution::VERY_LIKELY,
-            evidence: vec![
-                "Indicator indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f from feed cert-feed links this incident to Forest Blizzard (forest-blizzard).".into(),
-                "Technique T1078 is one Forest Blizzard is reported to use.".into(),
-                "Source addresses are on a tor-exit list; Forest Blizzard is reported to use: anonymisation networks.".into(),
-                "Forest Blizzard is reported to target the health sector, the targeted organisation's.".into(),
-            ],
-            conflict: false,
-            alternatives: vec![Alternative {
-                id: "midnight-blizzard".into(),
-                name: "Midnight Blizzard".into(),
-                confidence: Confidence::Low,
-            }],
-        }),
+        indicators: common::cert_feed_matches(),
+        attribution: Some(common::forest_blizzard()),
     }
 }
 
