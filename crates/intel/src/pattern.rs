@@ -596,42 +596,15 @@ impl Parser {
 
     /// FOLLOWEDBY binds loosest, then OR, then AND; all left-associative.
     fn observation_expressions(&mut self) -> Result<ObservationExpr, ParseError> {
-        let mut operands = vec![self.observation_or()?];
-        while self.is_word("FOLLOWEDBY") {
-            self.next();
-            operands.push(self.observation_or()?);
-        }
-        Ok(if operands.len() == 1 {
-            operands.remove(0)
-        } else {
-            ObservationExpr::FollowedBy(operands)
-        })
+        self.chain("FOLLOWEDBY", Self::observation_or, ObservationExpr::FollowedBy)
     }
 
     fn observation_or(&mut self) -> Result<ObservationExpr, ParseError> {
-        let mut operands = vec![self.observation_and()?];
-        while self.is_word("OR") {
-            self.next();
-            operands.push(self.observation_and()?);
-        }
-        Ok(if operands.len() == 1 {
-            operands.remove(0)
-        } else {
-            ObservationExpr::Or(operands)
-        })
+        self.chain("OR", Self::observation_and, ObservationExpr::Or)
     }
 
     fn observation_and(&mut self) -> Result<ObservationExpr, ParseError> {
-        let mut operands = vec![self.observation_qualified()?];
-        while self.is_word("AND") {
-            self.next();
-            operands.push(self.observation_qualified()?);
-        }
-        Ok(if operands.len() == 1 {
-            operands.remove(0)
-        } else {
-            ObservationExpr::And(operands)
-        })
+        self.chain("AND", Self::observation_qualified, ObservationExpr::And)
     }
 
     fn observation_qualified(&mut self) -> Result<ObservationExpr, ParseError> {
@@ -733,28 +706,29 @@ impl Parser {
     }
 
     fn comparison_or(&mut self) -> Result<ComparisonExpr, ParseError> {
-        let mut operands = vec![self.comparison_and()?];
-        while self.is_word("OR") {
-            self.next();
-            operands.push(self.comparison_and()?);
-        }
-        Ok(if operands.len() == 1 {
-            operands.remove(0)
-        } else {
-            ComparisonExpr::Or(operands)
-        })
+        self.chain("OR", Self::comparison_and, ComparisonExpr::Or)
     }
 
     fn comparison_and(&mut self) -> Result<ComparisonExpr, ParseError> {
-        let mut operands = vec![self.comparison_primary()?];
-        while self.is_word("AND") {
+        self.chain("AND", Self::comparison_primary, ComparisonExpr::And)
+    }
+
+    /// `operand (word operand)*`, kept flat: one operand as itself, more joined by `join`.
+    fn chain<T>(
+        &mut self,
+        word: &str,
+        operand: fn(&mut Self) -> Result<T, ParseError>,
+        join: fn(Vec<T>) -> T,
+    ) -> Result<T, ParseError> {
+        let mut operands = vec![operand(self)?];
+        while self.is_word(word) {
             self.next();
-            operands.push(self.comparison_primary()?);
+            operands.push(operand(self)?);
         }
         Ok(if operands.len() == 1 {
             operands.remove(0)
         } else {
-            ComparisonExpr::And(operands)
+            join(operands)
         })
     }
 
