@@ -596,7 +596,11 @@ impl Parser {
 
     /// FOLLOWEDBY binds loosest, then OR, then AND; all left-associative.
     fn observation_expressions(&mut self) -> Result<ObservationExpr, ParseError> {
-        self.chain("FOLLOWEDBY", Self::observation_or, ObservationExpr::FollowedBy)
+        self.chain(
+            "FOLLOWEDBY",
+            Self::observation_or,
+            ObservationExpr::FollowedBy,
+        )
     }
 
     fn observation_or(&mut self) -> Result<ObservationExpr, ParseError> {

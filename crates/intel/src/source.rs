@@ -114,6 +114,19 @@ pub struct Pulled {
     pub summary: String,
 }
 
+/// What a feed name may be, in words for an error.
+pub const FEED_NAME_RULE: &str = "a feed name is 1 to 64 letters, digits, `-`, `_` or `.`";
+
+/// Whether `name` can name a feed (configured or uploaded): it appears in matches, URLs and
+/// log lines.
+pub fn is_feed_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+}
+
 impl FeedConfig {
     /// Checks what can be checked without fetching.
     pub fn validate(&self) -> Result<(), SourceError> {
@@ -121,16 +134,8 @@ impl FeedConfig {
             feed: self.name.clone(),
             reason: reason.to_string(),
         };
-        if self.name.is_empty()
-            || self.name.len() > 64
-            || !self
-                .name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-        {
-            return Err(bad(
-                "a feed name is 1 to 64 letters, digits, `-`, `_` or `.`",
-            ));
+        if !is_feed_name(&self.name) {
+            return Err(bad(FEED_NAME_RULE));
         }
         if self.location.trim().is_empty() {
             return Err(bad("`location` is empty: give a path or a URL"));

@@ -135,12 +135,7 @@ pub async fn load(store: &Store) -> Result<Loaded, StoreError> {
             "stored indicators that do not parse were skipped"
         );
     }
-    let benign: Vec<BenignList> = store
-        .benign_lists()
-        .await?
-        .iter()
-        .filter_map(|body| serde_json::from_str(body).ok())
-        .collect();
+    let benign = stored_benign(store).await?;
     let actors: Vec<Actor> = store
         .imported_actors()
         .await?
@@ -155,6 +150,16 @@ pub async fn load(store: &Store) -> Result<Loaded, StoreError> {
     .await
     .map_err(|e| StoreError::Invalid(format!("compiling the indicators: {e}")))?;
     Ok(loaded)
+}
+
+/// Every stored warning list; one that no longer reads as one is skipped.
+pub(crate) async fn stored_benign(store: &Store) -> Result<Vec<BenignList>, StoreError> {
+    Ok(store
+        .benign_lists()
+        .await?
+        .iter()
+        .filter_map(|body| serde_json::from_str(body).ok())
+        .collect())
 }
 
 /// Stores what one pull or upload of `feed` gave.

@@ -17,7 +17,7 @@ use tokio::sync::{Mutex, Notify};
 use crate::intake::SignInIntake;
 use crate::mail_intake::MailIntake;
 use intel::index::Index;
-use intel::{BenignList, Indicator, Match, Observed};
+use intel::{Indicator, Match, Observed};
 use store::{RetroHunt, Store, StoreError};
 
 /// Indicators one hunt searches for; more wait for the next hunt.
@@ -126,13 +126,7 @@ impl RetroHunter {
         if indicators.is_empty() {
             return Ok(());
         }
-        let benign: Vec<BenignList> = self
-            .store
-            .benign_lists()
-            .await?
-            .iter()
-            .filter_map(|body| serde_json::from_str(body).ok())
-            .collect();
+        let benign = crate::feeds::stored_benign(&self.store).await?;
         let index = tokio::task::spawn_blocking(move || {
             Index::build(indicators, &benign, Timestamp::MIN).0
         })

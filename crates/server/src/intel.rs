@@ -96,27 +96,15 @@ fn feed_error(error: FeedError) -> ApiError {
     }
 }
 
-fn check_feed_name(name: &str) -> Result<(), ApiError> {
-    if name.is_empty()
-        || name.len() > 64
-        || !name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-    {
-        return Err(ApiError::bad_request(
-            "a feed name is 1 to 64 letters, digits, `-`, `_` or `.`",
-        ));
-    }
-    Ok(())
-}
-
 async fn upload(
     Operator { actor }: Operator,
     State(state): State<AppState>,
     Path(name): Path<String>,
     body: Bytes,
 ) -> Result<Json<TakenInAnswer>, ApiError> {
-    check_feed_name(&name)?;
+    if !intel::source::is_feed_name(&name) {
+        return Err(ApiError::bad_request(intel::source::FEED_NAME_RULE));
+    }
     let (taken_in, retro_hunt) = state
         .intel
         .upload(&name, &actor.0, &body)

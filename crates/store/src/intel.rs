@@ -209,28 +209,8 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
-        for (id, body) in actors {
-            sqlx::query(
-                "INSERT INTO intel_actors (feed, id, body) VALUES (?, ?, ?) \
-                 ON CONFLICT (feed, id) DO UPDATE SET body = excluded.body",
-            )
-            .bind(feed)
-            .bind(id)
-            .bind(body)
-            .execute(&mut *tx)
-            .await?;
-        }
-        for (name, body) in benign {
-            sqlx::query(
-                "INSERT INTO intel_benign (feed, name, body) VALUES (?, ?, ?) \
-                 ON CONFLICT (feed, name) DO UPDATE SET body = excluded.body",
-            )
-            .bind(feed)
-            .bind(name)
-            .bind(body)
-            .execute(&mut *tx)
-            .await?;
-        }
+        upsert_bodies(&mut tx, "intel_actors", "id", feed, actors).await?;
+        upsert_bodies(&mut tx, "intel_benign", "name", feed, benign).await?;
         let text = now.to_string();
         sqlx::query(
             "UPDATE intel_feeds SET cursor = ?, last_attempt = ?, last_success = ?, \
@@ -514,6 +494,30 @@ impl Store {
             })
             .collect()
     }
+}
+
+/// Replaces the `(key, body)` rows of `feed` in `table` (actors, warning lists): a few
+/// thousand at most, one statement each.
+async fn upsert_bodies(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    table: &str,
+    key: &str,
+    feed: &str,
+    rows: &[(String, String)],
+) -> Result<()> {
+    let sql = format!(
+        "INSERT INTO {table} (feed, {key}, body) VALUES (?, ?, ?) \
+         ON CONFLICT (feed, {key}) DO UPDATE SET body = excluded.body"
+    );
+    for (id, body) in rows {
+        sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+            .bind(feed)
+            .bind(id)
+            .bind(body)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
 }
 
 fn feed_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Feed> {
