@@ -188,12 +188,22 @@ impl Analyser {
 
     /// Every finding of every signal module on `mail`, in a stable order.
     pub fn findings(&self, mail: &Mail, own: &OwnDomains) -> Vec<Finding> {
+        self.findings_with_links(mail, own, &links::extract(mail))
+    }
+
+    /// [`Analyser::findings`] with the message's links already extracted, for callers that
+    /// match the links against other things too (threat intelligence): extracted once.
+    pub fn findings_with_links(
+        &self,
+        mail: &Mail,
+        own: &OwnDomains,
+        extracted: &links::Extracted,
+    ) -> Vec<Finding> {
         let mut findings = Vec::new();
         findings.extend(self.sender_lookalikes(mail, own));
         findings.extend(impersonation::check(mail, &own.identity));
         findings.extend(auth::check(mail, &self.trusted_authserv_ids));
         findings.extend(lure::check(mail));
-        let extracted = links::extract(mail);
         for host in links::hosts(&extracted.links) {
             if let Some(l) = self.lookalike(own, &host) {
                 findings.push(Finding::new(

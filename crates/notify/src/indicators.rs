@@ -7,8 +7,9 @@ use std::net::IpAddr;
 
 use intel::live::Loaded;
 use intel::{Match, Observed};
+use mail::signals::links::Link;
 use model::{
-    Detection, DetectionKind, EventId, Incident, Mail, MailRecord, OrgId, Outcome, Severity, SignIn,
+    Detection, DetectionKind, EventId, Incident, MailRecord, OrgId, Outcome, Severity, SignIn,
 };
 
 /// The detection for one sign-in that matched `matches` (not empty). One incident per
@@ -105,12 +106,12 @@ pub fn attach_sources(incident: &mut Incident, intel: &Loaded) -> bool {
     attach(incident, &matches)
 }
 
-/// Where a message's links point, normalised as indicators are, without repeats and at
+/// Where a message's links (`mail::signals::links::extract`) point, normalised as indicators are, without repeats and at
 /// most [`MailRecord::MAX_LINKS`]: what the mail intake, `scan` and a later retro-hunt
 /// match URLs and link hosts against.
-pub fn link_targets(mail: &Mail) -> Vec<String> {
+pub fn link_targets(links: &[Link]) -> Vec<String> {
     let mut targets: Vec<String> = Vec::new();
-    for link in mail::signals::links::extract(mail).links {
+    for link in links {
         if targets.len() >= MailRecord::MAX_LINKS {
             break;
         }

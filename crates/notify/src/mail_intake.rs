@@ -260,13 +260,14 @@ impl MailIntake {
     ) -> Result<MailReport, MailIntakeError> {
         let mail = parse_message(raw, &self.limits)?;
         let own = self.own_domains(org).await?;
-        let links = indicators::link_targets(&mail);
+        let extracted = mail::signals::links::extract(&mail);
+        let links = indicators::link_targets(&extracted.links);
         let seen = Observed::mail(&mail, links.iter().map(String::as_str));
         let matches = self
             .intel
             .current()
             .matches(&seen, mail.date.unwrap_or_else(Timestamp::now));
-        let mut findings = self.analyser.findings(&mail, &own);
+        let mut findings = self.analyser.findings_with_links(&mail, &own, &extracted);
         findings.extend(
             matches
                 .iter()

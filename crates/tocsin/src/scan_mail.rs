@@ -120,12 +120,13 @@ pub fn scan_mail(
                     continue;
                 }
             };
-            let links = notify::indicators::link_targets(&message);
+            let extracted = mail::signals::links::extract(&message);
+            let links = notify::indicators::link_targets(&extracted.links);
             let seen = Observed::mail(&message, links.iter().map(String::as_str));
             // A message without a date is judged with the intelligence live now, as the
             // service judges one it receives.
             let at = message.date.unwrap_or_else(jiff::Timestamp::now);
-            let mut findings = analyser.findings(&message, &own);
+            let mut findings = analyser.findings_with_links(&message, &own, &extracted);
             findings.extend(
                 intel.matches(&seen, at).iter().map(|m| {
                     Finding::new(Code::KnownIndicator, notify::indicators::mail_evidence(m))
