@@ -18,6 +18,8 @@ use store::{IndicatorRow, Store, StoreError};
 
 /// Indicators read from the store per query while rebuilding.
 const LOAD_PAGE: u32 = 50_000;
+/// Indicators compiled at most (about 2.5 GiB of index); the rest wait in the store.
+const MAX_LOADED: usize = intel::stix::IndicatorSet::DEFAULT_LIMIT;
 /// Problems listed in an answer or a log line; the count covers all.
 pub const LISTED_PROBLEMS: usize = 100;
 
@@ -112,6 +114,13 @@ pub async fn load(store: &Store) -> Result<Loaded, StoreError> {
     let mut unreadable = 0usize;
     let mut last: Option<(String, String)> = None;
     loop {
+        if indicators.len() >= MAX_LOADED {
+            tracing::warn!(
+                held = MAX_LOADED,
+                "more indicators are stored than are matched; only the first are used"
+            );
+            break;
+        }
         let page = store
             .indicators_page(
                 last.as_ref().map(|(f, i)| (f.as_str(), i.as_str())),
