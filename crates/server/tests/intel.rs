@@ -204,9 +204,8 @@ async fn incidents(f: &Fixture, key: &str) -> Vec<Value> {
     assert_eq!(status, StatusCode::OK, "{body}");
     body["incidents"]
         .as_array()
-        .or_else(|| body.as_array())
         .cloned()
-        .unwrap_or_default()
+        .unwrap_or_else(|| panic!("no incidents list: {body}"))
 }
 
 fn of_kind<'a>(all: &'a [Value], kind: &str) -> Vec<&'a Value> {

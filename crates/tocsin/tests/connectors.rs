@@ -47,7 +47,10 @@ fn failed(n: u32, account: &str, ip: &str) -> String {
 async fn incidents(api: &Api, key: &str) -> Vec<serde_json::Value> {
     let (status, body) = api.get("/api/v1/incidents", key).await;
     assert_eq!(status, 200, "{body}");
-    body["incidents"].as_array().cloned().unwrap_or_default()
+    body["incidents"]
+        .as_array()
+        .cloned()
+        .unwrap_or_else(|| panic!("no incidents list: {body}"))
 }
 
 async fn wait_for_incident(api: &Api, key: &str, kind: &str) -> serde_json::Value {
