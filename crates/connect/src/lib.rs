@@ -5,5 +5,6 @@
 //! its position in the same transaction (`store`'s `connector_checkpoints`): after a
 //! crash it resumes exactly after what was committed, without a gap or a duplicate.
 
+pub mod pull;
 pub mod syslog;
 pub mod tail;

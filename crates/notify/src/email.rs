@@ -25,7 +25,7 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use serde_json::Value;
 
 use crate::config::{EmailConfig, SmtpTls};
-use crate::notice::EmailNotice;
+use crate::notice::{CONNECTOR_FAILED_EVENT, EmailNotice};
 use store::Language;
 
 /// How many accounts, sources or evidence rows an e-mail lists; the API has the rest.
@@ -51,6 +51,7 @@ pub struct Strings {
     /// Later evidence on an open incident (`incident.updated`).
     pub subject_updated: &'static str,
     pub subject_test: &'static str,
+    pub subject_connector: &'static str,
     /// `{n}` incidents, `{org}`; singular and plural.
     pub subject_digest: [&'static str; 2],
     pub intro_digest: &'static str,
@@ -92,6 +93,7 @@ pub struct Strings {
     pub more: &'static str,
     pub footer: &'static str,
     pub test_body: &'static str,
+    pub connector_body: &'static str,
     pub defanged_note: &'static str,
     pub heading_attribution: &'static str,
     /// `{actor}` for each estimative phrase: almost certainly, very likely, likely,
@@ -151,6 +153,7 @@ pub const EN: Strings = Strings {
     subject_escalated: "[tocsin] {severity} (worse): {what} of {org}",
     subject_updated: "[tocsin] {severity} (update): {what} of {org}",
     subject_test: "[tocsin] Test notification for {org}",
+    subject_connector: "[tocsin] Sign-in logs of {org} stopped arriving ({connector})",
     subject_digest: [
         "[tocsin] Digest: {n} incident of {org}",
         "[tocsin] Digest: {n} incidents of {org}",
@@ -190,6 +193,7 @@ pub const EN: Strings = Strings {
     playbook_in_english: "",
     more: "and {n} more",
     footer: "Incident {incident}, notification {delivery}. This message was sent automatically by tocsin; replies are not read. Every piece of evidence is available through the API: GET /api/v1/incidents/{incident}.",
+    connector_body: "tocsin can no longer read the sign-in logs of {org} through the connector \"{connector}\" ({kind}): {reason}\n\nUntil this is fixed, attacks on these accounts cannot be detected. What to do: {action} Then set the credential again (PUT /api/v1/org/connectors/{connector}); pulling resumes where it stopped, with nothing lost. You are told once; the connector keeps retrying.",
     test_body: "This is a test notification that {org} asked for. It proves that notifications from tocsin reach this address. No attack was detected and there is nothing to do.",
     defanged_note: "Addresses and links chosen by the attacker are defanged (hxxp, [.]) so that they cannot be clicked.",
     heading_attribution: "Who is behind it",
@@ -246,6 +250,7 @@ pub const FR: Strings = Strings {
     subject_escalated: "[tocsin] {severity} (aggravation) : {what} de {org}",
     subject_updated: "[tocsin] {severity} (mise à jour) : {what} de {org}",
     subject_test: "[tocsin] Notification de test pour {org}",
+    subject_connector: "[tocsin] Les journaux de connexion de {org} n'arrivent plus ({connector})",
     subject_digest: [
         "[tocsin] Récapitulatif : {n} incident de {org}",
         "[tocsin] Récapitulatif : {n} incidents de {org}",
@@ -285,6 +290,7 @@ pub const FR: Strings = Strings {
     playbook_in_english: "Cette procédure n'est rédigée qu'en anglais.",
     more: "et {n} de plus",
     footer: "Incident {incident}, notification {delivery}. Ce message a été envoyé automatiquement par tocsin ; les réponses ne sont pas lues. Toutes les preuves sont disponibles par l'API : GET /api/v1/incidents/{incident}.",
+    connector_body: "tocsin ne peut plus lire les journaux de connexion de {org} par le connecteur \"{connector}\" ({kind}) : {reason}\n\nTant que ce n'est pas corrigé, les attaques contre ces comptes ne peuvent pas être détectées. Que faire : {action} Puis renseignez à nouveau l'identifiant (PUT /api/v1/org/connectors/{connector}) ; la collecte reprend là où elle s'est arrêtée, sans perte. Vous n'êtes prévenu qu'une fois ; le connecteur continue d'essayer.",
     test_body: "Ceci est une notification de test demandée par {org}. Elle prouve que les notifications de tocsin parviennent à cette adresse. Aucune attaque n'a été détectée et il n'y a rien à faire.",
     defanged_note: "Les adresses et liens choisis par l'attaquant sont neutralisés (hxxp, [.]) pour qu'on ne puisse pas cliquer dessus.",
     heading_attribution: "Qui est derrière l'attaque",
@@ -416,6 +422,37 @@ pub fn render(
             html: page(&format!(
                 "<p>{}</p>\n<hr>\n<p style=\"color:#555;font-size:90%\">{}</p>\n",
                 escape(&body),
+                escape(&footer)
+            )),
+            message_id,
+        });
+    }
+    if event == CONNECTOR_FAILED_EVENT {
+        let connector = &doc["connector"];
+        let name = text(&connector["name"]);
+        let body = fill(
+            s.connector_body,
+            &[
+                ("org", &org),
+                ("connector", &name),
+                ("kind", &text(&connector["kind"])),
+                ("reason", &text(&connector["error"])),
+                ("action", &text(&connector["action"])),
+            ],
+        );
+        let footer = fill(
+            s.footer,
+            &[("incident", "-"), ("delivery", &text(&doc["delivery_id"]))],
+        );
+        let paragraphs: String = body
+            .split("\n\n")
+            .map(|p| format!("<p>{}</p>\n", escape(p)))
+            .collect();
+        return Ok(EmailNotice {
+            subject: fill(s.subject_connector, &[("org", &org), ("connector", &name)]),
+            text: format!("{body}\n\n-- \n{footer}\n"),
+            html: page(&format!(
+                "{paragraphs}<hr>\n<p style=\"color:#555;font-size:90%\">{}</p>\n",
                 escape(&footer)
             )),
             message_id,

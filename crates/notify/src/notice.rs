@@ -132,6 +132,28 @@ pub fn test_document(delivery_id: &str, organisation: &Organisation) -> String {
     .to_string()
 }
 
+/// The document telling an organisation that one of its connectors stopped: which, why
+/// in words, and what to do. Carries no incident.
+pub fn connector_failed_document(
+    delivery_id: &str,
+    organisation: &Organisation,
+    connector: &str,
+    kind: &str,
+    error: &str,
+    action: &str,
+) -> String {
+    serde_json::json!({
+        "event": CONNECTOR_FAILED_EVENT,
+        "delivery_id": delivery_id,
+        "organisation": { "id": organisation.id, "name": organisation.name },
+        "connector": { "name": connector, "kind": kind, "error": error, "action": action },
+    })
+    .to_string()
+}
+
+/// The event of a connector that stopped pulling: told once per failure.
+pub const CONNECTOR_FAILED_EVENT: &str = "connector.failed";
+
 /// The event of a test notification.
 pub const TEST_EVENT: &str = "notification.test";
 

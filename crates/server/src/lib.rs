@@ -8,6 +8,7 @@
 mod auth;
 mod channels;
 mod config;
+mod connectors;
 pub mod dns;
 mod enrolment;
 mod error;
@@ -24,6 +25,7 @@ use axum::Router;
 
 pub use auth::{Actor, Operator, OrgAdmin, OrgKey, OrgReader};
 pub use config::{AccountsConfig, HttpConfig};
+pub use connectors::ConnectorAccess;
 pub use enrolment::{EnrolmentConfig, Recheck, recheck_domains, recheck_domains_forever};
 pub use error::ApiError;
 
@@ -45,6 +47,8 @@ pub struct AppState {
     pub enrolment: EnrolmentConfig,
     /// The operator's threat intelligence: feeds, the live index, retro-hunts.
     pub intel: Arc<notify::feeds::Intelligence>,
+    /// Sealing and scheme rules for pull connectors, and the waker of the running ones.
+    pub connectors: ConnectorAccess,
 }
 
 impl AppState {

@@ -15,6 +15,7 @@
 //! (`intel.rs`) is the operator's and belongs to no organisation.
 
 mod audit;
+mod connectors;
 mod enrolment;
 mod incidents;
 mod intel;
@@ -38,6 +39,9 @@ use sqlx::sqlite::{
 };
 
 pub use audit::{AuditEntry, MAX_AUDIT_PAGE};
+pub use connectors::{
+    Connector, ConnectorKey, ConnectorStatus, MAX_CONNECTORS_PER_ORG, NewConnector, PullState,
+};
 pub use enrolment::{
     Application, ApplicationState, Contact, EnrolmentError, MAX_APPLICATION_DOMAINS,
     MAX_APPLICATION_PAGE, MAX_CONTACTS, MAX_NAME_CHARS, NewApplication, OrgDomain,

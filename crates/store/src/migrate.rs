@@ -19,6 +19,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0009_channels.sql"),
     include_str!("../migrations/sqlite/0010_intel.sql"),
     include_str!("../migrations/sqlite/0011_connectors.sql"),
+    include_str!("../migrations/sqlite/0012_pull_connectors.sql"),
 ];
 
 /// The schema version this tocsin writes: the number of migrations.

@@ -24,6 +24,7 @@ pub struct Config {
     pub intel: notify::feeds::IntelConfig,
     pub syslog: connect::syslog::SyslogConfig,
     pub tail: connect::tail::TailConfig,
+    pub connectors: connect::pull::PullConfig,
 }
 
 impl Default for Config {
@@ -40,6 +41,7 @@ impl Default for Config {
             intel: notify::feeds::IntelConfig::default(),
             syslog: connect::syslog::SyslogConfig::default(),
             tail: connect::tail::TailConfig::default(),
+            connectors: connect::pull::PullConfig::default(),
         }
     }
 }

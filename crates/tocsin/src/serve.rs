@@ -26,6 +26,8 @@ pub struct Service {
     pub syslog: Option<connect::syslog::SyslogListener>,
     /// The `[tail]` file follower, when it has files.
     tail: Option<connect::tail::FileTail>,
+    /// The organisations' pull connectors (Graph, Okta, Google), when `[connectors]` is on.
+    pulls: Option<connect::pull::Pulls>,
 }
 
 impl Service {
@@ -128,6 +130,23 @@ impl Service {
                 .context("cannot start following the [tail] files")?,
             )
         };
+        let connector_key = config.connectors.key(intake.store()).context(
+            "cannot read the connector key ([connectors] key_file or TOCSIN_CONNECTOR_KEY)",
+        )?;
+        let pulls = if config.connectors.enabled {
+            Some(
+                connect::pull::Pulls::start(
+                    config.connectors.clone(),
+                    Arc::clone(&intake),
+                    Arc::clone(&enricher),
+                    connector_key.clone(),
+                )
+                .map_err(|e| anyhow::anyhow!(e.message().to_owned()))
+                .context("cannot start the pull connectors")?,
+            )
+        } else {
+            None
+        };
         let listener = tokio::net::TcpListener::bind(config.http.listen)
             .await
             .with_context(|| format!("cannot listen on {}; is another service using it? Choose another with --listen", config.http.listen))?;
@@ -148,6 +167,11 @@ impl Service {
             allow_private_webhooks: config.notify.webhook.allow_private_targets,
             enrolment: config.enrolment.clone(),
             intel,
+            connectors: server::ConnectorAccess {
+                key: connector_key,
+                allow_http: config.connectors.allow_http,
+                wake: pulls.as_ref().map(connect::pull::Pulls::waker),
+            },
         };
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let http = tokio::spawn(server::serve(listener, state, async move {
@@ -166,6 +190,7 @@ impl Service {
             intel_tasks,
             syslog,
             tail,
+            pulls,
         })
     }
 
@@ -181,6 +206,9 @@ impl Service {
         }
         if let Some(tail) = self.tail {
             tail.stop().await.context("stopping the [tail] connector")?;
+        }
+        if let Some(pulls) = self.pulls {
+            pulls.stop().await;
         }
         self.outbox.abort();
         self.recheck.abort();

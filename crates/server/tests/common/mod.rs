@@ -44,5 +44,10 @@ pub async fn state(store: store::Store, intel: notify::feeds::IntelConfig) -> Ap
         allow_private_webhooks: false,
         enrolment: EnrolmentConfig::default(),
         intel,
+        connectors: tocsin_server::ConnectorAccess {
+            key: store::ConnectorKey::from_hex(&"5a".repeat(32)).expect("key"),
+            allow_http: true,
+            wake: None,
+        },
     }
 }
