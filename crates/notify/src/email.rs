@@ -58,6 +58,7 @@ pub struct Strings {
     pub label_incident: &'static str,
     /// `{delivery}`.
     pub footer_digest: &'static str,
+    pub footer_notice: &'static str,
     pub intro_opened: &'static str,
     pub intro_escalated: &'static str,
     pub intro_updated: &'static str,
@@ -161,6 +162,7 @@ pub const EN: Strings = Strings {
     intro_digest: "tocsin held these less urgent incidents of {org} for its daily digest. Each says what happened and, when it is known, who is behind it.",
     label_incident: "Incident",
     footer_digest: "Notification {delivery}. This message was sent automatically by tocsin; replies are not read. Every incident and its evidence are available through the API: GET /api/v1/incidents/{id}.",
+    footer_notice: "Notification {delivery}. This message was sent automatically by tocsin; replies are not read. Each connector's state is available through the API: GET /api/v1/org/connectors.",
     intro_opened: "tocsin detected an attack against {org}. What follows is what it saw and what to do now.",
     intro_escalated: "An attack against {org} that tocsin already reported has got worse. What follows is what it saw and what to do now.",
     intro_updated: "There is new evidence on an attack against {org} that tocsin already reported. What follows is what it saw and what to do now.",
@@ -258,6 +260,7 @@ pub const FR: Strings = Strings {
     intro_digest: "tocsin a réuni dans ce récapitulatif quotidien les incidents moins urgents de {org}. Pour chacun : ce qui s'est passé et, quand on le sait, qui est derrière.",
     label_incident: "Incident",
     footer_digest: "Notification {delivery}. Ce message a été envoyé automatiquement par tocsin ; les réponses ne sont pas lues. Chaque incident et ses preuves sont disponibles par l'API : GET /api/v1/incidents/{id}.",
+    footer_notice: "Notification {delivery}. Ce message a été envoyé automatiquement par tocsin ; les réponses ne sont pas lues. L'état de chaque connecteur est disponible par l'API : GET /api/v1/org/connectors.",
     intro_opened: "tocsin a détecté une attaque contre {org}. Voici ce qui a été observé et ce qu'il faut faire maintenant.",
     intro_escalated: "Une attaque contre {org} déjà signalée par tocsin s'est aggravée. Voici ce qui a été observé et ce qu'il faut faire maintenant.",
     intro_updated: "De nouveaux éléments sont apparus sur une attaque contre {org} déjà signalée par tocsin. Voici ce qui a été observé et ce qu'il faut faire maintenant.",
@@ -440,10 +443,7 @@ pub fn render(
                 ("action", &text(&connector["action"])),
             ],
         );
-        let footer = fill(
-            s.footer,
-            &[("incident", "-"), ("delivery", &text(&doc["delivery_id"]))],
-        );
+        let footer = fill(s.footer_notice, &[("delivery", &text(&doc["delivery_id"]))]);
         let paragraphs: String = body
             .split("\n\n")
             .map(|p| format!("<p>{}</p>\n", escape(p)))

@@ -580,3 +580,35 @@ fn the_digest_lists_each_incident_with_who_is_behind_it() {
     assert!(fr.text.contains("Attaque non attribuée"), "{}", fr.text);
     insta::assert_snapshot!("digest_fr", shown(&fr));
 }
+
+#[test]
+fn a_failed_connector_in_english_and_french_with_the_vendor_text_escaped() {
+    let organisation = store::Organisation {
+        id: OrgId(3),
+        name: "Echo <Clinic>".into(),
+        sector: model::Sector::Clinic,
+        country: "FR".into(),
+        domains: Vec::new(),
+        webhook_url: None,
+        language: Language::En,
+        created_at: Timestamp::UNIX_EPOCH,
+    };
+    let document = tocsin_notify::notice::connector_failed_document(
+        "0193a000-0000-7000-8000-000000000003",
+        &organisation,
+        "entra",
+        "graph",
+        "Microsoft refused the app's credential: HTTP 401 Unauthorized: AADSTS7000222: The provided client secret keys for app '<script>' are expired.",
+        "Create a new client secret in the Entra admin centre.",
+    );
+    let en = email::render(&document, Language::En, "<row@cert.example>".into()).expect("renders");
+    assert_eq!(
+        en.subject,
+        "[tocsin] Sign-in logs of Echo <Clinic> stopped arriving (entra)"
+    );
+    assert!(en.html.contains("&lt;script&gt;") && !en.html.contains("<script>"));
+    insta::assert_snapshot!("connector_failed_en", shown(&en));
+    let fr = email::render(&document, Language::Fr, "<row@cert.example>".into()).expect("renders");
+    assert!(fr.subject.contains("n'arrivent plus"), "{}", fr.subject);
+    insta::assert_snapshot!("connector_failed_fr", shown(&fr));
+}
