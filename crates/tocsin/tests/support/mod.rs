@@ -235,6 +235,24 @@ impl Api {
         (status, response.json().await.expect("JSON answer"))
     }
 
+    pub async fn put_json(
+        &self,
+        path: &str,
+        key: &str,
+        body: serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        let response = self
+            .http
+            .put(format!("{}{path}", self.base))
+            .bearer_auth(key)
+            .json(&body)
+            .send()
+            .await
+            .expect("request");
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("JSON answer"))
+    }
+
     pub async fn get(&self, path: &str, key: &str) -> (u16, serde_json::Value) {
         let response = self
             .http
