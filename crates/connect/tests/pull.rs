@@ -181,7 +181,7 @@ impl Harness {
         mut done: impl FnMut(&store::ConnectorStatus) -> bool,
         name: &str,
     ) {
-        let deadline = Instant::now() + Duration::from_secs(30);
+        let deadline = Instant::now() + Duration::from_secs(120);
         loop {
             let status = self.status(name).await;
             if done(&status) {
@@ -692,4 +692,77 @@ async fn google_revoked_delegation_fails_the_connector_and_tells_the_organisatio
     assert_eq!(notices.len(), 1);
     assert!(!notices[0].to_string().contains("PRIVATE KEY"));
     h.stop().await;
+}
+
+/// Sustained events/s of each pull connector on loopback, 20,000 sign-ins in pages of
+/// 1000 through the whole intake (parsing, detection, SQLite). A measurement, not a
+/// test: `cargo test --release -p tocsin-connect --test pull -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement; run it on purpose"]
+async fn events_per_second() {
+    const N: usize = 20_000;
+    for kind in ["graph", "okta", "google"] {
+        let mut h = harness().await;
+        // One a second, so that the detectors see realistic density.
+        let newest = Timestamp::now() - SignedDuration::from_mins(1);
+        let events: Vec<Event> = (0..N)
+            .map(|i| Event {
+                id: format!("{kind}-{i:06}"),
+                time: newest - SignedDuration::from_secs((N - 1 - i) as i64),
+                user: format!("user{}@echo.example", i % 500),
+                ip: format!("198.51.{}.{}", i % 200, 1 + i % 250),
+                success: i % 3 == 0,
+            })
+            .collect();
+        let (vendor, base) = match kind {
+            "graph" => {
+                let (v, b) =
+                    vendors::graph("contoso.onmicrosoft.com", GRAPH_SECRET, events.clone()).await;
+                h.put("c", "graph", graph_settings(&b), Some(GRAPH_SECRET))
+                    .await;
+                (v, b)
+            }
+            "okta" => {
+                let (v, b) = vendors::okta(OKTA_TOKEN, events.clone()).await;
+                h.put("c", "okta", okta_settings(&b), Some(OKTA_TOKEN))
+                    .await;
+                (v, b)
+            }
+            _ => {
+                let (v, b) = vendors::google(google_public_key(), ADMIN, events.clone()).await;
+                h.put(
+                    "c",
+                    "google",
+                    google_settings(&b),
+                    Some(&google_key(&format!("{b}/token"))),
+                )
+                .await;
+                (v, b)
+            }
+        };
+        let _ = base;
+        h.pulls = Some(
+            Pulls::start(
+                PullConfig {
+                    page_size: 1000,
+                    ..config()
+                },
+                Arc::clone(&h.intake),
+                Arc::new(enrich::Enricher::disabled()),
+                h.key.clone(),
+            )
+            .expect("pulls start"),
+        );
+        let started = Instant::now();
+        h.wait_for("all events", |s| s.events_today == N as i64, "c")
+            .await;
+        let elapsed = started.elapsed();
+        let pages = vendor.state().list_requests.len();
+        println!(
+            "{kind}: {N} events in {:.2} s = {:.0} events/s ({pages} requests)",
+            elapsed.as_secs_f64(),
+            N as f64 / elapsed.as_secs_f64()
+        );
+        h.stop().await;
+    }
 }
