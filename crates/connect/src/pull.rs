@@ -22,6 +22,7 @@ pub mod google;
 pub mod graph;
 mod http;
 pub mod okta;
+mod window;
 
 use std::collections::HashMap;
 use std::path::PathBuf;

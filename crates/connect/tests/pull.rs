@@ -640,7 +640,7 @@ async fn google_signs_on_googles_clock_pages_with_page_tokens_and_resumes_after_
     assert_eq!(tokens[0].status, 400);
     assert_eq!(tokens[1].status, 200);
     let position = h.position("workspace").await;
-    assert!(position["page_token"].is_string(), "{position}");
+    assert!(position["next"].is_string(), "{position}");
     let before = vendor.state().list_requests.len();
     vendor.state().down = false;
     h.start();

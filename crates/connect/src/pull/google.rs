@@ -13,8 +13,6 @@
 //! so the window's `startTime` moves only when the window is done, to the newest event
 //! less the overlap (login events can appear hours late).
 
-use std::time::{Duration, Instant};
-
 use base64::Engine as _;
 use jiff::{SignedDuration, Timestamp};
 use ring::signature::{RSA_PKCS1_SHA256, RsaKeyPair};
@@ -22,7 +20,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use super::http::{self, Answer, PullError};
+use super::http::{self, AccessToken, Answer, PullError};
+use super::window::Window;
 use super::{Page, PullConfig, endpoint};
 
 const REPORTS_BASE: &str = "https://admin.googleapis.com";
@@ -162,38 +161,17 @@ fn pem_body(pem: &str) -> Option<Vec<u8>> {
     base64::engine::general_purpose::STANDARD.decode(body).ok()
 }
 
-/// Where a Google connector is.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-struct Position {
-    /// The window's `startTime`.
-    since: Timestamp,
-    newest: Option<Timestamp>,
-    /// The next page of the window, while it has one.
-    page_token: Option<String>,
-}
-
-struct Token {
-    value: String,
-    renew_after: Instant,
-}
-
 pub(crate) struct Google {
     settings: GoogleSettings,
     account: ServiceAccount,
     base: url::Url,
     client: reqwest::Client,
-    token: Option<Token>,
+    token: Option<AccessToken>,
     /// Google's clock minus ours, from the last `Date` header seen.
     skew: SignedDuration,
     overlap: SignedDuration,
     page_size: u32,
     max_body: usize,
-}
-
-#[derive(Deserialize)]
-struct TokenAnswer {
-    access_token: String,
-    expires_in: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -238,10 +216,8 @@ impl Google {
     }
 
     async fn token(&mut self) -> Result<String, PullError> {
-        if let Some(token) = &self.token
-            && Instant::now() < token.renew_after
-        {
-            return Ok(token.value.clone());
+        if let Some(fresh) = self.token.as_ref().and_then(AccessToken::fresh) {
+            return Ok(fresh.to_owned());
         }
         let mut corrected = false;
         loop {
@@ -263,15 +239,10 @@ impl Google {
             let before = self.skew;
             self.note_clock(&answer);
             if answer.status.is_success() {
-                let token: TokenAnswer = serde_json::from_slice(&answer.body).map_err(|e| {
-                    PullError::transient(format!("token request: unreadable answer ({e})"))
-                })?;
-                let lifetime = Duration::from_secs(token.expires_in.unwrap_or(3600));
-                self.token = Some(Token {
-                    value: token.access_token.clone(),
-                    renew_after: Instant::now() + lifetime.saturating_sub(Duration::from_secs(300)),
-                });
-                return Ok(token.access_token);
+                let token = AccessToken::read(&answer)?;
+                let value = token.fresh().unwrap_or_default().to_owned();
+                self.token = Some(token);
+                return Ok(value);
             }
             // An assertion refused for its times, signed on a clock Google now told us
             // is off: sign it again on Google's clock, once.
@@ -283,7 +254,12 @@ impl Google {
                 );
                 continue;
             }
-            return Err(token_failure(&answer));
+            return Err(answer.refusal(
+                &[400, 401, 403],
+                "token request",
+                "Google refused the service account",
+                TOKEN_ACTION,
+            ));
         }
     }
 
@@ -307,7 +283,7 @@ impl Google {
         }
     }
 
-    fn page_url(&self, position: &Position) -> url::Url {
+    fn page_url(&self, window: &Window) -> url::Url {
         let mut url = self.base.clone();
         if let Ok(mut segments) = url.path_segments_mut() {
             segments.pop_if_empty().extend([
@@ -326,16 +302,13 @@ impl Google {
             query
                 .append_pair(
                     "startTime",
-                    &position
-                        .since
-                        .strftime("%Y-%m-%dT%H:%M:%S%.3fZ")
-                        .to_string(),
+                    &window.since.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
                 )
                 .append_pair("maxResults", &self.page_size.to_string());
             if let Some(customer) = &self.settings.customer_id {
                 query.append_pair("customerId", customer);
             }
-            if let Some(token) = &position.page_token {
+            if let Some(token) = &window.next {
                 query.append_pair("pageToken", token);
             }
         }
@@ -347,47 +320,29 @@ impl Google {
         position: Option<&Value>,
         start: Timestamp,
     ) -> Result<Page, PullError> {
-        let mut position: Position = position
-            .and_then(|p| serde_json::from_value(p.clone()).ok())
-            .unwrap_or(Position {
-                since: start,
-                newest: None,
-                page_token: None,
-            });
-        let url = self.page_url(&position);
+        let window = Window::resume(position, start);
+        let url = self.page_url(&window);
         let answer = self.get(&url).await?;
         if !answer.status.is_success() {
-            if position.page_token.is_some() && answer.status.as_u16() == 400 {
-                tracing::warn!("Google refused a saved page token; the window is asked again");
-                position.page_token = None;
-                return Ok(Page {
-                    records: Vec::new(),
-                    position: serde_json::to_value(&position).unwrap_or(Value::Null),
-                    more: true,
-                    pause: None,
-                    request: url.to_string(),
-                });
+            if window.next.is_some() && answer.status.as_u16() == 400 {
+                return Ok(window.restarted(url.to_string()));
             }
-            return Err(list_failure(&answer));
+            return Err(answer.refusal(
+                &[401, 403],
+                "login activities",
+                "Google refused to list login activities",
+                LIST_ACTION,
+            ));
         }
         let list: ListAnswer<'_> = serde_json::from_slice(&answer.body).map_err(|e| {
             PullError::transient(format!("login activities: unreadable answer ({e})"))
         })?;
+        let mut window = window;
         let newest_here = list.items.iter().filter_map(|r| activity_time(r)).max();
-        position.newest = position.newest.max(newest_here);
-        let more = list.next_page_token.is_some();
-        match list.next_page_token {
-            Some(token) => position.page_token = Some(token),
-            None => {
-                position.page_token = None;
-                if let Some(newest) = position.newest {
-                    position.since = position.since.max(newest - self.overlap);
-                }
-            }
-        }
+        let more = window.advance(newest_here, list.next_page_token, self.overlap);
         Ok(Page {
             records: list.items.into_iter().map(RawValue::to_owned).collect(),
-            position: serde_json::to_value(&position).unwrap_or(Value::Null),
+            position: window.to_value(),
             more,
             pause: None,
             request: url.to_string(),
@@ -419,25 +374,9 @@ fn refused_for_time(answer: &Answer) -> bool {
         && (words.contains("timeframe") || words.contains("iat") || words.contains("exp"))
 }
 
-fn token_failure(answer: &Answer) -> PullError {
-    match answer.status.as_u16() {
-        400 | 401 | 403 => PullError::Refused {
-            message: format!("Google refused the service account: {}", answer.vendor_message()),
-            action: "In the Google Admin console (Security > Access and data control > API controls > Domain-wide delegation), check that the service account's client id is allowed the scope https://www.googleapis.com/auth/admin.reports.audit.readonly, that delegated_admin is an administrator with the Reports privilege, and that the key was not deleted in Google Cloud.".into(),
-        },
-        _ => answer.failure("token request"),
-    }
-}
+const TOKEN_ACTION: &str = "In the Google Admin console (Security > Access and data control > API controls > Domain-wide delegation), check that the service account's client id is allowed the scope https://www.googleapis.com/auth/admin.reports.audit.readonly, that delegated_admin is an administrator with the Reports privilege, and that the key was not deleted in Google Cloud.";
 
-fn list_failure(answer: &Answer) -> PullError {
-    match answer.status.as_u16() {
-        401 | 403 => PullError::Refused {
-            message: format!("Google refused to list login activities: {}", answer.vendor_message()),
-            action: "Give delegated_admin the Reports privilege (or make it a super administrator) and check the domain-wide delegation scopes.".into(),
-        },
-        _ => answer.failure("login activities"),
-    }
-}
+const LIST_ACTION: &str = "Give delegated_admin the Reports privilege (or make it a super administrator) and check the domain-wide delegation scopes.";
 
 #[cfg(test)]
 mod tests {

@@ -13,14 +13,13 @@
 //! Interactive and non-interactive sign-ins: v1.0 lists interactive ones only, so by
 //! default the beta endpoint is used with a `signInEventTypes` filter for both.
 
-use std::time::{Duration, Instant};
-
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use super::http::{self, Answer, PullError};
+use super::http::{self, AccessToken, Answer, PullError};
+use super::window::Window;
 use super::{Page, PullConfig, endpoint};
 
 /// The public cloud's endpoints; national clouds set theirs.
@@ -101,38 +100,16 @@ impl GraphSettings {
     }
 }
 
-/// Where a Graph connector is.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-struct Position {
-    /// The window's lower bound (`createdDateTime ge`).
-    since: Timestamp,
-    /// The newest event seen in the window so far.
-    newest: Option<Timestamp>,
-    /// The next page of the window, while it has one.
-    next: Option<String>,
-}
-
-struct Token {
-    value: String,
-    renew_after: Instant,
-}
-
 pub(crate) struct Graph {
     settings: GraphSettings,
     secret: String,
     login: url::Url,
     graph: url::Url,
     client: reqwest::Client,
-    token: Option<Token>,
+    token: Option<AccessToken>,
     overlap: jiff::SignedDuration,
     page_size: u32,
     max_body: usize,
-}
-
-#[derive(Deserialize)]
-struct TokenAnswer {
-    access_token: String,
-    expires_in: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -167,10 +144,8 @@ impl Graph {
 
     /// An access token, fetched when there is none or it is about to expire.
     async fn token(&mut self) -> Result<String, PullError> {
-        if let Some(token) = &self.token
-            && Instant::now() < token.renew_after
-        {
-            return Ok(token.value.clone());
+        if let Some(fresh) = self.token.as_ref().and_then(AccessToken::fresh) {
+            return Ok(fresh.to_owned());
         }
         let mut url = self.login.clone();
         url.path_segments_mut()
@@ -191,20 +166,20 @@ impl Graph {
             "token request",
         )
         .await?;
-        if answer.status.is_success() {
-            let token: TokenAnswer = serde_json::from_slice(&answer.body).map_err(|e| {
-                PullError::transient(format!("token request: unreadable answer ({e})"))
-            })?;
-            // Renew five minutes early, by our clock only: no clock skew enters this.
-            let lifetime = Duration::from_secs(token.expires_in.unwrap_or(3600));
-            let renew_after = Instant::now() + lifetime.saturating_sub(Duration::from_secs(300));
-            self.token = Some(Token {
-                value: token.access_token.clone(),
-                renew_after,
-            });
-            return Ok(token.access_token);
+        if !answer.status.is_success() {
+            // `invalid_client` (a wrong or expired secret), `unauthorized_client`,
+            // `invalid_request` for a tenant that does not exist.
+            return Err(answer.refusal(
+                &[400, 401, 403],
+                "token request",
+                "Microsoft refused the app's credential",
+                TOKEN_ACTION,
+            ));
         }
-        Err(token_failure(&answer))
+        let token = AccessToken::read(&answer)?;
+        let value = token.fresh().unwrap_or_default().to_owned();
+        self.token = Some(token);
+        Ok(value)
     }
 
     async fn get(&mut self, url: &url::Url) -> Result<Answer, PullError> {
@@ -256,59 +231,35 @@ impl Graph {
         position: Option<&Value>,
         start: Timestamp,
     ) -> Result<Page, PullError> {
-        let mut position: Position = position
-            .and_then(|p| serde_json::from_value(p.clone()).ok())
-            .unwrap_or(Position {
-                since: start,
-                newest: None,
-                next: None,
-            });
-        let url = match &position.next {
+        let mut window = Window::resume(position, start);
+        let url = match &window.next {
             Some(link) => http::same_origin(&self.graph, link)?,
-            None => self.first_page_url(position.since),
+            None => self.first_page_url(window.since),
         };
         let answer = self.get(&url).await?;
         if !answer.status.is_success() {
-            if position.next.is_some() && matches!(answer.status.as_u16(), 400 | 404 | 410) {
-                // The skip token expired (a long stop): ask the window again from its start.
-                tracing::warn!(status = %answer.status, "Graph refused a saved next link; the window is asked again");
-                position.next = None;
-                return Ok(Page {
-                    records: Vec::new(),
-                    position: to_value(&position),
-                    more: true,
-                    pause: None,
-                    request: url.to_string(),
-                });
+            if window.next.is_some() && matches!(answer.status.as_u16(), 400 | 404 | 410) {
+                return Ok(window.restarted(url.to_string()));
             }
-            return Err(list_failure(&answer));
+            return Err(answer.refusal(
+                &[401, 403],
+                "sign-in list",
+                "Microsoft Graph refused to list sign-ins",
+                LIST_ACTION,
+            ));
         }
         let list: ListAnswer<'_> = serde_json::from_slice(&answer.body)
             .map_err(|e| PullError::transient(format!("sign-in list: unreadable answer ({e})")))?;
         let newest_here = list.value.iter().filter_map(|record| created(record)).max();
-        position.newest = position.newest.max(newest_here);
-        let more = list.next_link.is_some();
-        match list.next_link {
-            Some(link) => position.next = Some(link),
-            None => {
-                position.next = None;
-                if let Some(newest) = position.newest {
-                    position.since = position.since.max(newest - self.overlap);
-                }
-            }
-        }
+        let more = window.advance(newest_here, list.next_link, self.overlap);
         Ok(Page {
             records: list.value.into_iter().map(RawValue::to_owned).collect(),
-            position: to_value(&position),
+            position: window.to_value(),
             more,
             pause: None,
             request: url.to_string(),
         })
     }
-}
-
-fn to_value(position: &Position) -> Value {
-    serde_json::to_value(position).unwrap_or(Value::Null)
 }
 
 fn created(record: &RawValue) -> Option<Timestamp> {
@@ -324,24 +275,6 @@ fn created(record: &RawValue) -> Option<Timestamp> {
         .ok()
 }
 
-/// A token endpoint's refusal: `invalid_client` (wrong or expired secret),
-/// `unauthorized_client`, `invalid_request` for a tenant that does not exist.
-fn token_failure(answer: &Answer) -> PullError {
-    match answer.status.as_u16() {
-        400 | 401 | 403 => PullError::Refused {
-            message: format!("Microsoft refused the app's credential: {}", answer.vendor_message()),
-            action: "In the Entra admin centre, open the app registration, check its client secret (Certificates & secrets) and that it has the AuditLog.Read.All application permission with admin consent; create a new secret if it expired.".into(),
-        },
-        _ => answer.failure("token request"),
-    }
-}
+const TOKEN_ACTION: &str = "In the Entra admin centre, open the app registration, check its client secret (Certificates & secrets) and that it has the AuditLog.Read.All application permission with admin consent; create a new secret if it expired.";
 
-fn list_failure(answer: &Answer) -> PullError {
-    match answer.status.as_u16() {
-        401 | 403 => PullError::Refused {
-            message: format!("Microsoft Graph refused to list sign-ins: {}", answer.vendor_message()),
-            action: "Grant the app the AuditLog.Read.All (and Directory.Read.All) application permissions with admin consent; reading sign-in logs also needs a Microsoft Entra ID P1 or P2 licence.".into(),
-        },
-        _ => answer.failure("sign-in list"),
-    }
-}
+const LIST_ACTION: &str = "Grant the app the AuditLog.Read.All (and Directory.Read.All) application permissions with admin consent; reading sign-in logs also needs a Microsoft Entra ID P1 or P2 licence.";

@@ -7,11 +7,12 @@
 //! Error messages are built from the vendor's own error fields, cut short and stripped of
 //! control characters; no credential ever goes into one.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
+use serde::Deserialize;
 use serde_json::Value;
 
 /// Why a page could not be had.
@@ -40,6 +41,36 @@ impl PullError {
         match self {
             PullError::Transient { message, .. } | PullError::Refused { message, .. } => message,
         }
+    }
+}
+
+/// An OAuth 2.0 access token (RFC 6749 §5.1), renewed five minutes before it expires by
+/// our own clock: the vendor's clock never enters this.
+pub(crate) struct AccessToken {
+    value: String,
+    renew_after: Instant,
+}
+
+impl AccessToken {
+    /// Reads a token endpoint's successful answer.
+    pub fn read(answer: &Answer) -> Result<AccessToken, PullError> {
+        #[derive(Deserialize)]
+        struct Body {
+            access_token: String,
+            expires_in: Option<u64>,
+        }
+        let body: Body = serde_json::from_slice(&answer.body)
+            .map_err(|e| PullError::transient(format!("token request: unreadable answer ({e})")))?;
+        let lifetime = Duration::from_secs(body.expires_in.unwrap_or(3600));
+        Ok(AccessToken {
+            value: body.access_token,
+            renew_after: Instant::now() + lifetime.saturating_sub(Duration::from_secs(300)),
+        })
+    }
+
+    /// The token while it is fresh.
+    pub fn fresh(&self) -> Option<&str> {
+        (Instant::now() < self.renew_after).then_some(self.value.as_str())
     }
 }
 
@@ -126,6 +157,20 @@ impl Answer {
             format!("HTTP {status}")
         } else {
             format!("HTTP {status}: {words}")
+        }
+    }
+
+    /// A refusal that needs someone to act when the status is one of `refused` (the
+    /// vendor's words after `words`, and `action` for the notification); otherwise
+    /// [`Answer::failure`].
+    pub fn refusal(&self, refused: &[u16], what: &str, words: &str, action: &str) -> PullError {
+        if refused.contains(&self.status.as_u16()) {
+            PullError::Refused {
+                message: format!("{words}: {}", self.vendor_message()),
+                action: action.to_owned(),
+            }
+        } else {
+            self.failure(what)
         }
     }
 

@@ -179,18 +179,11 @@ fn reset_wait(answer: &Answer) -> Option<Duration> {
 
 fn failure(answer: &Answer) -> PullError {
     match answer.status.as_u16() {
-        401 => PullError::Refused {
-            message: format!("Okta refused the API token: {}", answer.vendor_message()),
-            action: "In the Okta admin console (Security > API > Tokens), create a new API token for an administrator who can read the System Log (Read-only Administrator is enough); tokens unused for 30 days expire.".into(),
-        },
-        403 => PullError::Refused {
-            message: format!("Okta refused to show the System Log: {}", answer.vendor_message()),
-            action: "Give the token's administrator a role that can read the System Log (Read-only Administrator or higher).".into(),
-        },
         429 => PullError::Transient {
             message: format!("System Log: {}", answer.vendor_message()),
             retry_after: answer.retry_after().or_else(|| reset_wait(answer)),
         },
-        _ => answer.failure("System Log"),
+        403 => answer.refusal(&[403], "System Log", "Okta refused to show the System Log", "Give the token's administrator a role that can read the System Log (Read-only Administrator or higher)."),
+        _ => answer.refusal(&[401], "System Log", "Okta refused the API token", "In the Okta admin console (Security > API > Tokens), create a new API token for an administrator who can read the System Log (Read-only Administrator is enough); tokens unused for 30 days expire."),
     }
 }
