@@ -198,6 +198,18 @@ pub(crate) struct Page {
     pub request: String,
 }
 
+/// The newest of the times at `pointer` (a JSON pointer, `/createdDateTime`) in `records`;
+/// records without a readable time there are passed over.
+pub(crate) fn newest_time(records: &[&RawValue], pointer: &str) -> Option<Timestamp> {
+    records
+        .iter()
+        .filter_map(|record| {
+            let value: Value = serde_json::from_str(record.get()).ok()?;
+            value.pointer(pointer)?.as_str()?.parse().ok()
+        })
+        .max()
+}
+
 /// One vendor's client, with its credential and token.
 enum Source {
     Graph(Box<graph::Graph>),

@@ -16,7 +16,7 @@ use model::{OrgId, SignIn};
 use serde_json::{Value, json};
 use store::{ConnectorKey, NewConnector, Store};
 use tocsin_connect::pull::{PullConfig, Pulls};
-use vendors::{Event, Fault};
+use vendors::{Event, Fault, Vendor};
 
 struct Harness {
     _dir: tempfile::TempDir,
@@ -204,6 +204,30 @@ impl Harness {
             .collect()
     }
 
+    /// Starts the connectors with a vendor that fails (5xx) after two pages of 50, waits
+    /// for the failure and stops them, as a service stops in the middle of paging; asserts
+    /// that the two pages, and only they, were committed.
+    async fn stop_after_two_pages(&mut self, vendor: &Vendor) {
+        vendor.state().down_after = Some(2);
+        self.start();
+        wait_until("a failure after two pages", || {
+            vendor.state().list_requests.iter().any(|r| r.status >= 500)
+        })
+        .await;
+        self.stop().await;
+        assert_eq!(self.stored().await.len(), 100, "two pages of 50 committed");
+    }
+
+    /// Brings the vendor back, starts the connectors again and waits until exactly
+    /// `events` are stored; returns the first list request after the restart.
+    async fn restart_until(&mut self, vendor: &Vendor, events: &[Event]) -> vendors::Seen {
+        let before = vendor.state().list_requests.len();
+        vendor.state().down = false;
+        self.start();
+        self.settled(events).await;
+        vendor.state().list_requests[before].clone()
+    }
+
     async fn position(&self, name: &str) -> Value {
         let text = self
             .store
@@ -350,16 +374,7 @@ async fn graph_restart_in_the_middle_of_paging_resumes_at_the_next_page_without_
         vendors::graph("contoso.onmicrosoft.com", GRAPH_SECRET, events.clone()).await;
     h.put("entra", "graph", graph_settings(&base), Some(GRAPH_SECRET))
         .await;
-    // Two pages go through; then the vendor fails until the service has restarted.
-    vendor.state().down_after = Some(2);
-    h.start();
-    wait_until("a failure after two pages", || {
-        vendor.state().list_requests.iter().any(|r| r.status == 503)
-    })
-    .await;
-    h.stop().await;
-    let stored_before = h.stored().await.len();
-    assert_eq!(stored_before, 100, "two pages of 50 committed");
+    h.stop_after_two_pages(&vendor).await;
     let position = h.position("entra").await;
     let next = position["next"]
         .as_str()
@@ -375,11 +390,7 @@ async fn graph_restart_in_the_middle_of_paging_resumes_at_the_next_page_without_
         "{status:?}"
     );
 
-    let before_restart = vendor.state().list_requests.len();
-    vendor.state().down = false;
-    h.start();
-    h.settled(&events).await;
-    let resumed = vendor.state().list_requests[before_restart].query.clone();
+    let resumed = h.restart_until(&vendor, &events).await.query;
     assert!(
         resumed.contains("skiptoken"),
         "the restart asked for the next page, not the window again: {resumed}"
@@ -531,15 +542,7 @@ async fn okta_429_is_retried_after_the_reset_and_a_restart_resumes_from_the_comm
     vendor.state().faults.push_back(Fault::TooMany(1));
     h.put("okta", "okta", okta_settings(&base), Some(OKTA_TOKEN))
         .await;
-    // Two pages go through; then the vendor fails until the service has restarted.
-    vendor.state().down_after = Some(2);
-    h.start();
-    wait_until("a 500", || {
-        vendor.state().list_requests.iter().any(|r| r.status == 500)
-    })
-    .await;
-    h.stop().await;
-    assert_eq!(h.stored().await.len(), 100);
+    h.stop_after_two_pages(&vendor).await;
     let requests = vendor.state().list_requests.clone();
     let throttled = requests
         .iter()
@@ -555,11 +558,7 @@ async fn okta_429_is_retried_after_the_reset_and_a_restart_resumes_from_the_comm
         .as_str()
         .expect("next link")
         .to_owned();
-    let before = requests.len();
-    vendor.state().down = false;
-    h.start();
-    h.settled(&events).await;
-    let resumed = vendor.state().list_requests[before].clone();
+    let resumed = h.restart_until(&vendor, &events).await;
     assert_eq!(format!("{base}/api/v1/logs?{}", resumed.query), next);
     h.stop().await;
 }
@@ -622,15 +621,7 @@ async fn google_signs_on_googles_clock_pages_with_page_tokens_and_resumes_after_
         Some(&google_key(&format!("{base}/token"))),
     )
     .await;
-    // Two pages go through; then the vendor fails until the service has restarted.
-    vendor.state().down_after = Some(2);
-    h.start();
-    wait_until("a 503", || {
-        vendor.state().list_requests.iter().any(|r| r.status == 503)
-    })
-    .await;
-    h.stop().await;
-    assert_eq!(h.stored().await.len(), 100);
+    h.stop_after_two_pages(&vendor).await;
     let tokens = vendor.state().token_requests.clone();
     assert_eq!(
         tokens.len(),
@@ -641,11 +632,7 @@ async fn google_signs_on_googles_clock_pages_with_page_tokens_and_resumes_after_
     assert_eq!(tokens[1].status, 200);
     let position = h.position("workspace").await;
     assert!(position["next"].is_string(), "{position}");
-    let before = vendor.state().list_requests.len();
-    vendor.state().down = false;
-    h.start();
-    h.settled(&events).await;
-    let resumed = vendor.state().list_requests[before].query.clone();
+    let resumed = h.restart_until(&vendor, &events).await.query;
     assert!(resumed.contains("pageToken="), "{resumed}");
     assert!(resumed.contains("maxResults=50"));
     // A 429 and an expired token on the next windows pass too.

@@ -22,7 +22,7 @@ use serde_json::value::RawValue;
 
 use super::http::{self, AccessToken, Answer, PullError};
 use super::window::Window;
-use super::{Page, PullConfig, endpoint};
+use super::{Page, PullConfig, endpoint, newest_time};
 
 const REPORTS_BASE: &str = "https://admin.googleapis.com";
 /// The only scope asked for: reading audit reports.
@@ -338,7 +338,7 @@ impl Google {
             PullError::transient(format!("login activities: unreadable answer ({e})"))
         })?;
         let mut window = window;
-        let newest_here = list.items.iter().filter_map(|r| activity_time(r)).max();
+        let newest_here = newest_time(&list.items, "/id/time");
         let more = window.advance(newest_here, list.next_page_token, self.overlap);
         Ok(Page {
             records: list.items.into_iter().map(RawValue::to_owned).collect(),
@@ -348,24 +348,6 @@ impl Google {
             request: url.to_string(),
         })
     }
-}
-
-fn activity_time(record: &RawValue) -> Option<Timestamp> {
-    #[derive(Deserialize)]
-    struct Activity<'a> {
-        #[serde(borrow)]
-        id: Option<Id<'a>>,
-    }
-    #[derive(Deserialize)]
-    struct Id<'a> {
-        time: Option<&'a str>,
-    }
-    serde_json::from_str::<Activity<'_>>(record.get())
-        .ok()?
-        .id?
-        .time?
-        .parse()
-        .ok()
 }
 
 fn refused_for_time(answer: &Answer) -> bool {

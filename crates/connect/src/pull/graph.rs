@@ -20,7 +20,7 @@ use serde_json::value::RawValue;
 
 use super::http::{self, AccessToken, Answer, PullError};
 use super::window::Window;
-use super::{Page, PullConfig, endpoint};
+use super::{Page, PullConfig, endpoint, newest_time};
 
 /// The public cloud's endpoints; national clouds set theirs.
 const LOGIN_BASE: &str = "https://login.microsoftonline.com";
@@ -250,7 +250,7 @@ impl Graph {
         }
         let list: ListAnswer<'_> = serde_json::from_slice(&answer.body)
             .map_err(|e| PullError::transient(format!("sign-in list: unreadable answer ({e})")))?;
-        let newest_here = list.value.iter().filter_map(|record| created(record)).max();
+        let newest_here = newest_time(&list.value, "/createdDateTime");
         let more = window.advance(newest_here, list.next_link, self.overlap);
         Ok(Page {
             records: list.value.into_iter().map(RawValue::to_owned).collect(),
@@ -260,19 +260,6 @@ impl Graph {
             request: url.to_string(),
         })
     }
-}
-
-fn created(record: &RawValue) -> Option<Timestamp> {
-    #[derive(Deserialize)]
-    struct Created<'a> {
-        #[serde(rename = "createdDateTime")]
-        created: Option<&'a str>,
-    }
-    serde_json::from_str::<Created<'_>>(record.get())
-        .ok()?
-        .created?
-        .parse()
-        .ok()
 }
 
 const TOKEN_ACTION: &str = "In the Entra admin centre, open the app registration, check its client secret (Certificates & secrets) and that it has the AuditLog.Read.All application permission with admin consent; create a new secret if it expired.";

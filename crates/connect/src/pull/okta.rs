@@ -18,7 +18,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::http::{self, Answer, PullError};
-use super::{Page, PullConfig, endpoint};
+use super::{Page, PullConfig, endpoint, newest_time};
 
 /// The event types the sign-in parser reads (see `ingest::okta`).
 pub const SIGN_IN_FILTER: &str = "eventType eq \"user.session.start\" or eventType sw \"user.authentication\" or eventType sw \"user.mfa\" or eventType eq \"policy.evaluate_sign_on\" or eventType sw \"user.account.lock\"";
@@ -135,7 +135,7 @@ impl Okta {
         }
         let records: Vec<&RawValue> = serde_json::from_slice(&answer.body)
             .map_err(|e| PullError::transient(format!("System Log: unreadable answer ({e})")))?;
-        let newest_here = records.iter().filter_map(|r| published(r)).max();
+        let newest_here = newest_time(&records, "/published");
         position.newest = position.newest.max(newest_here);
         position.next = answer.next_link();
         let full = records.len() >= self.page_size as usize;
@@ -147,18 +147,6 @@ impl Okta {
             request: url.to_string(),
         })
     }
-}
-
-fn published(record: &RawValue) -> Option<Timestamp> {
-    #[derive(Deserialize)]
-    struct Published<'a> {
-        published: Option<&'a str>,
-    }
-    serde_json::from_str::<Published<'_>>(record.get())
-        .ok()?
-        .published?
-        .parse()
-        .ok()
 }
 
 /// When the rate-limit window is spent, the time until it resets, on Okta's clock.

@@ -184,6 +184,61 @@ fn bearer_ok(vendor: &Vendor, headers: &HeaderMap) -> bool {
     matches!((sent, &state.token), (Some(sent), Some(token)) if sent == format!("Bearer {token}"))
 }
 
+/// A vendor's error bodies for a bearer-authenticated list request that is refused.
+struct Refusals {
+    /// A token the vendor does not hold (expired, revoked).
+    expired: (StatusCode, Value),
+    /// 429, sent with the scripted `Retry-After`.
+    too_many: Value,
+    /// 5xx, with its extra headers.
+    unavailable: (StatusCode, Value, Vec<(&'static str, String)>),
+}
+
+/// The answer to a bearer-authenticated list request when it is not the real one: a token
+/// the vendor does not hold, or the next scripted fault (each logged). `None`: answer for
+/// real.
+fn bearer_fault(
+    vendor: &Vendor,
+    headers: &HeaderMap,
+    query: &Option<String>,
+    refusals: Refusals,
+) -> Option<Response> {
+    let log = |status: StatusCode| {
+        vendor
+            .state()
+            .list_requests
+            .push(seen(query, headers, status.as_u16()));
+    };
+    let refuse = |(status, body): (StatusCode, Value)| {
+        log(status);
+        answer(vendor, status, body, &[])
+    };
+    if !bearer_ok(vendor, headers) {
+        return Some(refuse(refusals.expired));
+    }
+    match next_fault(vendor)? {
+        Fault::Pass => None,
+        Fault::TooMany(seconds) => {
+            log(StatusCode::TOO_MANY_REQUESTS);
+            Some(answer(
+                vendor,
+                StatusCode::TOO_MANY_REQUESTS,
+                refusals.too_many,
+                &[("retry-after", seconds.to_string())],
+            ))
+        }
+        Fault::Unavailable => {
+            let (status, body, extra) = refusals.unavailable;
+            log(status);
+            Some(answer(vendor, status, body, &extra))
+        }
+        Fault::ExpireToken => {
+            vendor.state().token = None;
+            Some(refuse(refusals.expired))
+        }
+    }
+}
+
 /// A page of `events` (already in the vendor's order) after the one with id `after`.
 fn page_after<'a>(events: &'a [Event], after: Option<&str>, size: usize) -> (&'a [Event], bool) {
     let start = after
@@ -308,61 +363,33 @@ async fn graph_list(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
+    let refusals = Refusals {
+        expired: (
+            StatusCode::UNAUTHORIZED,
+            graph_error(
+                "InvalidAuthenticationToken",
+                "Access token has expired or is not yet valid.",
+            ),
+        ),
+        too_many: graph_error("TooManyRequests", "Too many requests."),
+        unavailable: (
+            StatusCode::SERVICE_UNAVAILABLE,
+            graph_error(
+                "ServiceUnavailable",
+                "The service is temporarily unavailable.",
+            ),
+            vec![("retry-after", "1".to_owned())],
+        ),
+    };
+    if let Some(refused) = bearer_fault(&vendor, &headers, &query, refusals) {
+        return refused;
+    }
     let log = |status: u16| {
         vendor
             .state()
             .list_requests
             .push(seen(&query, &headers, status));
     };
-    if !bearer_ok(&vendor, &headers) {
-        log(401);
-        return answer(
-            &vendor,
-            StatusCode::UNAUTHORIZED,
-            graph_error(
-                "InvalidAuthenticationToken",
-                "Access token has expired or is not yet valid.",
-            ),
-            &[],
-        );
-    }
-    match next_fault(&vendor) {
-        Some(Fault::TooMany(seconds)) => {
-            log(429);
-            return answer(
-                &vendor,
-                StatusCode::TOO_MANY_REQUESTS,
-                graph_error("TooManyRequests", "Too many requests."),
-                &[("retry-after", seconds.to_string())],
-            );
-        }
-        Some(Fault::Unavailable) => {
-            log(503);
-            return answer(
-                &vendor,
-                StatusCode::SERVICE_UNAVAILABLE,
-                graph_error(
-                    "ServiceUnavailable",
-                    "The service is temporarily unavailable.",
-                ),
-                &[("retry-after", "1".into())],
-            );
-        }
-        Some(Fault::ExpireToken) => {
-            vendor.state().token = None;
-            log(401);
-            return answer(
-                &vendor,
-                StatusCode::UNAUTHORIZED,
-                graph_error(
-                    "InvalidAuthenticationToken",
-                    "Access token has expired or is not yet valid.",
-                ),
-                &[],
-            );
-        }
-        Some(Fault::Pass) | None => {}
-    }
     let query_text = query.clone().unwrap_or_default();
     let filter = param(&query_text, "$filter").unwrap_or_default();
     let since: Option<Timestamp> = filter
@@ -766,72 +793,40 @@ async fn google_list(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
+    let expired = google_error(
+        401,
+        "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential. See https://developers.google.com/identity/sign-in/web/devconsole-project.",
+        "UNAUTHENTICATED",
+        "authError",
+    );
+    let refusals = Refusals {
+        expired: (StatusCode::UNAUTHORIZED, expired),
+        too_many: google_error(
+            429,
+            "Quota exceeded for quota metric 'Queries' and limit 'Queries per minute per user' of service 'admin.googleapis.com'.",
+            "RESOURCE_EXHAUSTED",
+            "rateLimitExceeded",
+        ),
+        unavailable: (
+            StatusCode::SERVICE_UNAVAILABLE,
+            google_error(
+                503,
+                "The service is currently unavailable.",
+                "UNAVAILABLE",
+                "backendError",
+            ),
+            Vec::new(),
+        ),
+    };
+    if let Some(refused) = bearer_fault(&vendor, &headers, &query, refusals) {
+        return refused;
+    }
     let log = |status: u16| {
         vendor
             .state()
             .list_requests
             .push(seen(&query, &headers, status));
     };
-    if !bearer_ok(&vendor, &headers) {
-        log(401);
-        return answer(
-            &vendor,
-            StatusCode::UNAUTHORIZED,
-            google_error(
-                401,
-                "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential. See https://developers.google.com/identity/sign-in/web/devconsole-project.",
-                "UNAUTHENTICATED",
-                "authError",
-            ),
-            &[],
-        );
-    }
-    match next_fault(&vendor) {
-        Some(Fault::TooMany(seconds)) => {
-            log(429);
-            return answer(
-                &vendor,
-                StatusCode::TOO_MANY_REQUESTS,
-                google_error(
-                    429,
-                    "Quota exceeded for quota metric 'Queries' and limit 'Queries per minute per user' of service 'admin.googleapis.com'.",
-                    "RESOURCE_EXHAUSTED",
-                    "rateLimitExceeded",
-                ),
-                &[("retry-after", seconds.to_string())],
-            );
-        }
-        Some(Fault::Unavailable) => {
-            log(503);
-            return answer(
-                &vendor,
-                StatusCode::SERVICE_UNAVAILABLE,
-                google_error(
-                    503,
-                    "The service is currently unavailable.",
-                    "UNAVAILABLE",
-                    "backendError",
-                ),
-                &[],
-            );
-        }
-        Some(Fault::ExpireToken) => {
-            vendor.state().token = None;
-            log(401);
-            return answer(
-                &vendor,
-                StatusCode::UNAUTHORIZED,
-                google_error(
-                    401,
-                    "Request had invalid authentication credentials.",
-                    "UNAUTHENTICATED",
-                    "authError",
-                ),
-                &[],
-            );
-        }
-        Some(Fault::Pass) | None => {}
-    }
     let query_text = query.clone().unwrap_or_default();
     let Some(since) = param(&query_text, "startTime").and_then(|t| t.parse::<Timestamp>().ok())
     else {
