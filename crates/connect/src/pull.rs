@@ -59,8 +59,8 @@ pub struct PullConfig {
     #[serde(serialize_with = "jiff::fmt::serde::duration::friendly::compact::required")]
     pub lookback: SignedDuration,
     /// How far each window reaches back before the newest event already seen, because
-    /// Graph and Google publish sign-ins minutes to hours late; what is fetched twice is
-    /// dropped by record id. Default: 15 min.
+    /// Graph and Google publish sign-ins minutes late, not always in order; what is
+    /// fetched twice is dropped by record id. Default: 15 min.
     #[serde(serialize_with = "jiff::fmt::serde::duration::friendly::compact::required")]
     pub overlap: SignedDuration,
     /// Records asked for per page (Graph, Okta and Google all allow 1000). Default: 1000.

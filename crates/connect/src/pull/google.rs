@@ -11,7 +11,7 @@
 //!
 //! Windows are as for Graph: Google lists the newest first and pages with `pageToken`,
 //! so the window's `startTime` moves only when the window is done, to the newest event
-//! less the overlap (login events can appear hours late).
+//! less the overlap (login events can appear minutes after newer ones).
 
 use base64::Engine as _;
 use jiff::{SignedDuration, Timestamp};
