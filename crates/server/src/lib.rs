@@ -9,6 +9,7 @@ mod auth;
 mod channels;
 mod config;
 mod connectors;
+mod dashboard;
 pub mod dns;
 mod enrolment;
 mod error;

@@ -89,12 +89,26 @@ fn session_view(credential: &Credential) -> SessionView {
 static DUMMY_HASH: LazyLock<Option<String>> =
     LazyLock::new(|| store::hash_password("no account has this password, ever").ok());
 
-fn read_login(headers: &HeaderMap, body: &Bytes) -> Result<Login, ApiError> {
-    let form = headers
+/// Whether a request's body is an HTML form's.
+fn is_form(headers: &HeaderMap) -> bool {
+    headers
         .get(CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| value.starts_with("application/x-www-form-urlencoded"));
-    if form {
+        .is_some_and(|value| value.starts_with("application/x-www-form-urlencoded"))
+}
+
+/// Whether the sign-in came from the dashboard's page in a browser (a form, and HTML
+/// wanted back): it is redirected; anything else is answered JSON.
+fn from_page(headers: &HeaderMap) -> bool {
+    is_form(headers)
+        && headers
+            .get(axum::http::header::ACCEPT)
+            .and_then(|value| value.to_str().ok())
+            .is_some_and(|value| value.contains("text/html"))
+}
+
+fn read_login(headers: &HeaderMap, body: &Bytes) -> Result<Login, ApiError> {
+    if is_form(headers) {
         let mut email = None;
         let mut password = None;
         for (name, value) in url::form_urlencoded::parse(body) {
@@ -177,6 +191,9 @@ async fn login(
         _ => {
             throttle.failed(client, &email);
             tracing::info!(client = ?client, "Failed sign-in.");
+            if from_page(&headers) {
+                return Ok(axum::response::Redirect::to("/login?failed=1").into_response());
+            }
             return Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 "unknown e-mail address or wrong password",
@@ -195,7 +212,12 @@ async fn login(
         csrf_token: Some(session.csrf_token),
         expires_at: Some(session.expires_at.to_string()),
     };
-    let mut response = Json(view).into_response();
+    // The dashboard's form goes on to the overview; an API client reads the session.
+    let mut response = if from_page(&headers) {
+        axum::response::Redirect::to("/dashboard").into_response()
+    } else {
+        Json(view).into_response()
+    };
     response.headers_mut().insert(SET_COOKIE, cookie);
     Ok(response)
 }

@@ -14,6 +14,7 @@
 //! (`campaign_reach`, `false_positives`: counts, never rows). The threat intelligence
 //! (`intel.rs`) is the operator's and belongs to no organisation.
 
+mod activity;
 mod audit;
 mod connectors;
 mod enrolment;
@@ -38,6 +39,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+pub use activity::Ranked;
 pub use audit::{AuditEntry, MAX_AUDIT_PAGE};
 pub use connectors::{
     Connector, ConnectorKey, ConnectorStatus, MAX_CONNECTORS_PER_ORG, NewConnector, PullState,

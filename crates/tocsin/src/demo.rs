@@ -245,6 +245,19 @@ pub async fn run(listen: SocketAddr, once: bool, seed: u64) -> anyhow::Result<()
             }
         }
         println!("  Try: curl -s -H 'Authorization: Bearer {key}' {base}/api/v1/incidents");
+        // A person of the organisation, to look at it in the browser.
+        let email = format!("admin-{}@demo.tocsin.example", org.0);
+        let password = demo_password(org.0);
+        store
+            .create_user(&store::NewUser {
+                email: email.clone(),
+                name: format!("{name} administrator"),
+                password_hash: store::hash_password(&password)?,
+                role: store::Role::OrgAdmin,
+                org: Some(*org),
+            })
+            .await?;
+        println!("  Dashboard: {base}/login as {email}, password {password}");
     }
     if !once {
         println!("\nServing until interrupted (Ctrl-C).");
@@ -472,4 +485,14 @@ impl smtp::JournalSink for MailboxSink {
         }
         Ok(())
     }
+}
+
+/// A demo administrator's password: different per organisation and per run, long enough
+/// for the password rule.
+fn demo_password(org: i64) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or_default();
+    format!("demo-{org}-{nanos:09}-tocsin")
 }

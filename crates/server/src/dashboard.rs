@@ -1,0 +1,490 @@
+//! The organisation portal in the browser: a sign-in page, the overview (open incidents by
+//! severity, failed sign-ins per hour with incidents marked, the most targeted accounts
+//! and most failing addresses, the connectors' health) and the incident page (summary,
+//! attribution, what to do, evidence, acknowledge and resolve).
+//!
+//! Pages are rendered on the server (askama templates in `templates/dashboard/`, escaped
+//! by default) and work without JavaScript; charts are SVG drawn here (`chart.rs`). Pages
+//! are for people: only a session cookie opens them, and the organisation comes from the
+//! session. Every page carries a Content-Security-Policy that forbids scripts and inline
+//! styles, so even text that escaped escaping could not run. Forms carry the session's
+//! CSRF token.
+
+mod chart;
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, SET_COOKIE};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use jiff::{SignedDuration, Timestamp};
+use serde::Deserialize;
+
+use crate::auth::{Caller, Credential};
+use crate::{ApiError, AppState};
+use model::{IncidentState, OrgId, Severity};
+use store::{Role, Session, StateChange};
+
+/// Scripts none, styles and images from here only, forms only to here, no framing.
+const POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
+                      frame-ancestors 'none'; base-uri 'none'";
+
+/// Hours of failed sign-ins drawn on the overview.
+const CHART_HOURS: i64 = 48;
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/dashboard") }))
+        .route("/login", get(login_page))
+        .route("/static/tocsin.css", get(stylesheet))
+        .route("/dashboard", get(overview))
+        .route("/dashboard/logout", post(logout))
+        .route("/dashboard/incidents/{id}", get(incident_page))
+        .route("/dashboard/incidents/{id}/{action}", post(change_incident))
+}
+
+/// A page answer: HTML with the policy, never cached (it holds an organisation's data).
+fn page(status: StatusCode, html: String) -> Response {
+    let mut response = (status, Html(html)).into_response();
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_SECURITY_POLICY, HeaderValue::from_static(POLICY));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    response
+}
+
+fn render(template: &impl Template, status: StatusCode) -> Result<Response, ApiError> {
+    Ok(page(status, template.render().map_err(ApiError::internal)?))
+}
+
+async fn stylesheet() -> Response {
+    (
+        [
+            (CONTENT_TYPE, "text/css; charset=utf-8"),
+            (CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../static/tocsin.css"),
+    )
+        .into_response()
+}
+
+#[derive(Template)]
+#[template(path = "dashboard/login.html")]
+struct LoginPage {
+    failed: bool,
+}
+
+#[derive(Deserialize)]
+struct LoginQuery {
+    failed: Option<String>,
+}
+
+async fn login_page(Query(query): Query<LoginQuery>) -> Result<Response, ApiError> {
+    render(
+        &LoginPage {
+            failed: query.failed.is_some(),
+        },
+        StatusCode::OK,
+    )
+}
+
+/// The signed-in person of a page request, or the way to the sign-in page.
+struct Person {
+    session: Session,
+    org: OrgId,
+}
+
+fn person(caller: Result<Caller, ApiError>) -> Result<Person, Box<Response>> {
+    let to_login = || Box::new(Redirect::to("/login").into_response());
+    let Ok(Caller(credential)) = caller else {
+        return Err(to_login());
+    };
+    let Credential::Session { session, .. } = credential.as_ref() else {
+        return Err(to_login());
+    };
+    match session.user.org {
+        Some(org) => Ok(Person {
+            session: session.clone(),
+            org,
+        }),
+        // The operator console is not built yet: operators use the API.
+        None => Err(Box::new(page(
+            StatusCode::FORBIDDEN,
+            "<!doctype html><title>tocsin</title><p>The operator console is not built yet; \
+             operators use the API (docs/api.md).</p>"
+                .into(),
+        ))),
+    }
+}
+
+/// One open incident in a list.
+struct IncidentRow {
+    id: String,
+    kind: String,
+    severity: &'static str,
+    state: &'static str,
+    summary: String,
+    last_seen: String,
+}
+
+struct ConnectorRow {
+    name: String,
+    kind: String,
+    state: String,
+    last_success: String,
+    last_error: String,
+    events_today: i64,
+}
+
+#[derive(Template)]
+#[template(path = "dashboard/overview.html")]
+struct OverviewPage {
+    org_name: String,
+    user: String,
+    csrf: String,
+    headline: String,
+    severities: Vec<(&'static str, usize)>,
+    open: Vec<IncidentRow>,
+    chart: String,
+    accounts: Vec<store::Ranked>,
+    sources: Vec<store::Ranked>,
+    connectors: Vec<ConnectorRow>,
+}
+
+fn time(at: Timestamp) -> String {
+    at.strftime("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+async fn overview(
+    State(state): State<AppState>,
+    caller: Result<Caller, ApiError>,
+) -> Result<Response, ApiError> {
+    let person = match person(caller) {
+        Ok(person) => person,
+        Err(response) => return Ok(*response),
+    };
+    let store = state.store();
+    let org = person.org;
+    let organisation = store
+        .organisation(org)
+        .await?
+        .ok_or_else(|| ApiError::not_found("organisation not found"))?;
+    let incidents = store.incidents(org, 200).await?;
+    let open: Vec<_> = incidents
+        .iter()
+        .filter(|i| {
+            matches!(
+                i.state,
+                IncidentState::New | IncidentState::Notified | IncidentState::Acknowledged
+            )
+        })
+        .collect();
+    let severities: Vec<(&'static str, usize)> = [
+        Severity::Critical,
+        Severity::High,
+        Severity::Medium,
+        Severity::Low,
+    ]
+    .into_iter()
+    .map(|s| (s.as_str(), open.iter().filter(|i| i.severity == s).count()))
+    .collect();
+    let headline = match open.len() {
+        0 => "No open incident.".to_owned(),
+        n => {
+            let worst = open
+                .iter()
+                .map(|i| i.severity)
+                .max()
+                .unwrap_or(Severity::Low);
+            format!(
+                "{n} open incident{}; the most severe is {}.",
+                if n == 1 { "" } else { "s" },
+                worst.as_str()
+            )
+        }
+    };
+    // The chart ends at the newest failure or now, whichever is later: a replayed or
+    // delayed log still shows.
+    let now = Timestamp::now();
+    let end = store.latest_failure(org).await?.map_or(now, |t| t.max(now));
+    let end = Timestamp::from_second(end.as_second() - end.as_second().rem_euclid(3600) + 3600)
+        .unwrap_or(end);
+    let from = end - SignedDuration::from_hours(CHART_HOURS);
+    let counts = store.failures_by_hour(org, from, end).await?;
+    let markers: Vec<chart::Marker> = incidents
+        .iter()
+        .map(|i| chart::Marker {
+            at: i.first_seen,
+            label: format!(
+                "{} {} opened {}",
+                i.severity.as_str(),
+                i.kind.as_str().replace('_', " "),
+                time(i.first_seen)
+            ),
+        })
+        .collect();
+    let week = now - SignedDuration::from_hours(7 * 24);
+    let connectors = store
+        .connectors(org)
+        .await?
+        .into_iter()
+        .map(|c| ConnectorRow {
+            name: c.name,
+            kind: c.kind,
+            state: c.status.state,
+            last_success: c
+                .status
+                .last_success_at
+                .map(time)
+                .unwrap_or_else(|| "never".into()),
+            last_error: c.status.last_error.unwrap_or_default(),
+            events_today: c.status.events_today,
+        })
+        .collect();
+    let page = OverviewPage {
+        org_name: organisation.name,
+        user: person.session.user.email.clone(),
+        csrf: person.session.csrf_token.clone(),
+        headline,
+        severities,
+        open: open
+            .iter()
+            .map(|i| IncidentRow {
+                id: i.id.clone(),
+                kind: i.kind.as_str().replace('_', " "),
+                severity: i.severity.as_str(),
+                state: i.state.as_str(),
+                summary: i.summary.clone(),
+                last_seen: time(i.last_seen),
+            })
+            .collect(),
+        chart: chart::failures_per_hour(&counts, from, CHART_HOURS as usize, &markers),
+        accounts: store
+            .most_targeted_accounts(org, week.min(from), 10)
+            .await?,
+        sources: store.most_failing_sources(org, week.min(from), 10).await?,
+        connectors,
+    };
+    render(&page, StatusCode::OK)
+}
+
+struct EvidenceRow {
+    time: String,
+    account: String,
+    source: String,
+    outcome: &'static str,
+    country: String,
+    app: String,
+}
+
+struct MessageRow {
+    time: String,
+    from_name: String,
+    from_address: String,
+    subject: String,
+    verdict: String,
+    reasons: Vec<String>,
+    links: Vec<String>,
+    attachments: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "dashboard/incident.html")]
+struct IncidentPage {
+    org_name: String,
+    user: String,
+    csrf: String,
+    id: String,
+    kind: String,
+    technique: String,
+    severity: &'static str,
+    state: &'static str,
+    summary: String,
+    first_seen: String,
+    last_seen: String,
+    accounts: Vec<String>,
+    sources: Vec<String>,
+    compromised: Vec<String>,
+    reasons: Vec<String>,
+    attribution: Option<String>,
+    attribution_evidence: Vec<String>,
+    actions: Vec<&'static str>,
+    evidence: Vec<EvidenceRow>,
+    messages: Vec<MessageRow>,
+    can_acknowledge: bool,
+    can_resolve: bool,
+}
+
+async fn incident_page(
+    State(state): State<AppState>,
+    caller: Result<Caller, ApiError>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let person = match person(caller) {
+        Ok(person) => person,
+        Err(response) => return Ok(*response),
+    };
+    let store = state.store();
+    let org = person.org;
+    // Another organisation's incident is indistinguishable from a missing one.
+    let Some(incident) = store.incident(org, &id).await? else {
+        return Ok(page(
+            StatusCode::NOT_FOUND,
+            "<!doctype html><html lang=\"en\"><title>Not found · tocsin</title>\
+             <p>No such incident. <a href=\"/dashboard\">Back to the overview</a></p></html>"
+                .into(),
+        ));
+    };
+    let organisation = store
+        .organisation(org)
+        .await?
+        .ok_or_else(|| ApiError::not_found("organisation not found"))?;
+    let evidence = store.evidence(org, &id, 1000).await?;
+    let messages = store.incident_mails(org, &id, 200).await?;
+    let admin = person.session.user.role == Role::OrgAdmin;
+    let open = matches!(
+        incident.state,
+        IncidentState::New | IncidentState::Notified | IncidentState::Acknowledged
+    );
+    let page = IncidentPage {
+        org_name: organisation.name,
+        user: person.session.user.email.clone(),
+        csrf: person.session.csrf_token.clone(),
+        id: incident.id.clone(),
+        kind: incident.kind.as_str().replace('_', " "),
+        technique: incident.technique.to_string(),
+        severity: incident.severity.as_str(),
+        state: incident.state.as_str(),
+        summary: incident.summary.clone(),
+        first_seen: time(incident.first_seen),
+        last_seen: time(incident.last_seen),
+        accounts: incident.accounts.clone(),
+        sources: incident.sources.clone(),
+        compromised: incident.compromised_accounts.clone(),
+        reasons: incident.reasons.clone(),
+        attribution: incident.attribution.as_ref().map(|a| a.headline()),
+        attribution_evidence: incident
+            .attribution
+            .as_ref()
+            .map(|a| a.evidence.clone())
+            .unwrap_or_default(),
+        actions: notify::payload::recommended_actions(&incident),
+        evidence: evidence
+            .iter()
+            .map(|e| EvidenceRow {
+                time: time(e.sign_in.time),
+                account: e.sign_in.account.clone(),
+                source: e
+                    .sign_in
+                    .source_ip
+                    .map(|ip| ip.to_string())
+                    .unwrap_or_default(),
+                outcome: e.sign_in.outcome.as_str(),
+                country: e.sign_in.country.clone().unwrap_or_default(),
+                app: e.sign_in.app.clone().unwrap_or_default(),
+            })
+            .collect(),
+        messages: messages
+            .iter()
+            .map(|m| MessageRow {
+                time: time(m.record.time),
+                from_name: m.record.from.name.clone().unwrap_or_default(),
+                from_address: m.record.from.address.clone(),
+                subject: m.record.subject.clone(),
+                verdict: format!(
+                    "{} (score {})",
+                    m.record.analysis.verdict.as_str(),
+                    m.record.analysis.score
+                ),
+                reasons: m
+                    .record
+                    .analysis
+                    .reasons
+                    .iter()
+                    .map(|r| format!("{} (+{}): {}", r.code, r.weight, r.evidence))
+                    .collect(),
+                links: m
+                    .record
+                    .links
+                    .iter()
+                    .take(20)
+                    .map(|l| notify::email::defang(l))
+                    .collect(),
+                attachments: m
+                    .record
+                    .attachments
+                    .iter()
+                    .map(|a| {
+                        format!(
+                            "{} ({}, {} bytes)",
+                            a.name.as_deref().unwrap_or("unnamed"),
+                            a.content_type,
+                            a.size
+                        )
+                    })
+                    .collect(),
+            })
+            .collect(),
+        can_acknowledge: admin
+            && matches!(incident.state, IncidentState::New | IncidentState::Notified),
+        can_resolve: admin && open,
+    };
+    render(&page, StatusCode::OK)
+}
+
+/// `POST /dashboard/incidents/{id}/acknowledge|resolve` from the incident page's buttons:
+/// an admin's session with its CSRF token (a missing or wrong token is refused, 403, by
+/// the extractor before this runs); back to the page.
+async fn change_incident(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, action)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let person = match person(Ok(caller)) {
+        Ok(person) => person,
+        Err(response) => return Ok(*response),
+    };
+    if person.session.user.role != Role::OrgAdmin {
+        return Err(ApiError::forbidden("a viewer cannot change an incident"));
+    }
+    let to = match action.as_str() {
+        "acknowledge" => IncidentState::Acknowledged,
+        "resolve" => IncidentState::Resolved,
+        _ => return Err(ApiError::not_found("no such action")),
+    };
+    let actor = format!("user:{}", person.session.user.email);
+    match state
+        .store()
+        .change_state(person.org, &id, to, None, None, &actor)
+        .await?
+    {
+        StateChange::NotFound => Err(ApiError::not_found("incident not found")),
+        StateChange::Changed(_) | StateChange::Refused { .. } => {
+            Ok(Redirect::to(&format!("/dashboard/incidents/{id}")).into_response())
+        }
+    }
+}
+
+/// Ends the session and goes back to the sign-in page.
+async fn logout(
+    State(state): State<AppState>,
+    caller: Result<Caller, ApiError>,
+) -> Result<Response, ApiError> {
+    if let Ok(Caller(credential)) = caller
+        && let Credential::Session { token, .. } = credential.as_ref()
+    {
+        state.store().delete_session(token).await?;
+    }
+    let mut response = Redirect::to("/login").into_response();
+    response.headers_mut().insert(
+        SET_COOKIE,
+        HeaderValue::from_static("tocsin_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict"),
+    );
+    Ok(response)
+}

@@ -1,0 +1,366 @@
+//! The dashboard through the router: signing in with the form, the overview after a spray,
+//! the incident page with a phishing message whose headers carry script, acknowledging
+//! with the CSRF token, a viewer who cannot change anything, and another organisation's
+//! incident answering 404.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+use tocsin_server::{AppState, router};
+
+mod common;
+
+const PASSWORD: &str = "correct horse battery staple";
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    state: AppState,
+    key: String,
+}
+
+struct Answer {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    text: String,
+}
+
+async fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = store::Store::open(dir.path()).await.expect("store");
+    let mut key = String::new();
+    for (name, domain) in [("Clinic", "clinic.example"), ("Other", "other.example")] {
+        let (org, k) = store
+            .create_organisation(&store::NewOrganisation {
+                name: name.into(),
+                sector: model::Sector::Clinic,
+                country: "FR".into(),
+                domains: vec![domain.into()],
+                webhook_url: None,
+                language: store::Language::En,
+            })
+            .await
+            .expect("org");
+        if key.is_empty() {
+            key = k;
+        }
+        for (who, role) in [
+            ("admin", store::Role::OrgAdmin),
+            ("viewer", store::Role::OrgViewer),
+        ] {
+            store
+                .create_user(&store::NewUser {
+                    email: format!("{who}@{domain}"),
+                    name: who.into(),
+                    password_hash: store::hash_password(PASSWORD).expect("hash"),
+                    role,
+                    org: Some(org.id),
+                })
+                .await
+                .expect("user");
+        }
+    }
+    let state = common::state(store, Default::default()).await;
+    Fixture {
+        _dir: dir,
+        state,
+        key,
+    }
+}
+
+async fn send(f: &Fixture, request: Request<Body>) -> Answer {
+    let response = router(f.state.clone())
+        .oneshot(request)
+        .await
+        .expect("response");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    Answer {
+        status,
+        headers,
+        text: String::from_utf8_lossy(&bytes).into_owned(),
+    }
+}
+
+async fn get(f: &Fixture, path: &str, cookie: Option<&str>) -> Answer {
+    let mut request = Request::builder().uri(path);
+    if let Some(cookie) = cookie {
+        request = request.header("cookie", format!("tocsin_session={cookie}"));
+    }
+    send(f, request.body(Body::empty()).expect("request")).await
+}
+
+async fn post_form(f: &Fixture, path: &str, cookie: Option<&str>, form: &str) -> Answer {
+    let mut request = Request::builder()
+        .method("POST")
+        .uri(path)
+        .header("content-type", "application/x-www-form-urlencoded")
+        // As a browser submits a form.
+        .header("accept", "text/html,application/xhtml+xml,*/*;q=0.8");
+    if let Some(cookie) = cookie {
+        request = request.header("cookie", format!("tocsin_session={cookie}"));
+    }
+    send(
+        f,
+        request.body(Body::from(form.to_owned())).expect("request"),
+    )
+    .await
+}
+
+/// Signs in with the page's form; the session cookie and the page's CSRF token.
+async fn sign_in(f: &Fixture, email: &str) -> (String, String) {
+    let answer = post_form(
+        f,
+        "/login",
+        None,
+        &format!("email={email}&password={}", PASSWORD.replace(' ', "+")),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.text);
+    assert_eq!(answer.headers["location"], "/dashboard");
+    let cookie = answer.headers["set-cookie"]
+        .to_str()
+        .expect("cookie")
+        .split(';')
+        .next()
+        .and_then(|pair| pair.strip_prefix("tocsin_session="))
+        .expect("session cookie")
+        .to_owned();
+    let page = get(f, "/dashboard", Some(&cookie)).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    let csrf = page
+        .text
+        .split("name=\"csrf_token\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a CSRF token in the page")
+        .to_owned();
+    (cookie, csrf)
+}
+
+async fn push(f: &Fixture, path: &str, content_type: &str, body: Vec<u8>) {
+    let request = Request::builder()
+        .method("POST")
+        .uri(path)
+        .header("authorization", format!("Bearer {}", f.key))
+        .header("content-type", content_type)
+        .body(Body::from(body))
+        .expect("request");
+    let answer = send(f, request).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+}
+
+/// Twelve accounts failing from one address within minutes: a password spray.
+fn spray() -> Vec<u8> {
+    let mut lines = String::new();
+    for n in 0..12 {
+        lines.push_str(&format!(
+            "{{\"id\":\"s{n}\",\"createdDateTime\":\"2026-12-06T03:{n:02}:00Z\",\"userPrincipalName\":\"staff{n}@clinic.example\",\"ipAddress\":\"203.0.113.77\",\"status\":{{\"errorCode\":50126,\"failureReason\":\"Invalid username or password.\"}},\"clientAppUsed\":\"Browser\",\"appDisplayName\":\"Office 365 Exchange Online\"}}\n"
+        ));
+    }
+    lines.into_bytes()
+}
+
+/// The fake-recruiter phishing of the corpus, its subject and sender's name carrying script.
+fn hostile_phishing() -> Vec<u8> {
+    let raw = scenario::mail_corpus()
+        .into_iter()
+        .find(|c| c.name == "recruiter-zinc-docm")
+        .expect("corpus case")
+        .raw;
+    let text = String::from_utf8(raw).expect("ascii message");
+    assert!(
+        text.contains("Subject: Job offer"),
+        "the corpus message changed"
+    );
+    text.replacen(
+        "Subject: Job offer",
+        "Subject: <script>alert(1)</script> Job offer",
+        1,
+    )
+    .replacen(
+        "Senior Recruiter at Boeing",
+        "Senior Recruiter at Boeing <img src=x onerror=alert(2)>",
+        1,
+    )
+    .into_bytes()
+}
+
+#[tokio::test]
+async fn pages_need_a_session_and_forbid_scripts() {
+    let f = fixture().await;
+    let answer = get(&f, "/dashboard", None).await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER);
+    assert_eq!(answer.headers["location"], "/login");
+    let login = get(&f, "/login", None).await;
+    assert_eq!(login.status, StatusCode::OK);
+    let policy = login.headers["content-security-policy"]
+        .to_str()
+        .expect("csp");
+    assert!(
+        policy.contains("default-src 'none'") && !policy.contains("unsafe-inline"),
+        "{policy}"
+    );
+    assert!(
+        login.text.contains("<label for=\"email\">")
+            && login.text.contains("<label for=\"password\">")
+    );
+    let failed = post_form(
+        &f,
+        "/login",
+        None,
+        "email=admin%40clinic.example&password=wrong",
+    )
+    .await;
+    assert_eq!(failed.status, StatusCode::SEE_OTHER);
+    assert_eq!(failed.headers["location"], "/login?failed=1");
+    assert!(
+        get(&f, "/login?failed=1", None)
+            .await
+            .text
+            .contains("wrong password")
+    );
+    // An API key opens no page: pages are for people.
+    let request = Request::builder()
+        .uri("/dashboard")
+        .header("authorization", format!("Bearer {}", f.key))
+        .body(Body::empty())
+        .expect("request");
+    assert_eq!(send(&f, request).await.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn an_admin_sees_the_attack_opens_it_and_acknowledges_it_and_hostile_headers_stay_text() {
+    let f = fixture().await;
+    let (cookie, csrf) = sign_in(&f, "admin@clinic.example").await;
+    let empty = get(&f, "/dashboard", Some(&cookie)).await;
+    assert!(empty.text.contains("No open incident."), "{}", empty.text);
+
+    push(&f, "/api/v1/signins", "application/x-ndjson", spray()).await;
+    push(&f, "/api/v1/mail", "message/rfc822", hostile_phishing()).await;
+
+    let overview = get(&f, "/dashboard", Some(&cookie)).await;
+    assert_eq!(overview.status, StatusCode::OK);
+    assert!(
+        overview.text.contains("2 open incidents"),
+        "{}",
+        overview.text
+    );
+    assert!(overview.text.contains("password spray"));
+    // The chart has the twelve failures in one hour, and the spray marked.
+    assert!(
+        overview.text.contains("12 failed sign-ins"),
+        "{}",
+        overview.text
+    );
+    assert!(overview.text.contains("class=\"marker\""));
+    assert!(
+        overview
+            .text
+            .contains("<td>203.0.113.77</td><td class=\"num\">12</td>")
+    );
+    assert!(overview.text.contains("staff0@clinic.example"));
+    assert!(!overview.text.contains("<script>"), "script reached a page");
+    assert!(
+        !overview.text.contains("<img src=x"),
+        "markup reached a page"
+    );
+
+    // Open each incident from the overview's links.
+    let ids: Vec<String> = overview
+        .text
+        .split("href=\"/dashboard/incidents/")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next().map(str::to_owned))
+        .collect();
+    assert_eq!(ids.len(), 2, "{ids:?}");
+    let mut phishing = None;
+    let mut spray_id = None;
+    for id in &ids {
+        let page = get(&f, &format!("/dashboard/incidents/{id}"), Some(&cookie)).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(!page.text.contains("<script>") && !page.text.contains("<img src=x"));
+        if page.text.contains("phishing") && page.text.contains("Messages (1)") {
+            phishing = Some(page);
+        } else {
+            spray_id = Some(id.clone());
+        }
+    }
+    let phishing = phishing.expect("the phishing incident's page");
+    // askama writes `<` as `&#60;`: read both spellings alike.
+    let shown = phishing
+        .text
+        .replace("&#60;", "&lt;")
+        .replace("&#62;", "&gt;");
+    assert!(
+        shown.contains("<dd class=\"subject\">&lt;script&gt;alert(1)&lt;/script&gt; Job offer"),
+        "{shown}"
+    );
+    assert!(shown.contains("Boeing &lt;img src=x onerror=alert(2)&gt;"));
+    assert!(phishing.text.contains("attachment_macro"));
+
+    // Acknowledge the spray: without the CSRF token refused, with it done.
+    let spray_id = spray_id.expect("the spray incident");
+    let path = format!("/dashboard/incidents/{spray_id}/acknowledge");
+    let refused = post_form(&f, &path, Some(&cookie), "").await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text);
+    let done = post_form(&f, &path, Some(&cookie), &format!("csrf_token={csrf}")).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.text);
+    let page = get(
+        &f,
+        &format!("/dashboard/incidents/{spray_id}"),
+        Some(&cookie),
+    )
+    .await;
+    assert!(
+        page.text.contains("<dd id=\"state\">acknowledged</dd>"),
+        "{}",
+        page.text
+    );
+    assert!(!page.text.contains("id=\"acknowledge\""));
+    assert!(page.text.contains("id=\"resolve\""));
+
+    // A viewer sees the incident but no button, and cannot change it.
+    let (viewer, viewer_csrf) = sign_in(&f, "viewer@clinic.example").await;
+    let seen = get(
+        &f,
+        &format!("/dashboard/incidents/{spray_id}"),
+        Some(&viewer),
+    )
+    .await;
+    assert_eq!(seen.status, StatusCode::OK);
+    assert!(!seen.text.contains("id=\"resolve\""));
+    let tried = post_form(
+        &f,
+        &format!("/dashboard/incidents/{spray_id}/resolve"),
+        Some(&viewer),
+        &format!("csrf_token={viewer_csrf}"),
+    )
+    .await;
+    assert_eq!(tried.status, StatusCode::FORBIDDEN);
+
+    // Another organisation's admin: 404 on every one of these incidents.
+    let (other, other_csrf) = sign_in(&f, "admin@other.example").await;
+    for id in &ids {
+        let theirs = get(&f, &format!("/dashboard/incidents/{id}"), Some(&other)).await;
+        assert_eq!(theirs.status, StatusCode::NOT_FOUND);
+        assert!(!theirs.text.contains("clinic.example"));
+        let tried = post_form(
+            &f,
+            &format!("/dashboard/incidents/{id}/resolve"),
+            Some(&other),
+            &format!("csrf_token={other_csrf}"),
+        )
+        .await;
+        assert_eq!(tried.status, StatusCode::NOT_FOUND);
+    }
+    let theirs = get(&f, "/dashboard", Some(&other)).await;
+    assert!(theirs.text.contains("No open incident.") && !theirs.text.contains("203.0.113.77"));
+}

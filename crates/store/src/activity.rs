@@ -1,0 +1,108 @@
+//! What the dashboard draws: an organisation's failed sign-ins counted by hour, and the
+//! accounts and addresses they came at or from most. Counts only, for one organisation.
+
+use jiff::Timestamp;
+use sqlx::Row;
+
+use crate::{OrgId, Result, Store};
+
+/// One account or address and how many failed sign-ins it had.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Ranked {
+    pub value: String,
+    pub failures: i64,
+}
+
+const HOUR_US: i64 = 3_600_000_000;
+
+impl Store {
+    /// Failed sign-ins of `org` per hour from `since` (inclusive) to `until` (exclusive):
+    /// `(start of the hour, count)`, hours without a failure left out.
+    pub async fn failures_by_hour(
+        &self,
+        org: OrgId,
+        since: Timestamp,
+        until: Timestamp,
+    ) -> Result<Vec<(Timestamp, i64)>> {
+        let rows = sqlx::query(
+            "SELECT time_us / ? AS hour, count(*) AS n FROM signins \
+             WHERE org_id = ? AND outcome = 'failure' AND time_us >= ? AND time_us < ? \
+             GROUP BY hour ORDER BY hour",
+        )
+        .bind(HOUR_US)
+        .bind(org.0)
+        .bind(since.as_microsecond())
+        .bind(until.as_microsecond())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let hour: i64 = row.try_get("hour")?;
+                let start = Timestamp::from_microsecond(hour * HOUR_US).map_err(crate::corrupt)?;
+                Ok((start, row.try_get("n")?))
+            })
+            .collect()
+    }
+
+    /// The time of `org`'s newest failed sign-in.
+    pub async fn latest_failure(&self, org: OrgId) -> Result<Option<Timestamp>> {
+        let newest: Option<i64> = sqlx::query_scalar(
+            "SELECT max(time_us) FROM signins WHERE org_id = ? AND outcome = 'failure'",
+        )
+        .bind(org.0)
+        .fetch_one(&self.pool)
+        .await?;
+        newest
+            .map(|us| Timestamp::from_microsecond(us).map_err(crate::corrupt))
+            .transpose()
+    }
+
+    /// The accounts with the most failed sign-ins of `org` since `since`, at most `limit`.
+    pub async fn most_targeted_accounts(
+        &self,
+        org: OrgId,
+        since: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<Ranked>> {
+        self.ranked("account", org, since, limit).await
+    }
+
+    /// The addresses with the most failed sign-ins of `org` since `since`.
+    pub async fn most_failing_sources(
+        &self,
+        org: OrgId,
+        since: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<Ranked>> {
+        self.ranked("source_ip", org, since, limit).await
+    }
+
+    async fn ranked(
+        &self,
+        column: &'static str,
+        org: OrgId,
+        since: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<Ranked>> {
+        // Only a column name of ours is spliced in; values are bound.
+        let sql = format!(
+            "SELECT {column} AS value, count(*) AS n FROM signins \
+             WHERE org_id = ? AND outcome = 'failure' AND time_us >= ? AND {column} IS NOT NULL \
+             GROUP BY {column} ORDER BY n DESC, {column} LIMIT ?"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(org.0)
+            .bind(since.as_microsecond())
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Ranked {
+                    value: row.try_get("value")?,
+                    failures: row.try_get("n")?,
+                })
+            })
+            .collect()
+    }
+}
