@@ -73,6 +73,20 @@ async fn send_test(
     OrgAdmin { org, actor }: OrgAdmin,
     State(state): State<AppState>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    let queued = queue_test(&state, org, &actor).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(serde_json::json!({ "queued": queued })),
+    ))
+}
+
+/// Queues a test notification on every channel `org` has (the API's and the dashboard's
+/// "send a test"); 409 when it has none, since nothing could arrive.
+pub(crate) async fn queue_test(
+    state: &AppState,
+    org: model::OrgId,
+    actor: &crate::Actor,
+) -> Result<Vec<notice::Queued>, ApiError> {
     let store = state.store();
     let organisation = store
         .organisation(org)
@@ -109,10 +123,7 @@ async fn send_test(
             &serde_json::json!({ "queued": queued.len() }),
         )
         .await?;
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(serde_json::json!({ "queued": queued })),
-    ))
+    Ok(queued)
 }
 
 async fn current_secret(

@@ -1,7 +1,8 @@
 //! The organisation portal in the browser: a sign-in page, the overview (open incidents by
 //! severity, failed sign-ins per hour with incidents marked, the most targeted accounts
-//! and most failing addresses, the connectors' health) and the incident page (summary,
-//! attribution, what to do, evidence, acknowledge and resolve).
+//! and most failing addresses, the connectors' health), the incident page (summary,
+//! attribution, what to do, evidence, acknowledge and resolve) and the settings (domains
+//! and their proof, notification channels with a test, API keys).
 //!
 //! Pages are rendered on the server (askama templates in `templates/dashboard/`, escaped
 //! by default) and work without JavaScript; charts are SVG drawn here (`chart.rs`). Pages
@@ -41,6 +42,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/static/tocsin.css", get(stylesheet))
         .route("/dashboard", get(overview))
         .route("/dashboard/logout", post(logout))
+        .route("/dashboard/settings", get(settings_page))
+        .route("/dashboard/settings/test", post(send_test))
         .route("/dashboard/incidents/{id}", get(incident_page))
         .route("/dashboard/incidents/{id}/{action}", post(change_incident))
 }
@@ -159,6 +162,11 @@ struct OverviewPage {
 
 fn time(at: Timestamp) -> String {
     at.strftime("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// A time the store keeps as RFC 3339 text, shown like the others (as stored if unreadable).
+fn stored_time(text: String) -> String {
+    text.parse::<Timestamp>().map(time).unwrap_or(text)
 }
 
 async fn overview(
@@ -487,4 +495,149 @@ async fn logout(
         HeaderValue::from_static("tocsin_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict"),
     );
     Ok(response)
+}
+
+struct DomainRow {
+    domain: String,
+    state: String,
+    /// The TXT record to publish, while the domain waits for its proof.
+    record: Option<(String, String)>,
+}
+
+struct KeyRow {
+    prefix: String,
+    label: String,
+    created_at: String,
+    last_used_at: String,
+    revoked: bool,
+}
+
+#[derive(Template)]
+#[template(path = "dashboard/settings.html")]
+struct SettingsPage {
+    org_name: String,
+    user: String,
+    csrf: String,
+    admin: bool,
+    /// What the last "send a test" did, in words.
+    notice: Option<String>,
+    domains: Vec<DomainRow>,
+    webhook: Option<String>,
+    recipients: Vec<(String, &'static str)>,
+    keys: Vec<KeyRow>,
+}
+
+#[derive(Deserialize)]
+struct SettingsQuery {
+    sent: Option<usize>,
+    error: Option<String>,
+}
+
+async fn settings_page(
+    State(state): State<AppState>,
+    caller: Result<Caller, ApiError>,
+    Query(query): Query<SettingsQuery>,
+) -> Result<Response, ApiError> {
+    let person = match person(caller) {
+        Ok(person) => person,
+        Err(response) => return Ok(*response),
+    };
+    let store = state.store();
+    let org = person.org;
+    let organisation = store
+        .organisation(org)
+        .await?
+        .ok_or_else(|| ApiError::not_found("organisation not found"))?;
+    let admin = person.session.user.role == Role::OrgAdmin;
+    let domains = store
+        .org_domains(org)
+        .await?
+        .into_iter()
+        .map(|d| {
+            let (state_words, record) = match (d.verified_at, d.method) {
+                (Some(at), Some(method)) => {
+                    (format!("proved ({}, {})", method.as_str(), time(at)), None)
+                }
+                _ => {
+                    let expected = crate::dns::expected_record(store.master_key(), org, &d.domain);
+                    (
+                        "waiting for its DNS proof".to_owned(),
+                        Some((expected.name, expected.value)),
+                    )
+                }
+            };
+            DomainRow {
+                domain: d.domain,
+                state: state_words,
+                record,
+            }
+        })
+        .collect();
+    let keys = if admin {
+        store
+            .api_keys(org, 100)
+            .await?
+            .into_iter()
+            .map(|k| KeyRow {
+                prefix: k.prefix,
+                label: k.label.unwrap_or_default(),
+                created_at: stored_time(k.created_at),
+                last_used_at: k.last_used_at.map_or_else(|| "never".into(), stored_time),
+                revoked: k.revoked_at.is_some(),
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let notice = match (query.sent, query.error) {
+        (_, Some(error)) if error == "no-channel" => Some(
+            "Nothing was sent: the organisation has no webhook and no e-mail recipient yet."
+                .to_owned(),
+        ),
+        (Some(n), _) => Some(format!(
+            "A test notification was queued on {n} channel{}; it should arrive within seconds.",
+            if n == 1 { "" } else { "s" }
+        )),
+        _ => None,
+    };
+    let page = SettingsPage {
+        org_name: organisation.name,
+        user: person.session.user.email.clone(),
+        csrf: person.session.csrf_token.clone(),
+        admin,
+        notice,
+        domains,
+        webhook: organisation.webhook_url,
+        recipients: store
+            .recipients(org)
+            .await?
+            .into_iter()
+            .map(|r| (r.address, r.language.as_str()))
+            .collect(),
+        keys,
+    };
+    render(&page, StatusCode::OK)
+}
+
+/// `POST /dashboard/settings/test`: the settings page's "send a test" button.
+async fn send_test(State(state): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
+    let credential = std::sync::Arc::clone(&caller.0);
+    let person = match person(Ok(caller)) {
+        Ok(person) => person,
+        Err(response) => return Ok(*response),
+    };
+    if person.session.user.role != Role::OrgAdmin {
+        return Err(ApiError::forbidden(
+            "a viewer cannot send a test notification",
+        ));
+    }
+    match crate::channels::queue_test(&state, person.org, &credential.actor()).await {
+        Ok(queued) => {
+            Ok(Redirect::to(&format!("/dashboard/settings?sent={}", queued.len())).into_response())
+        }
+        Err(error) if error.status() == StatusCode::CONFLICT => {
+            Ok(Redirect::to("/dashboard/settings?error=no-channel").into_response())
+        }
+        Err(error) => Err(error),
+    }
 }

@@ -13,6 +13,11 @@ pub struct ApiError {
 }
 
 impl ApiError {
+    /// The status this error answers with.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
     pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
         ApiError {
             status,

@@ -364,3 +364,114 @@ async fn an_admin_sees_the_attack_opens_it_and_acknowledges_it_and_hostile_heade
     let theirs = get(&f, "/dashboard", Some(&other)).await;
     assert!(theirs.text.contains("No open incident.") && !theirs.text.contains("203.0.113.77"));
 }
+
+#[tokio::test]
+async fn settings_show_domain_proofs_channels_and_keys_and_send_a_test() {
+    let f = fixture().await;
+    // A domain claimed through the API waits for its TXT record.
+    let request = Request::builder()
+        .method("POST")
+        .uri("/api/v1/org/domains")
+        .header("authorization", format!("Bearer {}", f.key))
+        .header("content-type", "application/json")
+        .body(Body::from(r#"{"domain": "new-clinic.example"}"#))
+        .expect("request");
+    let claimed = send(&f, request).await;
+    assert_eq!(claimed.status, StatusCode::CREATED, "{}", claimed.text);
+
+    let (cookie, csrf) = sign_in(&f, "admin@clinic.example").await;
+    let page = get(&f, "/dashboard/settings", Some(&cookie)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.text
+            .contains("<td>clinic.example</td><td>proved (operator"),
+        "{}",
+        page.text
+    );
+    assert!(
+        page.text
+            .contains("<code>_tocsin.new-clinic.example</code> = <code>tocsin-verification=")
+    );
+    assert!(page.text.contains("<dd id=\"webhook\">none</dd>"));
+    // The key the organisation was enrolled with, by its prefix only.
+    let prefix = &f.key[..12];
+    assert!(
+        page.text.contains(&format!("<code>{prefix}…</code>")),
+        "{}",
+        page.text
+    );
+    assert!(!page.text.contains(&f.key));
+
+    // No channel: the test says so, nothing is queued.
+    let nothing = post_form(
+        &f,
+        "/dashboard/settings/test",
+        Some(&cookie),
+        &format!("csrf_token={csrf}"),
+    )
+    .await;
+    assert_eq!(nothing.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        nothing.headers["location"],
+        "/dashboard/settings?error=no-channel"
+    );
+    let said = get(&f, "/dashboard/settings?error=no-channel", Some(&cookie)).await;
+    assert!(said.text.contains("Nothing was sent"));
+
+    // With a webhook, one test notification is queued.
+    let org = f
+        .state
+        .intake
+        .store()
+        .organisations()
+        .await
+        .expect("organisations")
+        .into_iter()
+        .find(|o| o.name == "Clinic")
+        .expect("Clinic")
+        .id;
+    f.state
+        .intake
+        .store()
+        .set_webhook(org, Some("https://hooks.clinic.example/tocsin"))
+        .await
+        .expect("webhook");
+    let sent = post_form(
+        &f,
+        "/dashboard/settings/test",
+        Some(&cookie),
+        &format!("csrf_token={csrf}"),
+    )
+    .await;
+    assert_eq!(sent.headers["location"], "/dashboard/settings?sent=1");
+    let queued = f
+        .state
+        .intake
+        .store()
+        .due_deliveries(
+            jiff::Timestamp::now() + jiff::SignedDuration::from_hours(1),
+            100,
+        )
+        .await
+        .expect("outbox");
+    assert_eq!(
+        queued
+            .iter()
+            .filter(|d| d.event == "notification.test" && d.org == org)
+            .count(),
+        1
+    );
+
+    // A viewer sees the settings without keys or the button, and cannot send.
+    let (viewer, viewer_csrf) = sign_in(&f, "viewer@clinic.example").await;
+    let seen = get(&f, "/dashboard/settings", Some(&viewer)).await;
+    assert!(!seen.text.contains("id=\"send-test\"") && !seen.text.contains(prefix));
+    let tried = post_form(
+        &f,
+        "/dashboard/settings/test",
+        Some(&viewer),
+        &format!("csrf_token={viewer_csrf}"),
+    )
+    .await;
+    assert_eq!(tried.status, StatusCode::FORBIDDEN);
+}

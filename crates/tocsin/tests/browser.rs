@@ -2,7 +2,8 @@
 //! (chromedriver) against `tocsin serve`. An administrator signs in, sees an incident
 //! appear after sign-ins are pushed, opens it and acknowledges it; a phishing message
 //! whose subject and sender's name carry script is shown as text and runs nothing;
-//! another organisation's administrator gets "no such incident" on its URL. Screenshots
+//! another organisation's administrator gets "no such incident" on its URL; the settings
+//! page sends a test notification. Screenshots
 //! of the pages go to `target/screenshots/` and are checked for content.
 
 mod support;
@@ -341,6 +342,33 @@ async fn an_admin_signs_in_sees_the_attack_opens_and_acknowledges_it_in_chromium
     }
     assert_eq!(state, "acknowledged");
     screenshot(&client, "incident-spray").await;
+
+    // The settings: the enrolled domain is proved, and the test notification is queued
+    // on the webhook (the harness's receiver).
+    client
+        .goto(&format!("{base}/dashboard/settings"))
+        .await
+        .expect("settings");
+    client
+        .find(Locator::Id("send-test"))
+        .await
+        .expect("send-a-test button")
+        .click()
+        .await
+        .expect("click");
+    let notice = client
+        .wait()
+        .for_element(Locator::Id("notice"))
+        .await
+        .expect("what the test did")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        notice.starts_with("A test notification was queued on 1 channel"),
+        "{notice}"
+    );
+    screenshot(&client, "settings").await;
 
     // Another organisation's administrator: no such incident.
     client
