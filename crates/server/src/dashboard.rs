@@ -2,7 +2,9 @@
 //! severity, failed sign-ins per hour with incidents marked, the most targeted accounts
 //! and most failing addresses, the connectors' health), the incident page (summary,
 //! attribution, what to do, evidence, acknowledge and resolve) and the settings (domains
-//! and their proof, notification channels with a test, API keys).
+//! and their proof, notification channels with a test, API keys); and for operators the
+//! console (organisations and whether their telemetry arrives, the enrolment queue, the
+//! intelligence feeds' freshness, dead-lettered notifications with a retry button).
 //!
 //! Pages are rendered on the server (askama templates in `templates/dashboard/`, escaped
 //! by default) and work without JavaScript; charts are SVG drawn here (`chart.rs`). Pages
@@ -44,6 +46,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/dashboard/logout", post(logout))
         .route("/dashboard/settings", get(settings_page))
         .route("/dashboard/settings/test", post(send_test))
+        .route("/console", get(console))
+        .route("/console/deliveries/{id}/retry", post(retry_delivery))
         .route("/dashboard/incidents/{id}", get(incident_page))
         .route("/dashboard/incidents/{id}/{action}", post(change_incident))
 }
@@ -116,13 +120,8 @@ fn person(caller: Result<Caller, ApiError>) -> Result<Person, Box<Response>> {
             session: session.clone(),
             org,
         }),
-        // The operator console is not built yet: operators use the API.
-        None => Err(Box::new(page(
-            StatusCode::FORBIDDEN,
-            "<!doctype html><title>tocsin</title><p>The operator console is not built yet; \
-             operators use the API (docs/api.md).</p>"
-                .into(),
-        ))),
+        // Operators have no organisation: their pages are the console.
+        None => Err(Box::new(Redirect::to("/console").into_response())),
     }
 }
 
@@ -640,4 +639,187 @@ async fn send_test(State(state): State<AppState>, caller: Caller) -> Result<Resp
         }
         Err(error) => Err(error),
     }
+}
+
+/// The signed-in operator of a console request, or the way to the sign-in page (an
+/// organisation's person is sent to their own overview).
+fn operator(caller: Result<Caller, ApiError>) -> Result<Session, Box<Response>> {
+    let Ok(Caller(credential)) = caller else {
+        return Err(Box::new(Redirect::to("/login").into_response()));
+    };
+    match credential.as_ref() {
+        Credential::Session { session, .. } if session.user.role == Role::Operator => {
+            Ok(session.clone())
+        }
+        Credential::Session { .. } => Err(Box::new(Redirect::to("/dashboard").into_response())),
+        Credential::Key { .. } => Err(Box::new(Redirect::to("/login").into_response())),
+    }
+}
+
+struct OrgRow {
+    id: i64,
+    name: String,
+    sector: String,
+    newest_event: String,
+    /// Whether sign-ins arrived within the last day.
+    flowing: bool,
+    open_incidents: i64,
+    connectors: String,
+}
+
+struct ApplicationRow {
+    id: i64,
+    name: String,
+    country: String,
+    domains: String,
+    submitted_at: String,
+}
+
+struct FeedRow {
+    name: String,
+    kind: String,
+    last_success: String,
+    last_error: String,
+    indicators: i64,
+}
+
+struct DeadRow {
+    id: i64,
+    org: String,
+    channel: String,
+    event: String,
+    attempts: i64,
+    last_error: String,
+    created_at: String,
+}
+
+#[derive(Template)]
+#[template(path = "dashboard/console.html")]
+struct ConsolePage {
+    org_name: String,
+    user: String,
+    csrf: String,
+    organisations: Vec<OrgRow>,
+    applications: Vec<ApplicationRow>,
+    feeds: Vec<FeedRow>,
+    dead: Vec<DeadRow>,
+}
+
+async fn console(
+    State(state): State<AppState>,
+    caller: Result<Caller, ApiError>,
+) -> Result<Response, ApiError> {
+    let session = match operator(caller) {
+        Ok(session) => session,
+        Err(response) => return Ok(*response),
+    };
+    let store = state.store();
+    let organisations = store.organisations().await?;
+    let health: std::collections::HashMap<OrgId, store::OrgHealth> = store
+        .organisation_health()
+        .await?
+        .into_iter()
+        .map(|h| (h.org, h))
+        .collect();
+    let mut connectors: std::collections::HashMap<OrgId, Vec<String>> = Default::default();
+    for c in store.all_connectors().await? {
+        connectors
+            .entry(c.org)
+            .or_default()
+            .push(format!("{} ({}): {}", c.name, c.kind, c.status.state));
+    }
+    let day_ago = Timestamp::now() - SignedDuration::from_hours(24);
+    let names: std::collections::HashMap<OrgId, String> = organisations
+        .iter()
+        .map(|o| (o.id, o.name.clone()))
+        .collect();
+    let page = ConsolePage {
+        org_name: "Operator console".into(),
+        user: session.user.email.clone(),
+        csrf: session.csrf_token.clone(),
+        organisations: organisations
+            .iter()
+            .map(|o| {
+                let h = health.get(&o.id);
+                let newest = h.and_then(|h| h.newest_event);
+                OrgRow {
+                    id: o.id.0,
+                    name: o.name.clone(),
+                    sector: o.sector.to_string(),
+                    newest_event: newest.map(time).unwrap_or_else(|| "none yet".into()),
+                    flowing: newest.is_some_and(|t| t >= day_ago),
+                    open_incidents: h.map_or(0, |h| h.open_incidents),
+                    connectors: connectors.remove(&o.id).unwrap_or_default().join("; "),
+                }
+            })
+            .collect(),
+        applications: store
+            .applications(Some(store::ApplicationState::Pending), 100)
+            .await?
+            .into_iter()
+            .map(|a| ApplicationRow {
+                id: a.id,
+                name: a.name,
+                country: a.country,
+                domains: a.domains.join(", "),
+                submitted_at: time(a.submitted_at),
+            })
+            .collect(),
+        feeds: store
+            .feeds()
+            .await?
+            .into_iter()
+            .map(|f| FeedRow {
+                name: f.name,
+                kind: f.kind,
+                last_success: f.last_success.map_or_else(|| "never".into(), stored_time),
+                last_error: f.last_error.unwrap_or_default(),
+                indicators: f.indicators,
+            })
+            .collect(),
+        dead: store
+            .dead_deliveries(100)
+            .await?
+            .into_iter()
+            .map(|d| DeadRow {
+                id: d.id,
+                org: d
+                    .org
+                    .and_then(|o| names.get(&o).cloned())
+                    .unwrap_or_else(|| "-".into()),
+                channel: d.channel,
+                event: d.event,
+                attempts: d.attempts,
+                last_error: d.last_error.unwrap_or_default(),
+                created_at: stored_time(d.created_at),
+            })
+            .collect(),
+    };
+    render(&page, StatusCode::OK)
+}
+
+/// `POST /console/deliveries/{id}/retry`: a dead notification back in the queue.
+async fn retry_delivery(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiError> {
+    let credential = std::sync::Arc::clone(&caller.0);
+    if let Err(response) = operator(Ok(caller)) {
+        return Ok(*response);
+    }
+    if !state.store().retry_delivery(id, Timestamp::now()).await? {
+        return Err(ApiError::not_found("no dead notification with that id"));
+    }
+    state.intake.outbox_wake().notify_one();
+    state
+        .store()
+        .audit(
+            &credential.actor().0,
+            None,
+            "delivery.retried",
+            &serde_json::json!({ "delivery": id }),
+        )
+        .await?;
+    Ok(Redirect::to("/console").into_response())
 }

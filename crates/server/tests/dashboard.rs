@@ -157,12 +157,14 @@ async fn push(f: &Fixture, path: &str, content_type: &str, body: Vec<u8>) {
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
 }
 
-/// Twelve accounts failing from one address within minutes: a password spray.
+/// Twelve accounts failing from one address within minutes, an hour ago: a password spray.
 fn spray() -> Vec<u8> {
+    let start = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(1);
     let mut lines = String::new();
     for n in 0..12 {
         lines.push_str(&format!(
-            "{{\"id\":\"s{n}\",\"createdDateTime\":\"2026-12-06T03:{n:02}:00Z\",\"userPrincipalName\":\"staff{n}@clinic.example\",\"ipAddress\":\"203.0.113.77\",\"status\":{{\"errorCode\":50126,\"failureReason\":\"Invalid username or password.\"}},\"clientAppUsed\":\"Browser\",\"appDisplayName\":\"Office 365 Exchange Online\"}}\n"
+            "{{\"id\":\"s{n}\",\"createdDateTime\":\"{}\",\"userPrincipalName\":\"staff{n}@clinic.example\",\"ipAddress\":\"203.0.113.77\",\"status\":{{\"errorCode\":50126,\"failureReason\":\"Invalid username or password.\"}},\"clientAppUsed\":\"Browser\",\"appDisplayName\":\"Office 365 Exchange Online\"}}\n",
+            start + jiff::SignedDuration::from_mins(n)
         ));
     }
     lines.into_bytes()
@@ -474,4 +476,120 @@ async fn settings_show_domain_proofs_channels_and_keys_and_send_a_test() {
     )
     .await;
     assert_eq!(tried.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn the_operator_console_shows_every_organisations_health_and_retries_a_dead_notification() {
+    let f = fixture().await;
+    let store = f.state.intake.store().clone();
+    store
+        .create_user(&store::NewUser {
+            email: "ops@cert.example".into(),
+            name: "ops".into(),
+            password_hash: store::hash_password(PASSWORD).expect("hash"),
+            role: store::Role::Operator,
+            org: None,
+        })
+        .await
+        .expect("operator");
+    push(&f, "/api/v1/signins", "application/x-ndjson", spray()).await;
+
+    // An operator signing in lands on the console; an organisation's admin cannot open it.
+    let answer = post_form(
+        &f,
+        "/login",
+        None,
+        &format!(
+            "email=ops%40cert.example&password={}",
+            PASSWORD.replace(' ', "+")
+        ),
+    )
+    .await;
+    let cookie = answer.headers["set-cookie"]
+        .to_str()
+        .expect("cookie")
+        .split(';')
+        .next()
+        .and_then(|p| p.strip_prefix("tocsin_session="))
+        .expect("cookie")
+        .to_owned();
+    let to_console = get(&f, "/dashboard", Some(&cookie)).await;
+    assert_eq!(to_console.headers["location"], "/console");
+    let console = get(&f, "/console", Some(&cookie)).await;
+    assert_eq!(console.status, StatusCode::OK, "{}", console.text);
+    let clinic_row = console
+        .text
+        .split("<tr>")
+        .find(|row| row.contains("<td>Clinic "))
+        .expect("the Clinic's row");
+    assert!(
+        clinic_row.contains("arriving") && clinic_row.contains("<td class=\"num\">1</td>"),
+        "{clinic_row}"
+    );
+    let other_row = console
+        .text
+        .split("<tr>")
+        .find(|row| row.contains("<td>Other "))
+        .expect("Other's row");
+    assert!(
+        other_row.contains("nothing in 24 h") && other_row.contains("none yet"),
+        "{other_row}"
+    );
+    assert!(
+        console
+            .text
+            .contains("None: every notification was delivered")
+    );
+    let (admin, _) = sign_in(&f, "admin@clinic.example").await;
+    assert_eq!(
+        get(&f, "/console", Some(&admin)).await.headers["location"],
+        "/dashboard"
+    );
+
+    // A notification given up on shows with a Retry button that puts it back.
+    let org = store.organisations().await.expect("orgs")[0].id;
+    store
+        .enqueue(&store::NewDelivery {
+            delivery_id: "dead-1".into(),
+            org,
+            incident_id: None,
+            channel: "webhook".into(),
+            target: None,
+            event: "notification.test".into(),
+            payload: "{}".into(),
+            not_before: jiff::Timestamp::now(),
+        })
+        .await
+        .expect("enqueue");
+    let row = store
+        .due_deliveries(jiff::Timestamp::now(), 10)
+        .await
+        .expect("due")[0]
+        .id;
+    store
+        .mark_failed(row, "HTTP 500 from the receiver", None)
+        .await
+        .expect("dead");
+    let console = get(&f, "/console", Some(&cookie)).await;
+    assert!(
+        console.text.contains("HTTP 500 from the receiver"),
+        "{}",
+        console.text
+    );
+    let csrf = console
+        .text
+        .split("name=\"csrf_token\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("csrf")
+        .to_owned();
+    let retried = post_form(
+        &f,
+        &format!("/console/deliveries/{row}/retry"),
+        Some(&cookie),
+        &format!("csrf_token={csrf}"),
+    )
+    .await;
+    assert_eq!(retried.status, StatusCode::SEE_OTHER, "{}", retried.text);
+    assert!(store.dead_deliveries(10).await.expect("dead").is_empty());
 }

@@ -106,3 +106,41 @@ impl Store {
             .collect()
     }
 }
+
+/// How one organisation looks from the operator's console: is telemetry arriving, is it
+/// under attack. Counts and times only.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct OrgHealth {
+    pub org: OrgId,
+    /// The time of its newest sign-in event.
+    pub newest_event: Option<Timestamp>,
+    /// Incidents new, notified or acknowledged.
+    pub open_incidents: i64,
+}
+
+impl Store {
+    /// Every organisation's health (operator-level: one row per organisation, counts only).
+    pub async fn organisation_health(&self) -> Result<Vec<OrgHealth>> {
+        let rows = sqlx::query(
+            "SELECT o.id AS org, \
+               (SELECT max(time_us) FROM signins s WHERE s.org_id = o.id) AS newest, \
+               (SELECT count(*) FROM incidents i WHERE i.org_id = o.id \
+                  AND i.state IN ('new', 'notified', 'acknowledged')) AS open \
+             FROM organisations o ORDER BY o.id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let newest: Option<i64> = row.try_get("newest")?;
+                Ok(OrgHealth {
+                    org: OrgId(row.try_get("org")?),
+                    newest_event: newest
+                        .map(|us| Timestamp::from_microsecond(us).map_err(crate::corrupt))
+                        .transpose()?,
+                    open_incidents: row.try_get("open")?,
+                })
+            })
+            .collect()
+    }
+}

@@ -164,12 +164,14 @@ async fn make_admin(harness: &Harness, org: i64, email: &str) {
     assert_eq!(status, 201, "{body}");
 }
 
-/// Twelve accounts failing from one address: a password spray.
+/// Twelve accounts failing from one address within minutes, an hour ago: a password spray.
 fn spray() -> String {
+    let start = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(1);
     (0..12)
         .map(|n| {
             format!(
-                "{{\"id\":\"b{n}\",\"createdDateTime\":\"2026-12-06T03:{n:02}:00Z\",\"userPrincipalName\":\"staff{n}@clinic.example\",\"ipAddress\":\"203.0.113.77\",\"status\":{{\"errorCode\":50126,\"failureReason\":\"Invalid username or password.\"}},\"clientAppUsed\":\"Browser\",\"appDisplayName\":\"Office 365 Exchange Online\"}}\n"
+                "{{\"id\":\"b{n}\",\"createdDateTime\":\"{}\",\"userPrincipalName\":\"staff{n}@clinic.example\",\"ipAddress\":\"203.0.113.77\",\"status\":{{\"errorCode\":50126,\"failureReason\":\"Invalid username or password.\"}},\"clientAppUsed\":\"Browser\",\"appDisplayName\":\"Office 365 Exchange Online\"}}\n",
+            start + jiff::SignedDuration::from_mins(n)
             )
         })
         .collect()
