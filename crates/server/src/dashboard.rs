@@ -326,12 +326,70 @@ struct IncidentPage {
     messages: Vec<MessageRow>,
     can_acknowledge: bool,
     can_resolve: bool,
+    /// The evidence filter as given, and how many sign-ins it hides.
+    filter_account: String,
+    filter_source: String,
+    evidence_total: usize,
+    timeline: Vec<TimelineRow>,
+}
+
+struct TimelineRow {
+    at: String,
+    kind: &'static str,
+    actor: String,
+    what: String,
+}
+
+#[derive(Deserialize, Default)]
+struct EvidenceFilter {
+    account: Option<String>,
+    source: Option<String>,
+}
+
+/// One timeline entry in words, from its stored detail.
+fn timeline_words(event: &store::IncidentEvent) -> String {
+    let d = &event.detail;
+    let text = |key: &str| {
+        d.get(key)
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    match event.kind {
+        store::EventKind::State => {
+            let mut words = format!("{} → {}", text("from"), text("to"));
+            for key in ["reason", "note"] {
+                let value = text(key);
+                if !value.is_empty() {
+                    words.push_str(&format!("; {key}: {value}"));
+                }
+            }
+            words
+        }
+        store::EventKind::Notification => {
+            let channel = d
+                .get("delivery")
+                .and_then(|v| v.get("channel"))
+                .and_then(|v| v.as_str())
+                .unwrap_or_default();
+            let state = d
+                .get("delivery")
+                .and_then(|v| v.get("state"))
+                .and_then(|v| v.as_str())
+                .unwrap_or("held");
+            format!("{} {channel} {state}", text("event"))
+                .trim()
+                .to_owned()
+        }
+        store::EventKind::Detection => format!("detection {}", text("change")),
+    }
 }
 
 async fn incident_page(
     State(state): State<AppState>,
     caller: Result<Caller, ApiError>,
     Path(id): Path<String>,
+    Query(filter): Query<EvidenceFilter>,
 ) -> Result<Response, ApiError> {
     let person = match person(caller) {
         Ok(person) => person,
@@ -353,6 +411,39 @@ async fn incident_page(
         .await?
         .ok_or_else(|| ApiError::not_found("organisation not found"))?;
     let evidence = store.evidence(org, &id, 1000).await?;
+    let evidence_total = evidence.len();
+    let wanted = |value: &str, filter: &Option<String>| {
+        filter
+            .as_deref()
+            .map(str::trim)
+            .filter(|f| !f.is_empty())
+            .is_none_or(|f| value.to_lowercase().contains(&f.to_lowercase()))
+    };
+    let evidence: Vec<_> = evidence
+        .into_iter()
+        .filter(|e| {
+            wanted(&e.sign_in.account, &filter.account)
+                && wanted(
+                    &e.sign_in
+                        .source_ip
+                        .map(|ip| ip.to_string())
+                        .unwrap_or_default(),
+                    &filter.source,
+                )
+        })
+        .collect();
+    let timeline = store
+        .timeline(org, &id, 200)
+        .await?
+        .unwrap_or_default()
+        .iter()
+        .map(|event| TimelineRow {
+            at: time(event.at),
+            kind: event.kind.as_str(),
+            actor: event.actor.clone(),
+            what: timeline_words(event),
+        })
+        .collect();
     let messages = store.incident_mails(org, &id, 200).await?;
     let admin = person.session.user.role == Role::OrgAdmin;
     let open = matches!(
@@ -441,17 +532,23 @@ async fn incident_page(
         can_acknowledge: admin
             && matches!(incident.state, IncidentState::New | IncidentState::Notified),
         can_resolve: admin && open,
+        filter_account: filter.account.unwrap_or_default(),
+        filter_source: filter.source.unwrap_or_default(),
+        evidence_total,
+        timeline,
     };
     render(&page, StatusCode::OK)
 }
 
-/// `POST /dashboard/incidents/{id}/acknowledge|resolve` from the incident page's buttons:
-/// an admin's session with its CSRF token (a missing or wrong token is refused, 403, by
-/// the extractor before this runs); back to the page.
+/// `POST /dashboard/incidents/{id}/acknowledge|resolve|false-positive` from the incident
+/// page's buttons: an admin's session with its CSRF token (a missing or wrong token is
+/// refused, 403, by the extractor before this runs); `resolve` takes an optional `note`,
+/// `false-positive` a required `reason`. Back to the page.
 async fn change_incident(
     State(state): State<AppState>,
     caller: Caller,
     Path((id, action)): Path<(String, String)>,
+    body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
     let person = match person(Ok(caller)) {
         Ok(person) => person,
@@ -460,15 +557,43 @@ async fn change_incident(
     if person.session.user.role != Role::OrgAdmin {
         return Err(ApiError::forbidden("a viewer cannot change an incident"));
     }
-    let to = match action.as_str() {
-        "acknowledge" => IncidentState::Acknowledged,
-        "resolve" => IncidentState::Resolved,
+    let field = |name: &str| {
+        url::form_urlencoded::parse(&body)
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.trim().to_owned())
+            .filter(|value| !value.is_empty())
+    };
+    let (to, reason, note) = match action.as_str() {
+        "acknowledge" => (IncidentState::Acknowledged, None, None),
+        "resolve" => (IncidentState::Resolved, None, field("note")),
+        "false-positive" => {
+            let reason = field("reason").ok_or_else(|| {
+                ApiError::bad_request("say why this was no attack: the reason tunes the detectors")
+            })?;
+            (IncidentState::FalsePositive, Some(reason), None)
+        }
         _ => return Err(ApiError::not_found("no such action")),
     };
+    if reason
+        .as_ref()
+        .is_some_and(|r| r.chars().count() > crate::lifecycle::MAX_REASON_CHARS)
+        || note
+            .as_ref()
+            .is_some_and(|n| n.chars().count() > crate::lifecycle::MAX_NOTE_CHARS)
+    {
+        return Err(ApiError::bad_request("the reason or note is too long"));
+    }
     let actor = format!("user:{}", person.session.user.email);
     match state
         .store()
-        .change_state(person.org, &id, to, None, None, &actor)
+        .change_state(
+            person.org,
+            &id,
+            to,
+            reason.as_deref(),
+            note.as_deref(),
+            &actor,
+        )
         .await?
     {
         StateChange::NotFound => Err(ApiError::not_found("incident not found")),

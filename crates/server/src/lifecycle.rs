@@ -20,8 +20,8 @@ use notify::policy::{Policy, PolicyConfig, QuietHours};
 use store::{FalsePositives, IncidentEvent, NotifySettings, StateChange};
 
 /// Longest false-positive reason and resolution note kept.
-const MAX_REASON_CHARS: usize = 500;
-const MAX_NOTE_CHARS: usize = 2000;
+pub(crate) const MAX_REASON_CHARS: usize = 500;
+pub(crate) const MAX_NOTE_CHARS: usize = 2000;
 /// Timeline entries returned.
 const TIMELINE_LIMIT: u32 = 5000;
 

@@ -593,3 +593,75 @@ async fn the_operator_console_shows_every_organisations_health_and_retries_a_dea
     assert_eq!(retried.status, StatusCode::SEE_OTHER, "{}", retried.text);
     assert!(store.dead_deliveries(10).await.expect("dead").is_empty());
 }
+
+#[tokio::test]
+async fn the_incident_page_filters_its_sign_ins_shows_the_timeline_and_takes_a_false_positive_with_its_reason()
+ {
+    let f = fixture().await;
+    let (cookie, csrf) = sign_in(&f, "admin@clinic.example").await;
+    push(&f, "/api/v1/signins", "application/x-ndjson", spray()).await;
+    let overview = get(&f, "/dashboard", Some(&cookie)).await;
+    let id = overview
+        .text
+        .split("href=\"/dashboard/incidents/")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the spray's link")
+        .to_owned();
+    let path = format!("/dashboard/incidents/{id}");
+
+    let all = get(&f, &path, Some(&cookie)).await;
+    assert!(all.text.contains("Sign-ins (12)"), "{}", all.text);
+    assert_eq!(all.text.matches("<td>203.0.113.77</td>").count(), 12);
+    // staff1, staff10 and staff11.
+    let some = get(&f, &format!("{path}?account=STAFF1&source="), Some(&cookie)).await;
+    assert!(some.text.contains("Sign-ins (3 of 12)"), "{}", some.text);
+    assert_eq!(some.text.matches("<td>203.0.113.77</td>").count(), 3);
+    assert!(some.text.contains("value=\"STAFF1\""));
+    let none = get(&f, &format!("{path}?source=198.51.100.1"), Some(&cookie)).await;
+    assert!(none.text.contains("Sign-ins (0 of 12)"));
+    // The checklist and the timeline (opened by tocsin).
+    assert!(
+        all.text
+            .contains("<input type=\"checkbox\" id=\"action-1\"> <label for=\"action-1\">")
+    );
+    assert!(
+        all.text
+            .contains("<td>detection</td><td>tocsin</td><td>detection opened</td>"),
+        "{}",
+        all.text
+    );
+
+    // "Not an attack" needs its reason; with it, the state and the timeline say so.
+    let bare = post_form(
+        &f,
+        &format!("{path}/false-positive"),
+        Some(&cookie),
+        &format!("csrf_token={csrf}"),
+    )
+    .await;
+    assert_eq!(bare.status, StatusCode::BAD_REQUEST);
+    let done = post_form(
+        &f,
+        &format!("{path}/false-positive"),
+        Some(&cookie),
+        &format!("csrf_token={csrf}&reason=our+own+<b>scanner</b>"),
+    )
+    .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.text);
+    let page = get(&f, &path, Some(&cookie)).await;
+    assert!(
+        page.text.contains("<dd id=\"state\">false_positive</dd>"),
+        "{}",
+        page.text
+    );
+    let shown = page.text.replace("&#60;", "&lt;").replace("&#62;", "&gt;");
+    assert!(
+        shown.contains("reason: our own &lt;b&gt;scanner&lt;/b&gt;"),
+        "{shown}"
+    );
+    assert!(
+        !page.text.contains("id=\"resolve\""),
+        "a closed incident has no buttons"
+    );
+}
