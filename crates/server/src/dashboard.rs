@@ -30,9 +30,13 @@ use crate::{ApiError, AppState};
 use model::{IncidentState, OrgId, Severity};
 use store::{Role, Session, StateChange};
 
-/// Scripts none, styles and images from here only, forms only to here, no framing.
-const POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
-                      frame-ancestors 'none'; base-uri 'none'";
+/// Scripts, styles and images from here only (no inline script, no inline style), fetches
+/// only to here, forms only to here, no framing.
+const POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
+                      connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// How often `live.js` refreshes a page's live regions, unless `?refresh=<seconds>` says.
+const REFRESH_MS: u64 = 15_000;
 
 /// Hours of failed sign-ins drawn on the overview.
 const CHART_HOURS: i64 = 48;
@@ -42,6 +46,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/", get(|| async { Redirect::to("/dashboard") }))
         .route("/login", get(login_page))
         .route("/static/tocsin.css", get(stylesheet))
+        .route("/static/live.js", get(live_script))
         .route("/dashboard", get(overview))
         .route("/dashboard/logout", post(logout))
         .route("/dashboard/settings", get(settings_page))
@@ -79,6 +84,30 @@ async fn stylesheet() -> Response {
         include_str!("../static/tocsin.css"),
     )
         .into_response()
+}
+
+async fn live_script() -> Response {
+    (
+        [
+            (CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../static/live.js"),
+    )
+        .into_response()
+}
+
+/// `?refresh=<seconds>` (1 to 300) on a live page: how often it refreshes.
+#[derive(Deserialize, Default)]
+struct Refresh {
+    refresh: Option<u64>,
+}
+
+impl Refresh {
+    fn millis(&self) -> u64 {
+        self.refresh
+            .map_or(REFRESH_MS, |seconds| seconds.clamp(1, 300) * 1000)
+    }
 }
 
 #[derive(Template)]
@@ -147,6 +176,7 @@ struct ConnectorRow {
 #[derive(Template)]
 #[template(path = "dashboard/overview.html")]
 struct OverviewPage {
+    refresh_ms: u64,
     org_name: String,
     user: String,
     csrf: String,
@@ -171,6 +201,7 @@ fn stored_time(text: String) -> String {
 async fn overview(
     State(state): State<AppState>,
     caller: Result<Caller, ApiError>,
+    Query(refresh): Query<Refresh>,
 ) -> Result<Response, ApiError> {
     let person = match person(caller) {
         Ok(person) => person,
@@ -255,6 +286,7 @@ async fn overview(
         })
         .collect();
     let page = OverviewPage {
+        refresh_ms: refresh.millis(),
         org_name: organisation.name,
         user: person.session.user.email.clone(),
         csrf: person.session.csrf_token.clone(),
@@ -304,6 +336,7 @@ struct MessageRow {
 #[derive(Template)]
 #[template(path = "dashboard/incident.html")]
 struct IncidentPage {
+    refresh_ms: u64,
     org_name: String,
     user: String,
     csrf: String,
@@ -451,6 +484,7 @@ async fn incident_page(
         IncidentState::New | IncidentState::Notified | IncidentState::Acknowledged
     );
     let page = IncidentPage {
+        refresh_ms: REFRESH_MS,
         org_name: organisation.name,
         user: person.session.user.email.clone(),
         csrf: person.session.csrf_token.clone(),
@@ -639,6 +673,7 @@ struct KeyRow {
 #[derive(Template)]
 #[template(path = "dashboard/settings.html")]
 struct SettingsPage {
+    refresh_ms: u64,
     org_name: String,
     user: String,
     csrf: String,
@@ -725,6 +760,7 @@ async fn settings_page(
         _ => None,
     };
     let page = SettingsPage {
+        refresh_ms: REFRESH_MS,
         org_name: organisation.name,
         user: person.session.user.email.clone(),
         csrf: person.session.csrf_token.clone(),
@@ -821,6 +857,7 @@ struct DeadRow {
 #[derive(Template)]
 #[template(path = "dashboard/console.html")]
 struct ConsolePage {
+    refresh_ms: u64,
     org_name: String,
     user: String,
     csrf: String,
@@ -859,6 +896,7 @@ async fn console(
         .map(|o| (o.id, o.name.clone()))
         .collect();
     let page = ConsolePage {
+        refresh_ms: REFRESH_MS,
         org_name: "Operator console".into(),
         user: session.user.email.clone(),
         csrf: session.csrf_token.clone(),

@@ -196,7 +196,7 @@ fn hostile_phishing() -> Vec<u8> {
 }
 
 #[tokio::test]
-async fn pages_need_a_session_and_forbid_scripts() {
+async fn pages_need_a_session_and_allow_no_inline_script() {
     let f = fixture().await;
     let answer = get(&f, "/dashboard", None).await;
     assert_eq!(answer.status, StatusCode::SEE_OTHER);
