@@ -51,6 +51,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/dashboard/logout", post(logout))
         .route("/dashboard/settings", get(settings_page))
         .route("/dashboard/settings/test", post(send_test))
+        .route("/dashboard/settings/personal", post(invite_personal))
         .route("/console", get(console))
         .route("/console/deliveries/{id}/retry", post(retry_delivery))
         .route("/dashboard/incidents/{id}", get(incident_page))
@@ -255,6 +256,7 @@ async fn overview(
         .unwrap_or(end);
     let from = end - SignedDuration::from_hours(CHART_HOURS);
     let counts = store.failures_by_hour(org, from, end).await?;
+    let phishing = store.phishing_by_hour(org, from, end).await?;
     let markers: Vec<chart::Marker> = incidents
         .iter()
         .map(|i| chart::Marker {
@@ -303,7 +305,7 @@ async fn overview(
                 last_seen: time(i.last_seen),
             })
             .collect(),
-        chart: chart::failures_per_hour(&counts, from, CHART_HOURS as usize, &markers),
+        chart: chart::attack_volume(&counts, &phishing, from, CHART_HOURS as usize, &markers),
         accounts: store
             .most_targeted_accounts(org, week.min(from), 10)
             .await?,
@@ -684,12 +686,15 @@ struct SettingsPage {
     webhook: Option<String>,
     recipients: Vec<(String, &'static str)>,
     keys: Vec<KeyRow>,
+    /// Staff's personal addresses watched (confirmed) and invited (waiting).
+    personal: Vec<(String, String)>,
 }
 
 #[derive(Deserialize)]
 struct SettingsQuery {
     sent: Option<usize>,
     error: Option<String>,
+    invited: Option<String>,
 }
 
 async fn settings_page(
@@ -753,6 +758,14 @@ async fn settings_page(
             "Nothing was sent: the organisation has no webhook and no e-mail recipient yet."
                 .to_owned(),
         ),
+        (_, Some(error)) if error == "invitation" => Some(
+            "That address could not be invited: check it, or wait for earlier invitations to be answered."
+                .to_owned(),
+        ),
+        _ if query.invited.is_some() => Some(
+            "The invitation is on its way: the address must confirm it from the message before anything is watched."
+                .to_owned(),
+        ),
         (Some(n), _) => Some(format!(
             "A test notification was queued on {n} channel{}; it should arrive within seconds.",
             if n == 1 { "" } else { "s" }
@@ -775,8 +788,56 @@ async fn settings_page(
             .map(|r| (r.address, r.language.as_str()))
             .collect(),
         keys,
+        personal: {
+            let mut rows: Vec<(String, String)> = store
+                .personal_accounts(org)
+                .await?
+                .into_iter()
+                .map(|p| {
+                    (
+                        p.email,
+                        format!("watched since {}", stored_time(p.confirmed_at)),
+                    )
+                })
+                .collect();
+            rows.extend(store.pending_personal(org).await?.into_iter().map(|p| {
+                (
+                    p.email,
+                    format!("invited, waiting until {}", time(p.expires_at)),
+                )
+            }));
+            rows
+        },
     };
     render(&page, StatusCode::OK)
+}
+
+/// `POST /dashboard/settings/personal`: invite a staff member's personal address.
+async fn invite_personal(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let credential = std::sync::Arc::clone(&caller.0);
+    let person = match person(Ok(caller)) {
+        Ok(person) => person,
+        Err(response) => return Ok(*response),
+    };
+    if person.session.user.role != Role::OrgAdmin {
+        return Err(ApiError::forbidden("a viewer cannot invite an address"));
+    }
+    let email = url::form_urlencoded::parse(&body)
+        .find(|(key, _)| key == "email")
+        .map(|(_, value)| value.trim().to_owned())
+        .unwrap_or_default();
+    let to = match crate::personal::invite_personal(&state, person.org, &credential.actor(), &email)
+        .await
+    {
+        Ok(_) => "/dashboard/settings?invited=1",
+        Err(error) if error.status().is_client_error() => "/dashboard/settings?error=invitation",
+        Err(error) => return Err(error),
+    };
+    Ok(Redirect::to(to).into_response())
 }
 
 /// `POST /dashboard/settings/test`: the settings page's "send a test" button.
@@ -865,6 +926,23 @@ struct ConsolePage {
     applications: Vec<ApplicationRow>,
     feeds: Vec<FeedRow>,
     dead: Vec<DeadRow>,
+    campaigns: Vec<CampaignRow>,
+    actors: Vec<ActorRow>,
+}
+
+struct CampaignRow {
+    key: String,
+    kind: String,
+    organisations: String,
+    incidents: i64,
+    last_seen: String,
+}
+
+struct ActorRow {
+    name: String,
+    aliases: String,
+    origin: String,
+    techniques: String,
 }
 
 async fn console(
@@ -938,6 +1016,44 @@ async fn console(
                 last_success: f.last_success.map_or_else(|| "never".into(), stored_time),
                 last_error: f.last_error.unwrap_or_default(),
                 indicators: f.indicators,
+            })
+            .collect(),
+        campaigns: store
+            .shared_campaigns(50)
+            .await?
+            .into_iter()
+            .map(|c| CampaignRow {
+                key: c.key,
+                kind: c.kind.replace('_', " "),
+                organisations: c
+                    .organisations
+                    .iter()
+                    .map(|o| names.get(o).cloned().unwrap_or_else(|| format!("#{}", o.0)))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                incidents: c.incidents,
+                last_seen: time(c.last_seen),
+            })
+            .collect(),
+        actors: state
+            .intel
+            .live()
+            .current()
+            .actors
+            .actors()
+            .iter()
+            .take(200)
+            .map(|a| ActorRow {
+                name: a.name.clone(),
+                aliases: a.aliases.join(", "),
+                origin: a.origin.clone().unwrap_or_default(),
+                techniques: a
+                    .techniques
+                    .iter()
+                    .take(8)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", "),
             })
             .collect(),
         dead: store

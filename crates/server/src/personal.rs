@@ -35,9 +35,9 @@ struct Invite {
 }
 
 #[derive(Serialize)]
-struct Invited {
-    email: String,
-    expires_at: String,
+pub(crate) struct Invited {
+    pub email: String,
+    pub expires_at: String,
 }
 
 /// Records the invitation and queues the confirmation message on the `email` channel.
@@ -46,19 +46,31 @@ async fn invite(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<Invite>,
 ) -> Result<(StatusCode, Json<Invited>), ApiError> {
-    let email = store::normalise_email(&body.email)?;
+    let invited = invite_personal(&state, admin.org, &admin.actor, &body.email).await?;
+    Ok((StatusCode::CREATED, Json(invited)))
+}
+
+/// Invites `email` to have its attacks watched for `org` (the API's and the dashboard's
+/// invitation): records it and queues the confirmation message.
+pub(crate) async fn invite_personal(
+    state: &AppState,
+    org: model::OrgId,
+    actor: &crate::Actor,
+    email: &str,
+) -> Result<Invited, ApiError> {
+    let email = store::normalise_email(email)?;
     let organisation = state
         .store()
-        .organisation(admin.org)
+        .organisation(org)
         .await?
         .ok_or_else(|| ApiError::not_found("organisation not found"))?;
     let accounts = &state.http.accounts;
     let token = state
         .store()
         .invite_personal(
-            admin.org,
+            org,
             &email,
-            &admin.actor.0,
+            &actor.0,
             accounts.personal_confirm_ttl,
             accounts.max_pending_personal,
         )
@@ -80,7 +92,7 @@ async fn invite(
         .store()
         .enqueue(&NewDelivery {
             delivery_id,
-            org: admin.org,
+            org,
             incident_id: None,
             channel: "email".into(),
             target: Some(email.clone()),
@@ -90,14 +102,11 @@ async fn invite(
         })
         .await?;
     state.intake.outbox_wake().notify_one();
-    tracing::info!(by = %admin.actor, org = %admin.org, "Personal address invited.");
-    Ok((
-        StatusCode::CREATED,
-        Json(Invited {
-            email,
-            expires_at: expires_at.to_string(),
-        }),
-    ))
+    tracing::info!(by = %actor, %org, "Personal address invited.");
+    Ok(Invited {
+        email,
+        expires_at: expires_at.to_string(),
+    })
 }
 
 fn confirmation_message(

@@ -18,6 +18,7 @@ struct Fixture {
     _dir: tempfile::TempDir,
     state: AppState,
     key: String,
+    other_key: String,
 }
 
 struct Answer {
@@ -29,7 +30,7 @@ struct Answer {
 async fn fixture() -> Fixture {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = store::Store::open(dir.path()).await.expect("store");
-    let mut key = String::new();
+    let mut keys = Vec::new();
     for (name, domain) in [("Clinic", "clinic.example"), ("Other", "other.example")] {
         let (org, k) = store
             .create_organisation(&store::NewOrganisation {
@@ -42,9 +43,7 @@ async fn fixture() -> Fixture {
             })
             .await
             .expect("org");
-        if key.is_empty() {
-            key = k;
-        }
+        keys.push(k);
         for (who, role) in [
             ("admin", store::Role::OrgAdmin),
             ("viewer", store::Role::OrgViewer),
@@ -62,10 +61,13 @@ async fn fixture() -> Fixture {
         }
     }
     let state = common::state(store, Default::default()).await;
+    let other_key = keys.pop().expect("Other's key");
+    let key = keys.pop().expect("Clinic's key");
     Fixture {
         _dir: dir,
         state,
         key,
+        other_key,
     }
 }
 
@@ -146,10 +148,14 @@ async fn sign_in(f: &Fixture, email: &str) -> (String, String) {
 }
 
 async fn push(f: &Fixture, path: &str, content_type: &str, body: Vec<u8>) {
+    push_as(f, &f.key, path, content_type, body).await;
+}
+
+async fn push_as(f: &Fixture, key: &str, path: &str, content_type: &str, body: Vec<u8>) {
     let request = Request::builder()
         .method("POST")
         .uri(path)
-        .header("authorization", format!("Bearer {}", f.key))
+        .header("authorization", format!("Bearer {key}"))
         .header("content-type", content_type)
         .body(Body::from(body))
         .expect("request");
@@ -464,6 +470,35 @@ async fn settings_show_domain_proofs_channels_and_keys_and_send_a_test() {
         1
     );
 
+    // A staff member's personal address is invited from the page.
+    let invited = post_form(
+        &f,
+        "/dashboard/settings/personal",
+        Some(&cookie),
+        &format!("csrf_token={csrf}&email=ana.silva%40personal.example"),
+    )
+    .await;
+    assert_eq!(invited.headers["location"], "/dashboard/settings?invited=1");
+    let page = get(&f, "/dashboard/settings?invited=1", Some(&cookie)).await;
+    assert!(
+        page.text
+            .contains("<td>ana.silva@personal.example</td><td>invited, waiting until"),
+        "{}",
+        page.text
+    );
+    assert!(page.text.contains("The invitation is on its way"));
+    let bad = post_form(
+        &f,
+        "/dashboard/settings/personal",
+        Some(&cookie),
+        &format!("csrf_token={csrf}&email=not-an-address"),
+    )
+    .await;
+    assert_eq!(
+        bad.headers["location"],
+        "/dashboard/settings?error=invitation"
+    );
+
     // A viewer sees the settings without keys or the button, and cannot send.
     let (viewer, viewer_csrf) = sign_in(&f, "viewer@clinic.example").await;
     let seen = get(&f, "/dashboard/settings", Some(&viewer)).await;
@@ -539,6 +574,35 @@ async fn the_operator_console_shows_every_organisations_health_and_retries_a_dea
         console
             .text
             .contains("None: every notification was delivered")
+    );
+    assert!(
+        console
+            .text
+            .contains("No open attack is seen at more than one organisation.")
+    );
+    assert!(
+        console.text.contains("<td>Forest Blizzard</td>"),
+        "the actor catalogue is listed"
+    );
+
+    // The same network sprays the other organisation: one campaign, two victims.
+    push_as(
+        &f,
+        &f.other_key,
+        "/api/v1/signins",
+        "application/x-ndjson",
+        spray(),
+    )
+    .await;
+    let console = get(&f, "/console", Some(&cookie)).await;
+    let campaign = console
+        .text
+        .split("<tr>")
+        .find(|row| row.contains("<code>password_spray:"))
+        .unwrap_or_else(|| panic!("no shared campaign: {}", console.text));
+    assert!(
+        campaign.contains("<td>Clinic, Other</td><td class=\"num\">2</td>"),
+        "{campaign}"
     );
     let (admin, _) = sign_in(&f, "admin@clinic.example").await;
     assert_eq!(

@@ -144,3 +144,77 @@ impl Store {
             .collect()
     }
 }
+
+/// One attack seen at several organisations: incidents that share a correlation key
+/// (the same sender's domain, the same attacking network) and are still open.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct SharedCampaign {
+    /// The correlation key: `phishing:<domain>`, `password_spray:<network>`, ….
+    pub key: String,
+    pub kind: String,
+    pub organisations: Vec<OrgId>,
+    pub incidents: i64,
+    pub last_seen: Timestamp,
+}
+
+impl Store {
+    /// Open incidents whose correlation key spans more than one organisation, most recent
+    /// first, at most `limit` (operator-level: for the console).
+    pub async fn shared_campaigns(&self, limit: u32) -> Result<Vec<SharedCampaign>> {
+        let rows = sqlx::query(
+            "SELECT campaign_key, min(kind) AS kind, group_concat(DISTINCT org_id) AS orgs, \
+               count(*) AS n, max(last_seen_us) AS last \
+             FROM incidents WHERE state IN ('new', 'notified', 'acknowledged') \
+             GROUP BY campaign_key HAVING count(DISTINCT org_id) > 1 \
+             ORDER BY last DESC LIMIT ?",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let orgs: String = row.try_get("orgs")?;
+                let mut organisations: Vec<OrgId> = orgs
+                    .split(',')
+                    .filter_map(|id| id.trim().parse().ok().map(OrgId))
+                    .collect();
+                organisations.sort();
+                Ok(SharedCampaign {
+                    key: row.try_get("campaign_key")?,
+                    kind: row.try_get("kind")?,
+                    organisations,
+                    incidents: row.try_get("n")?,
+                    last_seen: Timestamp::from_microsecond(row.try_get("last")?)
+                        .map_err(crate::corrupt)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Messages of `org` judged phishing, per hour, as [`Store::failures_by_hour`].
+    pub async fn phishing_by_hour(
+        &self,
+        org: OrgId,
+        since: Timestamp,
+        until: Timestamp,
+    ) -> Result<Vec<(Timestamp, i64)>> {
+        let rows = sqlx::query(
+            "SELECT time_us / ? AS hour, count(*) AS n FROM mails \
+             WHERE org_id = ? AND verdict = 'phishing' AND time_us >= ? AND time_us < ? \
+             GROUP BY hour ORDER BY hour",
+        )
+        .bind(HOUR_US)
+        .bind(org.0)
+        .bind(since.as_microsecond())
+        .bind(until.as_microsecond())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let hour: i64 = row.try_get("hour")?;
+                let start = Timestamp::from_microsecond(hour * HOUR_US).map_err(crate::corrupt)?;
+                Ok((start, row.try_get("n")?))
+            })
+            .collect()
+    }
+}

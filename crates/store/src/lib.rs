@@ -39,7 +39,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
-pub use activity::{OrgHealth, Ranked};
+pub use activity::{OrgHealth, Ranked, SharedCampaign};
 pub use audit::{AuditEntry, MAX_AUDIT_PAGE};
 pub use connectors::{
     Connector, ConnectorKey, ConnectorStatus, MAX_CONNECTORS_PER_ORG, NewConnector, PullState,

@@ -18,16 +18,9 @@ const RIGHT: f64 = 12.0;
 const TOP: f64 = 14.0;
 const BOTTOM: f64 = 36.0;
 
-/// Failed sign-ins per hour over `hours` hours from `from`, with `markers` drawn as
-/// vertical lines. `counts` are (start of hour, count), in any order, hours without a
-/// failure left out.
-pub(crate) fn failures_per_hour(
-    counts: &[(Timestamp, i64)],
-    from: Timestamp,
-    hours: usize,
-    markers: &[Marker],
-) -> String {
-    let hours = hours.max(1);
+/// Counts per hour over `hours` hours from `from`; `counts` are (start of hour, count), in
+/// any order, hours without one left out, hours outside the window dropped.
+fn bucket(counts: &[(Timestamp, i64)], from: Timestamp, hours: usize) -> Vec<i64> {
     let mut per_hour = vec![0i64; hours];
     for (start, count) in counts {
         let index = start.duration_since(from).as_hours();
@@ -35,8 +28,30 @@ pub(crate) fn failures_per_hour(
             per_hour[index as usize] += count;
         }
     }
+    per_hour
+}
+
+/// Failed sign-ins (blue) and phishing messages (orange, beside them) per hour over
+/// `hours` hours from `from`, on one scale, with `markers` drawn as vertical lines.
+pub(crate) fn attack_volume(
+    failures: &[(Timestamp, i64)],
+    phishing: &[(Timestamp, i64)],
+    from: Timestamp,
+    hours: usize,
+    markers: &[Marker],
+) -> String {
+    let hours = hours.max(1);
+    let per_hour = bucket(failures, from, hours);
+    let phish = bucket(phishing, from, hours);
     let total: i64 = per_hour.iter().sum();
-    let peak = per_hour.iter().copied().max().unwrap_or(0).max(1);
+    let phish_total: i64 = phish.iter().sum();
+    let peak = per_hour
+        .iter()
+        .chain(phish.iter())
+        .copied()
+        .max()
+        .unwrap_or(0)
+        .max(1);
     let plot_w = WIDTH - LEFT - RIGHT;
     let plot_h = HEIGHT - TOP - BOTTOM;
     let bar_w = plot_w / hours as f64;
@@ -46,8 +61,8 @@ pub(crate) fn failures_per_hour(
         svg,
         "<svg class=\"chart\" role=\"img\" aria-labelledby=\"chart-title chart-desc\" \
          viewBox=\"0 0 {WIDTH} {HEIGHT}\" xmlns=\"http://www.w3.org/2000/svg\">\
-         <title id=\"chart-title\">Failed sign-ins per hour</title>\
-         <desc id=\"chart-desc\">{total} failed sign-ins from {} to {} (UTC), at most {} in one hour; {} incidents marked.</desc>",
+         <title id=\"chart-title\">Attack volume per hour</title>\
+         <desc id=\"chart-desc\">{total} failed sign-ins and {phish_total} phishing messages from {} to {} (UTC), at most {} failed sign-ins in one hour; {} incidents marked.</desc>",
         hour_label(from, true),
         hour_label(until, true),
         per_hour.iter().max().unwrap_or(&0),
@@ -85,6 +100,19 @@ pub(crate) fn failures_per_hour(
                 escape(&hour_label(start, true))
             );
         }
+        if phish[i] > 0 {
+            let h = plot_h * phish[i] as f64 / peak as f64;
+            let _ = write!(
+                svg,
+                "<rect class=\"phish\" x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{h:.1}\">\
+                 <title>{}: {} phishing messages</title></rect>",
+                x + bar_w / 2.0,
+                TOP + plot_h - h,
+                (bar_w / 2.0 - 0.5).max(0.5),
+                escape(&hour_label(start, true)),
+                phish[i]
+            );
+        }
         // An hour label every six hours.
         if start.as_second().rem_euclid(6 * 3600) == 0 {
             let _ = write!(
@@ -114,7 +142,7 @@ pub(crate) fn failures_per_hour(
     }
     let _ = write!(
         svg,
-        "<text class=\"legend\" x=\"{LEFT}\" y=\"{:.1}\">bars: failed sign-ins per hour (UTC) · red lines: incidents opened</text></svg>",
+        "<text class=\"legend\" x=\"{LEFT}\" y=\"{:.1}\">blue: failed sign-ins · orange: phishing messages · red lines: incidents opened (per hour, UTC)</text></svg>",
         HEIGHT - 4.0
     );
     svg
@@ -165,10 +193,13 @@ mod tests {
             at: at("2026-12-05T03:30:00Z"),
             label: "password spray <script>alert(1)</script>".into(),
         }];
-        let svg = failures_per_hour(&counts, from, 48, &markers);
+        let phishing = [(at("2026-12-05T04:00:00Z"), 2)];
+        let svg = attack_volume(&counts, &phishing, from, 48, &markers);
+        assert!(svg.contains("<title>05 Dec 04:00: 2 phishing messages</title>"));
+        assert!(svg.contains("15 failed sign-ins and 2 phishing messages"));
         assert_eq!(svg.matches("<rect class=\"bar\"").count(), 2);
         assert!(svg.contains("<title>05 Dec 03:00: 10 failed sign-ins</title>"));
-        assert!(svg.contains("15 failed sign-ins from 05 Dec 00:00 to 07 Dec 00:00"));
+        assert!(svg.contains("from 05 Dec 00:00 to 07 Dec 00:00"));
         assert!(svg.contains("&lt;script&gt;") && !svg.contains("<script>"));
         assert_eq!(svg.matches("class=\"marker\"").count(), 1);
         // The tallest bar reaches the top of the plot.
@@ -177,7 +208,7 @@ mod tests {
 
     #[test]
     fn an_empty_window_still_draws_labelled_axes() {
-        let svg = failures_per_hour(&[], at("2026-12-05T00:00:00Z"), 24, &[]);
+        let svg = attack_volume(&[], &[], at("2026-12-05T00:00:00Z"), 24, &[]);
         assert!(svg.contains("0 failed sign-ins"));
         assert!(svg.contains("<title id=\"chart-title\">"));
         assert_eq!(svg.matches("class=\"bar\"").count(), 0);
