@@ -54,6 +54,10 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/dashboard/settings/personal", post(invite_personal))
         .route("/console", get(console))
         .route("/console/deliveries/{id}/retry", post(retry_delivery))
+        .route(
+            "/console/applications/{id}/{decision}",
+            post(decide_application),
+        )
         .route("/dashboard/incidents/{id}", get(incident_page))
         .route("/dashboard/incidents/{id}/{action}", post(change_incident))
 }
@@ -1101,4 +1105,67 @@ async fn retry_delivery(
         )
         .await?;
     Ok(Redirect::to("/console").into_response())
+}
+
+#[derive(Template)]
+#[template(path = "dashboard/approved.html")]
+struct ApprovedPage {
+    refresh_ms: u64,
+    org_name: String,
+    user: String,
+    csrf: String,
+    name: String,
+    organisation_id: i64,
+    api_key: String,
+    records: Vec<(String, String)>,
+}
+
+/// `POST /console/applications/{id}/approve|reject`: the enrolment queue's buttons.
+/// Approving shows the new organisation's key once, on the answer page (never mailed);
+/// rejecting needs the reason, which the applicant is told.
+async fn decide_application(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, decision)): Path<(i64, String)>,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let credential = std::sync::Arc::clone(&caller.0);
+    let session = match operator(Ok(caller)) {
+        Ok(session) => session,
+        Err(response) => return Ok(*response),
+    };
+    let actor = credential.actor();
+    match decision.as_str() {
+        "approve" => {
+            let approved = crate::enrolment::approve_application(&state, id, &actor).await?;
+            let page = ApprovedPage {
+                refresh_ms: REFRESH_MS,
+                org_name: "Operator console".into(),
+                user: session.user.email.clone(),
+                csrf: session.csrf_token.clone(),
+                name: approved.application.name,
+                organisation_id: approved.organisation_id.0,
+                api_key: approved.api_key,
+                records: approved
+                    .records
+                    .into_iter()
+                    .map(|r| (r.name, r.value))
+                    .collect(),
+            };
+            render(&page, StatusCode::CREATED)
+        }
+        "reject" => {
+            let reason = url::form_urlencoded::parse(&body)
+                .find(|(key, _)| key == "reason")
+                .map(|(_, value)| value.trim().to_owned())
+                .filter(|value| !value.is_empty())
+                .ok_or_else(|| ApiError::bad_request("say why the application is rejected"))?;
+            state
+                .store()
+                .reject_application(id, &reason, &actor.0)
+                .await?;
+            Ok(Redirect::to("/console").into_response())
+        }
+        _ => Err(ApiError::not_found("no such decision")),
+    }
 }

@@ -273,13 +273,13 @@ async fn one(
 }
 
 #[derive(Serialize)]
-struct Approved {
-    application: Application,
-    organisation_id: OrgId,
+pub(crate) struct Approved {
+    pub application: Application,
+    pub organisation_id: OrgId,
     /// Shown once; only its hash is kept.
-    api_key: String,
+    pub api_key: String,
     /// What the organisation publishes to prove each domain it applied with.
-    records: Vec<ExpectedRecord>,
+    pub records: Vec<ExpectedRecord>,
 }
 
 async fn approve(
@@ -287,6 +287,19 @@ async fn approve(
     State(state): State<AppState>,
     Path(id): Path<i64>,
 ) -> Result<(StatusCode, Json<Approved>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(approve_application(&state, id, &actor).await?),
+    ))
+}
+
+/// Approves application `id` (the API's and the console's): creates the organisation,
+/// its first key, and welcomes its contacts with the records to publish.
+pub(crate) async fn approve_application(
+    state: &AppState,
+    id: i64,
+    actor: &crate::Actor,
+) -> Result<Approved, ApiError> {
     let (org, api_key) = state.store().approve_application(id, &actor.0).await?;
     let application = state
         .store()
@@ -299,16 +312,13 @@ async fn approve(
         .map(|d| dns::expected_record(state.store().master_key(), org, d))
         .collect();
     tracing::info!(application = id, %org, "Application approved.");
-    welcome(&state, &application, org, &records).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(Approved {
-            application,
-            organisation_id: org,
-            api_key,
-            records,
-        }),
-    ))
+    welcome(state, &application, org, &records).await?;
+    Ok(Approved {
+        application,
+        organisation_id: org,
+        api_key,
+        records,
+    })
 }
 
 #[derive(Deserialize)]

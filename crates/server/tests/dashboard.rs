@@ -729,3 +729,151 @@ async fn the_incident_page_filters_its_sign_ins_shows_the_timeline_and_takes_a_f
         "a closed incident has no buttons"
     );
 }
+
+#[tokio::test]
+async fn the_enrolment_queue_is_decided_from_the_console_and_the_new_key_is_shown_once() {
+    let f = fixture().await;
+    let store = f.state.intake.store().clone();
+    store
+        .create_user(&store::NewUser {
+            email: "ops@cert.example".into(),
+            name: "ops".into(),
+            password_hash: store::hash_password(PASSWORD).expect("hash"),
+            role: store::Role::Operator,
+            org: None,
+        })
+        .await
+        .expect("operator");
+    for name in ["Delta Hospice", "Echo <Lab>"] {
+        let request = Request::builder()
+            .method("POST")
+            .uri("/api/v1/applications")
+            .header("content-type", "application/json")
+            .body(Body::from(
+                serde_json::json!({
+                    "name": name, "sector": "hospital", "country": "FR",
+                    "contacts": [{ "name": "Dana", "email": "dana@delta-hospice.example" }],
+                    "domains": ["delta-hospice.example"],
+                })
+                .to_string(),
+            ))
+            .expect("request");
+        let applied = send(&f, request).await;
+        assert_eq!(applied.status, StatusCode::CREATED, "{}", applied.text);
+    }
+    let answer = post_form(
+        &f,
+        "/login",
+        None,
+        &format!(
+            "email=ops%40cert.example&password={}",
+            PASSWORD.replace(' ', "+")
+        ),
+    )
+    .await;
+    let cookie = answer.headers["set-cookie"]
+        .to_str()
+        .expect("cookie")
+        .split(';')
+        .next()
+        .and_then(|p| p.strip_prefix("tocsin_session="))
+        .expect("cookie")
+        .to_owned();
+    let console = get(&f, "/console", Some(&cookie)).await;
+    assert!(console.text.contains("<td>Delta Hospice</td>"));
+    let shown = console
+        .text
+        .replace("&#60;", "&lt;")
+        .replace("&#62;", "&gt;");
+    assert!(
+        shown.contains("<td>Echo &lt;Lab&gt;</td>"),
+        "an applicant's name is text"
+    );
+    let csrf = console
+        .text
+        .split("name=\"csrf_token\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("csrf")
+        .to_owned();
+    let ids: Vec<String> = console
+        .text
+        .split("action=\"/console/applications/")
+        .skip(1)
+        .filter_map(|rest| rest.split('/').next().map(str::to_owned))
+        .collect();
+    let (delta, echo) = (&ids[0], &ids[2]);
+
+    let approved = post_form(
+        &f,
+        &format!("/console/applications/{delta}/approve"),
+        Some(&cookie),
+        &format!("csrf_token={csrf}"),
+    )
+    .await;
+    assert_eq!(approved.status, StatusCode::CREATED, "{}", approved.text);
+    assert_eq!(approved.headers["cache-control"], "no-store");
+    let key = approved
+        .text
+        .split("<code id=\"api-key\">")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .expect("the key, once")
+        .to_owned();
+    assert!(
+        approved
+            .text
+            .contains("<code>_tocsin.delta-hospice.example</code>")
+    );
+    // The key works for the new organisation.
+    let request = Request::builder()
+        .uri("/api/v1/org")
+        .header("authorization", format!("Bearer {key}"))
+        .body(Body::empty())
+        .expect("request");
+    let own = send(&f, request).await;
+    assert_eq!(own.status, StatusCode::OK, "{}", own.text);
+    assert!(own.text.contains("Delta Hospice"));
+    // Approving twice is refused; a rejection needs its reason.
+    let again = post_form(
+        &f,
+        &format!("/console/applications/{delta}/approve"),
+        Some(&cookie),
+        &format!("csrf_token={csrf}"),
+    )
+    .await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    let bare = post_form(
+        &f,
+        &format!("/console/applications/{echo}/reject"),
+        Some(&cookie),
+        &format!("csrf_token={csrf}"),
+    )
+    .await;
+    assert_eq!(bare.status, StatusCode::BAD_REQUEST);
+    let rejected = post_form(
+        &f,
+        &format!("/console/applications/{echo}/reject"),
+        Some(&cookie),
+        &format!("csrf_token={csrf}&reason=not+a+health+organisation"),
+    )
+    .await;
+    assert_eq!(rejected.status, StatusCode::SEE_OTHER);
+    assert!(
+        get(&f, "/console", Some(&cookie))
+            .await
+            .text
+            .contains("No application waits.")
+    );
+    // An organisation's admin cannot decide.
+    let (admin, admin_csrf) = sign_in(&f, "admin@clinic.example").await;
+    let tried = post_form(
+        &f,
+        &format!("/console/applications/{echo}/approve"),
+        Some(&admin),
+        &format!("csrf_token={admin_csrf}"),
+    )
+    .await;
+    assert_eq!(tried.status, StatusCode::SEE_OTHER);
+    assert_eq!(tried.headers["location"], "/dashboard");
+}
