@@ -135,13 +135,28 @@ async fn login_page(Query(query): Query<LoginQuery>) -> Result<Response, ApiErro
     )
 }
 
-/// The signed-in person of a page request, or the way to the sign-in page.
+/// The signed-in person of a page request and their organisation.
 struct Person {
     session: Session,
-    org: OrgId,
+    organisation: store::Organisation,
 }
 
-fn person(caller: Result<Caller, ApiError>) -> Result<Person, Box<Response>> {
+impl Person {
+    fn org(&self) -> OrgId {
+        self.organisation.id
+    }
+
+    fn admin(&self) -> bool {
+        self.session.user.role == Role::OrgAdmin
+    }
+}
+
+/// The person of a page request, or the answer instead of the page: the sign-in page for
+/// a request without a session, the console for an operator.
+async fn person(
+    state: &AppState,
+    caller: Result<Caller, ApiError>,
+) -> Result<Person, Box<Response>> {
     let to_login = || Box::new(Redirect::to("/login").into_response());
     let Ok(Caller(credential)) = caller else {
         return Err(to_login());
@@ -149,13 +164,19 @@ fn person(caller: Result<Caller, ApiError>) -> Result<Person, Box<Response>> {
     let Credential::Session { session, .. } = credential.as_ref() else {
         return Err(to_login());
     };
-    match session.user.org {
-        Some(org) => Ok(Person {
+    // Operators have no organisation: their pages are the console.
+    let Some(org) = session.user.org else {
+        return Err(Box::new(Redirect::to("/console").into_response()));
+    };
+    match state.store().organisation(org).await {
+        Ok(Some(organisation)) => Ok(Person {
             session: session.clone(),
-            org,
+            organisation,
         }),
-        // Operators have no organisation: their pages are the console.
-        None => Err(Box::new(Redirect::to("/console").into_response())),
+        Ok(None) => Err(Box::new(
+            ApiError::not_found("organisation not found").into_response(),
+        )),
+        Err(error) => Err(Box::new(ApiError::from(error).into_response())),
     }
 }
 
@@ -208,16 +229,12 @@ async fn overview(
     caller: Result<Caller, ApiError>,
     Query(refresh): Query<Refresh>,
 ) -> Result<Response, ApiError> {
-    let person = match person(caller) {
+    let person = match person(&state, caller).await {
         Ok(person) => person,
         Err(response) => return Ok(*response),
     };
     let store = state.store();
-    let org = person.org;
-    let organisation = store
-        .organisation(org)
-        .await?
-        .ok_or_else(|| ApiError::not_found("organisation not found"))?;
+    let org = person.org();
     let incidents = store.incidents(org, 200).await?;
     let open: Vec<_> = incidents
         .iter()
@@ -293,7 +310,7 @@ async fn overview(
         .collect();
     let page = OverviewPage {
         refresh_ms: refresh.millis(),
-        org_name: organisation.name,
+        org_name: person.organisation.name.clone(),
         user: person.session.user.email.clone(),
         csrf: person.session.csrf_token.clone(),
         headline,
@@ -430,12 +447,12 @@ async fn incident_page(
     Path(id): Path<String>,
     Query(filter): Query<EvidenceFilter>,
 ) -> Result<Response, ApiError> {
-    let person = match person(caller) {
+    let person = match person(&state, caller).await {
         Ok(person) => person,
         Err(response) => return Ok(*response),
     };
     let store = state.store();
-    let org = person.org;
+    let org = person.org();
     // Another organisation's incident is indistinguishable from a missing one.
     let Some(incident) = store.incident(org, &id).await? else {
         return Ok(page(
@@ -445,10 +462,6 @@ async fn incident_page(
                 .into(),
         ));
     };
-    let organisation = store
-        .organisation(org)
-        .await?
-        .ok_or_else(|| ApiError::not_found("organisation not found"))?;
     let evidence = store.evidence(org, &id, 1000).await?;
     let evidence_total = evidence.len();
     let wanted = |value: &str, filter: &Option<String>| {
@@ -484,14 +497,14 @@ async fn incident_page(
         })
         .collect();
     let messages = store.incident_mails(org, &id, 200).await?;
-    let admin = person.session.user.role == Role::OrgAdmin;
+    let admin = person.admin();
     let open = matches!(
         incident.state,
         IncidentState::New | IncidentState::Notified | IncidentState::Acknowledged
     );
     let page = IncidentPage {
         refresh_ms: REFRESH_MS,
-        org_name: organisation.name,
+        org_name: person.organisation.name.clone(),
         user: person.session.user.email.clone(),
         csrf: person.session.csrf_token.clone(),
         id: incident.id.clone(),
@@ -590,11 +603,11 @@ async fn change_incident(
     Path((id, action)): Path<(String, String)>,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
-    let person = match person(Ok(caller)) {
+    let person = match person(&state, Ok(caller)).await {
         Ok(person) => person,
         Err(response) => return Ok(*response),
     };
-    if person.session.user.role != Role::OrgAdmin {
+    if !person.admin() {
         return Err(ApiError::forbidden("a viewer cannot change an incident"));
     }
     let field = |name: &str| {
@@ -627,7 +640,7 @@ async fn change_incident(
     match state
         .store()
         .change_state(
-            person.org,
+            person.org(),
             &id,
             to,
             reason.as_deref(),
@@ -706,17 +719,13 @@ async fn settings_page(
     caller: Result<Caller, ApiError>,
     Query(query): Query<SettingsQuery>,
 ) -> Result<Response, ApiError> {
-    let person = match person(caller) {
+    let person = match person(&state, caller).await {
         Ok(person) => person,
         Err(response) => return Ok(*response),
     };
     let store = state.store();
-    let org = person.org;
-    let organisation = store
-        .organisation(org)
-        .await?
-        .ok_or_else(|| ApiError::not_found("organisation not found"))?;
-    let admin = person.session.user.role == Role::OrgAdmin;
+    let org = person.org();
+    let admin = person.admin();
     let domains = store
         .org_domains(org)
         .await?
@@ -778,13 +787,13 @@ async fn settings_page(
     };
     let page = SettingsPage {
         refresh_ms: REFRESH_MS,
-        org_name: organisation.name,
+        org_name: person.organisation.name.clone(),
         user: person.session.user.email.clone(),
         csrf: person.session.csrf_token.clone(),
         admin,
         notice,
         domains,
-        webhook: organisation.webhook_url,
+        webhook: person.organisation.webhook_url.clone(),
         recipients: store
             .recipients(org)
             .await?
@@ -823,40 +832,43 @@ async fn invite_personal(
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
     let credential = std::sync::Arc::clone(&caller.0);
-    let person = match person(Ok(caller)) {
+    let person = match person(&state, Ok(caller)).await {
         Ok(person) => person,
         Err(response) => return Ok(*response),
     };
-    if person.session.user.role != Role::OrgAdmin {
+    if !person.admin() {
         return Err(ApiError::forbidden("a viewer cannot invite an address"));
     }
     let email = url::form_urlencoded::parse(&body)
         .find(|(key, _)| key == "email")
         .map(|(_, value)| value.trim().to_owned())
         .unwrap_or_default();
-    let to = match crate::personal::invite_personal(&state, person.org, &credential.actor(), &email)
-        .await
-    {
-        Ok(_) => "/dashboard/settings?invited=1",
-        Err(error) if error.status().is_client_error() => "/dashboard/settings?error=invitation",
-        Err(error) => return Err(error),
-    };
+    let to =
+        match crate::personal::invite_personal(&state, person.org(), &credential.actor(), &email)
+            .await
+        {
+            Ok(_) => "/dashboard/settings?invited=1",
+            Err(error) if error.status().is_client_error() => {
+                "/dashboard/settings?error=invitation"
+            }
+            Err(error) => return Err(error),
+        };
     Ok(Redirect::to(to).into_response())
 }
 
 /// `POST /dashboard/settings/test`: the settings page's "send a test" button.
 async fn send_test(State(state): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
     let credential = std::sync::Arc::clone(&caller.0);
-    let person = match person(Ok(caller)) {
+    let person = match person(&state, Ok(caller)).await {
         Ok(person) => person,
         Err(response) => return Ok(*response),
     };
-    if person.session.user.role != Role::OrgAdmin {
+    if !person.admin() {
         return Err(ApiError::forbidden(
             "a viewer cannot send a test notification",
         ));
     }
-    match crate::channels::queue_test(&state, person.org, &credential.actor()).await {
+    match crate::channels::queue_test(&state, person.org(), &credential.actor()).await {
         Ok(queued) => {
             Ok(Redirect::to(&format!("/dashboard/settings?sent={}", queued.len())).into_response())
         }

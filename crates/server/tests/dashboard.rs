@@ -116,7 +116,8 @@ async fn post_form(f: &Fixture, path: &str, cookie: Option<&str>, form: &str) ->
     .await
 }
 
-/// Signs in with the page's form; the session cookie and the page's CSRF token.
+/// Signs in with the page's form; the session cookie and the CSRF token of the page the
+/// person lands on (the overview, or the console for an operator).
 async fn sign_in(f: &Fixture, email: &str) -> (String, String) {
     let answer = post_form(
         f,
@@ -135,7 +136,10 @@ async fn sign_in(f: &Fixture, email: &str) -> (String, String) {
         .and_then(|pair| pair.strip_prefix("tocsin_session="))
         .expect("session cookie")
         .to_owned();
-    let page = get(f, "/dashboard", Some(&cookie)).await;
+    let mut page = get(f, "/dashboard", Some(&cookie)).await;
+    if page.status == StatusCode::SEE_OTHER && page.headers["location"] == "/console" {
+        page = get(f, "/console", Some(&cookie)).await;
+    }
     assert_eq!(page.status, StatusCode::OK, "{}", page.text);
     let csrf = page
         .text
@@ -145,6 +149,23 @@ async fn sign_in(f: &Fixture, email: &str) -> (String, String) {
         .expect("a CSRF token in the page")
         .to_owned();
     (cookie, csrf)
+}
+
+/// An operator of the service, signed in: the cookie and the console's CSRF token.
+async fn operator(f: &Fixture) -> (String, String) {
+    f.state
+        .intake
+        .store()
+        .create_user(&store::NewUser {
+            email: "ops@cert.example".into(),
+            name: "ops".into(),
+            password_hash: store::hash_password(PASSWORD).expect("hash"),
+            role: store::Role::Operator,
+            org: None,
+        })
+        .await
+        .expect("operator");
+    sign_in(f, "ops@cert.example").await
 }
 
 async fn push(f: &Fixture, path: &str, content_type: &str, body: Vec<u8>) {
@@ -517,37 +538,10 @@ async fn settings_show_domain_proofs_channels_and_keys_and_send_a_test() {
 async fn the_operator_console_shows_every_organisations_health_and_retries_a_dead_notification() {
     let f = fixture().await;
     let store = f.state.intake.store().clone();
-    store
-        .create_user(&store::NewUser {
-            email: "ops@cert.example".into(),
-            name: "ops".into(),
-            password_hash: store::hash_password(PASSWORD).expect("hash"),
-            role: store::Role::Operator,
-            org: None,
-        })
-        .await
-        .expect("operator");
     push(&f, "/api/v1/signins", "application/x-ndjson", spray()).await;
 
     // An operator signing in lands on the console; an organisation's admin cannot open it.
-    let answer = post_form(
-        &f,
-        "/login",
-        None,
-        &format!(
-            "email=ops%40cert.example&password={}",
-            PASSWORD.replace(' ', "+")
-        ),
-    )
-    .await;
-    let cookie = answer.headers["set-cookie"]
-        .to_str()
-        .expect("cookie")
-        .split(';')
-        .next()
-        .and_then(|p| p.strip_prefix("tocsin_session="))
-        .expect("cookie")
-        .to_owned();
+    let (cookie, _) = operator(&f).await;
     let to_console = get(&f, "/dashboard", Some(&cookie)).await;
     assert_eq!(to_console.headers["location"], "/console");
     let console = get(&f, "/console", Some(&cookie)).await;
@@ -733,17 +727,6 @@ async fn the_incident_page_filters_its_sign_ins_shows_the_timeline_and_takes_a_f
 #[tokio::test]
 async fn the_enrolment_queue_is_decided_from_the_console_and_the_new_key_is_shown_once() {
     let f = fixture().await;
-    let store = f.state.intake.store().clone();
-    store
-        .create_user(&store::NewUser {
-            email: "ops@cert.example".into(),
-            name: "ops".into(),
-            password_hash: store::hash_password(PASSWORD).expect("hash"),
-            role: store::Role::Operator,
-            org: None,
-        })
-        .await
-        .expect("operator");
     for name in ["Delta Hospice", "Echo <Lab>"] {
         let request = Request::builder()
             .method("POST")
@@ -761,24 +744,7 @@ async fn the_enrolment_queue_is_decided_from_the_console_and_the_new_key_is_show
         let applied = send(&f, request).await;
         assert_eq!(applied.status, StatusCode::CREATED, "{}", applied.text);
     }
-    let answer = post_form(
-        &f,
-        "/login",
-        None,
-        &format!(
-            "email=ops%40cert.example&password={}",
-            PASSWORD.replace(' ', "+")
-        ),
-    )
-    .await;
-    let cookie = answer.headers["set-cookie"]
-        .to_str()
-        .expect("cookie")
-        .split(';')
-        .next()
-        .and_then(|p| p.strip_prefix("tocsin_session="))
-        .expect("cookie")
-        .to_owned();
+    let (cookie, _) = operator(&f).await;
     let console = get(&f, "/console", Some(&cookie)).await;
     assert!(console.text.contains("<td>Delta Hospice</td>"));
     let shown = console

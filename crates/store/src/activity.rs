@@ -24,17 +24,33 @@ impl Store {
         since: Timestamp,
         until: Timestamp,
     ) -> Result<Vec<(Timestamp, i64)>> {
-        let rows = sqlx::query(
-            "SELECT time_us / ? AS hour, count(*) AS n FROM signins \
-             WHERE org_id = ? AND outcome = 'failure' AND time_us >= ? AND time_us < ? \
-             GROUP BY hour ORDER BY hour",
-        )
-        .bind(HOUR_US)
-        .bind(org.0)
-        .bind(since.as_microsecond())
-        .bind(until.as_microsecond())
-        .fetch_all(&self.pool)
-        .await?;
+        self.per_hour("signins", "outcome = 'failure'", org, since, until)
+            .await
+    }
+
+    /// `(start of hour, rows)` of `table` for `org` matching `condition` (a constant of
+    /// ours) between `since` and `until`.
+    async fn per_hour(
+        &self,
+        table: &'static str,
+        condition: &'static str,
+        org: OrgId,
+        since: Timestamp,
+        until: Timestamp,
+    ) -> Result<Vec<(Timestamp, i64)>> {
+        // Only a table name and a condition of ours are spliced in; values are bound.
+        let sql = format!(
+            "SELECT time_us / ? AS hour, count(*) AS n FROM {table} \
+             WHERE org_id = ? AND {condition} AND time_us >= ? AND time_us < ? \
+             GROUP BY hour ORDER BY hour"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(HOUR_US)
+            .bind(org.0)
+            .bind(since.as_microsecond())
+            .bind(until.as_microsecond())
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter()
             .map(|row| {
                 let hour: i64 = row.try_get("hour")?;
@@ -198,23 +214,7 @@ impl Store {
         since: Timestamp,
         until: Timestamp,
     ) -> Result<Vec<(Timestamp, i64)>> {
-        let rows = sqlx::query(
-            "SELECT time_us / ? AS hour, count(*) AS n FROM mails \
-             WHERE org_id = ? AND verdict = 'phishing' AND time_us >= ? AND time_us < ? \
-             GROUP BY hour ORDER BY hour",
-        )
-        .bind(HOUR_US)
-        .bind(org.0)
-        .bind(since.as_microsecond())
-        .bind(until.as_microsecond())
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                let hour: i64 = row.try_get("hour")?;
-                let start = Timestamp::from_microsecond(hour * HOUR_US).map_err(crate::corrupt)?;
-                Ok((start, row.try_get("n")?))
-            })
-            .collect()
+        self.per_hour("mails", "verdict = 'phishing'", org, since, until)
+            .await
     }
 }

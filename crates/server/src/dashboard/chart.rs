@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 
 use jiff::{SignedDuration, Timestamp};
+use notify::email::escape;
 
 /// A moment worth marking on a time axis: an incident opened.
 pub(crate) struct Marker {
@@ -154,22 +155,6 @@ fn hour_label(at: Timestamp, with_day: bool) -> String {
     } else {
         at.strftime("%H:00").to_string()
     }
-}
-
-/// Text made safe inside SVG/HTML.
-pub(crate) fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 #[cfg(test)]
