@@ -52,6 +52,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/dashboard/settings", get(settings_page))
         .route("/dashboard/settings/test", post(send_test))
         .route("/dashboard/settings/personal", post(invite_personal))
+        .route("/dashboard/settings/keys", post(create_key))
+        .route("/dashboard/settings/keys/{prefix}/revoke", post(revoke_key))
         .route("/console", get(console))
         .route("/console/deliveries/{id}/retry", post(retry_delivery))
         .route(
@@ -610,12 +612,7 @@ async fn change_incident(
     if !person.admin() {
         return Err(ApiError::forbidden("a viewer cannot change an incident"));
     }
-    let field = |name: &str| {
-        url::form_urlencoded::parse(&body)
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.trim().to_owned())
-            .filter(|value| !value.is_empty())
-    };
+    let field = |name: &str| form_field(&body, name);
     let (to, reason, note) = match action.as_str() {
         "acknowledge" => (IncidentState::Acknowledged, None, None),
         "resolve" => (IncidentState::Resolved, None, field("note")),
@@ -839,10 +836,7 @@ async fn invite_personal(
     if !person.admin() {
         return Err(ApiError::forbidden("a viewer cannot invite an address"));
     }
-    let email = url::form_urlencoded::parse(&body)
-        .find(|(key, _)| key == "email")
-        .map(|(_, value)| value.trim().to_owned())
-        .unwrap_or_default();
+    let email = form_field(&body, "email").unwrap_or_default();
     let to =
         match crate::personal::invite_personal(&state, person.org(), &credential.actor(), &email)
             .await
@@ -1167,10 +1161,7 @@ async fn decide_application(
             render(&page, StatusCode::CREATED)
         }
         "reject" => {
-            let reason = url::form_urlencoded::parse(&body)
-                .find(|(key, _)| key == "reason")
-                .map(|(_, value)| value.trim().to_owned())
-                .filter(|value| !value.is_empty())
+            let reason = form_field(&body, "reason")
                 .ok_or_else(|| ApiError::bad_request("say why the application is rejected"))?;
             state
                 .store()
@@ -1180,4 +1171,79 @@ async fn decide_application(
         }
         _ => Err(ApiError::not_found("no such decision")),
     }
+}
+
+#[derive(Template)]
+#[template(path = "dashboard/key.html")]
+struct NewKeyPage {
+    refresh_ms: u64,
+    org_name: String,
+    user: String,
+    csrf: String,
+    label: String,
+    api_key: String,
+}
+
+/// The value of form field `name`, trimmed; `None` when absent or empty.
+fn form_field(body: &[u8], name: &str) -> Option<String> {
+    url::form_urlencoded::parse(body)
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.trim().to_owned())
+        .filter(|value| !value.is_empty())
+}
+
+/// `POST /dashboard/settings/keys` (`label`): makes a key and shows it, once.
+async fn create_key(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let credential = std::sync::Arc::clone(&caller.0);
+    let person = match person(&state, Ok(caller)).await {
+        Ok(person) => person,
+        Err(response) => return Ok(*response),
+    };
+    if !person.admin() {
+        return Err(ApiError::forbidden("a viewer cannot make keys"));
+    }
+    let label = form_field(&body, "label")
+        .ok_or_else(|| ApiError::bad_request("say what the key is for (its label)"))?;
+    let actor = credential.actor();
+    let (key, api_key) = state
+        .store()
+        .create_org_key(person.org(), &label, &actor.0)
+        .await?;
+    tracing::info!(by = %actor, org = %person.org(), key = %key.prefix, "API key created.");
+    let page = NewKeyPage {
+        refresh_ms: REFRESH_MS,
+        org_name: person.organisation.name.clone(),
+        user: person.session.user.email.clone(),
+        csrf: person.session.csrf_token.clone(),
+        label,
+        api_key,
+    };
+    render(&page, StatusCode::CREATED)
+}
+
+/// `POST /dashboard/settings/keys/{prefix}/revoke`.
+async fn revoke_key(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(prefix): Path<String>,
+) -> Result<Response, ApiError> {
+    let credential = std::sync::Arc::clone(&caller.0);
+    let person = match person(&state, Ok(caller)).await {
+        Ok(person) => person,
+        Err(response) => return Ok(*response),
+    };
+    if !person.admin() {
+        return Err(ApiError::forbidden("a viewer cannot revoke keys"));
+    }
+    if state.store().revoke_api_key(person.org(), &prefix).await? == 0 {
+        return Err(ApiError::not_found(
+            "no key of your organisation in use with that prefix",
+        ));
+    }
+    tracing::info!(by = %credential.actor(), org = %person.org(), key = %prefix, "API key revoked.");
+    Ok(Redirect::to("/dashboard/settings").into_response())
 }

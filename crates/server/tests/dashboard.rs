@@ -491,6 +491,54 @@ async fn settings_show_domain_proofs_channels_and_keys_and_send_a_test() {
         1
     );
 
+    // A key is made from the page, shown once, works, and is revoked from the page.
+    let made = post_form(
+        &f,
+        "/dashboard/settings/keys",
+        Some(&cookie),
+        &format!("csrf_token={csrf}&label=log+shipper"),
+    )
+    .await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.text);
+    assert_eq!(made.headers["cache-control"], "no-store");
+    let new_key = made
+        .text
+        .split("<code id=\"api-key\">")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .expect("the new key")
+        .to_owned();
+    let uses = |key: String| {
+        Request::builder()
+            .uri("/api/v1/org")
+            .header("authorization", format!("Bearer {key}"))
+            .body(Body::empty())
+            .expect("request")
+    };
+    assert_eq!(send(&f, uses(new_key.clone())).await.status, StatusCode::OK);
+    let listed = get(&f, "/dashboard/settings", Some(&cookie)).await;
+    assert!(listed.text.contains("<td>log shipper</td>") && !listed.text.contains(&new_key));
+    let revoked = post_form(
+        &f,
+        &format!("/dashboard/settings/keys/{}/revoke", &new_key[..12]),
+        Some(&cookie),
+        &format!("csrf_token={csrf}"),
+    )
+    .await;
+    assert_eq!(revoked.status, StatusCode::SEE_OTHER, "{}", revoked.text);
+    assert_eq!(
+        send(&f, uses(new_key)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let unlabelled = post_form(
+        &f,
+        "/dashboard/settings/keys",
+        Some(&cookie),
+        &format!("csrf_token={csrf}&label="),
+    )
+    .await;
+    assert_eq!(unlabelled.status, StatusCode::BAD_REQUEST);
+
     // A staff member's personal address is invited from the page.
     let invited = post_form(
         &f,
@@ -532,6 +580,15 @@ async fn settings_show_domain_proofs_channels_and_keys_and_send_a_test() {
     )
     .await;
     assert_eq!(tried.status, StatusCode::FORBIDDEN);
+    let tried = post_form(
+        &f,
+        "/dashboard/settings/keys",
+        Some(&viewer),
+        &format!("csrf_token={viewer_csrf}&label=mine"),
+    )
+    .await;
+    assert_eq!(tried.status, StatusCode::FORBIDDEN);
+    assert!(!seen.text.contains("id=\"make-key\""));
 }
 
 #[tokio::test]
