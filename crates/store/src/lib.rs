@@ -10,8 +10,11 @@
 //! than one organisation except the operator's, the outbox worker's, the notification
 //! policy's ticker (`due_pending`), the domain re-check (`dns_verified_domains`), the
 //! retro-hunt (`signins_for_hunt`, `mails_since`: each row with its organisation, for the
-//! intakes to open that organisation's incidents) and the cross-organisation counts
-//! (`campaign_reach`, `false_positives`: counts, never rows). The threat intelligence
+//! intakes to open that organisation's incidents), the connectors the service runs
+//! (`all_connectors`: settings and status, never a credential), the operator's console
+//! (`organisation_health`, `shared_campaigns`: one row per organisation or campaign,
+//! counts and times) and the cross-organisation counts (`campaign_reach`,
+//! `false_positives`: counts, never rows). The threat intelligence
 //! (`intel.rs`) is the operator's and belongs to no organisation.
 
 mod activity;
