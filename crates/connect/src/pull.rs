@@ -419,11 +419,27 @@ async fn run_connector(shared: Arc<Shared>, connector: Connector, mut stop: watc
     };
     let mut source = source;
     let checkpoint = format!("pull:{}:{name}", org.0);
-    let mut position: Option<Value> = match store.connector_position(org, &name).await {
-        Ok(text) => text.and_then(|t| serde_json::from_str(&t).ok()),
-        Err(error) => {
-            tracing::error!(org = org.0, connector = %name, %error, "cannot read the connector's position");
-            None
+    // The saved position: read again until the store answers (starting over instead
+    // would fetch the whole lookback again); an unreadable one is said and started over.
+    let mut attempts = 0;
+    let mut position: Option<Value> = loop {
+        match store.connector_position(org, &name).await {
+            Ok(text) => {
+                break text.and_then(|t| match serde_json::from_str(&t) {
+                    Ok(value) => Some(value),
+                    Err(error) => {
+                        tracing::warn!(org = org.0, connector = %name, %error, "the saved position is unreadable; starting again from the lookback (what comes twice is dropped by record id)");
+                        None
+                    }
+                });
+            }
+            Err(error) => {
+                attempts += 1;
+                tracing::error!(org = org.0, connector = %name, %error, "cannot read the connector's position; trying again");
+                if pause(backoff(attempts, base, max, None), &mut stop).await {
+                    return;
+                }
+            }
         }
     };
     let start = Timestamp::now() - shared.config.lookback;

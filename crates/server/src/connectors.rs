@@ -57,21 +57,24 @@ struct ConnectorView {
     lag_seconds: Option<i64>,
 }
 
-impl From<Connector> for ConnectorView {
-    fn from(c: Connector) -> Self {
+impl TryFrom<Connector> for ConnectorView {
+    type Error = ApiError;
+
+    /// Fails only for settings the store holds that are not JSON: a corrupt row.
+    fn try_from(c: Connector) -> Result<Self, ApiError> {
         let lag_seconds = c
             .status
             .newest_event_at
             .map(|newest| Timestamp::now().duration_since(newest).as_secs().max(0));
-        ConnectorView {
-            settings: serde_json::from_str(&c.settings).unwrap_or(Value::Null),
+        Ok(ConnectorView {
+            settings: serde_json::from_str(&c.settings).map_err(ApiError::internal)?,
             name: c.name,
             kind: c.kind,
             created_at: c.created_at,
             updated_at: c.updated_at,
             status: c.status,
             lag_seconds,
-        }
+        })
     }
 }
 
@@ -104,7 +107,10 @@ async fn list_of_org(
 async fn list(state: &AppState, org: OrgId) -> Result<Json<ConnectorList>, ApiError> {
     let connectors = state.store().connectors(org).await?;
     Ok(Json(ConnectorList {
-        connectors: connectors.into_iter().map(ConnectorView::from).collect(),
+        connectors: connectors
+            .into_iter()
+            .map(ConnectorView::try_from)
+            .collect::<Result<_, _>>()?,
     }))
 }
 
@@ -117,8 +123,9 @@ async fn one_own(
         .store()
         .connector(org, &name)
         .await?
-        .map(|c| Json(c.into()))
         .ok_or_else(|| ApiError::not_found(format!("no connector named {name:?}")))
+        .and_then(ConnectorView::try_from)
+        .map(Json)
 }
 
 /// `PUT /api/v1/org/connectors/{name}`: `{"kind": "graph" | "okta" | "google", …settings,
@@ -191,7 +198,7 @@ async fn put_own(
     } else {
         StatusCode::CREATED
     };
-    Ok((status, Json(connector.into())))
+    Ok((status, Json(connector.try_into()?)))
 }
 
 async fn delete_own(
