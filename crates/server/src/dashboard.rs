@@ -143,7 +143,36 @@ struct Person {
     organisation: store::Organisation,
 }
 
+/// What every signed-in page's frame shows and needs: whose it is, who is reading, the
+/// CSRF token its forms carry, and how often its live parts refresh.
+struct Frame {
+    refresh_ms: u64,
+    org_name: String,
+    user: String,
+    csrf: String,
+}
+
+impl Frame {
+    fn console(session: &Session) -> Frame {
+        Frame {
+            refresh_ms: REFRESH_MS,
+            org_name: "Operator console".into(),
+            user: session.user.email.clone(),
+            csrf: session.csrf_token.clone(),
+        }
+    }
+}
+
 impl Person {
+    fn frame(&self, refresh_ms: u64) -> Frame {
+        Frame {
+            refresh_ms,
+            org_name: self.organisation.name.clone(),
+            user: self.session.user.email.clone(),
+            csrf: self.session.csrf_token.clone(),
+        }
+    }
+
     fn org(&self) -> OrgId {
         self.organisation.id
     }
@@ -182,6 +211,21 @@ async fn person(
     }
 }
 
+/// The organisation admin behind a form post, and who they are for logs and audit; or the
+/// answer instead: the sign-in page, the console, or 403 for a viewer (`refusal` says why).
+async fn admin(
+    state: &AppState,
+    caller: Caller,
+    refusal: &str,
+) -> Result<(Person, crate::Actor), Box<Response>> {
+    let actor = caller.0.actor();
+    let person = person(state, Ok(caller)).await?;
+    if !person.admin() {
+        return Err(Box::new(ApiError::forbidden(refusal).into_response()));
+    }
+    Ok((person, actor))
+}
+
 /// One open incident in a list.
 struct IncidentRow {
     id: String,
@@ -204,10 +248,7 @@ struct ConnectorRow {
 #[derive(Template)]
 #[template(path = "dashboard/overview.html")]
 struct OverviewPage {
-    refresh_ms: u64,
-    org_name: String,
-    user: String,
-    csrf: String,
+    frame: Frame,
     headline: String,
     severities: Vec<(&'static str, usize)>,
     open: Vec<IncidentRow>,
@@ -311,10 +352,7 @@ async fn overview(
         })
         .collect();
     let page = OverviewPage {
-        refresh_ms: refresh.millis(),
-        org_name: person.organisation.name.clone(),
-        user: person.session.user.email.clone(),
-        csrf: person.session.csrf_token.clone(),
+        frame: person.frame(refresh.millis()),
         headline,
         severities,
         open: open
@@ -361,10 +399,7 @@ struct MessageRow {
 #[derive(Template)]
 #[template(path = "dashboard/incident.html")]
 struct IncidentPage {
-    refresh_ms: u64,
-    org_name: String,
-    user: String,
-    csrf: String,
+    frame: Frame,
     id: String,
     kind: String,
     technique: String,
@@ -505,10 +540,7 @@ async fn incident_page(
         IncidentState::New | IncidentState::Notified | IncidentState::Acknowledged
     );
     let page = IncidentPage {
-        refresh_ms: REFRESH_MS,
-        org_name: person.organisation.name.clone(),
-        user: person.session.user.email.clone(),
-        csrf: person.session.csrf_token.clone(),
+        frame: person.frame(REFRESH_MS),
         id: incident.id.clone(),
         kind: incident.kind.as_str().replace('_', " "),
         technique: incident.technique.to_string(),
@@ -605,13 +637,10 @@ async fn change_incident(
     Path((id, action)): Path<(String, String)>,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
-    let person = match person(&state, Ok(caller)).await {
-        Ok(person) => person,
+    let (person, actor) = match admin(&state, caller, "a viewer cannot change an incident").await {
+        Ok(found) => found,
         Err(response) => return Ok(*response),
     };
-    if !person.admin() {
-        return Err(ApiError::forbidden("a viewer cannot change an incident"));
-    }
     let field = |name: &str| form_field(&body, name);
     let (to, reason, note) = match action.as_str() {
         "acknowledge" => (IncidentState::Acknowledged, None, None),
@@ -633,7 +662,6 @@ async fn change_incident(
     {
         return Err(ApiError::bad_request("the reason or note is too long"));
     }
-    let actor = format!("user:{}", person.session.user.email);
     match state
         .store()
         .change_state(
@@ -642,7 +670,7 @@ async fn change_incident(
             to,
             reason.as_deref(),
             note.as_deref(),
-            &actor,
+            &actor.0,
         )
         .await?
     {
@@ -666,7 +694,7 @@ async fn logout(
     let mut response = Redirect::to("/login").into_response();
     response.headers_mut().insert(
         SET_COOKIE,
-        HeaderValue::from_static("tocsin_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict"),
+        crate::people::session_cookie_header(&state, "", 0)?,
     );
     Ok(response)
 }
@@ -689,10 +717,7 @@ struct KeyRow {
 #[derive(Template)]
 #[template(path = "dashboard/settings.html")]
 struct SettingsPage {
-    refresh_ms: u64,
-    org_name: String,
-    user: String,
-    csrf: String,
+    frame: Frame,
     admin: bool,
     /// What the last "send a test" did, in words.
     notice: Option<String>,
@@ -783,10 +808,7 @@ async fn settings_page(
         _ => None,
     };
     let page = SettingsPage {
-        refresh_ms: REFRESH_MS,
-        org_name: person.organisation.name.clone(),
-        user: person.session.user.email.clone(),
-        csrf: person.session.csrf_token.clone(),
+        frame: person.frame(REFRESH_MS),
         admin,
         notice,
         domains,
@@ -828,41 +850,27 @@ async fn invite_personal(
     caller: Caller,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
-    let credential = std::sync::Arc::clone(&caller.0);
-    let person = match person(&state, Ok(caller)).await {
-        Ok(person) => person,
+    let (person, actor) = match admin(&state, caller, "a viewer cannot invite an address").await {
+        Ok(found) => found,
         Err(response) => return Ok(*response),
     };
-    if !person.admin() {
-        return Err(ApiError::forbidden("a viewer cannot invite an address"));
-    }
     let email = form_field(&body, "email").unwrap_or_default();
-    let to =
-        match crate::personal::invite_personal(&state, person.org(), &credential.actor(), &email)
-            .await
-        {
-            Ok(_) => "/dashboard/settings?invited=1",
-            Err(error) if error.status().is_client_error() => {
-                "/dashboard/settings?error=invitation"
-            }
-            Err(error) => return Err(error),
-        };
+    let to = match crate::personal::invite_personal(&state, person.org(), &actor, &email).await {
+        Ok(_) => "/dashboard/settings?invited=1",
+        Err(error) if error.status().is_client_error() => "/dashboard/settings?error=invitation",
+        Err(error) => return Err(error),
+    };
     Ok(Redirect::to(to).into_response())
 }
 
 /// `POST /dashboard/settings/test`: the settings page's "send a test" button.
 async fn send_test(State(state): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
-    let credential = std::sync::Arc::clone(&caller.0);
-    let person = match person(&state, Ok(caller)).await {
-        Ok(person) => person,
-        Err(response) => return Ok(*response),
-    };
-    if !person.admin() {
-        return Err(ApiError::forbidden(
-            "a viewer cannot send a test notification",
-        ));
-    }
-    match crate::channels::queue_test(&state, person.org(), &credential.actor()).await {
+    let (person, actor) =
+        match admin(&state, caller, "a viewer cannot send a test notification").await {
+            Ok(found) => found,
+            Err(response) => return Ok(*response),
+        };
+    match crate::channels::queue_test(&state, person.org(), &actor).await {
         Ok(queued) => {
             Ok(Redirect::to(&format!("/dashboard/settings?sent={}", queued.len())).into_response())
         }
@@ -928,10 +936,7 @@ struct DeadRow {
 #[derive(Template)]
 #[template(path = "dashboard/console.html")]
 struct ConsolePage {
-    refresh_ms: u64,
-    org_name: String,
-    user: String,
-    csrf: String,
+    frame: Frame,
     organisations: Vec<OrgRow>,
     applications: Vec<ApplicationRow>,
     feeds: Vec<FeedRow>,
@@ -984,10 +989,7 @@ async fn console(
         .map(|o| (o.id, o.name.clone()))
         .collect();
     let page = ConsolePage {
-        refresh_ms: REFRESH_MS,
-        org_name: "Operator console".into(),
-        user: session.user.email.clone(),
-        csrf: session.csrf_token.clone(),
+        frame: Frame::console(&session),
         organisations: organisations
             .iter()
             .map(|o| {
@@ -1093,7 +1095,7 @@ async fn retry_delivery(
     caller: Caller,
     Path(id): Path<i64>,
 ) -> Result<Response, ApiError> {
-    let credential = std::sync::Arc::clone(&caller.0);
+    let actor = caller.0.actor();
     if let Err(response) = operator(Ok(caller)) {
         return Ok(*response);
     }
@@ -1104,7 +1106,7 @@ async fn retry_delivery(
     state
         .store()
         .audit(
-            &credential.actor().0,
+            &actor.0,
             None,
             "delivery.retried",
             &serde_json::json!({ "delivery": id }),
@@ -1116,10 +1118,7 @@ async fn retry_delivery(
 #[derive(Template)]
 #[template(path = "dashboard/approved.html")]
 struct ApprovedPage {
-    refresh_ms: u64,
-    org_name: String,
-    user: String,
-    csrf: String,
+    frame: Frame,
     name: String,
     organisation_id: i64,
     api_key: String,
@@ -1135,20 +1134,16 @@ async fn decide_application(
     Path((id, decision)): Path<(i64, String)>,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
-    let credential = std::sync::Arc::clone(&caller.0);
+    let actor = caller.0.actor();
     let session = match operator(Ok(caller)) {
         Ok(session) => session,
         Err(response) => return Ok(*response),
     };
-    let actor = credential.actor();
     match decision.as_str() {
         "approve" => {
             let approved = crate::enrolment::approve_application(&state, id, &actor).await?;
             let page = ApprovedPage {
-                refresh_ms: REFRESH_MS,
-                org_name: "Operator console".into(),
-                user: session.user.email.clone(),
-                csrf: session.csrf_token.clone(),
+                frame: Frame::console(&session),
                 name: approved.application.name,
                 organisation_id: approved.organisation_id.0,
                 api_key: approved.api_key,
@@ -1176,10 +1171,7 @@ async fn decide_application(
 #[derive(Template)]
 #[template(path = "dashboard/key.html")]
 struct NewKeyPage {
-    refresh_ms: u64,
-    org_name: String,
-    user: String,
-    csrf: String,
+    frame: Frame,
     label: String,
     api_key: String,
 }
@@ -1198,27 +1190,19 @@ async fn create_key(
     caller: Caller,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
-    let credential = std::sync::Arc::clone(&caller.0);
-    let person = match person(&state, Ok(caller)).await {
-        Ok(person) => person,
+    let (person, actor) = match admin(&state, caller, "a viewer cannot make keys").await {
+        Ok(found) => found,
         Err(response) => return Ok(*response),
     };
-    if !person.admin() {
-        return Err(ApiError::forbidden("a viewer cannot make keys"));
-    }
     let label = form_field(&body, "label")
         .ok_or_else(|| ApiError::bad_request("say what the key is for (its label)"))?;
-    let actor = credential.actor();
     let (key, api_key) = state
         .store()
         .create_org_key(person.org(), &label, &actor.0)
         .await?;
     tracing::info!(by = %actor, org = %person.org(), key = %key.prefix, "API key created.");
     let page = NewKeyPage {
-        refresh_ms: REFRESH_MS,
-        org_name: person.organisation.name.clone(),
-        user: person.session.user.email.clone(),
-        csrf: person.session.csrf_token.clone(),
+        frame: person.frame(REFRESH_MS),
         label,
         api_key,
     };
@@ -1231,19 +1215,15 @@ async fn revoke_key(
     caller: Caller,
     Path(prefix): Path<String>,
 ) -> Result<Response, ApiError> {
-    let credential = std::sync::Arc::clone(&caller.0);
-    let person = match person(&state, Ok(caller)).await {
-        Ok(person) => person,
+    let (person, actor) = match admin(&state, caller, "a viewer cannot revoke keys").await {
+        Ok(found) => found,
         Err(response) => return Ok(*response),
     };
-    if !person.admin() {
-        return Err(ApiError::forbidden("a viewer cannot revoke keys"));
-    }
     if state.store().revoke_api_key(person.org(), &prefix).await? == 0 {
         return Err(ApiError::not_found(
             "no key of your organisation in use with that prefix",
         ));
     }
-    tracing::info!(by = %credential.actor(), org = %person.org(), key = %prefix, "API key revoked.");
+    tracing::info!(by = %actor, org = %person.org(), key = %prefix, "API key revoked.");
     Ok(Redirect::to("/dashboard/settings").into_response())
 }

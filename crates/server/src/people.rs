@@ -133,7 +133,7 @@ fn read_login(headers: &HeaderMap, body: &Bytes) -> Result<Login, ApiError> {
     }
 }
 
-fn session_cookie_header(
+pub(crate) fn session_cookie_header(
     state: &AppState,
     value: &str,
     max_age_secs: i64,
