@@ -44,7 +44,9 @@ fn config() -> PullConfig {
 
 async fn harness() -> Harness {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(&dir.path().join("data")).await.expect("store");
+    let store = Store::open_for_tests(&dir.path().join("data"))
+        .await
+        .expect("store");
     let (org, _) = store
         .create_organisation(&store::NewOrganisation {
             name: "Echo Clinic".into(),

@@ -19,7 +19,9 @@ struct Fixture {
 
 async fn fixture() -> Fixture {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = store::Store::open(dir.path()).await.expect("store");
+    let store = store::Store::open_for_tests(dir.path())
+        .await
+        .expect("store");
     let (organisation, _) = store
         .create_organisation(&store::NewOrganisation {
             name: "Clinique du Lac".into(),

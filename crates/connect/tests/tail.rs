@@ -24,7 +24,7 @@ struct Fixture {
 
 async fn fixture() -> Fixture {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = store::Store::open(&dir.path().join("data"))
+    let store = store::Store::open_for_tests(&dir.path().join("data"))
         .await
         .expect("store");
     let (org, _) = store

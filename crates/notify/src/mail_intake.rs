@@ -490,7 +490,7 @@ mod tests {
     #[tokio::test]
     async fn journal_addresses_carry_a_token_only_the_service_can_make() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = Store::open(dir.path()).await.expect("store");
+        let store = Store::open_for_tests(dir.path()).await.expect("store");
         let master = store.master_key();
         let local = journal_local_part(master, OrgId(7));
         assert_eq!(

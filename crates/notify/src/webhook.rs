@@ -300,7 +300,9 @@ mod tests {
     #[tokio::test]
     async fn a_rotation_signs_with_both_secrets_during_the_overlap_only() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = store::Store::open(dir.path()).await.expect("store");
+        let store = store::Store::open_for_tests(dir.path())
+            .await
+            .expect("store");
         let master = store.master_key();
         let org = OrgId(7);
         let old = generation_secret(master, org, 0);

@@ -13,7 +13,9 @@ use store::IndicatorRow;
 async fn a_million_stored_indicators_load_into_the_live_index() {
     const COUNT: usize = 1_000_000;
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = store::Store::open(dir.path()).await.expect("store");
+    let store = store::Store::open_for_tests(dir.path())
+        .await
+        .expect("store");
     store
         .upsert_feed("bench", "list", "generated")
         .await

@@ -18,7 +18,7 @@ struct Fixture {
 
 async fn fixture() -> Fixture {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(dir.path()).await.expect("store");
+    let store = Store::open_for_tests(dir.path()).await.expect("store");
     let intake = notify::SignInIntake::new(
         store.clone(),
         detect::DetectConfig::default(),

@@ -164,7 +164,9 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::write(dir.path().join("master.key"), "11".repeat(32)).expect("key");
         let rt = tokio::runtime::Runtime::new().expect("runtime");
-        let store = rt.block_on(store::Store::open(dir.path())).expect("store");
+        let store = rt
+            .block_on(store::Store::open_for_tests(dir.path()))
+            .expect("store");
         let key = store.master_key();
         let a = expected_record(key, OrgId(1), "a.example");
         assert_eq!(a.name, "_tocsin.a.example");

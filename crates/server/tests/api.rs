@@ -23,7 +23,9 @@ async fn fixture(http: HttpConfig) -> Fixture {
 
 async fn fixture_with(http: HttpConfig, enricher: enrich::Enricher) -> Fixture {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = store::Store::open(dir.path()).await.expect("store");
+    let store = store::Store::open_for_tests(dir.path())
+        .await
+        .expect("store");
     let (_, key) = store
         .create_organisation(&store::NewOrganisation {
             name: "Echo Clinic".into(),

@@ -23,7 +23,9 @@ struct Fixture {
 
 async fn fixture() -> Fixture {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = store::Store::open(dir.path()).await.expect("store");
+    let store = store::Store::open_for_tests(dir.path())
+        .await
+        .expect("store");
     let mut keys = Vec::new();
     for name in ["Echo Clinic", "Foxtrot Vaccines"] {
         let (org, key) = store

@@ -29,7 +29,9 @@ struct Answer {
 
 async fn fixture() -> Fixture {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = store::Store::open(dir.path()).await.expect("store");
+    let store = store::Store::open_for_tests(dir.path())
+        .await
+        .expect("store");
     let mut keys = Vec::new();
     for (name, domain) in [("Clinic", "clinic.example"), ("Other", "other.example")] {
         let (org, k) = store

@@ -94,7 +94,9 @@ struct Fixture {
 async fn fixture(configure: impl FnOnce(&mut EnrolmentConfig)) -> Fixture {
     let dns = Dns::start().await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = store::Store::open(dir.path()).await.expect("store");
+    let store = store::Store::open_for_tests(dir.path())
+        .await
+        .expect("store");
     let operator = store
         .create_api_key(store::Principal::Operator)
         .await

@@ -30,7 +30,9 @@ async fn fixture() -> Fixture {
 
 async fn fixture_with(config: notify::feeds::IntelConfig) -> Fixture {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = store::Store::open(dir.path()).await.expect("store");
+    let store = store::Store::open_for_tests(dir.path())
+        .await
+        .expect("store");
     let enrol = |name: &str| store::NewOrganisation {
         name: format!("{name} Vaccine Institute"),
         sector: model::Sector::Pharmaceutical,

@@ -40,8 +40,8 @@ impl Store {
     ) -> Result<Vec<(Timestamp, i64)>> {
         // Only a table name and a condition of ours are spliced in; values are bound.
         let sql = format!(
-            "SELECT time_us / ? AS hour, count(*) AS n FROM {table} \
-             WHERE org_id = ? AND {condition} AND time_us >= ? AND time_us < ? \
+            "SELECT time_us / $1 AS hour, count(*) AS n FROM {table} \
+             WHERE org_id = $2 AND {condition} AND time_us >= $3 AND time_us < $4 \
              GROUP BY hour ORDER BY hour"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -63,7 +63,7 @@ impl Store {
     /// The time of `org`'s newest failed sign-in.
     pub async fn latest_failure(&self, org: OrgId) -> Result<Option<Timestamp>> {
         let newest: Option<i64> = sqlx::query_scalar(
-            "SELECT max(time_us) FROM signins WHERE org_id = ? AND outcome = 'failure'",
+            "SELECT max(time_us) FROM signins WHERE org_id = $1 AND outcome = 'failure'",
         )
         .bind(org.0)
         .fetch_one(&self.pool)
@@ -103,13 +103,13 @@ impl Store {
         // Only a column name of ours is spliced in; values are bound.
         let sql = format!(
             "SELECT {column} AS value, count(*) AS n FROM signins \
-             WHERE org_id = ? AND outcome = 'failure' AND time_us >= ? AND {column} IS NOT NULL \
-             GROUP BY {column} ORDER BY n DESC, {column} LIMIT ?"
+             WHERE org_id = $1 AND outcome = 'failure' AND time_us >= $2 AND {column} IS NOT NULL \
+             GROUP BY {column} ORDER BY n DESC, {column} LIMIT $3"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(org.0)
             .bind(since.as_microsecond())
-            .bind(limit)
+            .bind(i64::from(limit))
             .fetch_all(&self.pool)
             .await?;
         rows.iter()
@@ -177,14 +177,19 @@ impl Store {
     /// Open incidents whose correlation key spans more than one organisation, most recent
     /// first, at most `limit` (operator-level: for the console).
     pub async fn shared_campaigns(&self, limit: u32) -> Result<Vec<SharedCampaign>> {
-        let rows = sqlx::query(
+        let rows = sqlx::query(self.dialect.pick(
             "SELECT campaign_key, min(kind) AS kind, group_concat(DISTINCT org_id) AS orgs, \
                count(*) AS n, max(last_seen_us) AS last \
              FROM incidents WHERE state IN ('new', 'notified', 'acknowledged') \
              GROUP BY campaign_key HAVING count(DISTINCT org_id) > 1 \
-             ORDER BY last DESC LIMIT ?",
-        )
-        .bind(limit)
+             ORDER BY last DESC LIMIT $1",
+            "SELECT campaign_key, min(kind) AS kind, string_agg(DISTINCT CAST(org_id AS TEXT), ',') AS orgs, \
+               count(*) AS n, max(last_seen_us) AS last \
+             FROM incidents WHERE state IN ('new', 'notified', 'acknowledged') \
+             GROUP BY campaign_key HAVING count(DISTINCT org_id) > 1 \
+             ORDER BY last DESC LIMIT $1",
+        ))
+        .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
         rows.iter()

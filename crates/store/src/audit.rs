@@ -30,14 +30,14 @@ pub struct AuditEntry {
 
 /// Appends an entry inside the caller's transaction.
 pub(crate) async fn append(
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut sqlx::AnyConnection,
     actor: &str,
     org: Option<OrgId>,
     action: &str,
     detail: &serde_json::Value,
 ) -> Result<i64> {
     let id = sqlx::query_scalar(
-        "INSERT INTO audit_log (at, actor, org_id, action, detail) VALUES (?, ?, ?, ?, ?) \
+        "INSERT INTO audit_log (at, actor, org_id, action, detail) VALUES ($1, $2, $3, $4, $5) \
          RETURNING id",
     )
     .bind(Timestamp::now().to_string())
@@ -75,7 +75,7 @@ impl Store {
         // RFC 3339 text in UTC compares in time order to within the second, which is as
         // exact as an hourly bound needs.
         let count = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM audit_log WHERE org_id = ? AND action = ? AND at >= ?",
+            "SELECT COUNT(*) FROM audit_log WHERE org_id = $1 AND action = $2 AND at >= $3",
         )
         .bind(org.0)
         .bind(action)
@@ -90,10 +90,10 @@ impl Store {
     pub async fn audit_log(&self, limit: u32, before: Option<i64>) -> Result<Vec<AuditEntry>> {
         let rows = sqlx::query(
             "SELECT id, at, actor, org_id, action, detail FROM audit_log \
-             WHERE id < ? ORDER BY id DESC LIMIT ?",
+             WHERE id < $1 ORDER BY id DESC LIMIT $2",
         )
         .bind(before.unwrap_or(i64::MAX))
-        .bind(limit.clamp(1, MAX_AUDIT_PAGE))
+        .bind(i64::from(limit.clamp(1, MAX_AUDIT_PAGE)))
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(entry).collect()
@@ -108,18 +108,18 @@ impl Store {
     ) -> Result<Vec<AuditEntry>> {
         let rows = sqlx::query(
             "SELECT id, at, actor, org_id, action, detail FROM audit_log \
-             WHERE org_id = ? AND id < ? ORDER BY id DESC LIMIT ?",
+             WHERE org_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
         )
         .bind(org.0)
         .bind(before.unwrap_or(i64::MAX))
-        .bind(limit.clamp(1, MAX_AUDIT_PAGE))
+        .bind(i64::from(limit.clamp(1, MAX_AUDIT_PAGE)))
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(entry).collect()
     }
 }
 
-fn entry(row: &sqlx::sqlite::SqliteRow) -> Result<AuditEntry> {
+fn entry(row: &sqlx::any::AnyRow) -> Result<AuditEntry> {
     let at: String = row.try_get("at")?;
     let org: Option<i64> = row.try_get("org_id")?;
     let detail: String = row.try_get("detail")?;

@@ -19,7 +19,7 @@ use jiff::Timestamp;
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use serde::Serialize;
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 
 use crate::keys::random_bytes;
 use crate::{Intake, MasterKey, OrgId, Result, Store, StoreError, corrupt, now_text};
@@ -201,7 +201,7 @@ fn parse_time(text: Option<String>) -> Result<Option<Timestamp>> {
         .transpose()
 }
 
-fn connector_from_row(row: &SqliteRow) -> Result<Connector> {
+fn connector_from_row(row: &AnyRow) -> Result<Connector> {
     let today = Timestamp::now().strftime("%Y-%m-%d").to_string();
     let events_day: Option<String> = row.try_get("events_day")?;
     let events_today = if events_day.as_deref() == Some(today.as_str()) {
@@ -250,18 +250,19 @@ impl Store {
         key: &ConnectorKey,
         new: &NewConnector<'_>,
     ) -> Result<Connector> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let existing: Option<(String, i64)> =
-            sqlx::query_as("SELECT kind, generation FROM connectors WHERE org_id = ? AND name = ?")
-                .bind(org.0)
-                .bind(new.name)
-                .fetch_optional(&mut *tx)
-                .await?;
+        let mut tx = self.begin_write().await?;
+        let existing: Option<(String, i64)> = sqlx::query_as(
+            "SELECT kind, generation FROM connectors WHERE org_id = $1 AND name = $2",
+        )
+        .bind(org.0)
+        .bind(new.name)
+        .fetch_optional(&mut *tx)
+        .await?;
         let now = now_text();
         match existing {
             None => {
                 let count: i64 =
-                    sqlx::query_scalar("SELECT count(*) FROM connectors WHERE org_id = ?")
+                    sqlx::query_scalar("SELECT count(*) FROM connectors WHERE org_id = $1")
                         .bind(org.0)
                         .fetch_one(&mut *tx)
                         .await?;
@@ -278,7 +279,7 @@ impl Store {
                 })?;
                 sqlx::query(
                     "INSERT INTO connectors (org_id, name, kind, settings, secret, generation, \
-                     created_at, updated_at) VALUES (?, ?, ?, ?, ?, 1, ?, ?)",
+                     created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 1, $6, $7)",
                 )
                 .bind(org.0)
                 .bind(new.name)
@@ -290,14 +291,14 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
                 // A connector of this name deleted before may have left a position.
-                sqlx::query("DELETE FROM connector_checkpoints WHERE name = ?")
+                sqlx::query("DELETE FROM connector_checkpoints WHERE name = $1")
                     .bind(checkpoint_name(org, new.name))
                     .execute(&mut *tx)
                     .await?;
             }
             Some((kind, generation)) => {
                 if kind != new.kind {
-                    sqlx::query("DELETE FROM connector_checkpoints WHERE name = ?")
+                    sqlx::query("DELETE FROM connector_checkpoints WHERE name = $1")
                         .bind(checkpoint_name(org, new.name))
                         .execute(&mut *tx)
                         .await?;
@@ -307,9 +308,9 @@ impl Store {
                     .map(|secret| key.seal(org, new.name, secret))
                     .transpose()?;
                 sqlx::query(
-                    "UPDATE connectors SET kind = ?, settings = ?, secret = coalesce(?, secret), \
-                     generation = ?, updated_at = ?, state = 'starting' \
-                     WHERE org_id = ? AND name = ?",
+                    "UPDATE connectors SET kind = $1, settings = $2, secret = coalesce($3, secret), \
+                     generation = $4, updated_at = $5, state = 'starting' \
+                     WHERE org_id = $6 AND name = $7",
                 )
                 .bind(new.kind)
                 .bind(new.settings)
@@ -331,7 +332,7 @@ impl Store {
     /// Connector `name` of `org`, without its credential.
     pub async fn connector(&self, org: OrgId, name: &str) -> Result<Option<Connector>> {
         let sql =
-            format!("SELECT {CONNECTOR_COLUMNS} FROM connectors WHERE org_id = ? AND name = ?");
+            format!("SELECT {CONNECTOR_COLUMNS} FROM connectors WHERE org_id = $1 AND name = $2");
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(org.0)
             .bind(name)
@@ -345,7 +346,7 @@ impl Store {
     /// `org`'s connectors, by name.
     pub async fn connectors(&self, org: OrgId) -> Result<Vec<Connector>> {
         let sql =
-            format!("SELECT {CONNECTOR_COLUMNS} FROM connectors WHERE org_id = ? ORDER BY name");
+            format!("SELECT {CONNECTOR_COLUMNS} FROM connectors WHERE org_id = $1 ORDER BY name");
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(org.0)
             .fetch_all(&self.pool)
@@ -369,14 +370,14 @@ impl Store {
 
     /// Deletes connector `name` of `org` and its position. Returns whether it existed.
     pub async fn delete_connector(&self, org: OrgId, name: &str) -> Result<bool> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let deleted = sqlx::query("DELETE FROM connectors WHERE org_id = ? AND name = ?")
+        let mut tx = self.begin_write().await?;
+        let deleted = sqlx::query("DELETE FROM connectors WHERE org_id = $1 AND name = $2")
             .bind(org.0)
             .bind(name)
             .execute(&mut *tx)
             .await?
             .rows_affected();
-        sqlx::query("DELETE FROM connector_checkpoints WHERE name = ?")
+        sqlx::query("DELETE FROM connector_checkpoints WHERE name = $1")
             .bind(checkpoint_name(org, name))
             .execute(&mut *tx)
             .await?;
@@ -392,7 +393,7 @@ impl Store {
         key: &ConnectorKey,
     ) -> Result<Option<String>> {
         let sealed: Option<String> =
-            sqlx::query_scalar("SELECT secret FROM connectors WHERE org_id = ? AND name = ?")
+            sqlx::query_scalar("SELECT secret FROM connectors WHERE org_id = $1 AND name = $2")
                 .bind(org.0)
                 .bind(name)
                 .fetch_optional(&self.pool)
@@ -417,13 +418,13 @@ impl Store {
         let now = Timestamp::now();
         let today = now.strftime("%Y-%m-%d").to_string();
         sqlx::query(
-            "UPDATE connectors SET state = 'running', last_success_at = ?, last_error = NULL, \
+            "UPDATE connectors SET state = 'running', last_success_at = $1, last_error = NULL, \
              last_error_at = NULL, failure_notified_at = NULL, \
-             events_today = CASE WHEN events_day = ? THEN events_today + ? ELSE ? END, \
-             events_day = ?, \
-             newest_event_at = CASE WHEN ? IS NOT NULL AND (newest_event_at IS NULL OR newest_event_at < ?) \
-                 THEN ? ELSE newest_event_at END \
-             WHERE org_id = ? AND name = ?",
+             events_today = CASE WHEN events_day = $2 THEN events_today + $3 ELSE $4 END, \
+             events_day = $5, \
+             newest_event_at = CASE WHEN $6 IS NOT NULL AND (newest_event_at IS NULL OR newest_event_at < $7) \
+                 THEN $8 ELSE newest_event_at END \
+             WHERE org_id = $9 AND name = $10",
         )
         .bind(now.to_string())
         .bind(&today)
@@ -449,8 +450,8 @@ impl Store {
         message: &str,
     ) -> Result<()> {
         sqlx::query(
-            "UPDATE connectors SET state = ?, last_error = ?, last_error_at = ? \
-             WHERE org_id = ? AND name = ?",
+            "UPDATE connectors SET state = $1, last_error = $2, last_error_at = $3 \
+             WHERE org_id = $4 AND name = $5",
         )
         .bind(state.as_str())
         .bind(message)
@@ -475,7 +476,7 @@ impl Intake {
     ) -> Result<bool> {
         let now = self.received_at().to_owned();
         let row: Option<(Option<String>,)> = sqlx::query_as(
-            "SELECT failure_notified_at FROM connectors WHERE org_id = ? AND name = ?",
+            "SELECT failure_notified_at FROM connectors WHERE org_id = $1 AND name = $2",
         )
         .bind(org.0)
         .bind(name)
@@ -485,8 +486,8 @@ impl Intake {
             return Ok(false);
         };
         sqlx::query(
-            "UPDATE connectors SET state = 'failed', last_error = ?, last_error_at = ?, \
-             failure_notified_at = coalesce(failure_notified_at, ?) WHERE org_id = ? AND name = ?",
+            "UPDATE connectors SET state = 'failed', last_error = $1, last_error_at = $2, \
+             failure_notified_at = coalesce(failure_notified_at, $3) WHERE org_id = $4 AND name = $5",
         )
         .bind(message)
         .bind(&now)

@@ -275,7 +275,7 @@ impl Store {
         let submitted_us = submitted_at.as_microsecond();
         // IMMEDIATE takes the write lock first, so two submissions cannot both see room
         // for one more.
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write().await?;
         let pending: i64 =
             sqlx::query_scalar("SELECT COUNT(*) FROM applications WHERE state = 'pending'")
                 .fetch_one(&mut *tx)
@@ -286,7 +286,7 @@ impl Store {
             });
         }
         let recent: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM applications WHERE submitted_us > ?")
+            sqlx::query_scalar("SELECT COUNT(*) FROM applications WHERE submitted_us > $1")
                 .bind(submitted_us - 3_600_000_000)
                 .fetch_one(&mut *tx)
                 .await?;
@@ -299,7 +299,7 @@ impl Store {
             .map_err(|e| StoreError::Invalid(format!("contacts: {e}")))?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO applications (name, sector, country, language, contacts, state, \
-             submitted_at, submitted_us) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?) RETURNING id",
+             submitted_at, submitted_us) VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7) RETURNING id",
         )
         .bind(&name)
         .bind(new.sector.as_str())
@@ -311,7 +311,7 @@ impl Store {
         .fetch_one(&mut *tx)
         .await?;
         for domain in &domains {
-            sqlx::query("INSERT INTO application_domains (application_id, domain) VALUES (?, ?)")
+            sqlx::query("INSERT INTO application_domains (application_id, domain) VALUES ($1, $2)")
                 .bind(id)
                 .bind(domain)
                 .execute(&mut *tx)
@@ -356,10 +356,10 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<Application>> {
         let rows = sqlx::query(
-            "SELECT * FROM applications WHERE (?1 IS NULL OR state = ?1) ORDER BY id LIMIT ?2",
+            "SELECT * FROM applications WHERE (CAST($1 AS TEXT) IS NULL OR state = $1) ORDER BY id LIMIT $2",
         )
         .bind(state.map(ApplicationState::as_str))
-        .bind(limit.clamp(1, MAX_APPLICATION_PAGE))
+        .bind(i64::from(limit.clamp(1, MAX_APPLICATION_PAGE)))
         .fetch_all(&self.pool)
         .await?;
         let mut applications = Vec::with_capacity(rows.len());
@@ -372,7 +372,7 @@ impl Store {
 
     pub async fn application(&self, id: i64) -> Result<Option<Application>> {
         let mut conn = self.pool.acquire().await?;
-        let row = sqlx::query("SELECT * FROM applications WHERE id = ?")
+        let row = sqlx::query("SELECT * FROM applications WHERE id = $1")
             .bind(id)
             .fetch_optional(&mut *conn)
             .await?;
@@ -385,8 +385,8 @@ impl Store {
     /// Creates the organisation an application describes, with its domains claimed but
     /// not verified, and its first API key (returned once).
     pub async fn approve_application(&self, id: i64, actor: &str) -> Result<(OrgId, String)> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let row = sqlx::query("SELECT * FROM applications WHERE id = ?")
+        let mut tx = self.begin_write().await?;
+        let row = sqlx::query("SELECT * FROM applications WHERE id = $1")
             .bind(id)
             .fetch_optional(&mut *tx)
             .await?
@@ -401,7 +401,7 @@ impl Store {
         let now = Timestamp::now().to_string();
         let org: i64 = sqlx::query_scalar(
             "INSERT INTO organisations (name, sector, country, language, created_at) \
-             VALUES (?, ?, ?, ?, ?) RETURNING id",
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
         )
         .bind(&found.name)
         .bind(found.sector.as_str())
@@ -412,7 +412,7 @@ impl Store {
         .await?;
         let org = OrgId(org);
         for domain in &found.domains {
-            sqlx::query("INSERT INTO org_domains (org_id, domain, claimed_at) VALUES (?, ?, ?)")
+            sqlx::query("INSERT INTO org_domains (org_id, domain, claimed_at) VALUES ($1, $2, $3)")
                 .bind(org.0)
                 .bind(domain)
                 .bind(&now)
@@ -421,8 +421,8 @@ impl Store {
         }
         let key = create_api_key(&mut tx, Principal::Organisation(org)).await?;
         sqlx::query(
-            "UPDATE applications SET state = 'approved', decided_at = ?, decided_by = ?, \
-             org_id = ? WHERE id = ?",
+            "UPDATE applications SET state = 'approved', decided_at = $1, decided_by = $2, \
+             org_id = $3 WHERE id = $4",
         )
         .bind(&now)
         .bind(actor)
@@ -462,8 +462,8 @@ impl Store {
         if reason.chars().count() > 2000 {
             return Err(invalid("reason is longer than 2000 characters"));
         }
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let row = sqlx::query("SELECT * FROM applications WHERE id = ?")
+        let mut tx = self.begin_write().await?;
+        let row = sqlx::query("SELECT * FROM applications WHERE id = $1")
             .bind(id)
             .fetch_optional(&mut *tx)
             .await?
@@ -477,8 +477,8 @@ impl Store {
         }
         let now = Timestamp::now();
         sqlx::query(
-            "UPDATE applications SET state = 'rejected', reason = ?, decided_at = ?, \
-             decided_by = ? WHERE id = ?",
+            "UPDATE applications SET state = 'rejected', reason = $1, decided_at = $2, \
+             decided_by = $3 WHERE id = $4",
         )
         .bind(reason)
         .bind(now.to_string())
@@ -505,7 +505,7 @@ impl Store {
     /// Every domain `org` claims, verified or not.
     pub async fn org_domains(&self, org: OrgId) -> Result<Vec<OrgDomain>> {
         let rows = sqlx::query(
-            "SELECT domain, claimed_at, verified_at, method FROM org_domains WHERE org_id = ? \
+            "SELECT domain, claimed_at, verified_at, method FROM org_domains WHERE org_id = $1 \
              ORDER BY domain",
         )
         .bind(org.0)
@@ -521,12 +521,12 @@ impl Store {
         if !is_plausible_domain(&domain) {
             return Err(invalid(format!("domain {domain:?} is not a domain name")));
         }
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write().await?;
         taken_elsewhere(&mut tx, org, &domain).await?;
         if let Some(existing) = domain_of(&mut tx, org, &domain).await? {
             return Ok(existing);
         }
-        let claimed: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM org_domains WHERE org_id = ?")
+        let claimed: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM org_domains WHERE org_id = $1")
             .bind(org.0)
             .fetch_one(&mut *tx)
             .await?;
@@ -536,7 +536,7 @@ impl Store {
             });
         }
         let now = Timestamp::now();
-        sqlx::query("INSERT INTO org_domains (org_id, domain, claimed_at) VALUES (?, ?, ?)")
+        sqlx::query("INSERT INTO org_domains (org_id, domain, claimed_at) VALUES ($1, $2, $3)")
             .bind(org.0)
             .bind(&domain)
             .bind(now.to_string())
@@ -569,7 +569,7 @@ impl Store {
         actor: &str,
     ) -> Result<OrgDomain> {
         let domain = normalise_domain(domain);
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write().await?;
         taken_elsewhere(&mut tx, org, &domain).await?;
         let Some(existing) = domain_of(&mut tx, org, &domain).await? else {
             return Err(EnrolmentError::NotClaimed { domain });
@@ -579,7 +579,7 @@ impl Store {
         }
         let now = Timestamp::now();
         sqlx::query(
-            "UPDATE org_domains SET verified_at = ?, method = ? WHERE org_id = ? AND domain = ?",
+            "UPDATE org_domains SET verified_at = $1, method = $2 WHERE org_id = $3 AND domain = $4",
         )
         .bind(now.to_string())
         .bind(method.as_str())
@@ -623,13 +623,9 @@ impl Store {
     }
 }
 
-async fn taken_elsewhere(
-    conn: &mut sqlx::SqliteConnection,
-    org: OrgId,
-    domain: &str,
-) -> Result<()> {
+async fn taken_elsewhere(conn: &mut sqlx::AnyConnection, org: OrgId, domain: &str) -> Result<()> {
     let other: Option<i64> = sqlx::query_scalar(
-        "SELECT org_id FROM org_domains WHERE domain = ? AND org_id != ? \
+        "SELECT org_id FROM org_domains WHERE domain = $1 AND org_id != $2 \
          AND verified_at IS NOT NULL LIMIT 1",
     )
     .bind(domain)
@@ -645,13 +641,13 @@ async fn taken_elsewhere(
 }
 
 async fn domain_of(
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut sqlx::AnyConnection,
     org: OrgId,
     domain: &str,
 ) -> Result<Option<OrgDomain>> {
     let row = sqlx::query(
         "SELECT domain, claimed_at, verified_at, method FROM org_domains \
-         WHERE org_id = ? AND domain = ?",
+         WHERE org_id = $1 AND domain = $2",
     )
     .bind(org.0)
     .bind(domain)
@@ -665,7 +661,7 @@ fn parse_time(text: Option<String>) -> Result<Option<Timestamp>> {
         .transpose()
 }
 
-fn org_domain(row: &sqlx::sqlite::SqliteRow) -> Result<OrgDomain> {
+fn org_domain(row: &sqlx::any::AnyRow) -> Result<OrgDomain> {
     let method: Option<String> = row.try_get("method")?;
     let method = match method.as_deref() {
         None => None,
@@ -686,12 +682,12 @@ fn org_domain(row: &sqlx::sqlite::SqliteRow) -> Result<OrgDomain> {
 }
 
 async fn application(
-    conn: &mut sqlx::SqliteConnection,
-    row: &sqlx::sqlite::SqliteRow,
+    conn: &mut sqlx::AnyConnection,
+    row: &sqlx::any::AnyRow,
 ) -> Result<Application> {
     let id: i64 = row.try_get("id")?;
     let domains: Vec<String> = sqlx::query_scalar(
-        "SELECT domain FROM application_domains WHERE application_id = ? ORDER BY domain",
+        "SELECT domain FROM application_domains WHERE application_id = $1 ORDER BY domain",
     )
     .bind(id)
     .fetch_all(&mut *conn)

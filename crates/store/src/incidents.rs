@@ -14,12 +14,12 @@ impl Store {
     /// The organisation's incidents, most recently active first, at most `limit`.
     pub async fn incidents(&self, org: OrgId, limit: u32) -> Result<Vec<Incident>> {
         let sql = format!(
-            "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE org_id = ? \
-             ORDER BY last_seen_us DESC, id LIMIT ?"
+            "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE org_id = $1 \
+             ORDER BY last_seen_us DESC, id LIMIT $2"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(org.0)
-            .bind(limit)
+            .bind(i64::from(limit))
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(incident_from_row).collect()
@@ -27,7 +27,7 @@ impl Store {
 
     /// One incident of the organisation; another organisation's id yields `None`.
     pub async fn incident(&self, org: OrgId, id: &str) -> Result<Option<Incident>> {
-        let sql = format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE org_id = ? AND id = ?");
+        let sql = format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE org_id = $1 AND id = $2");
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(org.0)
             .bind(id)
@@ -39,17 +39,17 @@ impl Store {
     /// Incidents of every organisation; for operators only.
     pub async fn all_incidents(&self, limit: u32) -> Result<Vec<Incident>> {
         let sql = format!(
-            "SELECT {INCIDENT_COLUMNS} FROM incidents ORDER BY org_id, first_seen_us, id LIMIT ?"
+            "SELECT {INCIDENT_COLUMNS} FROM incidents ORDER BY org_id, first_seen_us, id LIMIT $1"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(limit)
+            .bind(i64::from(limit))
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(incident_from_row).collect()
     }
 }
 
-pub(crate) fn incident_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Incident> {
+pub(crate) fn incident_from_row(row: &sqlx::any::AnyRow) -> Result<Incident> {
     let list = |name: &str| -> Result<Vec<String>> {
         let text: String = row.try_get(name)?;
         serde_json::from_str(&text).map_err(corrupt)

@@ -81,7 +81,7 @@ impl Store {
     /// Creates the feed or updates where it comes from; its contents stay.
     pub async fn upsert_feed(&self, name: &str, kind: &str, location: &str) -> Result<()> {
         sqlx::query(
-            "INSERT INTO intel_feeds (name, kind, location) VALUES (?, ?, ?) \
+            "INSERT INTO intel_feeds (name, kind, location) VALUES ($1, $2, $3) \
              ON CONFLICT (name) DO UPDATE SET kind = excluded.kind, location = excluded.location",
         )
         .bind(name)
@@ -100,7 +100,7 @@ impl Store {
     }
 
     pub async fn feed(&self, name: &str) -> Result<Option<Feed>> {
-        let row = sqlx::query("SELECT * FROM intel_feeds WHERE name = ?")
+        let row = sqlx::query("SELECT * FROM intel_feeds WHERE name = $1")
             .bind(name)
             .fetch_optional(&self.pool)
             .await?;
@@ -110,7 +110,7 @@ impl Store {
     /// Records a failed pull; what the feed held stays in force.
     pub async fn feed_failed(&self, name: &str, error: &str) -> Result<()> {
         let now = now_text();
-        sqlx::query("UPDATE intel_feeds SET last_attempt = ?, last_error = ? WHERE name = ?")
+        sqlx::query("UPDATE intel_feeds SET last_attempt = $1, last_error = $2 WHERE name = $3")
             .bind(&now)
             .bind(error)
             .bind(name)
@@ -137,11 +137,11 @@ impl Store {
         problems: usize,
     ) -> Result<u64> {
         let now = Timestamp::now();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         if replace {
             for table in ["intel_actors", "intel_benign"] {
                 sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "DELETE FROM {table} WHERE feed = ?"
+                    "DELETE FROM {table} WHERE feed = $1"
                 )))
                 .bind(feed)
                 .execute(&mut *tx)
@@ -149,21 +149,27 @@ impl Store {
             }
             // Indicators present before and after keep their added time, so that a
             // re-pull of an unchanged snapshot does not retro-hunt everything again.
-            sqlx::query(
+            sqlx::query(self.dialect.pick(
                 "CREATE TEMP TABLE IF NOT EXISTS pulled (id TEXT PRIMARY KEY) WITHOUT ROWID",
-            )
+                "CREATE TEMP TABLE IF NOT EXISTS pulled (id TEXT PRIMARY KEY)",
+            ))
             .execute(&mut *tx)
             .await?;
             sqlx::query("DELETE FROM pulled").execute(&mut *tx).await?;
             for chunk in indicators.chunks(ROWS_PER_STATEMENT) {
                 let ids: Vec<&str> = chunk.iter().map(|(row, _)| row.id.as_str()).collect();
-                sqlx::query("INSERT OR IGNORE INTO pulled (id) SELECT value FROM json_each(?)")
-                    .bind(serde_json::to_string(&ids).map_err(corrupt)?)
-                    .execute(&mut *tx)
-                    .await?;
+                sqlx::query(self.dialect.pick(
+                    "INSERT INTO pulled (id) SELECT value FROM json_each($1) WHERE true \
+                     ON CONFLICT DO NOTHING",
+                    "INSERT INTO pulled (id) SELECT jsonb_array_elements_text(CAST($1 AS jsonb)) \
+                     ON CONFLICT DO NOTHING",
+                ))
+                .bind(serde_json::to_string(&ids).map_err(corrupt)?)
+                .execute(&mut *tx)
+                .await?;
             }
             sqlx::query(
-                "DELETE FROM intel_indicators WHERE feed = ? AND id NOT IN (SELECT id FROM pulled)",
+                "DELETE FROM intel_indicators WHERE feed = $1 AND id NOT IN (SELECT id FROM pulled)",
             )
             .bind(feed)
             .execute(&mut *tx)
@@ -186,15 +192,22 @@ impl Store {
                 .collect();
             // The newest version wins; an unchanged body keeps its added time. (`WHERE
             // true` tells SQLite's parser the ON CONFLICT is the upsert's, not a join's.)
-            let done = sqlx::query(
+            let done = sqlx::query(self.dialect.pick(
                 "INSERT INTO intel_indicators (feed, id, body, added_at_us, modified_us) \
-                 SELECT ?, value ->> 'id', value ->> 'body', ?, value ->> 'modified' \
-                 FROM json_each(?) WHERE true \
+                 SELECT $1, value ->> 'id', value ->> 'body', $2, value ->> 'modified' \
+                 FROM json_each($3) WHERE true \
                  ON CONFLICT (feed, id) DO UPDATE SET body = excluded.body, \
                  added_at_us = excluded.added_at_us, modified_us = excluded.modified_us \
                  WHERE excluded.modified_us >= intel_indicators.modified_us \
                  AND excluded.body != intel_indicators.body",
-            )
+                "INSERT INTO intel_indicators (feed, id, body, added_at_us, modified_us) \
+                 SELECT $1, value ->> 'id', value ->> 'body', $2, CAST(value ->> 'modified' AS BIGINT) \
+                 FROM jsonb_array_elements(CAST($3 AS jsonb)) AS rows (value) \
+                 ON CONFLICT (feed, id) DO UPDATE SET body = excluded.body, \
+                 added_at_us = excluded.added_at_us, modified_us = excluded.modified_us \
+                 WHERE excluded.modified_us >= intel_indicators.modified_us \
+                 AND excluded.body != intel_indicators.body",
+            ))
             .bind(feed)
             .bind(now.as_microsecond())
             .bind(serde_json::to_string(&rows).map_err(corrupt)?)
@@ -203,7 +216,7 @@ impl Store {
             changed += done.rows_affected();
         }
         for id in revoked {
-            sqlx::query("DELETE FROM intel_indicators WHERE feed = ? AND id = ?")
+            sqlx::query("DELETE FROM intel_indicators WHERE feed = $1 AND id = $2")
                 .bind(feed)
                 .bind(id)
                 .execute(&mut *tx)
@@ -213,9 +226,9 @@ impl Store {
         upsert_bodies(&mut tx, "intel_benign", "name", feed, benign).await?;
         let text = now.to_string();
         sqlx::query(
-            "UPDATE intel_feeds SET cursor = ?, last_attempt = ?, last_success = ?, \
-             last_error = NULL, problems = ?, \
-             indicators = (SELECT count(*) FROM intel_indicators WHERE feed = ?) WHERE name = ?",
+            "UPDATE intel_feeds SET cursor = $1, last_attempt = $2, last_success = $3, \
+             last_error = NULL, problems = $4, \
+             indicators = (SELECT count(*) FROM intel_indicators WHERE feed = $5) WHERE name = $6",
         )
         .bind(cursor)
         .bind(&text)
@@ -237,12 +250,12 @@ impl Store {
     ) -> Result<Vec<(String, IndicatorRow)>> {
         let (feed, id) = after.unwrap_or(("", ""));
         let rows = sqlx::query(
-            "SELECT feed, id, body FROM intel_indicators WHERE (feed, id) > (?, ?) \
-             ORDER BY feed, id LIMIT ?",
+            "SELECT feed, id, body FROM intel_indicators WHERE (feed, id) > ($1, $2) \
+             ORDER BY feed, id LIMIT $3",
         )
         .bind(feed)
         .bind(id)
-        .bind(page)
+        .bind(i64::from(page))
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
@@ -261,7 +274,7 @@ impl Store {
     /// How many indicators were added or changed at or after `since`.
     pub async fn indicators_added_since(&self, since: Timestamp) -> Result<i64> {
         Ok(
-            sqlx::query_scalar("SELECT count(*) FROM intel_indicators WHERE added_at_us >= ?")
+            sqlx::query_scalar("SELECT count(*) FROM intel_indicators WHERE added_at_us >= $1")
                 .bind(since.as_microsecond())
                 .fetch_one(&self.pool)
                 .await?,
@@ -276,11 +289,11 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<(String, Timestamp)>> {
         let rows = sqlx::query(
-            "SELECT body, added_at_us FROM intel_indicators WHERE added_at_us >= ? \
-             ORDER BY added_at_us LIMIT ?",
+            "SELECT body, added_at_us FROM intel_indicators WHERE added_at_us >= $1 \
+             ORDER BY added_at_us LIMIT $2",
         )
         .bind(since.as_microsecond())
-        .bind(limit)
+        .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
@@ -296,11 +309,15 @@ impl Store {
     /// Which of `ids` are already evidence of a `known_indicator` incident: a hunt does
     /// not count them again.
     pub async fn signins_already_known(&self, ids: &[i64]) -> Result<HashSet<i64>> {
-        let rows: Vec<i64> = sqlx::query_scalar(
+        let rows: Vec<i64> = sqlx::query_scalar(self.dialect.pick(
             "SELECT DISTINCT e.signin_id FROM incident_evidence e \
              JOIN incidents i ON i.id = e.incident_id \
-             WHERE i.kind = 'known_indicator' AND e.signin_id IN (SELECT value FROM json_each(?))",
-        )
+             WHERE i.kind = 'known_indicator' AND e.signin_id IN (SELECT value FROM json_each($1))",
+            "SELECT DISTINCT e.signin_id FROM incident_evidence e \
+             JOIN incidents i ON i.id = e.incident_id \
+             WHERE i.kind = 'known_indicator' \
+             AND e.signin_id IN (SELECT CAST(jsonb_array_elements_text(CAST($1 AS jsonb)) AS BIGINT))",
+        ))
         .bind(serde_json::to_string(ids).map_err(corrupt)?)
         .fetch_all(&self.pool)
         .await?;
@@ -309,10 +326,12 @@ impl Store {
 
     /// Which of `ids` (messages) are already evidence of an incident.
     pub async fn mails_already_known(&self, ids: &[i64]) -> Result<HashSet<i64>> {
-        let rows: Vec<i64> = sqlx::query_scalar(
+        let rows: Vec<i64> = sqlx::query_scalar(self.dialect.pick(
             "SELECT DISTINCT mail_id FROM incident_mails \
-             WHERE mail_id IN (SELECT value FROM json_each(?))",
-        )
+             WHERE mail_id IN (SELECT value FROM json_each($1))",
+            "SELECT DISTINCT mail_id FROM incident_mails \
+             WHERE mail_id IN (SELECT CAST(jsonb_array_elements_text(CAST($1 AS jsonb)) AS BIGINT))",
+        ))
         .bind(serde_json::to_string(ids).map_err(corrupt)?)
         .fetch_all(&self.pool)
         .await?;
@@ -327,13 +346,14 @@ impl Store {
         after_id: i64,
         page: u32,
     ) -> Result<Vec<(Observation, Timestamp)>> {
-        let rows =
-            sqlx::query("SELECT * FROM signins WHERE time_us >= ? AND id > ? ORDER BY id LIMIT ?")
-                .bind(since.as_microsecond())
-                .bind(after_id)
-                .bind(page)
-                .fetch_all(&self.pool)
-                .await?;
+        let rows = sqlx::query(
+            "SELECT * FROM signins WHERE time_us >= $1 AND id > $2 ORDER BY id LIMIT $3",
+        )
+        .bind(since.as_microsecond())
+        .bind(after_id)
+        .bind(i64::from(page))
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter()
             .map(|row| {
                 let stored = signin_from_row(row)?;
@@ -378,14 +398,14 @@ impl Store {
     ) -> Result<i64> {
         sqlx::query(
             "DELETE FROM retro_hunts WHERE state != 'running' AND id <= \
-             (SELECT max(id) FROM retro_hunts) - ?",
+             (SELECT max(id) FROM retro_hunts) - $1",
         )
         .bind(MAX_RETRO_HUNTS)
         .execute(&self.pool)
         .await?;
         Ok(sqlx::query_scalar(
             "INSERT INTO retro_hunts (started_at, since_us, indicators_since_us, state, events_total) \
-             VALUES (?, ?, ?, 'running', ?) RETURNING id",
+             VALUES ($1, $2, $3, 'running', $4) RETURNING id",
         )
         .bind(now_text())
         .bind(since.as_microsecond())
@@ -403,7 +423,7 @@ impl Store {
         incidents: i64,
     ) -> Result<()> {
         sqlx::query(
-            "UPDATE retro_hunts SET events_scanned = ?, matches = ?, incidents = ? WHERE id = ?",
+            "UPDATE retro_hunts SET events_scanned = $1, matches = $2, incidents = $3 WHERE id = $4",
         )
         .bind(scanned)
         .bind(matches)
@@ -416,18 +436,20 @@ impl Store {
 
     /// Marks a retro-hunt done, or failed with `error`.
     pub async fn finish_retro_hunt(&self, id: i64, error: Option<&str>) -> Result<()> {
-        sqlx::query("UPDATE retro_hunts SET finished_at = ?, state = ?, error = ? WHERE id = ?")
-            .bind(now_text())
-            .bind(if error.is_some() { "failed" } else { "done" })
-            .bind(error)
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "UPDATE retro_hunts SET finished_at = $1, state = $2, error = $3 WHERE id = $4",
+        )
+        .bind(now_text())
+        .bind(if error.is_some() { "failed" } else { "done" })
+        .bind(error)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
     pub async fn retro_hunt(&self, id: i64) -> Result<Option<RetroHunt>> {
-        let row = sqlx::query("SELECT * FROM retro_hunts WHERE id = ?")
+        let row = sqlx::query("SELECT * FROM retro_hunts WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.pool)
             .await?;
@@ -436,8 +458,8 @@ impl Store {
 
     /// The newest retro-hunts, at most `limit`.
     pub async fn retro_hunts(&self, limit: u32) -> Result<Vec<RetroHunt>> {
-        let rows = sqlx::query("SELECT * FROM retro_hunts ORDER BY id DESC LIMIT ?")
-            .bind(limit)
+        let rows = sqlx::query("SELECT * FROM retro_hunts ORDER BY id DESC LIMIT $1")
+            .bind(i64::from(limit))
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(hunt_from_row).collect()
@@ -446,7 +468,7 @@ impl Store {
     /// A hunt left `running` by a process that stopped is marked failed at start.
     pub async fn abandon_retro_hunts(&self) -> Result<u64> {
         let done = sqlx::query(
-            "UPDATE retro_hunts SET state = 'failed', finished_at = ?, \
+            "UPDATE retro_hunts SET state = 'failed', finished_at = $1, \
              error = 'the service stopped during the hunt; start it again' WHERE state = 'running'",
         )
         .bind(now_text())
@@ -457,11 +479,11 @@ impl Store {
 
     /// How many sign-ins and messages of every organisation are at or after `since`.
     pub async fn events_since(&self, since: Timestamp) -> Result<i64> {
-        let signins: i64 = sqlx::query_scalar("SELECT count(*) FROM signins WHERE time_us >= ?")
+        let signins: i64 = sqlx::query_scalar("SELECT count(*) FROM signins WHERE time_us >= $1")
             .bind(since.as_microsecond())
             .fetch_one(&self.pool)
             .await?;
-        let mails: i64 = sqlx::query_scalar("SELECT count(*) FROM mails WHERE time_us >= ?")
+        let mails: i64 = sqlx::query_scalar("SELECT count(*) FROM mails WHERE time_us >= $1")
             .bind(since.as_microsecond())
             .fetch_one(&self.pool)
             .await?;
@@ -477,10 +499,10 @@ impl Store {
         page: u32,
     ) -> Result<Vec<OrgMail>> {
         let rows =
-            sqlx::query("SELECT * FROM mails WHERE time_us >= ? AND id > ? ORDER BY id LIMIT ?")
+            sqlx::query("SELECT * FROM mails WHERE time_us >= $1 AND id > $2 ORDER BY id LIMIT $3")
                 .bind(since.as_microsecond())
                 .bind(after_id)
-                .bind(page)
+                .bind(i64::from(page))
                 .fetch_all(&self.pool)
                 .await?;
         rows.iter()
@@ -499,14 +521,14 @@ impl Store {
 /// Replaces the `(key, body)` rows of `feed` in `table` (actors, warning lists): a few
 /// thousand at most, one statement each.
 async fn upsert_bodies(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     table: &str,
     key: &str,
     feed: &str,
     rows: &[(String, String)],
 ) -> Result<()> {
     let sql = format!(
-        "INSERT INTO {table} (feed, {key}, body) VALUES (?, ?, ?) \
+        "INSERT INTO {table} (feed, {key}, body) VALUES ($1, $2, $3) \
          ON CONFLICT (feed, {key}) DO UPDATE SET body = excluded.body"
     );
     for (id, body) in rows {
@@ -520,7 +542,7 @@ async fn upsert_bodies(
     Ok(())
 }
 
-fn feed_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Feed> {
+fn feed_from_row(row: &sqlx::any::AnyRow) -> Result<Feed> {
     Ok(Feed {
         name: row.try_get("name")?,
         kind: row.try_get("kind")?,
@@ -534,7 +556,7 @@ fn feed_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Feed> {
     })
 }
 
-fn hunt_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<RetroHunt> {
+fn hunt_from_row(row: &sqlx::any::AnyRow) -> Result<RetroHunt> {
     let time = |name: &str| -> Result<Timestamp> {
         Timestamp::from_microsecond(row.try_get(name)?).map_err(corrupt)
     };
@@ -557,7 +579,7 @@ impl Store {
     /// Whether `org` agreed that incidents it shares out name it.
     pub async fn share_identity(&self, org: OrgId) -> Result<bool> {
         let shared: Option<i64> =
-            sqlx::query_scalar("SELECT share_identity FROM organisations WHERE id = ?")
+            sqlx::query_scalar("SELECT share_identity FROM organisations WHERE id = $1")
                 .bind(org.0)
                 .fetch_optional(&self.pool)
                 .await?;
@@ -566,8 +588,8 @@ impl Store {
 
     /// Records the organisation's choice, with its audit entry, in one transaction.
     pub async fn set_share_identity(&self, org: OrgId, share: bool, actor: &str) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("UPDATE organisations SET share_identity = ? WHERE id = ?")
+        let mut tx = self.begin_write().await?;
+        sqlx::query("UPDATE organisations SET share_identity = $1 WHERE id = $2")
             .bind(i64::from(share))
             .bind(org.0)
             .execute(&mut *tx)
@@ -589,7 +611,7 @@ impl Store {
     /// Where connector `name` got to, as it last saved it; `None` the first time.
     pub async fn checkpoint(&self, name: &str) -> Result<Option<String>> {
         Ok(
-            sqlx::query_scalar("SELECT position FROM connector_checkpoints WHERE name = ?")
+            sqlx::query_scalar("SELECT position FROM connector_checkpoints WHERE name = $1")
                 .bind(name)
                 .fetch_optional(&self.pool)
                 .await?,

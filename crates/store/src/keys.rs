@@ -56,7 +56,7 @@ const MAX_LABEL_CHARS: usize = 100;
 /// How stale `last_used_at` may get before a request writes it again.
 const LAST_USED_EVERY: SignedDuration = SignedDuration::from_secs(60);
 
-fn key_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<ApiKey> {
+fn key_from_row(row: &sqlx::any::AnyRow) -> Result<ApiKey> {
     Ok(ApiKey {
         prefix: row.try_get("prefix")?,
         label: row.try_get("label")?,
@@ -117,7 +117,7 @@ impl Store {
         let hash = token_hash(token);
         let row = sqlx::query(
             "SELECT id, role, org_id, prefix, last_used_at FROM api_keys \
-             WHERE hash = ? AND revoked_at IS NULL",
+             WHERE hash = $1 AND revoked_at IS NULL",
         )
         .bind(&hash)
         .fetch_optional(&self.pool)
@@ -140,7 +140,7 @@ impl Store {
             .and_then(|text| text.parse::<Timestamp>().ok())
             .is_none_or(|last| now.duration_since(last) >= LAST_USED_EVERY);
         if stale {
-            sqlx::query("UPDATE api_keys SET last_used_at = ? WHERE id = ?")
+            sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2")
                 .bind(now.to_string())
                 .bind(row.try_get::<i64, _>("id")?)
                 .execute(&self.pool)
@@ -167,9 +167,9 @@ impl Store {
                 "a key needs a label of 1 to {MAX_LABEL_CHARS} characters saying what uses it"
             )));
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let live: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM api_keys WHERE org_id = ? AND revoked_at IS NULL",
+            "SELECT count(*) FROM api_keys WHERE org_id = $1 AND revoked_at IS NULL",
         )
         .bind(org.0)
         .fetch_one(&mut *tx)
@@ -182,7 +182,7 @@ impl Store {
         let token = new_token()?;
         let row = sqlx::query(
             "INSERT INTO api_keys (org_id, role, prefix, hash, created_at, label, created_by) \
-             VALUES (?, 'organisation', ?, ?, ?, ?, ?) \
+             VALUES ($1, 'organisation', $2, $3, $4, $5, $6) \
              RETURNING prefix, label, created_by, created_at, last_used_at, revoked_at",
         )
         .bind(org.0)
@@ -202,10 +202,10 @@ impl Store {
     pub async fn api_keys(&self, org: OrgId, limit: u32) -> Result<Vec<ApiKey>> {
         let rows = sqlx::query(
             "SELECT prefix, label, created_by, created_at, last_used_at, revoked_at \
-             FROM api_keys WHERE org_id = ? ORDER BY id DESC LIMIT ?",
+             FROM api_keys WHERE org_id = $1 ORDER BY id DESC LIMIT $2",
         )
         .bind(org.0)
-        .bind(limit)
+        .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(key_from_row).collect()
@@ -214,7 +214,7 @@ impl Store {
     /// Revokes every key of an organisation whose token starts with `prefix`.
     pub async fn revoke_api_key(&self, org: OrgId, prefix: &str) -> Result<u64> {
         let done = sqlx::query(
-            "UPDATE api_keys SET revoked_at = ? WHERE org_id = ? AND prefix = ? AND revoked_at IS NULL",
+            "UPDATE api_keys SET revoked_at = $1 WHERE org_id = $2 AND prefix = $3 AND revoked_at IS NULL",
         )
         .bind(now_text())
         .bind(org.0)
@@ -226,7 +226,7 @@ impl Store {
 }
 
 pub(crate) async fn create_api_key(
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut sqlx::AnyConnection,
     principal: Principal,
 ) -> Result<String> {
     let token = new_token()?;
@@ -235,7 +235,7 @@ pub(crate) async fn create_api_key(
         Principal::Organisation(org) => ("organisation", Some(org.0)),
     };
     sqlx::query(
-        "INSERT INTO api_keys (org_id, role, prefix, hash, created_at) VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO api_keys (org_id, role, prefix, hash, created_at) VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(org)
     .bind(role)
@@ -305,7 +305,7 @@ mod tests {
     #[tokio::test]
     async fn last_use_is_written_once_a_minute_at_most_and_a_revoked_key_is_refused() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = Store::open(dir.path()).await.expect("store");
+        let store = Store::open_for_tests(dir.path()).await.expect("store");
         let (org, _) = store
             .create_organisation(&crate::NewOrganisation {
                 name: "Echo Clinic".into(),

@@ -36,11 +36,11 @@ mod users;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::time::Duration;
 
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::AnyPool;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{Any, ConnectOptions, Transaction};
 
 pub use activity::{OrgHealth, Ranked, SharedCampaign};
 pub use audit::{AuditEntry, MAX_AUDIT_PAGE};
@@ -59,7 +59,7 @@ pub use lifecycle::{
     Pacing, ReasonCount, StateChange,
 };
 pub use mails::{Sender, StoredMail};
-pub use migrate::SCHEMA_VERSION;
+pub use migrate::{SCHEMA_VERSION, schema_version};
 pub use model::OrgId;
 pub use orgs::{Language, NewOrganisation, Organisation};
 pub use outbox::{
@@ -98,10 +98,30 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// Which database engine holds the store. Almost every statement is written once, in
+/// the SQL both engines speak (`$1` parameters, `ON CONFLICT`, `RETURNING`); the few that
+/// differ ask [`Dialect::pick`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+impl Dialect {
+    /// The statement for this engine.
+    pub(crate) fn pick(self, sqlite: &'static str, postgres: &'static str) -> &'static str {
+        match self {
+            Dialect::Sqlite => sqlite,
+            Dialect::Postgres => postgres,
+        }
+    }
+}
+
 /// A handle on the store; cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Store {
-    pool: SqlitePool,
+    pool: AnyPool,
+    dialect: Dialect,
     master_key: MasterKey,
     data_dir: PathBuf,
 }
@@ -110,33 +130,76 @@ impl Store {
     /// The database file's name inside the data directory.
     pub const DATABASE_FILE: &'static str = "tocsin.db";
 
-    /// Opens (creating if missing) the store in `data_dir` and applies migrations.
+    /// Opens (creating if missing) the embedded SQLite store in `data_dir` and applies
+    /// migrations.
     pub async fn open(data_dir: &Path) -> Result<Store> {
+        Store::connect(None, data_dir).await
+    }
+
+    /// Opens the store at `url` (`postgres://…`, or `sqlite:` for the embedded default),
+    /// or the embedded SQLite database in `data_dir` when `url` is `None`, and applies
+    /// migrations. The master key stays a file in `data_dir` whichever engine holds the
+    /// rows: every process of one deployment reads the same key, the database never does.
+    pub async fn connect(url: Option<&str>, data_dir: &Path) -> Result<Store> {
+        sqlx::any::install_default_drivers();
         std::fs::create_dir_all(data_dir).map_err(|source| StoreError::Io {
             path: data_dir.to_owned(),
             source,
         })?;
         let master_key = MasterKey::load_or_create(data_dir)?;
-        let db_path = data_dir.join(Self::DATABASE_FILE);
-        let options = SqliteConnectOptions::from_str("sqlite:")?
-            .filename(&db_path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            // NORMAL in WAL mode survives a crash of the process (a committed transaction
-            // is in the OS's hands); only a power loss can take the last commits back.
-            .synchronous(SqliteSynchronous::Normal)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new()
+        let (dialect, options) = match url {
+            Some(url) if url.starts_with("postgres:") || url.starts_with("postgresql:") => {
+                (Dialect::Postgres, AnyConnectOptions::from_str(url)?)
+            }
+            Some(url) if url != "sqlite:" => {
+                return Err(StoreError::Invalid(format!(
+                    "store url {:?} is neither `sqlite:` (the embedded database in the data \
+                     directory) nor `postgres://user@host/database`",
+                    redact(url)
+                )));
+            }
+            _ => {
+                let db_path = data_dir.join(Self::DATABASE_FILE);
+                let sqlite = SqliteConnectOptions::new()
+                    .filename(&db_path)
+                    .create_if_missing(true);
+                (
+                    Dialect::Sqlite,
+                    AnyConnectOptions::from_url(&sqlite.to_url_lossy())?,
+                )
+            }
+        };
+        let pool = AnyPoolOptions::new()
             .max_connections(8)
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if dialect == Dialect::Sqlite {
+                        // NORMAL in WAL mode survives a crash of the process (a committed
+                        // transaction is in the OS's hands); only a power loss can take
+                        // the last commits back.
+                        sqlx::raw_sql(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                        )
+                        .execute(conn)
+                        .await?;
+                    }
+                    Ok(())
+                })
+            })
             .connect_with(options)
             .await?;
-        migrate::apply(&pool).await?;
+        migrate::apply(&pool, dialect).await?;
         Ok(Store {
             pool,
+            dialect,
             master_key,
             data_dir: data_dir.to_owned(),
         })
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
     }
 
     pub fn data_dir(&self) -> &Path {
@@ -153,6 +216,55 @@ impl Store {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+
+    /// Starts a write transaction; writers take turns. SQLite has one writer at a time
+    /// and taking its lock up front avoids a deadlock between two readers that both want
+    /// to write. On PostgreSQL a transaction-scoped advisory lock gives the same order, so
+    /// that the checks made before a write (limits, counts, the newest incident of a key)
+    /// still hold when it commits, whichever process writes.
+    pub(crate) async fn begin_write(&self) -> Result<Transaction<'static, Any>> {
+        begin_write(&self.pool, self.dialect).await
+    }
+}
+
+/// The advisory lock every PostgreSQL writer takes (an arbitrary constant: "tocsin").
+const WRITE_LOCK: i64 = 0x746f_6373_696e;
+
+pub(crate) async fn begin_write(
+    pool: &AnyPool,
+    dialect: Dialect,
+) -> Result<Transaction<'static, Any>> {
+    match dialect {
+        Dialect::Sqlite => Ok(pool.begin_with("BEGIN IMMEDIATE").await?),
+        Dialect::Postgres => {
+            let mut tx = pool.begin().await?;
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(WRITE_LOCK)
+                .execute(&mut *tx)
+                .await?;
+            Ok(tx)
+        }
+    }
+}
+
+/// A database URL without its password, for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{}://{user}@{}", &url[..scheme], &url[at + 1..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// `$first, $first+1, …`: `count` numbered parameters for an `IN (…)` list.
+pub(crate) fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn now_text() -> String {
@@ -164,16 +276,16 @@ fn corrupt(what: impl std::fmt::Display) -> StoreError {
 }
 
 /// `SELECT *` of the rows of `table` with these ids that belong to `org`, in time order.
-/// Only the table name (a constant of ours) and `?` placeholders are spliced in; the
+/// Only the table name (a constant of ours) and numbered placeholders are spliced in; the
 /// values are bound.
 pub(crate) fn rows_of_org_by_id(
     table: &'static str,
     org: OrgId,
     ids: &[model::EventId],
-) -> sqlx::query::Query<'static, sqlx::Sqlite, sqlx::sqlite::SqliteArguments> {
-    let placeholders = vec!["?"; ids.len()].join(", ");
+) -> sqlx::query::Query<'static, Any, sqlx::any::AnyArguments> {
+    let placeholders = placeholders(2, ids.len());
     let sql = format!(
-        "SELECT * FROM {table} WHERE org_id = ? AND id IN ({placeholders}) ORDER BY time_us, id"
+        "SELECT * FROM {table} WHERE org_id = $1 AND id IN ({placeholders}) ORDER BY time_us, id"
     );
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(org.0);
     for id in ids {
@@ -181,3 +293,8 @@ pub(crate) fn rows_of_org_by_id(
     }
     query
 }
+
+#[cfg(any(test, feature = "testing"))]
+mod testing;
+#[cfg(any(test, feature = "testing"))]
+pub use testing::{TEST_DATABASE_VARIABLE, raw_database_url, test_database_url};

@@ -124,7 +124,7 @@ pub struct ReasonCount {
 const REASONS_PER_KIND: usize = 50;
 
 async fn insert_event(
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut sqlx::AnyConnection,
     org: OrgId,
     incident_id: &str,
     at: Timestamp,
@@ -134,7 +134,7 @@ async fn insert_event(
 ) -> Result<()> {
     sqlx::query(
         "INSERT INTO incident_events (incident_id, org_id, at_us, kind, actor, detail) \
-         VALUES (?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(incident_id)
     .bind(org.0)
@@ -147,7 +147,7 @@ async fn insert_event(
     Ok(())
 }
 
-fn pacing_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Pacing> {
+fn pacing_from_row(row: &sqlx::any::AnyRow) -> Result<Pacing> {
     let time = |us: Option<i64>| -> Result<Option<Timestamp>> {
         us.map(|us| Timestamp::from_microsecond(us).map_err(corrupt))
             .transpose()
@@ -160,7 +160,7 @@ fn pacing_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Pacing> {
     })
 }
 
-fn settings_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<NotifySettings> {
+fn settings_from_row(row: &sqlx::any::AnyRow) -> Result<NotifySettings> {
     let interval: Option<i64> = row.try_get("update_interval")?;
     let digest: Option<String> = row.try_get("digest_below")?;
     Ok(NotifySettings {
@@ -173,10 +173,10 @@ fn settings_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<NotifySettings> {
     })
 }
 
-async fn read_settings(conn: &mut sqlx::SqliteConnection, org: OrgId) -> Result<NotifySettings> {
+async fn read_settings(conn: &mut sqlx::AnyConnection, org: OrgId) -> Result<NotifySettings> {
     let row = sqlx::query(
         "SELECT update_interval, digest_below, quiet_hours, timezone \
-         FROM org_notify_settings WHERE org_id = ?",
+         FROM org_notify_settings WHERE org_id = $1",
     )
     .bind(org.0)
     .fetch_optional(&mut *conn)
@@ -211,7 +211,7 @@ impl Intake {
         detail: &serde_json::Value,
     ) -> Result<()> {
         let count: i64 =
-            sqlx::query_scalar("SELECT count(*) FROM incident_events WHERE incident_id = ?")
+            sqlx::query_scalar("SELECT count(*) FROM incident_events WHERE incident_id = $1")
                 .bind(incident_id)
                 .fetch_one(self.connection())
                 .await?;
@@ -236,7 +236,7 @@ impl Intake {
     pub async fn pacing(&mut self, org: OrgId, incident_id: &str) -> Result<Option<Pacing>> {
         let row = sqlx::query(
             "SELECT pending_event, pending_since_us, last_notified_us FROM incidents \
-             WHERE org_id = ? AND id = ?",
+             WHERE org_id = $1 AND id = $2",
         )
         .bind(org.0)
         .bind(incident_id)
@@ -254,8 +254,8 @@ impl Intake {
         pending: Option<(&str, Timestamp, Timestamp)>,
     ) -> Result<()> {
         sqlx::query(
-            "UPDATE incidents SET pending_event = ?, pending_since_us = ?, pending_due_us = ? \
-             WHERE org_id = ? AND id = ?",
+            "UPDATE incidents SET pending_event = $1, pending_since_us = $2, pending_due_us = $3 \
+             WHERE org_id = $4 AND id = $5",
         )
         .bind(pending.map(|(event, _, _)| event))
         .bind(pending.map(|(_, since, _)| since.as_microsecond()))
@@ -277,8 +277,8 @@ impl Intake {
     ) -> Result<()> {
         sqlx::query(
             "UPDATE incidents SET pending_event = NULL, pending_since_us = NULL, \
-             pending_due_us = NULL, last_notified_us = ?, state = CASE state WHEN 'new' THEN 'notified' ELSE state END \
-             WHERE org_id = ? AND id = ?",
+             pending_due_us = NULL, last_notified_us = $1, state = CASE state WHEN 'new' THEN 'notified' ELSE state END \
+             WHERE org_id = $2 AND id = $3",
         )
         .bind(at.as_microsecond())
         .bind(org.0)
@@ -303,10 +303,10 @@ impl Intake {
     ) -> Result<CampaignReach> {
         let row = sqlx::query(
             "SELECT count(DISTINCT i.org_id) AS others, \
-             count(DISTINCT CASE WHEN o.sector = (SELECT sector FROM organisations WHERE id = ?) \
+             count(DISTINCT CASE WHEN o.sector = (SELECT sector FROM organisations WHERE id = $1) \
              THEN i.org_id END) AS same_sector \
              FROM incidents i JOIN organisations o ON o.id = i.org_id \
-             WHERE i.campaign_key = ? AND i.org_id != ? AND i.last_seen_us >= ? \
+             WHERE i.campaign_key = $2 AND i.org_id != $3 AND i.last_seen_us >= $4 \
              AND i.state IN ('new', 'notified', 'acknowledged')",
         )
         .bind(org.0)
@@ -329,12 +329,12 @@ impl Intake {
     pub async fn due_pending(&mut self, now: Timestamp) -> Result<Vec<(Incident, Pacing)>> {
         let sql = format!(
             "SELECT {INCIDENT_COLUMNS}, pending_event, pending_since_us, last_notified_us \
-             FROM incidents WHERE pending_event IS NOT NULL AND pending_due_us <= ? \
-             ORDER BY pending_due_us, id LIMIT ?"
+             FROM incidents WHERE pending_event IS NOT NULL AND pending_due_us <= $1 \
+             ORDER BY pending_due_us, id LIMIT $2"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(now.as_microsecond())
-            .bind(PENDING_PER_ROUND)
+            .bind(i64::from(PENDING_PER_ROUND))
             .fetch_all(self.connection())
             .await?;
         rows.iter()
@@ -352,11 +352,11 @@ impl Intake {
     ) -> Result<(Vec<StoredSignIn>, Vec<StoredMail>)> {
         let rows = sqlx::query(
             "SELECT s.* FROM incident_evidence e JOIN signins s ON s.id = e.signin_id \
-             WHERE e.incident_id = ? AND s.org_id = ? ORDER BY s.time_us DESC, s.id DESC LIMIT ?",
+             WHERE e.incident_id = $1 AND s.org_id = $2 ORDER BY s.time_us DESC, s.id DESC LIMIT $3",
         )
         .bind(incident_id)
         .bind(org.0)
-        .bind(limit)
+        .bind(i64::from(limit))
         .fetch_all(self.connection())
         .await?;
         let mut signins = rows
@@ -366,11 +366,11 @@ impl Intake {
         signins.reverse();
         let rows = sqlx::query(
             "SELECT m.* FROM incident_mails e JOIN mails m ON m.id = e.mail_id \
-             WHERE e.incident_id = ? AND m.org_id = ? ORDER BY m.time_us DESC, m.id DESC LIMIT ?",
+             WHERE e.incident_id = $1 AND m.org_id = $2 ORDER BY m.time_us DESC, m.id DESC LIMIT $3",
         )
         .bind(incident_id)
         .bind(org.0)
-        .bind(limit)
+        .bind(i64::from(limit))
         .fetch_all(self.connection())
         .await?;
         let mut mails = rows.iter().map(mail_from_row).collect::<Result<Vec<_>>>()?;
@@ -386,7 +386,7 @@ impl Intake {
     ) -> Result<Option<(Incident, Pacing)>> {
         let sql = format!(
             "SELECT {INCIDENT_COLUMNS}, pending_event, pending_since_us, last_notified_us \
-             FROM incidents WHERE org_id = ? AND id = ?"
+             FROM incidents WHERE org_id = $1 AND id = $2"
         );
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(org.0)
@@ -414,7 +414,7 @@ impl Store {
         actor: &str,
     ) -> Result<StateChange> {
         let mut tx = self.begin_intake().await?;
-        let sql = format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE org_id = ? AND id = ?");
+        let sql = format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE org_id = $1 AND id = $2");
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(org.0)
             .bind(incident_id)
@@ -430,15 +430,15 @@ impl Store {
         let now = Timestamp::now();
         let closing = !to.is_open();
         sqlx::query(
-            "UPDATE incidents SET state = ?, updated_at = ?, \
-             closed_reason = CASE WHEN ? THEN ? ELSE closed_reason END, \
-             closed_note = CASE WHEN ? THEN ? ELSE closed_note END, \
-             closed_at = CASE WHEN ? THEN ? ELSE closed_at END, \
-             closed_by = CASE WHEN ? THEN ? ELSE closed_by END, \
-             pending_event = CASE WHEN ? THEN NULL ELSE pending_event END, \
-             pending_since_us = CASE WHEN ? THEN NULL ELSE pending_since_us END, \
-             pending_due_us = CASE WHEN ? THEN NULL ELSE pending_due_us END \
-             WHERE org_id = ? AND id = ?",
+            "UPDATE incidents SET state = $1, updated_at = $2, \
+             closed_reason = CASE WHEN $3 THEN $4 ELSE closed_reason END, \
+             closed_note = CASE WHEN $5 THEN $6 ELSE closed_note END, \
+             closed_at = CASE WHEN $7 THEN $8 ELSE closed_at END, \
+             closed_by = CASE WHEN $9 THEN $10 ELSE closed_by END, \
+             pending_event = CASE WHEN $11 THEN NULL ELSE pending_event END, \
+             pending_since_us = CASE WHEN $12 THEN NULL ELSE pending_since_us END, \
+             pending_due_us = CASE WHEN $13 THEN NULL ELSE pending_due_us END \
+             WHERE org_id = $14 AND id = $15",
         )
         .bind(to.as_str())
         .bind(now_text())
@@ -480,7 +480,7 @@ impl Store {
         limit: u32,
     ) -> Result<Option<Vec<IncidentEvent>>> {
         let exists: Option<i64> =
-            sqlx::query_scalar("SELECT 1 FROM incidents WHERE org_id = ? AND id = ?")
+            sqlx::query_scalar("SELECT 1 FROM incidents WHERE org_id = $1 AND id = $2")
                 .bind(org.0)
                 .bind(incident_id)
                 .fetch_optional(&self.pool)
@@ -490,11 +490,11 @@ impl Store {
         }
         let rows = sqlx::query(
             "SELECT at_us, kind, actor, detail FROM incident_events \
-             WHERE incident_id = ? AND org_id = ? ORDER BY at_us, id LIMIT ?",
+             WHERE incident_id = $1 AND org_id = $2 ORDER BY at_us, id LIMIT $3",
         )
         .bind(incident_id)
         .bind(org.0)
-        .bind(limit)
+        .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
         let mut events = rows
@@ -520,8 +520,8 @@ impl Store {
             };
             let rows = sqlx::query(
                 "SELECT id, channel, target, state, attempts, last_error, delivered_at FROM outbox \
-                 WHERE org_id = ? AND (delivery_id = ? OR delivery_id LIKE ? ESCAPE '\\') \
-                 ORDER BY id LIMIT ?",
+                 WHERE org_id = $1 AND (delivery_id = $2 OR delivery_id LIKE $3 ESCAPE '\\') \
+                 ORDER BY id LIMIT $4",
             )
             .bind(org.0)
             .bind(delivery_id)
@@ -554,7 +554,7 @@ impl Store {
             .collect();
         let mut attempts: HashMap<i64, Vec<serde_json::Value>> = HashMap::new();
         for chunk in ids.chunks(256) {
-            let placeholders = vec!["?"; chunk.len()].join(", ");
+            let placeholders = crate::placeholders(1, chunk.len());
             let sql = format!(
                 "SELECT outbox_id, attempt, at, outcome, detail, duration_ms FROM delivery_attempts \
                  WHERE outbox_id IN ({placeholders}) ORDER BY outbox_id, attempt"
@@ -641,7 +641,7 @@ impl Store {
     pub async fn set_notify_settings(&self, org: OrgId, settings: &NotifySettings) -> Result<()> {
         sqlx::query(
             "INSERT INTO org_notify_settings (org_id, update_interval, digest_below, quiet_hours, \
-             timezone, updated_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (org_id) DO UPDATE SET \
+             timezone, updated_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (org_id) DO UPDATE SET \
              update_interval = excluded.update_interval, digest_below = excluded.digest_below, \
              quiet_hours = excluded.quiet_hours, timezone = excluded.timezone, \
              updated_at = excluded.updated_at",

@@ -32,7 +32,7 @@ impl Intake {
         let id: Option<i64> = sqlx::query_scalar(
             "INSERT INTO mails (org_id, time_us, message_id, from_addr, from_domain, from_name, \
              reply_to, subject, recipients, verdict, score, reasons, attachments, sha256, \
-             origin, received_at, links) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+             origin, received_at, links) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
              ON CONFLICT DO NOTHING RETURNING id",
         )
         .bind(org.0)
@@ -68,13 +68,13 @@ impl Intake {
     ) -> Result<u64> {
         let (sql, value) = match sender {
             Sender::Domain(d) => (
-                "SELECT count(DISTINCT org_id) FROM mails WHERE from_domain = ? \
-                 AND verdict = 'phishing' AND time_us >= ? AND org_id != ?",
+                "SELECT count(DISTINCT org_id) FROM mails WHERE from_domain = $1 \
+                 AND verdict = 'phishing' AND time_us >= $2 AND org_id != $3",
                 d,
             ),
             Sender::Address(a) => (
-                "SELECT count(DISTINCT org_id) FROM mails WHERE from_addr = ? \
-                 AND verdict = 'phishing' AND time_us >= ? AND org_id != ?",
+                "SELECT count(DISTINCT org_id) FROM mails WHERE from_addr = $1 \
+                 AND verdict = 'phishing' AND time_us >= $2 AND org_id != $3",
                 a,
             ),
         };
@@ -91,7 +91,7 @@ impl Intake {
     pub async fn add_mail_evidence(&mut self, incident_id: &str, mails: &[EventId]) -> Result<()> {
         for id in mails {
             sqlx::query(
-                "INSERT OR IGNORE INTO incident_mails (incident_id, mail_id) VALUES (?, ?)",
+                "INSERT INTO incident_mails (incident_id, mail_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
             )
             .bind(incident_id)
             .bind(id.0)
@@ -125,13 +125,13 @@ impl Store {
         let rows = sqlx::query(
             "SELECT m.* FROM incident_mails e JOIN mails m ON m.id = e.mail_id \
              JOIN incidents i ON i.id = e.incident_id \
-             WHERE e.incident_id = ? AND i.org_id = ? AND m.org_id = ? \
-             ORDER BY m.time_us, m.id LIMIT ?",
+             WHERE e.incident_id = $1 AND i.org_id = $2 AND m.org_id = $3 \
+             ORDER BY m.time_us, m.id LIMIT $4",
         )
         .bind(incident_id)
         .bind(org.0)
         .bind(org.0)
-        .bind(limit)
+        .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(mail_from_row).collect()
@@ -140,21 +140,18 @@ impl Store {
     /// The newest mail records of `org`, at most `limit`.
     pub async fn recent_mails(&self, org: OrgId, limit: u32) -> Result<Vec<StoredMail>> {
         let rows = sqlx::query(
-            "SELECT * FROM mails WHERE org_id = ? ORDER BY time_us DESC, id DESC LIMIT ?",
+            "SELECT * FROM mails WHERE org_id = $1 ORDER BY time_us DESC, id DESC LIMIT $2",
         )
         .bind(org.0)
-        .bind(limit)
+        .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(mail_from_row).collect()
     }
 }
 
-pub(crate) fn mail_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<StoredMail> {
-    fn parsed<T: serde::de::DeserializeOwned>(
-        row: &sqlx::sqlite::SqliteRow,
-        name: &str,
-    ) -> Result<T> {
+pub(crate) fn mail_from_row(row: &sqlx::any::AnyRow) -> Result<StoredMail> {
+    fn parsed<T: serde::de::DeserializeOwned>(row: &sqlx::any::AnyRow, name: &str) -> Result<T> {
         let text: String = row.try_get(name)?;
         serde_json::from_str(&text).map_err(corrupt)
     }

@@ -93,10 +93,10 @@ impl Store {
         let country = normalise_country(&new.country)?;
         let domains = normalise_domains(&new.domains)?;
         let created_at = Timestamp::now();
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write().await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO organisations (name, sector, country, webhook_url, language, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
         )
         .bind(name)
         .bind(new.sector.as_str())
@@ -109,7 +109,7 @@ impl Store {
         for domain in &domains {
             sqlx::query(
                 "INSERT INTO org_domains (org_id, domain, claimed_at, verified_at, method) \
-                 VALUES (?, ?, ?, ?, 'operator')",
+                 VALUES ($1, $2, $3, $4, 'operator')",
             )
             .bind(id)
             .bind(domain)
@@ -143,7 +143,7 @@ impl Store {
 
     pub async fn organisation(&self, org: OrgId) -> Result<Option<Organisation>> {
         let row = sqlx::query(
-            "SELECT id, name, sector, country, webhook_url, language, created_at FROM organisations WHERE id = ?",
+            "SELECT id, name, sector, country, webhook_url, language, created_at FROM organisations WHERE id = $1",
         )
         .bind(org.0)
         .fetch_optional(&self.pool)
@@ -170,7 +170,7 @@ impl Store {
 
     /// Sets (or clears) where an organisation's notifications are posted.
     pub async fn set_webhook(&self, org: OrgId, url: Option<&str>) -> Result<bool> {
-        let done = sqlx::query("UPDATE organisations SET webhook_url = ? WHERE id = ?")
+        let done = sqlx::query("UPDATE organisations SET webhook_url = $1 WHERE id = $2")
             .bind(url)
             .bind(org.0)
             .execute(&self.pool)
@@ -178,7 +178,7 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn with_domains(&self, row: sqlx::sqlite::SqliteRow) -> Result<Organisation> {
+    async fn with_domains(&self, row: sqlx::any::AnyRow) -> Result<Organisation> {
         let mut conn = self.pool.acquire().await?;
         organisation_from(&mut conn, row).await
     }
@@ -190,7 +190,7 @@ impl crate::Intake {
     pub async fn organisation(&mut self, org: OrgId) -> Result<Option<Organisation>> {
         let conn = self.connection();
         let row = sqlx::query(
-            "SELECT id, name, sector, country, webhook_url, language, created_at FROM organisations WHERE id = ?",
+            "SELECT id, name, sector, country, webhook_url, language, created_at FROM organisations WHERE id = $1",
         )
         .bind(org.0)
         .fetch_optional(&mut *conn)
@@ -203,15 +203,15 @@ impl crate::Intake {
 }
 
 async fn organisation_from(
-    conn: &mut sqlx::SqliteConnection,
-    row: sqlx::sqlite::SqliteRow,
+    conn: &mut sqlx::AnyConnection,
+    row: sqlx::any::AnyRow,
 ) -> Result<Organisation> {
     {
         let id: i64 = row.try_get("id")?;
         let sector: String = row.try_get("sector")?;
         let created_at: String = row.try_get("created_at")?;
         let domains: Vec<String> = sqlx::query_scalar(
-            "SELECT domain FROM org_domains WHERE org_id = ? AND verified_at IS NOT NULL \
+            "SELECT domain FROM org_domains WHERE org_id = $1 AND verified_at IS NOT NULL \
                  ORDER BY domain",
         )
         .bind(id)

@@ -133,7 +133,7 @@ const SELECT_RECORD: &str = "SELECT o.id, o.delivery_id, o.org_id, o.incident_id
      (SELECT count(*) FROM delivery_attempts a WHERE a.outbox_id = o.id) AS attempt_count \
      FROM outbox o";
 
-fn record(row: &sqlx::sqlite::SqliteRow, with_org: bool) -> Result<DeliveryRecord> {
+fn record(row: &sqlx::any::AnyRow, with_org: bool) -> Result<DeliveryRecord> {
     Ok(DeliveryRecord {
         id: row.try_get("id")?,
         delivery_id: row.try_get("delivery_id")?,
@@ -152,11 +152,11 @@ fn record(row: &sqlx::sqlite::SqliteRow, with_org: bool) -> Result<DeliveryRecor
     })
 }
 
-pub(crate) async fn insert(conn: &mut sqlx::SqliteConnection, d: &NewDelivery) -> Result<()> {
+pub(crate) async fn insert(conn: &mut sqlx::AnyConnection, d: &NewDelivery) -> Result<()> {
     sqlx::query(
         "INSERT INTO outbox (delivery_id, org_id, incident_id, channel, target, event, payload, \
          state, attempts, next_attempt_us, created_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, $8, $9)",
     )
     .bind(&d.delivery_id)
     .bind(d.org.0)
@@ -186,11 +186,11 @@ impl Store {
             "SELECT o.id, o.delivery_id, o.org_id, o.incident_id, o.channel, o.target, o.event, o.payload, \
              o.attempts, g.webhook_url, g.webhook_secret_generation, g.webhook_rotated_at \
              FROM outbox o JOIN organisations g ON g.id = o.org_id \
-             WHERE o.state = 'pending' AND o.next_attempt_us <= ? \
-             ORDER BY o.next_attempt_us, o.id LIMIT ?",
+             WHERE o.state = 'pending' AND o.next_attempt_us <= $1 \
+             ORDER BY o.next_attempt_us, o.id LIMIT $2",
         )
         .bind(now.as_microsecond())
-        .bind(limit)
+        .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
@@ -230,8 +230,8 @@ impl Store {
 
     pub async fn mark_delivered(&self, id: i64) -> Result<()> {
         sqlx::query(
-            "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, delivered_at = ?, \
-             last_error = NULL WHERE id = ?",
+            "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, delivered_at = $1, \
+             last_error = NULL WHERE id = $2",
         )
         .bind(now_text())
         .bind(id)
@@ -252,8 +252,8 @@ impl Store {
             None => ("dead", None),
         };
         sqlx::query(
-            "UPDATE outbox SET state = ?, attempts = attempts + 1, last_error = ?, \
-             next_attempt_us = coalesce(?, next_attempt_us) WHERE id = ?",
+            "UPDATE outbox SET state = $1, attempts = attempts + 1, last_error = $2, \
+             next_attempt_us = coalesce($3, next_attempt_us) WHERE id = $4",
         )
         .bind(state)
         .bind(error)
@@ -267,13 +267,13 @@ impl Store {
     /// Records one finished attempt and moves the row on, in one transaction, so that the
     /// attempt log and the row's state never disagree.
     pub async fn finish_attempt(&self, id: i64, attempt: &Attempt<'_>) -> Result<()> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write().await?;
         let now = now_text();
         match attempt.outcome {
             Outcome::Delivered => {
                 sqlx::query(
                     "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, \
-                     delivered_at = ?, last_error = NULL WHERE id = ?",
+                     delivered_at = $1, last_error = NULL WHERE id = $2",
                 )
                 .bind(&now)
                 .bind(id)
@@ -286,8 +286,8 @@ impl Store {
                     _ => ("dead", None),
                 };
                 sqlx::query(
-                    "UPDATE outbox SET state = ?, attempts = attempts + 1, last_error = ?, \
-                     next_attempt_us = coalesce(?, next_attempt_us) WHERE id = ?",
+                    "UPDATE outbox SET state = $1, attempts = attempts + 1, last_error = $2, \
+                     next_attempt_us = coalesce($3, next_attempt_us) WHERE id = $4",
                 )
                 .bind(state)
                 .bind(attempt.detail)
@@ -299,7 +299,7 @@ impl Store {
         }
         sqlx::query(
             "INSERT INTO delivery_attempts (outbox_id, attempt, at, outcome, detail, duration_ms) \
-             VALUES (?, (SELECT count(*) + 1 FROM delivery_attempts WHERE outbox_id = ?), ?, ?, ?, ?)",
+             VALUES ($1, (SELECT count(*) + 1 FROM delivery_attempts WHERE outbox_id = $2), $3, $4, $5, $6)",
         )
         .bind(id)
         .bind(id)
@@ -317,9 +317,9 @@ impl Store {
     /// [`MAX_DEAD_LISTED`]); for operators.
     pub async fn dead_deliveries(&self, limit: u32) -> Result<Vec<DeliveryRecord>> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "{SELECT_RECORD} WHERE o.state = 'dead' ORDER BY o.id DESC LIMIT ?"
+            "{SELECT_RECORD} WHERE o.state = 'dead' ORDER BY o.id DESC LIMIT $1"
         )))
-        .bind(limit.min(MAX_DEAD_LISTED))
+        .bind(i64::from(limit.min(MAX_DEAD_LISTED)))
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(|row| record(row, true)).collect()
@@ -328,7 +328,7 @@ impl Store {
     /// One queued notification by its row id; for operators.
     pub async fn delivery(&self, id: i64) -> Result<Option<DeliveryRecord>> {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "{SELECT_RECORD} WHERE o.id = ?"
+            "{SELECT_RECORD} WHERE o.id = $1"
         )))
         .bind(id)
         .fetch_optional(&self.pool)
@@ -341,8 +341,8 @@ impl Store {
     /// this id.
     pub async fn retry_delivery(&self, id: i64, now: Timestamp) -> Result<bool> {
         let done = sqlx::query(
-            "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_us = ? \
-             WHERE id = ? AND state = 'dead'",
+            "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_us = $1 \
+             WHERE id = $2 AND state = 'dead'",
         )
         .bind(now.as_microsecond())
         .bind(id)
@@ -358,7 +358,7 @@ impl Store {
         incident_id: &str,
     ) -> Result<Vec<DeliveryRecord>> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "{SELECT_RECORD} WHERE o.org_id = ? AND o.incident_id = ? ORDER BY o.id LIMIT 1000"
+            "{SELECT_RECORD} WHERE o.org_id = $1 AND o.incident_id = $2 ORDER BY o.id LIMIT 1000"
         )))
         .bind(org.0)
         .bind(incident_id)
@@ -371,7 +371,7 @@ impl Store {
     pub async fn delivery_attempts(&self, id: i64) -> Result<Vec<AttemptRecord>> {
         let rows = sqlx::query(
             "SELECT attempt, at, outcome, detail, duration_ms FROM delivery_attempts \
-             WHERE outbox_id = ? ORDER BY attempt",
+             WHERE outbox_id = $1 ORDER BY attempt",
         )
         .bind(id)
         .fetch_all(&self.pool)
@@ -399,7 +399,7 @@ impl Store {
         let rows = sqlx::query(
             "SELECT o.delivery_id, o.channel, o.target, o.event, a.attempt, a.at, a.outcome, \
              a.detail, a.duration_ms FROM delivery_attempts a JOIN outbox o ON o.id = a.outbox_id \
-             WHERE o.org_id = ? AND o.incident_id = ? ORDER BY a.id LIMIT 1000",
+             WHERE o.org_id = $1 AND o.incident_id = $2 ORDER BY a.id LIMIT 1000",
         )
         .bind(org.0)
         .bind(incident_id)
@@ -427,9 +427,9 @@ impl Store {
     /// How many notifications are in each state, for health checks and tests.
     pub async fn outbox_counts(&self) -> Result<OutboxCounts> {
         let row = sqlx::query(
-            "SELECT coalesce(sum(state = 'pending'), 0) AS pending, \
-             coalesce(sum(state = 'delivered'), 0) AS delivered, \
-             coalesce(sum(state = 'dead'), 0) AS dead FROM outbox",
+            "SELECT count(*) FILTER (WHERE state = 'pending') AS pending, \
+             count(*) FILTER (WHERE state = 'delivered') AS delivered, \
+             count(*) FILTER (WHERE state = 'dead') AS dead FROM outbox",
         )
         .fetch_one(&self.pool)
         .await?;

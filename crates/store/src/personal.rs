@@ -80,13 +80,13 @@ impl Store {
             .checked_add(ttl)
             .map_err(|error| StoreError::Invalid(format!("confirmation lifetime: {error}")))?;
         let token = crate::keys::random_hex_token()?;
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("DELETE FROM personal_pending WHERE expires_at_us <= ?")
+        let mut tx = self.begin_write().await?;
+        sqlx::query("DELETE FROM personal_pending WHERE expires_at_us <= $1")
             .bind(now.as_microsecond())
             .execute(&mut *tx)
             .await?;
         let confirmed: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM personal_accounts WHERE org_id = ? AND email = ?",
+            "SELECT count(*) FROM personal_accounts WHERE org_id = $1 AND email = $2",
         )
         .bind(org.0)
         .bind(&email)
@@ -98,7 +98,7 @@ impl Store {
             )));
         }
         let last_invited: Option<String> = sqlx::query_scalar(
-            "SELECT max(created_at) FROM personal_pending WHERE org_id = ? AND email = ?",
+            "SELECT max(created_at) FROM personal_pending WHERE org_id = $1 AND email = $2",
         )
         .bind(org.0)
         .bind(&email)
@@ -112,13 +112,13 @@ impl Store {
                 REINVITE_AFTER.as_mins()
             )));
         }
-        sqlx::query("DELETE FROM personal_pending WHERE org_id = ? AND email = ?")
+        sqlx::query("DELETE FROM personal_pending WHERE org_id = $1 AND email = $2")
             .bind(org.0)
             .bind(&email)
             .execute(&mut *tx)
             .await?;
         let pending: i64 =
-            sqlx::query_scalar("SELECT count(*) FROM personal_pending WHERE org_id = ?")
+            sqlx::query_scalar("SELECT count(*) FROM personal_pending WHERE org_id = $1")
                 .bind(org.0)
                 .fetch_one(&mut *tx)
                 .await?;
@@ -130,7 +130,7 @@ impl Store {
         }
         sqlx::query(
             "INSERT INTO personal_pending (token_hash, org_id, email, requested_by, created_at, \
-             expires_at_us) VALUES (?, ?, ?, ?, ?, ?)",
+             expires_at_us) VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(token_hash(&token))
         .bind(org.0)
@@ -148,7 +148,7 @@ impl Store {
     pub async fn personal_invitation(&self, token: &str) -> Result<Option<PendingPersonal>> {
         let row = sqlx::query(
             "SELECT org_id, email, requested_by, expires_at_us FROM personal_pending \
-             WHERE token_hash = ?",
+             WHERE token_hash = $1",
         )
         .bind(token_hash(token))
         .fetch_optional(&self.pool)
@@ -158,9 +158,9 @@ impl Store {
 
     /// Uses a confirmation token: the address becomes watched for the organisation.
     pub async fn confirm_personal(&self, token: &str) -> Result<Confirmation> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let row = sqlx::query(
-            "DELETE FROM personal_pending WHERE token_hash = ? \
+            "DELETE FROM personal_pending WHERE token_hash = $1 \
              RETURNING org_id, email, requested_by, expires_at_us",
         )
         .bind(token_hash(token))
@@ -177,7 +177,7 @@ impl Store {
         let opt_out_token = crate::keys::random_hex_token()?;
         sqlx::query(
             "INSERT INTO personal_accounts (org_id, email, confirmed_at, opt_out_hash) \
-             VALUES (?, ?, ?, ?) ON CONFLICT (org_id, email) DO UPDATE SET \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (org_id, email) DO UPDATE SET \
              confirmed_at = excluded.confirmed_at, opt_out_hash = excluded.opt_out_hash",
         )
         .bind(pending.org.0)
@@ -196,10 +196,11 @@ impl Store {
 
     /// The organisation and address an opt-out token stands for.
     pub async fn personal_opt_out_target(&self, token: &str) -> Result<Option<(OrgId, String)>> {
-        let row = sqlx::query("SELECT org_id, email FROM personal_accounts WHERE opt_out_hash = ?")
-            .bind(token_hash(token))
-            .fetch_optional(&self.pool)
-            .await?;
+        let row =
+            sqlx::query("SELECT org_id, email FROM personal_accounts WHERE opt_out_hash = $1")
+                .bind(token_hash(token))
+                .fetch_optional(&self.pool)
+                .await?;
         row.map(|row| Ok((OrgId(row.try_get("org_id")?), row.try_get("email")?)))
             .transpose()
     }
@@ -209,9 +210,9 @@ impl Store {
     /// others of the organisation keeps them and loses only this recipient). `None`
     /// when the token is unknown.
     pub async fn opt_out_personal(&self, token: &str) -> Result<Option<OptedOut>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let row = sqlx::query(
-            "DELETE FROM personal_accounts WHERE opt_out_hash = ? RETURNING org_id, email",
+            "DELETE FROM personal_accounts WHERE opt_out_hash = $1 RETURNING org_id, email",
         )
         .bind(token_hash(token))
         .fetch_optional(&mut *tx)
@@ -220,7 +221,7 @@ impl Store {
         let org = OrgId(row.try_get("org_id")?);
         let email: String = row.try_get("email")?;
         let signins_deleted =
-            sqlx::query("DELETE FROM signins WHERE org_id = ? AND lower(account) = ?")
+            sqlx::query("DELETE FROM signins WHERE org_id = $1 AND lower(account) = $2")
                 .bind(org.0)
                 .bind(&email)
                 .execute(&mut *tx)
@@ -233,7 +234,7 @@ impl Store {
             .replace('_', "\\_");
         let pattern = format!("%{escaped}%");
         let rows = sqlx::query(
-            "SELECT id, recipients FROM mails WHERE org_id = ? AND recipients LIKE ? ESCAPE '\\'",
+            "SELECT id, recipients FROM mails WHERE org_id = $1 AND recipients LIKE $2 ESCAPE '\\'",
         )
         .bind(org.0)
         .bind(&pattern)
@@ -253,7 +254,7 @@ impl Store {
                 continue;
             }
             if kept.is_empty() {
-                sqlx::query("DELETE FROM mails WHERE id = ?")
+                sqlx::query("DELETE FROM mails WHERE id = $1")
                     .bind(id)
                     .execute(&mut *tx)
                     .await?;
@@ -261,7 +262,7 @@ impl Store {
             } else {
                 let kept = serde_json::to_string(&kept)
                     .map_err(|error| corrupt(format!("mail {id} recipients: {error}")))?;
-                sqlx::query("UPDATE mails SET recipients = ? WHERE id = ?")
+                sqlx::query("UPDATE mails SET recipients = $1 WHERE id = $2")
                     .bind(kept)
                     .bind(id)
                     .execute(&mut *tx)
@@ -271,8 +272,8 @@ impl Store {
         // Incidents stay (they are the organisation's record of an attack) but stop
         // naming the address among their accounts.
         let rows = sqlx::query(
-            "SELECT id, accounts, compromised FROM incidents WHERE org_id = ? \
-             AND (accounts LIKE ? ESCAPE '\\' OR compromised LIKE ? ESCAPE '\\')",
+            "SELECT id, accounts, compromised FROM incidents WHERE org_id = $1 \
+             AND (accounts LIKE $2 ESCAPE '\\' OR compromised LIKE $3 ESCAPE '\\')",
         )
         .bind(org.0)
         .bind(&pattern)
@@ -295,7 +296,7 @@ impl Store {
                         .map_err(|error| corrupt(format!("incident {id}: {error}")))?,
                 );
             }
-            sqlx::query("UPDATE incidents SET accounts = ?, compromised = ? WHERE id = ?")
+            sqlx::query("UPDATE incidents SET accounts = $1, compromised = $2 WHERE id = $3")
                 .bind(&lists[0])
                 .bind(&lists[1])
                 .bind(&id)
@@ -314,11 +315,11 @@ impl Store {
     /// Confirmed personal addresses of `org`, in address order.
     pub async fn personal_accounts(&self, org: OrgId) -> Result<Vec<PersonalAccount>> {
         let rows = sqlx::query(
-            "SELECT email, confirmed_at FROM personal_accounts WHERE org_id = ? \
-             ORDER BY email LIMIT ?",
+            "SELECT email, confirmed_at FROM personal_accounts WHERE org_id = $1 \
+             ORDER BY email LIMIT $2",
         )
         .bind(org.0)
-        .bind(MAX_LISTED)
+        .bind(i64::from(MAX_LISTED))
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
@@ -335,11 +336,11 @@ impl Store {
     pub async fn pending_personal(&self, org: OrgId) -> Result<Vec<PendingPersonal>> {
         let rows = sqlx::query(
             "SELECT org_id, email, requested_by, expires_at_us FROM personal_pending \
-             WHERE org_id = ? AND expires_at_us > ? ORDER BY email LIMIT ?",
+             WHERE org_id = $1 AND expires_at_us > $2 ORDER BY email LIMIT $3",
         )
         .bind(org.0)
         .bind(Timestamp::now().as_microsecond())
-        .bind(MAX_LISTED)
+        .bind(i64::from(MAX_LISTED))
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(pending_from_row).collect()
@@ -360,9 +361,9 @@ impl Store {
         let mut found = HashSet::new();
         // SQLite's bound-parameter limit is far above this; chunks keep each query small.
         for chunk in wanted.chunks(256) {
-            let placeholders = vec!["?"; chunk.len()].join(", ");
+            let placeholders = crate::placeholders(2, chunk.len());
             let sql = format!(
-                "SELECT email FROM personal_accounts WHERE org_id = ? AND email IN ({placeholders})"
+                "SELECT email FROM personal_accounts WHERE org_id = $1 AND email IN ({placeholders})"
             );
             let mut query = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql)).bind(org.0);
             for address in chunk {
@@ -374,7 +375,7 @@ impl Store {
     }
 }
 
-fn pending_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<PendingPersonal> {
+fn pending_from_row(row: &sqlx::any::AnyRow) -> Result<PendingPersonal> {
     let expires_us: i64 = row.try_get("expires_at_us")?;
     Ok(PendingPersonal {
         org: OrgId(row.try_get("org_id")?),

@@ -71,7 +71,7 @@ pub fn normalise(recipients: &[Recipient]) -> Result<Vec<Recipient>> {
     Ok(out)
 }
 
-fn recipient(row: &sqlx::sqlite::SqliteRow) -> Result<Recipient> {
+fn recipient(row: &sqlx::any::AnyRow) -> Result<Recipient> {
     let language: String = row.try_get("language")?;
     Ok(Recipient {
         address: row.try_get("address")?,
@@ -80,7 +80,7 @@ fn recipient(row: &sqlx::sqlite::SqliteRow) -> Result<Recipient> {
 }
 
 const SELECT_RECIPIENTS: &str =
-    "SELECT address, language FROM notification_recipients WHERE org_id = ? ORDER BY id";
+    "SELECT address, language FROM notification_recipients WHERE org_id = $1 ORDER BY id";
 
 impl Store {
     /// The organisation's e-mail recipients, in the order they were given.
@@ -100,8 +100,8 @@ impl Store {
         recipients: &[Recipient],
     ) -> Result<Vec<Recipient>> {
         let recipients = normalise(recipients)?;
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        sqlx::query("DELETE FROM notification_recipients WHERE org_id = ?")
+        let mut tx = self.begin_write().await?;
+        sqlx::query("DELETE FROM notification_recipients WHERE org_id = $1")
             .bind(org.0)
             .execute(&mut *tx)
             .await?;
@@ -109,7 +109,7 @@ impl Store {
         for r in &recipients {
             sqlx::query(
                 "INSERT INTO notification_recipients (org_id, address, language, created_at) \
-                 VALUES (?, ?, ?, ?)",
+                 VALUES ($1, $2, $3, $4)",
             )
             .bind(org.0)
             .bind(&r.address)
@@ -126,7 +126,7 @@ impl Store {
     /// organisation.
     pub async fn secret_generation(&self, org: OrgId) -> Result<Option<SecretGeneration>> {
         let row = sqlx::query(
-            "SELECT webhook_secret_generation, webhook_rotated_at FROM organisations WHERE id = ?",
+            "SELECT webhook_secret_generation, webhook_rotated_at FROM organisations WHERE id = $1",
         )
         .bind(org.0)
         .fetch_optional(&self.pool)
@@ -138,7 +138,7 @@ impl Store {
     pub async fn rotate_webhook_secret(&self, org: OrgId) -> Result<Option<SecretGeneration>> {
         let row = sqlx::query(
             "UPDATE organisations SET webhook_secret_generation = webhook_secret_generation + 1, \
-             webhook_rotated_at = ? WHERE id = ? \
+             webhook_rotated_at = $1 WHERE id = $2 \
              RETURNING webhook_secret_generation, webhook_rotated_at",
         )
         .bind(now_text())
@@ -149,7 +149,7 @@ impl Store {
     }
 }
 
-fn generation(row: &sqlx::sqlite::SqliteRow) -> Result<SecretGeneration> {
+fn generation(row: &sqlx::any::AnyRow) -> Result<SecretGeneration> {
     let generation: i64 = row.try_get("webhook_secret_generation")?;
     let rotated_at: Option<String> = row.try_get("webhook_rotated_at")?;
     Ok(SecretGeneration {

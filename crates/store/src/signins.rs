@@ -2,7 +2,7 @@
 //! incident changes and notifications they cause, and reads of stored sign-ins.
 
 use jiff::Timestamp;
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::{Any, Row, Transaction};
 
 use crate::incidents::{INCIDENT_COLUMNS, incident_from_row};
 use crate::outbox::NewDelivery;
@@ -23,7 +23,7 @@ pub struct StoredSignIn {
 /// One write transaction. Nothing in it is visible or durable until [`Intake::commit`];
 /// dropping it rolls everything back.
 pub struct Intake {
-    tx: Transaction<'static, Sqlite>,
+    tx: Transaction<'static, Any>,
     received_at: String,
 }
 
@@ -32,7 +32,7 @@ impl Store {
     /// up front avoids a deadlock between two readers that both want to write.
     pub async fn begin_intake(&self) -> Result<Intake> {
         Ok(Intake {
-            tx: self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            tx: self.begin_write().await?,
             received_at: now_text(),
         })
     }
@@ -51,13 +51,13 @@ impl Store {
             (o.sign_in.time.as_microsecond(), o.id.0)
         });
         let rows = sqlx::query(
-            "SELECT * FROM signins WHERE time_us >= ? AND (time_us, id) > (?, ?) \
-             ORDER BY time_us, id LIMIT ?",
+            "SELECT * FROM signins WHERE time_us >= $1 AND (time_us, id) > ($2, $3) \
+             ORDER BY time_us, id LIMIT $4",
         )
         .bind(since.as_microsecond())
         .bind(after_us)
         .bind(after_id)
-        .bind(page)
+        .bind(i64::from(page))
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
@@ -93,13 +93,13 @@ impl Store {
             "SELECT s.* FROM incident_evidence e \
              JOIN incidents i ON i.id = e.incident_id \
              JOIN signins s ON s.id = e.signin_id \
-             WHERE e.incident_id = ? AND i.org_id = ? AND s.org_id = ? \
-             ORDER BY s.time_us, s.id LIMIT ?",
+             WHERE e.incident_id = $1 AND i.org_id = $2 AND s.org_id = $3 \
+             ORDER BY s.time_us, s.id LIMIT $4",
         )
         .bind(incident_id)
         .bind(org.0)
         .bind(org.0)
-        .bind(limit)
+        .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(signin_from_row).collect()
@@ -116,7 +116,7 @@ impl Intake {
     pub async fn save_checkpoint(&mut self, name: &str, org: OrgId, position: &str) -> Result<()> {
         sqlx::query(
             "INSERT INTO connector_checkpoints (name, org_id, position, updated_at) \
-             VALUES (?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET org_id = excluded.org_id, \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO UPDATE SET org_id = excluded.org_id, \
              position = excluded.position, updated_at = excluded.updated_at",
         )
         .bind(name)
@@ -128,7 +128,7 @@ impl Intake {
         Ok(())
     }
 
-    pub(crate) fn connection(&mut self) -> &mut sqlx::SqliteConnection {
+    pub(crate) fn connection(&mut self) -> &mut sqlx::AnyConnection {
         &mut self.tx
     }
 
@@ -139,7 +139,7 @@ impl Intake {
         let id: Option<i64> = sqlx::query_scalar(
             "INSERT INTO signins (org_id, time_us, account, source_ip, outcome, failure_kind, \
              protocol, app, result_code, reason, record_id, country, asn, user_agent, format, \
-             origin, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+             origin, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
              ON CONFLICT DO NOTHING RETURNING id",
         )
         .bind(org.0)
@@ -174,8 +174,8 @@ impl Intake {
         not_before: Timestamp,
     ) -> Result<Option<Incident>> {
         let sql = format!(
-            "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE org_id = ? AND campaign_key = ? \
-             AND last_seen_us >= ? AND state IN ('new', 'notified', 'acknowledged') ORDER BY last_seen_us DESC LIMIT 1"
+            "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE org_id = $1 AND campaign_key = $2 \
+             AND last_seen_us >= $3 AND state IN ('new', 'notified', 'acknowledged') ORDER BY last_seen_us DESC LIMIT 1"
         );
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(org.0)
@@ -194,7 +194,7 @@ impl Intake {
             "INSERT INTO incidents (id, org_id, kind, campaign_key, severity, state, accounts, \
              sources, compromised, first_seen_us, last_seen_us, evidence_count, summary, \
              opened_at, updated_at, reasons, indicators, attribution) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
              ON CONFLICT (id) DO UPDATE SET severity = excluded.severity, state = excluded.state, \
              accounts = excluded.accounts, sources = excluded.sources, \
              compromised = excluded.compromised, first_seen_us = excluded.first_seen_us, \
@@ -237,7 +237,8 @@ impl Intake {
     pub async fn add_evidence(&mut self, incident_id: &str, evidence: &[EventId]) -> Result<()> {
         for id in evidence {
             sqlx::query(
-                "INSERT OR IGNORE INTO incident_evidence (incident_id, signin_id) VALUES (?, ?)",
+                "INSERT INTO incident_evidence (incident_id, signin_id) VALUES ($1, $2) \
+                 ON CONFLICT DO NOTHING",
             )
             .bind(incident_id)
             .bind(id.0)
@@ -269,7 +270,7 @@ impl Intake {
     }
 }
 
-pub(crate) fn signin_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<StoredSignIn> {
+pub(crate) fn signin_from_row(row: &sqlx::any::AnyRow) -> Result<StoredSignIn> {
     let text = |name: &str| -> Result<String> { Ok(row.try_get::<String, _>(name)?) };
     let opt =
         |name: &str| -> Result<Option<String>> { Ok(row.try_get::<Option<String>, _>(name)?) };

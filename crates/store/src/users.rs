@@ -176,7 +176,7 @@ pub fn normalise_email(email: &str) -> Result<String> {
     }
 }
 
-fn user_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<User> {
+fn user_from_row(row: &sqlx::any::AnyRow) -> Result<User> {
     let role: String = row.try_get("role")?;
     let role = Role::from_str(&role).map_err(|_| corrupt(format!("user role {role:?}")))?;
     let org: Option<i64> = row.try_get("org_id")?;
@@ -222,7 +222,7 @@ impl Store {
         }
         let row = sqlx::query(
             "INSERT INTO users (email, name, password_hash, role, org_id, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING \
              RETURNING id, email, name, role, org_id, created_at, disabled_at",
         )
         .bind(&email)
@@ -247,18 +247,18 @@ impl Store {
         let rows = match org {
             Some(org) => {
                 sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "SELECT {USER_COLUMNS} FROM users WHERE org_id = ? ORDER BY id LIMIT ?"
+                    "SELECT {USER_COLUMNS} FROM users WHERE org_id = $1 ORDER BY id LIMIT $2"
                 )))
                 .bind(org.0)
-                .bind(limit)
+                .bind(i64::from(limit))
                 .fetch_all(&self.pool)
                 .await?
             }
             None => {
                 sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "SELECT {USER_COLUMNS} FROM users ORDER BY id LIMIT ?"
+                    "SELECT {USER_COLUMNS} FROM users ORDER BY id LIMIT $1"
                 )))
-                .bind(limit)
+                .bind(i64::from(limit))
                 .fetch_all(&self.pool)
                 .await?
             }
@@ -269,10 +269,10 @@ impl Store {
     /// Disables a user of `org` (any user for `None`) and ends their sessions. Returns
     /// the user, or `None` when there is no such user in that scope.
     pub async fn disable_user(&self, org: Option<OrgId>, id: i64) -> Result<Option<User>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let row = sqlx::query(
-            "UPDATE users SET disabled_at = coalesce(disabled_at, ?) \
-             WHERE id = ? AND (? IS NULL OR org_id = ?) \
+            "UPDATE users SET disabled_at = coalesce(disabled_at, $1) \
+             WHERE id = $2 AND ($3 IS NULL OR org_id = $4) \
              RETURNING id, email, name, role, org_id, created_at, disabled_at",
         )
         .bind(now_text())
@@ -282,7 +282,7 @@ impl Store {
         .fetch_optional(&mut *tx)
         .await?;
         let Some(row) = row else { return Ok(None) };
-        sqlx::query("DELETE FROM sessions WHERE user_id = ?")
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
             .bind(id)
             .execute(&mut *tx)
             .await?;
@@ -294,9 +294,11 @@ impl Store {
     pub async fn user_for_login(&self, email: &str) -> Result<Option<(User, String)>> {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {USER_COLUMNS}, users.password_hash FROM users \
-             WHERE email = ? AND disabled_at IS NULL"
+             WHERE email = $1 AND disabled_at IS NULL"
         )))
-        .bind(email.trim())
+        // Stored addresses are lower-case (`normalise_email`); PostgreSQL compares
+        // exactly where SQLite's column is NOCASE.
+        .bind(email.trim().to_lowercase())
         .fetch_optional(&self.pool)
         .await?;
         let Some(row) = row else { return Ok(None) };
@@ -317,14 +319,14 @@ impl Store {
         let expires_at = now
             .checked_add(lifetime)
             .map_err(|error| StoreError::Invalid(format!("session lifetime: {error}")))?;
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("DELETE FROM sessions WHERE expires_at_us <= ?")
+        let mut tx = self.begin_write().await?;
+        sqlx::query("DELETE FROM sessions WHERE expires_at_us <= $1")
             .bind(now.as_microsecond())
             .execute(&mut *tx)
             .await?;
         sqlx::query(
             "INSERT INTO sessions (id, user_id, csrf_token, created_at, expires_at_us, \
-             last_seen_at_us) VALUES (?, ?, ?, ?, ?, ?)",
+             last_seen_at_us) VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(token_hash(&token))
         .bind(user_id)
@@ -335,8 +337,8 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         sqlx::query(
-            "DELETE FROM sessions WHERE user_id = ? AND id NOT IN \
-             (SELECT id FROM sessions WHERE user_id = ? ORDER BY last_seen_at_us DESC LIMIT ?)",
+            "DELETE FROM sessions WHERE user_id = $1 AND id NOT IN \
+             (SELECT id FROM sessions WHERE user_id = $2 ORDER BY last_seen_at_us DESC LIMIT $3)",
         )
         .bind(user_id)
         .bind(user_id)
@@ -358,7 +360,7 @@ impl Store {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {USER_COLUMNS}, sessions.csrf_token, sessions.expires_at_us, \
              sessions.last_seen_at_us FROM sessions JOIN users ON users.id = sessions.user_id \
-             WHERE sessions.id = ? AND users.disabled_at IS NULL"
+             WHERE sessions.id = $1 AND users.disabled_at IS NULL"
         )))
         .bind(token_hash(token))
         .fetch_optional(&self.pool)
@@ -374,7 +376,7 @@ impl Store {
         }
         let touch_us = TOUCH_EVERY.as_micros().try_into().unwrap_or(i64::MAX);
         if now_us.saturating_sub(last_seen_us) >= touch_us {
-            sqlx::query("UPDATE sessions SET last_seen_at_us = ? WHERE id = ?")
+            sqlx::query("UPDATE sessions SET last_seen_at_us = $1 WHERE id = $2")
                 .bind(now_us)
                 .bind(token_hash(token))
                 .execute(&self.pool)
@@ -391,7 +393,7 @@ impl Store {
 
     /// Ends a session; ending one that does not exist is not an error.
     pub async fn delete_session(&self, token: &str) -> Result<()> {
-        sqlx::query("DELETE FROM sessions WHERE id = ?")
+        sqlx::query("DELETE FROM sessions WHERE id = $1")
             .bind(token_hash(token))
             .execute(&self.pool)
             .await?;
@@ -405,7 +407,7 @@ mod tests {
 
     async fn store_with_user() -> (tempfile::TempDir, Store, User) {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = Store::open(dir.path()).await.expect("store");
+        let store = Store::open_for_tests(dir.path()).await.expect("store");
         let user = store
             .create_user(&NewUser {
                 email: "Root@Cert.example".into(),

@@ -6,7 +6,7 @@ use tocsin_store::{Attempt, Language, NewDelivery, NewOrganisation, Outcome, Rec
 
 async fn store_with_two_orgs() -> (tempfile::TempDir, Store, OrgId, OrgId) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(dir.path()).await.expect("open");
+    let store = Store::open_for_tests(dir.path()).await.expect("open");
     let mut ids = Vec::new();
     for name in ["Alpha", "Bravo"] {
         let (org, _) = store

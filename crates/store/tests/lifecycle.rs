@@ -48,7 +48,7 @@ async fn save(store: &Store, incident: &Incident) {
 #[tokio::test]
 async fn a_resolved_incident_takes_no_more_evidence_and_its_change_is_on_the_timeline() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(dir.path()).await.expect("open");
+    let store = Store::open_for_tests(dir.path()).await.expect("open");
     let (a, _) = store
         .create_organisation(&org("Alpha", Sector::Hospital))
         .await
@@ -118,7 +118,7 @@ async fn a_resolved_incident_takes_no_more_evidence_and_its_change_is_on_the_tim
 #[tokio::test]
 async fn another_organisation_can_neither_change_nor_read_an_incident() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(dir.path()).await.expect("open");
+    let store = Store::open_for_tests(dir.path()).await.expect("open");
     let (a, _) = store
         .create_organisation(&org("Alpha", Sector::Hospital))
         .await
@@ -172,7 +172,7 @@ async fn another_organisation_can_neither_change_nor_read_an_incident() {
 #[tokio::test]
 async fn false_positives_are_counted_by_detector_with_their_reasons() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(dir.path()).await.expect("open");
+    let store = Store::open_for_tests(dir.path()).await.expect("open");
     let (a, _) = store
         .create_organisation(&org("Alpha", Sector::Hospital))
         .await
@@ -202,7 +202,7 @@ async fn false_positives_are_counted_by_detector_with_their_reasons() {
 #[tokio::test]
 async fn campaign_reach_counts_other_open_incidents_by_sector() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(dir.path()).await.expect("open");
+    let store = Store::open_for_tests(dir.path()).await.expect("open");
     let (a, _) = store
         .create_organisation(&org("Alpha", Sector::Hospital))
         .await

@@ -4,6 +4,7 @@
 use model::{
     Format, Incident, IncidentState, OrgId, Origin, Outcome, Protocol, Sector, SignIn, Timestamp,
 };
+use sqlx::Connection;
 use tocsin_store::{NewDelivery, NewOrganisation, Principal, Store, StoreError};
 
 fn org(name: &str) -> NewOrganisation {
@@ -70,7 +71,7 @@ fn incident(org: OrgId, id: &str, evidence_count: u64) -> Incident {
 #[tokio::test]
 async fn organisations_keys_and_incidents_stay_with_their_organisation() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(dir.path()).await.expect("open");
+    let store = Store::open_for_tests(dir.path()).await.expect("open");
     let (a, a_key) = store
         .create_organisation(&org("Alpha"))
         .await
@@ -153,7 +154,7 @@ async fn organisations_keys_and_incidents_stay_with_their_organisation() {
 #[tokio::test]
 async fn keys_are_stored_only_as_hashes() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(dir.path()).await.expect("open");
+    let store = Store::open_for_tests(dir.path()).await.expect("open");
     let key = store
         .create_api_key(Principal::Operator)
         .await
@@ -174,7 +175,7 @@ async fn keys_are_stored_only_as_hashes() {
 #[tokio::test]
 async fn a_rolled_back_intake_leaves_no_trace_and_a_committed_one_queues_its_notification() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(dir.path()).await.expect("open");
+    let store = Store::open_for_tests(dir.path()).await.expect("open");
     let (a, _) = store
         .create_organisation(&org("Alpha"))
         .await
@@ -234,22 +235,26 @@ async fn a_rolled_back_intake_leaves_no_trace_and_a_committed_one_queues_its_not
 #[tokio::test]
 async fn a_database_from_a_newer_tocsin_is_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(dir.path()).await.expect("open");
+    let store = Store::open_for_tests(dir.path()).await.expect("open");
+    let store_dialect = store.dialect();
     store.close().await;
     drop(store);
     // Pretend a future release migrated the database further.
-    let url = format!("sqlite:{}", dir.path().join(Store::DATABASE_FILE).display());
-    let pool = sqlx::SqlitePool::connect(&url).await.expect("connect");
+    sqlx::any::install_default_drivers();
+    let url = tocsin_store::raw_database_url(dir.path())
+        .await
+        .expect("url");
+    let mut conn = sqlx::AnyConnection::connect(&url).await.expect("connect");
     sqlx::query("INSERT INTO schema_version (version) VALUES (999)")
-        .execute(&pool)
+        .execute(&mut conn)
         .await
         .expect("insert");
-    pool.close().await;
-    match Store::open(dir.path()).await {
+    conn.close().await.expect("close");
+    match Store::open_for_tests(dir.path()).await {
         Err(StoreError::SchemaTooNew {
             found: 999,
             supported,
-        }) if supported == tocsin_store::SCHEMA_VERSION => {}
+        }) if supported == tocsin_store::schema_version(store_dialect) => {}
         other => panic!("expected SchemaTooNew, got {other:?}"),
     }
 }
@@ -257,7 +262,7 @@ async fn a_database_from_a_newer_tocsin_is_refused() {
 #[tokio::test]
 async fn replay_pages_through_every_sign_in_once_in_time_order() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(dir.path()).await.expect("open");
+    let store = Store::open_for_tests(dir.path()).await.expect("open");
     let (a, _) = store
         .create_organisation(&org("Alpha"))
         .await
@@ -332,7 +337,7 @@ fn mail_record(sha256: &str) -> model::MailRecord {
 #[tokio::test]
 async fn mail_records_round_trip_once_and_stay_with_their_organisation() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(dir.path()).await.expect("open");
+    let store = Store::open_for_tests(dir.path()).await.expect("open");
     let (alpha, _) = store
         .create_organisation(&org("Alpha"))
         .await
@@ -387,7 +392,7 @@ async fn mail_records_round_trip_once_and_stay_with_their_organisation() {
 #[tokio::test]
 async fn a_checkpoint_commits_with_its_transaction_or_not_at_all() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(dir.path()).await.expect("open");
+    let store = Store::open_for_tests(dir.path()).await.expect("open");
     let (a, _) = store.create_organisation(&org("Alpha")).await.expect("org");
     assert_eq!(store.checkpoint("tail:auth.log").await.expect("read"), None);
 
