@@ -333,6 +333,12 @@ impl<K: Clue> CampaignDetector<K> {
         }
     }
 
+    /// Moves the clock to `time` without an observation and runs what comes due.
+    pub(crate) fn advance_to(&mut self, time: Timestamp, out: &mut Vec<Detection>) {
+        self.keys.advance(time);
+        self.run_due(out);
+    }
+
     /// Looks closely at every clue whose time has come.
     fn run_due(&mut self, out: &mut Vec<Detection>) {
         let Some(watermark) = self.keys.watermark() else {

@@ -137,7 +137,22 @@ pub struct Detectors {
     campaign: CampaignDetector<Network>,
     /// `None` when `campaign.by_user_agent` is off.
     campaign_by_user_agent: Option<CampaignDetector<UserAgent>>,
+    /// Which detectors run: all of them in one process, one stage's in a worker.
+    stage: Stage,
     observed: u64,
+}
+
+/// The detectors a process runs. One process runs them all; the scaled-out pipeline
+/// splits them where their state's keys split: everything keyed inside one
+/// organisation (accounts, its networks, the organisation itself, and the compromise
+/// watch that needs their detections) in one stage partitioned by organisation, and the
+/// cross-organisation campaigns in stages re-keyed by network and by user agent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage {
+    All,
+    Organisation,
+    NetworkCampaign,
+    UserAgentCampaign,
 }
 
 /// The detectors whose state never spans organisations.
@@ -172,6 +187,11 @@ impl Detectors {
     /// an invalid config does not panic but detects nonsense (a zero threshold alerts on
     /// every failure).
     pub fn new(config: DetectConfig) -> Self {
+        Detectors::for_stage(config, Stage::All)
+    }
+
+    /// Detectors running only `stage`'s share.
+    pub fn for_stage(config: DetectConfig, stage: Stage) -> Self {
         let own = config
             .organisations
             .iter()
@@ -204,6 +224,7 @@ impl Detectors {
                 CampaignDetector::new(config.campaign.clone(), config.campaign.max_user_agents)
             }),
             campaign: CampaignDetector::new(config.campaign, config.max_tracked_keys),
+            stage,
             observed: 0,
         }
     }
@@ -217,21 +238,50 @@ impl Detectors {
     pub fn observe(&mut self, obs: &Observation) -> Vec<Detection> {
         self.observed += 1;
         let mut out = Vec::new();
-        let org = match self.own.get_mut(&obs.org) {
-            Some(own) => own,
-            None => &mut self.shared,
+        let (organisation, network, user_agent) = match self.stage {
+            Stage::All => (true, true, true),
+            Stage::Organisation => (true, false, false),
+            Stage::NetworkCampaign => (false, true, false),
+            Stage::UserAgentCampaign => (false, false, true),
         };
-        org.brute_force.observe(obs, &mut out);
-        org.password_spray.observe(obs, &mut out);
-        org.distributed_spray.observe(obs, &mut out);
-        self.campaign.observe(obs, &mut out);
-        if let Some(by_user_agent) = &mut self.campaign_by_user_agent {
+        if organisation {
+            let org = match self.own.get_mut(&obs.org) {
+                Some(own) => own,
+                None => &mut self.shared,
+            };
+            org.brute_force.observe(obs, &mut out);
+            org.password_spray.observe(obs, &mut out);
+            org.distributed_spray.observe(obs, &mut out);
+        }
+        if network {
+            self.campaign.observe(obs, &mut out);
+        }
+        if user_agent && let Some(by_user_agent) = &mut self.campaign_by_user_agent {
             by_user_agent.observe(obs, &mut out);
         }
-        if let Some(compromise) = self.compromise.observe(obs, &out) {
-            out.push(compromise);
+        if organisation {
+            if let Some(compromise) = self.compromise.observe(obs, &out) {
+                out.push(compromise);
+            }
+            self.compromise.note(&out);
         }
-        self.compromise.note(&out);
+        out
+    }
+
+    /// Moves the campaign detectors' clocks to `time` (when newer) and returns what comes
+    /// due: a partitioned campaign stage hears only its own networks' events, so the
+    /// pipeline tells it how far the whole stream has got, as one process's detectors
+    /// learn from every event.
+    pub fn advance_to(&mut self, time: Timestamp) -> Vec<Detection> {
+        let mut out = Vec::new();
+        if matches!(self.stage, Stage::All | Stage::NetworkCampaign) {
+            self.campaign.advance_to(time, &mut out);
+        }
+        if matches!(self.stage, Stage::All | Stage::UserAgentCampaign)
+            && let Some(by_user_agent) = &mut self.campaign_by_user_agent
+        {
+            by_user_agent.advance_to(time, &mut out);
+        }
         out
     }
 

@@ -43,9 +43,96 @@ pub struct Accepted {
     pub incidents_escalated: u64,
 }
 
+/// Where accepted sign-ins go when detection runs in other processes (`serve --role
+/// ingest`): the JetStream publisher of the `pipeline` crate. `Ok` means the stream holds
+/// them durably; an error means it took none of them for certain and the sender should
+/// retry ([`StoreError::Unavailable`]).
+pub trait Publish: Send + Sync {
+    fn publish<'a>(
+        &'a self,
+        org: OrgId,
+        sign_ins: &'a [SignIn],
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<(), StoreError>> + Send + 'a>>;
+}
+
+/// How far back detector state reaches: what a restart or a partition's new owner
+/// replays — the longest window of any detector, so that the rebuilt state judges the
+/// next sign-in as the state that was lost would have. (The networks an account
+/// usually signs in from are remembered for 30 days but rebuilt only from this
+/// horizon: after a restart a success from a network last used before it can be
+/// reported as a compromise of an attacked account — an alert too many, never one too
+/// few.)
+pub fn replay_horizon(detect: &DetectConfig) -> jiff::SignedDuration {
+    [
+        detect.brute_force.window,
+        detect.password_spray.window,
+        detect.distributed_spray.window,
+        detect.campaign.window,
+        detect.compromise_window,
+    ]
+    .into_iter()
+    .max()
+    .unwrap_or(detect.brute_force.window)
+}
+
+/// Feeds `detectors` the stored sign-ins inside `horizon` of the newest one that `keep`
+/// selects (a worker keeps its partition's), in stored order, and drops what they
+/// detect: those detections were committed and notified before. Returns how many were
+/// replayed.
+pub async fn replay(
+    store: &Store,
+    detectors: &mut Detectors,
+    horizon: jiff::SignedDuration,
+    keep: &(dyn Fn(&Observation) -> bool + Sync),
+) -> Result<u32, StoreError> {
+    let Some(latest) = store.latest_signin_time().await? else {
+        return Ok(0);
+    };
+    let since = latest.checked_sub(horizon).unwrap_or(Timestamp::MIN);
+    let mut replayed = 0u32;
+    let mut read = 0u32;
+    let mut last: Option<Observation> = None;
+    while read < MAX_REPLAYED {
+        let page = store
+            .observations_since(since, last.as_ref(), REPLAY_PAGE)
+            .await?;
+        let Some(tail) = page.last().cloned() else {
+            break;
+        };
+        read = read.saturating_add(page.len() as u32);
+        for observation in page.iter().filter(|o| keep(o)) {
+            let _ = detectors.observe(observation);
+            replayed += 1;
+        }
+        last = Some(tail);
+    }
+    Ok(replayed)
+}
+
+/// An observation queued for a later stage: the subject, the message id the stream
+/// drops repeats by, and the payload.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ForwardTo {
+    pub subject: String,
+    pub message_id: String,
+    pub payload: String,
+}
+
+/// Which partition's work a transaction commits, and how far into its stream.
+#[derive(Clone, Copy, Debug)]
+pub struct Progress<'a> {
+    pub stage: &'a str,
+    pub partition: u32,
+    pub owner: &'a str,
+    pub seq: u64,
+}
+
 /// The stateful intake pipeline; one per process.
 pub struct SignInIntake {
     store: Store,
+    /// `Some` in the ingest role: sign-ins are published for the detector workers
+    /// instead of being detected here.
+    publisher: Option<Arc<dyn Publish>>,
     detectors: Mutex<Detectors>,
     config: NotifyConfig,
     outbox_wake: Arc<Notify>,
@@ -110,29 +197,13 @@ impl SignInIntake {
         detect: DetectConfig,
         config: NotifyConfig,
     ) -> Result<Self, StoreError> {
-        let horizon = detect.brute_force.window.max(detect.password_spray.window);
+        let horizon = replay_horizon(&detect);
         let mut detectors = Detectors::new(detect);
-        if let Some(latest) = store.latest_signin_time().await? {
-            let since = latest.checked_sub(horizon).unwrap_or(Timestamp::MIN);
-            // Detections made now were made, committed and notified before the restart.
-            let mut replayed = 0u32;
-            let mut last: Option<Observation> = None;
-            while replayed < MAX_REPLAYED {
-                let page = store
-                    .observations_since(since, last.as_ref(), REPLAY_PAGE)
-                    .await?;
-                let Some(tail) = page.last().cloned() else {
-                    break;
-                };
-                for observation in &page {
-                    let _ = detectors.observe(observation);
-                }
-                replayed = replayed.saturating_add(page.len() as u32);
-                last = Some(tail);
-            }
-        }
+        // Detections made now were made, committed and notified before the restart.
+        replay(&store, &mut detectors, horizon, &|_| true).await?;
         Ok(SignInIntake {
             store,
+            publisher: None,
             detectors: Mutex::new(detectors),
             config,
             outbox_wake: Arc::new(Notify::new()),
@@ -184,6 +255,20 @@ impl SignInIntake {
             .organisation(org)
             .await?
             .ok_or_else(|| StoreError::Invalid(format!("organisation {org} does not exist")))?;
+        if let Some(publisher) = &self.publisher {
+            // The stream holds them before the position moves past them: a crash in
+            // between publishes them again, and the stream drops the repeats by id.
+            publisher.publish(org, &sign_ins).await?;
+            if let Some((name, position)) = checkpoint {
+                let mut tx = self.store.begin_intake().await?;
+                tx.save_checkpoint(name, org, position).await?;
+                tx.commit().await?;
+            }
+            return Ok(Accepted {
+                accepted: sign_ins.len() as u64,
+                ..Accepted::default()
+            });
+        }
         // One batch at a time: detector state and incident rows change together.
         let mut detectors = self.detectors.lock().await;
         let mut tx = self.store.begin_intake().await?;
@@ -215,6 +300,150 @@ impl SignInIntake {
         }
         tx.commit().await?;
         drop(detectors);
+        if queued {
+            self.outbox_wake.notify_one();
+        }
+        Ok(report)
+    }
+
+    /// An intake for a detector worker: its detectors are the partitions' own
+    /// ([`SignInIntake::accept_partition`]), rebuilt with [`replay`] when it takes one.
+    pub fn for_workers(store: Store, detect: DetectConfig, config: NotifyConfig) -> Self {
+        SignInIntake {
+            store,
+            publisher: None,
+            detectors: Mutex::new(Detectors::new(detect)),
+            config,
+            outbox_wake: Arc::new(Notify::new()),
+            intel: Arc::new(Live::default()),
+        }
+    }
+
+    /// An intake for the ingest role: sign-ins are published with `publisher` and
+    /// detected by the workers of `serve --role detect`; nothing is replayed here.
+    pub fn publishing(
+        store: Store,
+        detect: DetectConfig,
+        config: NotifyConfig,
+        publisher: Arc<dyn Publish>,
+    ) -> Self {
+        SignInIntake {
+            store,
+            publisher: Some(publisher),
+            detectors: Mutex::new(Detectors::new(detect)),
+            config,
+            outbox_wake: Arc::new(Notify::new()),
+            intel: Arc::new(Live::default()),
+        }
+    }
+
+    /// A detector worker's unit of work: sign-ins of one partition, in stream order,
+    /// stored, run through `detectors` (the partition's own) and folded into incidents in
+    /// one transaction that also moves the partition's progress to `progress.seq` —
+    /// only if this worker still holds its lease. `forward` says, for each stored
+    /// observation, where the next stages want it (subject, message id, payload); those
+    /// are queued in the same transaction. Returns what was done.
+    pub async fn accept_partition(
+        &self,
+        detectors: &mut Detectors,
+        items: Vec<(OrgId, SignIn)>,
+        progress: &Progress<'_>,
+        forward: &(dyn Fn(&Observation) -> Vec<ForwardTo> + Sync),
+    ) -> Result<Accepted, StoreError> {
+        let mut tx = self.store.begin_intake().await?;
+        let mut report = Accepted::default();
+        let mut batch = Batch::new(self.intel.current());
+        for (org, sign_in) in items {
+            if let std::collections::hash_map::Entry::Vacant(slot) = batch.organisations.entry(org)
+            {
+                match tx.organisation(org).await? {
+                    Some(own) => {
+                        slot.insert(own);
+                    }
+                    // Deleted since it was published: nobody to tell.
+                    None => continue,
+                }
+            }
+            let Some(id) = tx.insert_signin(org, &sign_in).await? else {
+                report.duplicates += 1;
+                continue;
+            };
+            report.accepted += 1;
+            let matches = batch
+                .intel
+                .matches(&Observed::sign_in(&sign_in), sign_in.time);
+            let observation = Observation { id, org, sign_in };
+            let detections = detectors.observe(&observation);
+            report.detections += detections.len() as u64;
+            report.detections += u64::from(!matches.is_empty());
+            for to in forward(&observation) {
+                tx.queue_forward(&to.subject, &to.message_id, &to.payload)
+                    .await?;
+            }
+            batch
+                .absorb(&mut tx, &self.config, &observation, detections, matches)
+                .await?;
+        }
+        let (opened, escalated, queued) = batch.commit(&mut tx, &self.config, None).await?;
+        report.incidents_opened = opened;
+        report.incidents_escalated = escalated;
+        tx.advance_partition(
+            progress.stage,
+            progress.partition,
+            progress.owner,
+            progress.seq,
+            Timestamp::now().as_microsecond(),
+        )
+        .await?;
+        tx.commit().await?;
+        if queued {
+            self.outbox_wake.notify_one();
+        }
+        Ok(report)
+    }
+
+    /// A campaign-stage worker's unit of work: observations already stored by stage 1,
+    /// run through `detectors` (the partition's campaign detectors) and folded into
+    /// incidents, with the partition's progress, in one transaction.
+    ///
+    /// `advance_to` then moves the detectors' clocks to how far the whole stream has got
+    /// (a partition hears only its own events), folding in what that makes due.
+    pub async fn absorb_partition(
+        &self,
+        detectors: &mut Detectors,
+        observations: Vec<Observation>,
+        advance_to: Option<Timestamp>,
+        progress: &Progress<'_>,
+    ) -> Result<Accepted, StoreError> {
+        let mut tx = self.store.begin_intake().await?;
+        let mut report = Accepted::default();
+        let mut batch = Batch::new(self.intel.current());
+        for observation in observations {
+            let detections = detectors.observe(&observation);
+            report.detections += detections.len() as u64;
+            batch
+                .absorb(&mut tx, &self.config, &observation, detections, Vec::new())
+                .await?;
+        }
+        if let Some(time) = advance_to {
+            let detections = detectors.advance_to(time);
+            report.detections += detections.len() as u64;
+            batch
+                .absorb_detections(&mut tx, &self.config, detections, &[])
+                .await?;
+        }
+        let (opened, escalated, queued) = batch.commit(&mut tx, &self.config, None).await?;
+        report.incidents_opened = opened;
+        report.incidents_escalated = escalated;
+        tx.advance_partition(
+            progress.stage,
+            progress.partition,
+            progress.owner,
+            progress.seq,
+            Timestamp::now().as_microsecond(),
+        )
+        .await?;
+        tx.commit().await?;
         if queued {
             self.outbox_wake.notify_one();
         }
@@ -284,7 +513,21 @@ impl Batch {
             detection.reasons.truncate(Incident::MAX_REASONS);
             detection
         });
-        for detection in detections.into_iter().chain(known) {
+        let detections: Vec<Detection> = detections.into_iter().chain(known).collect();
+        self.absorb_detections(tx, config, detections, &matches)
+            .await
+    }
+
+    /// Folds detections into the batch's incidents; `matches` are the indicators of the
+    /// sign-in behind a `known_indicator` detection.
+    async fn absorb_detections(
+        &mut self,
+        tx: &mut Intake,
+        config: &NotifyConfig,
+        detections: Vec<Detection>,
+        matches: &[Match],
+    ) -> Result<(), StoreError> {
+        for detection in detections {
             let key = (detection.org, detection.campaign_key.clone());
             let previous = match self.touched.remove(&key) {
                 Some(t) => Some(t),
@@ -301,7 +544,7 @@ impl Batch {
             };
             let mut folded = Touched::fold(previous, &detection);
             if detection.kind == DetectionKind::KnownIndicator {
-                indicators::attach(&mut folded.incident, &matches);
+                indicators::attach(&mut folded.incident, matches);
             }
             self.touched.insert(key, folded);
         }

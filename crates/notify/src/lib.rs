@@ -27,5 +27,5 @@ pub mod retro_hunt;
 pub mod webhook;
 
 pub use config::{EmailConfig, NotifyConfig, SmtpTls, WebhookConfig};
-pub use intake::{Accepted, SignInIntake};
+pub use intake::{Accepted, ForwardTo, Progress, Publish, SignInIntake, replay, replay_horizon};
 pub use mail_intake::{Disposition, MailIntake, MailIntakeError, MailReport};

@@ -57,6 +57,12 @@ impl From<store::StoreError> for ApiError {
     fn from(error: store::StoreError) -> Self {
         match error {
             store::StoreError::Invalid(message) => ApiError::bad_request(message),
+            // Back-pressure from the event stream: nothing was accepted, the sender
+            // retries (the connectors back off on it).
+            unavailable @ store::StoreError::Unavailable(_) => {
+                tracing::warn!(error = %unavailable, "Intake refused: the event stream is not accepting.");
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, unavailable.to_string())
+            }
             other => ApiError::internal(other),
         }
     }

@@ -521,7 +521,7 @@ impl Store {
 /// Replaces the `(key, body)` rows of `feed` in `table` (actors, warning lists): a few
 /// thousand at most, one statement each.
 async fn upsert_bodies(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    tx: &mut sqlx::AnyConnection,
     table: &str,
     key: &str,
     feed: &str,
@@ -536,7 +536,7 @@ async fn upsert_bodies(
             .bind(feed)
             .bind(id)
             .bind(body)
-            .execute(&mut **tx)
+            .execute(&mut *tx)
             .await?;
     }
     Ok(())

@@ -30,12 +30,14 @@ mod migrate;
 mod orgs;
 mod outbox;
 mod personal;
+mod pipeline;
 mod recipients;
 mod signins;
 mod users;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::Arc;
 
 use sqlx::AnyPool;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
@@ -67,6 +69,7 @@ pub use outbox::{
     NewDelivery, OutboxCounts, Outcome,
 };
 pub use personal::{Confirmation, OptedOut, PendingPersonal, PersonalAccount};
+pub use pipeline::{Claimed, Forward};
 pub use recipients::{MAX_RECIPIENTS, Recipient, SecretGeneration};
 pub use signins::{Intake, StoredSignIn};
 pub use users::{
@@ -90,6 +93,12 @@ pub enum StoreError {
          run the tocsin release that wrote it or a newer one"
     )]
     SchemaTooNew { found: i64, supported: i64 },
+    /// The event stream did not take the events (full, or unreachable): nothing of the
+    /// request was accepted and the sender should retry later.
+    #[error("the event stream is not accepting events now ({0}); retry later")]
+    Unavailable(String),
+    #[error("partition {partition} of stage {stage} is no longer this worker's")]
+    LeaseLost { stage: String, partition: u32 },
     #[error("stored row is not readable: {0}")]
     Corrupt(String),
     #[error("{0}")]
@@ -122,6 +131,9 @@ impl Dialect {
 pub struct Store {
     pool: AnyPool,
     dialect: Dialect,
+    /// Writers of this process take turns here, holding no connection while they wait;
+    /// only the one whose turn it is asks the database for its lock.
+    turn: Arc<tokio::sync::Mutex<()>>,
     master_key: MasterKey,
     data_dir: PathBuf,
 }
@@ -193,6 +205,7 @@ impl Store {
         Ok(Store {
             pool,
             dialect,
+            turn: Arc::new(tokio::sync::Mutex::new(())),
             master_key,
             data_dir: data_dir.to_owned(),
         })
@@ -222,8 +235,38 @@ impl Store {
     /// to write. On PostgreSQL a transaction-scoped advisory lock gives the same order, so
     /// that the checks made before a write (limits, counts, the newest incident of a key)
     /// still hold when it commits, whichever process writes.
-    pub(crate) async fn begin_write(&self) -> Result<Transaction<'static, Any>> {
-        begin_write(&self.pool, self.dialect).await
+    pub(crate) async fn begin_write(&self) -> Result<Write> {
+        let turn = Arc::clone(&self.turn).lock_owned().await;
+        Ok(Write {
+            tx: begin_write(&self.pool, self.dialect).await?,
+            _turn: Some(turn),
+        })
+    }
+}
+
+/// A write transaction holding this process's turn; it derefs to the connection, so
+/// statements run on `&mut *write`.
+pub(crate) struct Write {
+    tx: Transaction<'static, Any>,
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl Write {
+    pub(crate) async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+}
+
+impl std::ops::Deref for Write {
+    type Target = sqlx::AnyConnection;
+    fn deref(&self) -> &sqlx::AnyConnection {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for Write {
+    fn deref_mut(&mut self) -> &mut sqlx::AnyConnection {
+        &mut self.tx
     }
 }
 

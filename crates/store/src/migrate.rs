@@ -20,11 +20,15 @@ const SQLITE: &[&str] = &[
     include_str!("../migrations/sqlite/0010_intel.sql"),
     include_str!("../migrations/sqlite/0011_connectors.sql"),
     include_str!("../migrations/sqlite/0012_pull_connectors.sql"),
+    include_str!("../migrations/sqlite/0013_pipeline.sql"),
 ];
 
 /// Every PostgreSQL migration, in order. PostgreSQL support began with the schema of
 /// SQLite's version 12, so its history is shorter; each engine counts its own versions.
-const POSTGRES: &[&str] = &[include_str!("../migrations/postgres/0001_schema.sql")];
+const POSTGRES: &[&str] = &[
+    include_str!("../migrations/postgres/0001_schema.sql"),
+    include_str!("../migrations/postgres/0002_pipeline.sql"),
+];
 
 /// The schema version this tocsin writes to SQLite: the number of its migrations.
 pub const SCHEMA_VERSION: i64 = SQLITE.len() as i64;

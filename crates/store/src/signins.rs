@@ -2,7 +2,7 @@
 //! incident changes and notifications they cause, and reads of stored sign-ins.
 
 use jiff::Timestamp;
-use sqlx::{Any, Row, Transaction};
+use sqlx::Row;
 
 use crate::incidents::{INCIDENT_COLUMNS, incident_from_row};
 use crate::outbox::NewDelivery;
@@ -23,7 +23,7 @@ pub struct StoredSignIn {
 /// One write transaction. Nothing in it is visible or durable until [`Intake::commit`];
 /// dropping it rolls everything back.
 pub struct Intake {
-    tx: Transaction<'static, Any>,
+    tx: crate::Write,
     received_at: String,
 }
 

@@ -1,0 +1,334 @@
+//! The scaled-out pipeline against a real NATS JetStream server and the store
+//! (PostgreSQL when TOCSIN_TEST_DATABASE_URL names one, as `scripts/test` does): three
+//! workers find the same incidents as one process on the same traffic, and a worker that
+//! dies mid-stream changes nothing in the incidents or the notifications.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use model::{OrgId, SignIn, Timestamp};
+use store::{NewOrganisation, Store};
+use tocsin_pipeline::{Pipeline, PipelineConfig, Publisher, Workers};
+
+/// What two runs must agree on about an incident.
+type IncidentShape = (
+    String,
+    String,
+    String,
+    String,
+    Vec<String>,
+    Vec<String>,
+    u64,
+);
+
+fn nats_url() -> String {
+    std::env::var("TOCSIN_TEST_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into())
+}
+
+fn config() -> PipelineConfig {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
+    PipelineConfig {
+        nats_url: nats_url(),
+        // A fresh stream per test run and test.
+        stream: format!("T{}", uuid_like()),
+        partitions: 8,
+        campaign_partitions: 4,
+        batch: 100,
+        // The server reserves the whole limit for each stream.
+        max_stream_bytes: 64 << 20,
+        lease: jiff::SignedDuration::from_secs(2),
+        ack_wait: jiff::SignedDuration::from_secs(2),
+        ..PipelineConfig::default()
+    }
+}
+
+fn uuid_like() -> String {
+    let mut bytes = [0u8; 8];
+    getrandom::fill(&mut bytes).expect("random");
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The demo's three organisations and their sign-ins, as requests of at most 50
+/// sign-ins of one organisation, in time order across organisations.
+fn traffic() -> (Vec<NewOrganisation>, Vec<(usize, Vec<SignIn>)>) {
+    let start: Timestamp = "2026-11-02T00:00:00Z".parse().expect("time");
+    let demo = scenario::demo(7, start);
+    let orgs = demo
+        .orgs
+        .iter()
+        .map(|o| NewOrganisation {
+            name: o.name.clone(),
+            sector: o.sector,
+            country: o.country.clone(),
+            domains: o.domains.clone(),
+            webhook_url: Some(format!("https://{}/hook", o.domains[0])),
+            language: store::Language::En,
+        })
+        .collect();
+    let mut all: Vec<(usize, SignIn)> = demo
+        .orgs
+        .iter()
+        .enumerate()
+        .flat_map(|(i, o)| o.sign_ins.iter().cloned().map(move |s| (i, s)))
+        .collect();
+    all.sort_by_key(|(_, s)| s.time);
+    let mut requests: Vec<(usize, Vec<SignIn>)> = Vec::new();
+    for (org, sign_in) in all {
+        match requests.last_mut() {
+            Some((last, batch)) if *last == org && batch.len() < 50 => batch.push(sign_in),
+            _ => requests.push((org, vec![sign_in])),
+        }
+    }
+    (orgs, requests)
+}
+
+async fn open(dir: &std::path::Path, orgs: &[NewOrganisation]) -> (Store, Vec<OrgId>) {
+    let store = Store::open_for_tests(dir).await.expect("store");
+    let mut ids = Vec::new();
+    for org in orgs {
+        ids.push(store.create_organisation(org).await.expect("org").0.id);
+    }
+    (store, ids)
+}
+
+async fn shapes(store: &Store) -> BTreeSet<IncidentShape> {
+    let orgs: std::collections::HashMap<OrgId, String> = store
+        .organisations()
+        .await
+        .expect("orgs")
+        .into_iter()
+        .map(|o| (o.id, o.name))
+        .collect();
+    store
+        .all_incidents(10_000)
+        .await
+        .expect("incidents")
+        .into_iter()
+        .map(|i| {
+            let mut accounts = i.accounts.clone();
+            accounts.sort();
+            let mut compromised = i.compromised_accounts.clone();
+            compromised.sort();
+            (
+                orgs[&i.org].clone(),
+                i.kind.as_str().to_owned(),
+                i.campaign_key,
+                i.severity.as_str().to_owned(),
+                accounts,
+                compromised,
+                i.evidence_count,
+            )
+        })
+        .collect()
+}
+
+/// The openings notified, as (organisation, channel, event): one per incident whatever
+/// the topology. (An escalation that falls in the same batch as its opening is told in
+/// the opening, as within one request, so escalations depend on batch boundaries.)
+async fn notifications(store: &Store) -> Vec<(i64, String, String)> {
+    let far: Timestamp = "2100-01-01T00:00:00Z".parse().expect("time");
+    let mut out: Vec<(i64, String, String)> = store
+        .due_deliveries(far, 10_000)
+        .await
+        .expect("outbox")
+        .into_iter()
+        .filter(|d| d.event == "incident.opened")
+        .map(|d| (d.org.0, d.channel, d.event))
+        .collect();
+    out.sort();
+    out
+}
+
+async fn single_process(
+    dir: &std::path::Path,
+) -> (BTreeSet<IncidentShape>, Vec<(i64, String, String)>) {
+    let (orgs, requests) = traffic();
+    let (store, ids) = open(dir, &orgs).await;
+    let intake = notify::SignInIntake::new(
+        store.clone(),
+        detect::DetectConfig::default(),
+        notify::NotifyConfig::default(),
+    )
+    .await
+    .expect("intake");
+    for (org, sign_ins) in requests {
+        intake.accept(ids[org], sign_ins).await.expect("accept");
+    }
+    (shapes(&store).await, notifications(&store).await)
+}
+
+/// Waits until the stream is empty, nothing waits to be forwarded and the incidents
+/// stopped changing for two seconds (the campaign stages' idle advance has run).
+async fn settle(pipeline: &Pipeline, store: &Store) -> BTreeSet<IncidentShape> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    let mut last = BTreeSet::new();
+    let mut stable_since = tokio::time::Instant::now();
+    loop {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the pipeline did not settle: backlog {:?}",
+            pipeline.backlog().await
+        );
+        let idle = pipeline.backlog().await.expect("backlog") == 0
+            && store
+                .pending_forwards(1)
+                .await
+                .expect("forwards")
+                .is_empty();
+        let now = shapes(store).await;
+        if now != last {
+            last = now;
+            stable_since = tokio::time::Instant::now();
+        } else if idle && stable_since.elapsed() > Duration::from_secs(2) {
+            return last;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+fn assert_same(found: &BTreeSet<IncidentShape>, expected: &BTreeSet<IncidentShape>) {
+    let missing: Vec<_> = expected.difference(found).collect();
+    let extra: Vec<_> = found.difference(expected).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "missing {missing:#?}\nextra {extra:#?}"
+    );
+}
+
+async fn publish_all(
+    intake: &notify::SignInIntake,
+    ids: &[OrgId],
+    requests: Vec<(usize, Vec<SignIn>)>,
+) {
+    for (org, sign_ins) in requests {
+        intake.accept(ids[org], sign_ins).await.expect("published");
+    }
+}
+
+fn worker_intake(store: &Store) -> Arc<notify::SignInIntake> {
+    Arc::new(notify::SignInIntake::for_workers(
+        store.clone(),
+        detect::DetectConfig::default(),
+        notify::NotifyConfig::default(),
+    ))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_workers_find_what_one_process_finds() {
+    let single_dir = tempfile::tempdir().expect("tempdir");
+    let (expected, expected_notifications) = single_process(single_dir.path()).await;
+    assert!(
+        expected.len() >= 4,
+        "the demo holds a spray, a campaign, a brute force and a compromise: {expected:#?}"
+    );
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (orgs, requests) = traffic();
+    let (store, ids) = open(dir.path(), &orgs).await;
+    let config = config();
+    let pipeline = Pipeline::connect(&config)
+        .await
+        .unwrap_or_else(|error| panic!("{error}"));
+    let ingest = notify::SignInIntake::publishing(
+        store.clone(),
+        detect::DetectConfig::default(),
+        notify::NotifyConfig::default(),
+        Arc::new(Publisher::new(pipeline.clone())),
+    );
+    let workers: Vec<Workers> = (0..3)
+        .map(|n| {
+            Workers::start(
+                pipeline.clone(),
+                worker_intake(&store),
+                detect::DetectConfig::default(),
+                format!("worker-{n}"),
+            )
+        })
+        .collect();
+    publish_all(&ingest, &ids, requests).await;
+    let found = settle(&pipeline, &store).await;
+    assert_same(&found, &expected);
+    assert_eq!(notifications(&store).await, expected_notifications);
+    // Every partition of every stage was owned by one of the three, none by two.
+    let owners = store
+        .partition_owners("organisation", jiff::Timestamp::now().as_microsecond())
+        .await
+        .expect("owners");
+    assert_eq!(owners.len(), 8);
+    let distinct: BTreeSet<_> = owners.iter().filter_map(|(_, o, _)| o.clone()).collect();
+    assert_eq!(distinct.len(), 3, "{owners:?}");
+    for worker in workers {
+        worker.stop().await;
+    }
+    pipeline.delete().await.expect("delete stream");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_that_dies_mid_stream_changes_nothing() {
+    let single_dir = tempfile::tempdir().expect("tempdir");
+    let (expected, expected_notifications) = single_process(single_dir.path()).await;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (orgs, requests) = traffic();
+    let (store, ids) = open(dir.path(), &orgs).await;
+    let config = config();
+    let pipeline = Pipeline::connect(&config)
+        .await
+        .unwrap_or_else(|error| panic!("{error}"));
+    let ingest = notify::SignInIntake::publishing(
+        store.clone(),
+        detect::DetectConfig::default(),
+        notify::NotifyConfig::default(),
+        Arc::new(Publisher::new(pipeline.clone())),
+    );
+    let survivor = Workers::start(
+        pipeline.clone(),
+        worker_intake(&store),
+        detect::DetectConfig::default(),
+        "survivor".into(),
+    );
+    let doomed = Workers::start(
+        pipeline.clone(),
+        worker_intake(&store),
+        detect::DetectConfig::default(),
+        "doomed".into(),
+    );
+    let half = requests.len() / 2;
+    let mut requests = requests;
+    let rest = requests.split_off(half);
+    publish_all(&ingest, &ids, requests).await;
+    // Let the doomed worker take partitions and start on them, then kill it as a crash
+    // would: no release, no acknowledgement, its open transactions rolled back.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let before = store
+        .partition_owners("organisation", jiff::Timestamp::now().as_microsecond())
+        .await
+        .expect("owners");
+    assert!(
+        before
+            .iter()
+            .any(|(_, o, _)| o.as_deref() == Some("doomed")),
+        "the doomed worker holds partitions when it dies: {before:?}"
+    );
+    doomed.abort();
+    publish_all(&ingest, &ids, rest).await;
+    let found = settle(&pipeline, &store).await;
+    assert_same(&found, &expected);
+    assert_eq!(notifications(&store).await, expected_notifications);
+    let owners = store
+        .partition_owners("organisation", jiff::Timestamp::now().as_microsecond())
+        .await
+        .expect("owners");
+    assert!(
+        owners
+            .iter()
+            .all(|(_, o, _)| o.as_deref() == Some("survivor")),
+        "{owners:?}"
+    );
+    survivor.stop().await;
+    pipeline.delete().await.expect("delete stream");
+}
