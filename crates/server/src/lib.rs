@@ -63,6 +63,24 @@ pub fn router(state: AppState) -> Router {
     routes::router(state)
 }
 
+/// Serves the router and `extra` (the binary's `/metrics`) on `listener` until
+/// `shutdown` completes.
+pub async fn serve_with(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    extra: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        router(state)
+            .merge(extra)
+            .into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}
+
 /// Serves the router on `listener` until `shutdown` completes.
 pub async fn serve(
     listener: tokio::net::TcpListener,

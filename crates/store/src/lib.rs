@@ -32,6 +32,7 @@ mod outbox;
 mod personal;
 mod pipeline;
 mod recipients;
+mod retention;
 mod signins;
 mod users;
 
@@ -71,6 +72,7 @@ pub use outbox::{
 pub use personal::{Confirmation, OptedOut, PendingPersonal, PersonalAccount};
 pub use pipeline::{Claimed, Forward};
 pub use recipients::{MAX_RECIPIENTS, Recipient, SecretGeneration};
+pub use retention::{Deleted, StoreConfig};
 pub use signins::{Intake, StoredSignIn};
 pub use users::{
     MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS, NewSession, NewUser, Role, Session, User,

@@ -40,7 +40,7 @@ pub enum ApplicationsCommand {
 pub async fn run(command: ApplicationsCommand) -> anyhow::Result<ExitCode> {
     match command {
         ApplicationsCommand::List { dir, state } => {
-            let store = crate::open_store(&dir.data_dir).await?;
+            let store = crate::open_store(&dir).await?;
             let state: Option<ApplicationState> = state
                 .as_deref()
                 .map(str::parse)
@@ -54,14 +54,14 @@ pub async fn run(command: ApplicationsCommand) -> anyhow::Result<ExitCode> {
             }
         }
         ApplicationsCommand::Approve { dir, id } => {
-            let store = crate::open_store(&dir.data_dir).await?;
+            let store = crate::open_store(&dir).await?;
             let (org, key) = store.approve_application(id, ACTOR).await?;
             println!("organisation_id={org}\napi_key={key}");
             print_records(&store, org).await?;
             eprintln!("Application {id} approved. The key is shown once.");
         }
         ApplicationsCommand::Reject { dir, id, reason } => {
-            let store = crate::open_store(&dir.data_dir).await?;
+            let store = crate::open_store(&dir).await?;
             store.reject_application(id, &reason, ACTOR).await?;
             eprintln!("Application {id} rejected.");
         }

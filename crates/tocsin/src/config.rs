@@ -14,6 +14,8 @@ pub const EXAMPLE: &str = include_str!("../tocsin.example.toml");
 pub struct Config {
     /// Where the embedded database and the master key live.
     pub data_dir: PathBuf,
+    pub store: store::StoreConfig,
+    pub pipeline: pipeline::PipelineConfig,
     pub http: server::HttpConfig,
     pub detect: detect::DetectConfig,
     pub notify: notify::NotifyConfig,
@@ -31,6 +33,8 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             data_dir: PathBuf::from("./tocsin-data"),
+            store: store::StoreConfig::default(),
+            pipeline: pipeline::PipelineConfig::default(),
             http: server::HttpConfig::default(),
             detect: detect::DetectConfig::default(),
             notify: notify::NotifyConfig::default(),
@@ -66,6 +70,7 @@ impl Config {
         mail::analyse::Analyser::new(&self.mail)?;
         self.enrolment.validate().map_err(anyhow::Error::msg)?;
         self.intel.validate().map_err(anyhow::Error::msg)?;
+        self.pipeline.validate()?;
         Ok(())
     }
 }

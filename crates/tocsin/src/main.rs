@@ -66,6 +66,13 @@ struct ServeArgs {
     /// Address to listen on; overrides `http.listen`. Port 0 picks a free port.
     #[arg(long)]
     listen: Option<SocketAddr>,
+    /// The store; overrides `[store] url` (`postgres://user@host/database`).
+    #[arg(long, env = "TOCSIN_STORE_URL")]
+    store_url: Option<String>,
+    /// What this process does: all (everything, one process, no NATS), or one role of a
+    /// scaled-out deployment on PostgreSQL and NATS JetStream (docs/deploy.md).
+    #[arg(long, value_enum, default_value = "all", env = "TOCSIN_ROLE")]
+    role: serve::Role,
 }
 
 #[derive(clap::Args)]
@@ -84,9 +91,12 @@ struct DemoArgs {
 
 #[derive(clap::Args)]
 struct DataDirArgs {
-    /// Data directory of the service.
+    /// Data directory of the service (its master.key, and the embedded database).
     #[arg(long, default_value = "./tocsin-data")]
     data_dir: PathBuf,
+    /// The service's PostgreSQL store, when `[store] url` names one.
+    #[arg(long, env = "TOCSIN_STORE_URL")]
+    store_url: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -177,7 +187,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if let Some(listen) = args.listen {
                 config.http.listen = listen;
             }
-            serve::run(config).await?;
+            if let Some(url) = args.store_url {
+                config.store.url = url;
+            }
+            serve::run(config, args.role).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo(args) => {
@@ -187,7 +200,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Scan(args) => scan::scan(args).await,
         Command::Parse(args) => scan::parse(args),
         Command::OperatorKey(args) => {
-            let store = open_store(&args.data_dir).await?;
+            let store = open_store(&args).await?;
             let key = store.create_api_key(store::Principal::Operator).await?;
             println!("{key}");
             eprintln!("Operator key created. It is shown once; keep it in a password manager.");
@@ -201,7 +214,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             domains,
             webhook,
         }) => {
-            let store = open_store(&dir.data_dir).await?;
+            let store = open_store(&dir).await?;
             let sector = sector.parse().map_err(anyhow::Error::new)?;
             if let Some(url) = &webhook {
                 notify::webhook::check_target(url, true)?;
@@ -227,7 +240,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Org(OrgCommand::List { dir }) => {
-            let store = open_store(&dir.data_dir).await?;
+            let store = open_store(&dir).await?;
             for org in store.organisations().await? {
                 println!("{}", serde_json::to_string(&org)?);
             }
@@ -253,7 +266,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             };
             let password_hash = store::hash_password(&password)?;
-            let store = open_store(&dir.data_dir).await?;
+            let store = open_store(&dir).await?;
             let user = store
                 .create_user(&store::NewUser {
                     email,
@@ -275,10 +288,16 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-async fn open_store(dir: &std::path::Path) -> anyhow::Result<store::Store> {
-    store::Store::open(dir)
+async fn open_store(dir: &DataDirArgs) -> anyhow::Result<store::Store> {
+    let url = dir.store_url.as_deref().filter(|url| !url.is_empty());
+    store::Store::connect(url, &dir.data_dir)
         .await
-        .with_context(|| format!("cannot open the data directory {}", dir.display()))
+        .with_context(|| {
+            format!(
+                "cannot open the store of the data directory {}",
+                dir.data_dir.display()
+            )
+        })
 }
 
 fn init_logging() {
