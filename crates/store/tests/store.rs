@@ -420,3 +420,58 @@ async fn a_checkpoint_commits_with_its_transaction_or_not_at_all() {
         Some(r#"{"offset":240}"#)
     );
 }
+
+#[tokio::test]
+async fn retention_deletes_only_what_is_past_the_horizon_and_keeps_incidents() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open_for_tests(dir.path()).await.expect("open");
+    let (a, _) = store.create_organisation(&org("Alpha")).await.expect("org");
+    let base: Timestamp = "2026-11-20T09:00:00Z".parse().expect("time");
+    // 25 sign-ins an hour apart, the oldest first; the horizon falls after the tenth.
+    let mut tx = store.begin_intake().await.expect("begin");
+    let mut ids = Vec::new();
+    for n in 0..25i64 {
+        let mut s = sign_in(&format!("r{n}"));
+        s.time = base
+            .checked_add(jiff::SignedDuration::from_hours(n))
+            .expect("time");
+        ids.push(
+            tx.insert_signin(a.id, &s)
+                .await
+                .expect("insert")
+                .expect("new"),
+        );
+    }
+    tx.save_incident(&incident(a.id, "old-attack", 25))
+        .await
+        .expect("incident");
+    tx.add_evidence("old-attack", &ids).await.expect("evidence");
+    tx.commit().await.expect("commit");
+
+    let horizon = base
+        .checked_add(jiff::SignedDuration::from_hours(10))
+        .expect("horizon");
+    // Batches of 4: the deletion goes on until nothing older is left.
+    let deleted = store
+        .delete_events_before(horizon.as_microsecond(), 4)
+        .await
+        .expect("retention");
+    assert_eq!(deleted.sign_ins, 10);
+    assert_eq!(deleted.mails, 0);
+    let left = store
+        .observations_since(Timestamp::MIN, None, 100)
+        .await
+        .expect("left");
+    assert_eq!(left.len(), 15);
+    assert!(left.iter().all(|o| o.sign_in.time >= horizon));
+    // The incident outlives its oldest evidence, with its count.
+    let incidents = store.incidents(a.id, 10).await.expect("incidents");
+    assert_eq!(incidents.len(), 1);
+    assert_eq!(incidents[0].evidence_count, 25);
+    // A second pass has nothing to do.
+    let again = store
+        .delete_events_before(horizon.as_microsecond(), 4)
+        .await
+        .expect("retention");
+    assert_eq!(again.sign_ins, 0);
+}
