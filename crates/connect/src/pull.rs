@@ -535,6 +535,8 @@ async fn commit(
             Ok(Parsed::Noise | Parsed::OtherEvent { .. }) => {}
             Err(error) => {
                 rejected += 1;
+                metrics::counter!("tocsin_parse_errors_total", "source" => connector.kind.clone())
+                    .increment(1);
                 tracing::warn!(org = connector.org.0, %origin, %error, "record not read");
             }
         }

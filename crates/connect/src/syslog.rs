@@ -696,6 +696,7 @@ impl Committer {
             Err(error) => {
                 host.parse_errors += 1;
                 Counters::add(&self.shared.counters.parse_errors, 1);
+                metrics::counter!("tocsin_parse_errors_total", "source" => "syslog").increment(1);
                 if self.shared.parse_warning.allow() {
                     tracing::warn!(
                         host = %message.host,

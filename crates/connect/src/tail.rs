@@ -692,6 +692,7 @@ fn take_line(open: &mut Open, shown: &str, max_line_bytes: usize, line: &[u8], b
         Ok(_) => {}
         Err(err) => {
             batch.errors += 1;
+            metrics::counter!("tocsin_parse_errors_total", "source" => "tail").increment(1);
             tracing::debug!(file = %shown, line = open.line, "tail: line not read: {err}");
             if batch.first_error.is_none() {
                 batch.first_error = Some((open.line, err.to_string()));

@@ -255,6 +255,7 @@ impl SignInIntake {
             .organisation(org)
             .await?
             .ok_or_else(|| StoreError::Invalid(format!("organisation {org} does not exist")))?;
+        metrics::counter!("tocsin_events_received_total").increment(sign_ins.len() as u64);
         if let Some(publisher) = &self.publisher {
             // The stream holds them before the position moves past them: a crash in
             // between publishes them again, and the stream drops the repeats by id.
@@ -384,22 +385,7 @@ impl SignInIntake {
                 .absorb(&mut tx, &self.config, &observation, detections, matches)
                 .await?;
         }
-        let (opened, escalated, queued) = batch.commit(&mut tx, &self.config, None).await?;
-        report.incidents_opened = opened;
-        report.incidents_escalated = escalated;
-        tx.advance_partition(
-            progress.stage,
-            progress.partition,
-            progress.owner,
-            progress.seq,
-            Timestamp::now().as_microsecond(),
-        )
-        .await?;
-        tx.commit().await?;
-        if queued {
-            self.outbox_wake.notify_one();
-        }
-        Ok(report)
+        self.commit_partition(tx, batch, report, progress).await
     }
 
     /// A campaign-stage worker's unit of work: observations already stored by stage 1,
@@ -432,6 +418,18 @@ impl SignInIntake {
                 .absorb_detections(&mut tx, &self.config, detections, &[])
                 .await?;
         }
+        self.commit_partition(tx, batch, report, progress).await
+    }
+
+    /// Writes a partition batch's incidents and notifications, moves the partition's
+    /// position (only while this worker holds the lease) and commits.
+    async fn commit_partition(
+        &self,
+        mut tx: Intake,
+        batch: Batch,
+        mut report: Accepted,
+        progress: &Progress<'_>,
+    ) -> Result<Accepted, StoreError> {
         let (opened, escalated, queued) = batch.commit(&mut tx, &self.config, None).await?;
         report.incidents_opened = opened;
         report.incidents_escalated = escalated;

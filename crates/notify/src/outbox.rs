@@ -184,6 +184,11 @@ async fn deliver(
     let (outcome, detail, retry_at) = match result {
         Ok(reply) => {
             tracing::info!(delivery = %delivery.delivery_id, org = %delivery.org, channel = %delivery.channel, event = %delivery.event, duration_ms, "Notification delivered.");
+            if let Some(queued) = delivery.queued_at {
+                let waited = Timestamp::now().duration_since(queued).as_secs_f64();
+                metrics::histogram!("tocsin_delivery_seconds", "channel" => delivery.channel.clone())
+                    .record(waited.max(0.0));
+            }
             (Outcome::Delivered, reply, None)
         }
         Err(Failure::GiveUp(error)) => {
@@ -206,6 +211,16 @@ async fn deliver(
             }
         }
     };
+    metrics::counter!(
+        "tocsin_delivery_attempts_total",
+        "channel" => delivery.channel.clone(),
+        "outcome" => match outcome {
+            Outcome::Delivered => "delivered",
+            Outcome::Retry => "retry",
+            Outcome::Dead => "dead",
+        }
+    )
+    .increment(1);
     // Closed never: the semaphore lives as long as the worker.
     let _recording = channels.recording.acquire().await;
     store

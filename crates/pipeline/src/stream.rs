@@ -51,6 +51,7 @@ impl Stage {
 #[derive(Clone)]
 pub struct Pipeline {
     pub(crate) config: PipelineConfig,
+    pub(crate) client: async_nats::Client,
     pub(crate) jetstream: jetstream::Context,
     pub(crate) stream: stream::Stream,
 }
@@ -92,6 +93,7 @@ impl Pipeline {
             })?;
         Ok(Pipeline {
             config: config.clone(),
+            client,
 
             jetstream,
             stream,
@@ -171,6 +173,36 @@ impl Pipeline {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// The core-NATS subject on which workers say they queued notifications, so that the
+    /// notify role delivers at once instead of at its next poll. Outside the stream's
+    /// subjects: a wake-up is worth nothing once missed, and the poll catches it.
+    fn wake_subject(&self) -> String {
+        format!("_tocsin.{}.outbox", self.config.prefix())
+    }
+
+    /// Tells the notify role that notifications are queued.
+    pub async fn wake_notifier(&self) {
+        let _ = self
+            .client
+            .publish(self.wake_subject(), Vec::new().into())
+            .await;
+    }
+
+    /// Calls `wake.notify_one()` whenever a worker queued notifications, until the
+    /// connection closes.
+    pub async fn forward_wakes(&self, wake: std::sync::Arc<tokio::sync::Notify>) -> Result<()> {
+        use futures_util::StreamExt;
+        let mut wakes = self
+            .client
+            .subscribe(self.wake_subject())
+            .await
+            .map_err(|error| PipelineError::JetStream(error.to_string()))?;
+        while wakes.next().await.is_some() {
+            wake.notify_one();
+        }
+        Ok(())
     }
 
     /// Deletes the stream (tests, and `tocsin` when told to start over).

@@ -400,6 +400,9 @@ async fn partition_loop(
                 if stage == Stage::Organisation {
                     context.forward_wake.notify_one();
                 }
+                if report.detections > 0 {
+                    context.pipeline.wake_notifier().await;
+                }
                 metrics::counter!("tocsin_detect_events_total", "stage" => stage.name())
                     .increment(report.accepted.max(fresh.len() as u64));
                 metrics::counter!("tocsin_detect_duplicates_total", "stage" => stage.name())

@@ -3,13 +3,15 @@
 //! workers find the same incidents as one process on the same traffic, and a worker that
 //! dies mid-stream changes nothing in the incidents or the notifications.
 
+mod common;
+
 use std::collections::BTreeSet;
-use std::sync::Arc;
 use std::time::Duration;
 
+use common::Deployment;
 use model::{OrgId, SignIn, Timestamp};
 use store::{NewOrganisation, Store};
-use tocsin_pipeline::{Pipeline, PipelineConfig, Publisher, Workers};
+use tocsin_pipeline::{Pipeline, PipelineConfig, Workers};
 
 /// What two runs must agree on about an incident.
 type IncidentShape = (
@@ -52,47 +54,8 @@ fn uuid_like() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The demo's three organisations and their sign-ins, as requests of at most 50
-/// sign-ins of one organisation, in time order across organisations.
 fn traffic() -> (Vec<NewOrganisation>, Vec<(usize, Vec<SignIn>)>) {
-    let start: Timestamp = "2026-11-02T00:00:00Z".parse().expect("time");
-    let demo = scenario::demo(7, start);
-    let orgs = demo
-        .orgs
-        .iter()
-        .map(|o| NewOrganisation {
-            name: o.name.clone(),
-            sector: o.sector,
-            country: o.country.clone(),
-            domains: o.domains.clone(),
-            webhook_url: Some(format!("https://{}/hook", o.domains[0])),
-            language: store::Language::En,
-        })
-        .collect();
-    let mut all: Vec<(usize, SignIn)> = demo
-        .orgs
-        .iter()
-        .enumerate()
-        .flat_map(|(i, o)| o.sign_ins.iter().cloned().map(move |s| (i, s)))
-        .collect();
-    all.sort_by_key(|(_, s)| s.time);
-    let mut requests: Vec<(usize, Vec<SignIn>)> = Vec::new();
-    for (org, sign_in) in all {
-        match requests.last_mut() {
-            Some((last, batch)) if *last == org && batch.len() < 50 => batch.push(sign_in),
-            _ => requests.push((org, vec![sign_in])),
-        }
-    }
-    (orgs, requests)
-}
-
-async fn open(dir: &std::path::Path, orgs: &[NewOrganisation]) -> (Store, Vec<OrgId>) {
-    let store = Store::open_for_tests(dir).await.expect("store");
-    let mut ids = Vec::new();
-    for org in orgs {
-        ids.push(store.create_organisation(org).await.expect("org").0.id);
-    }
-    (store, ids)
+    common::traffic(1, 50)
 }
 
 async fn shapes(store: &Store) -> BTreeSet<IncidentShape> {
@@ -147,17 +110,8 @@ async fn single_process(
     dir: &std::path::Path,
 ) -> (BTreeSet<IncidentShape>, Vec<(i64, String, String)>) {
     let (orgs, requests) = traffic();
-    let (store, ids) = open(dir, &orgs).await;
-    let intake = notify::SignInIntake::new(
-        store.clone(),
-        detect::DetectConfig::default(),
-        notify::NotifyConfig::default(),
-    )
-    .await
-    .expect("intake");
-    for (org, sign_ins) in requests {
-        intake.accept(ids[org], sign_ins).await.expect("accept");
-    }
+    let (store, ids) = common::open(dir, &orgs).await;
+    common::single_process(&store, &ids, requests).await;
     (shapes(&store).await, notifications(&store).await)
 }
 
@@ -199,24 +153,6 @@ fn assert_same(found: &BTreeSet<IncidentShape>, expected: &BTreeSet<IncidentShap
     );
 }
 
-async fn publish_all(
-    intake: &notify::SignInIntake,
-    ids: &[OrgId],
-    requests: Vec<(usize, Vec<SignIn>)>,
-) {
-    for (org, sign_ins) in requests {
-        intake.accept(ids[org], sign_ins).await.expect("published");
-    }
-}
-
-fn worker_intake(store: &Store) -> Arc<notify::SignInIntake> {
-    Arc::new(notify::SignInIntake::for_workers(
-        store.clone(),
-        detect::DetectConfig::default(),
-        notify::NotifyConfig::default(),
-    ))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_workers_find_what_one_process_finds() {
     let single_dir = tempfile::tempdir().expect("tempdir");
@@ -228,28 +164,13 @@ async fn three_workers_find_what_one_process_finds() {
 
     let dir = tempfile::tempdir().expect("tempdir");
     let (orgs, requests) = traffic();
-    let (store, ids) = open(dir.path(), &orgs).await;
-    let config = config();
-    let pipeline = Pipeline::connect(&config)
-        .await
-        .unwrap_or_else(|error| panic!("{error}"));
-    let ingest = notify::SignInIntake::publishing(
-        store.clone(),
-        detect::DetectConfig::default(),
-        notify::NotifyConfig::default(),
-        Arc::new(Publisher::new(pipeline.clone())),
-    );
+    let (store, ids) = common::open(dir.path(), &orgs).await;
+    let run = Deployment::start(store.clone(), ids, &config()).await;
+    let pipeline = run.pipeline.clone();
     let workers: Vec<Workers> = (0..3)
-        .map(|n| {
-            Workers::start(
-                pipeline.clone(),
-                worker_intake(&store),
-                detect::DetectConfig::default(),
-                format!("worker-{n}"),
-            )
-        })
+        .map(|n| run.worker(&store, &format!("worker-{n}")))
         .collect();
-    publish_all(&ingest, &ids, requests).await;
+    run.publish(requests).await;
     let found = settle(&pipeline, &store).await;
     assert_same(&found, &expected);
     assert_eq!(notifications(&store).await, expected_notifications);
@@ -274,33 +195,15 @@ async fn a_worker_that_dies_mid_stream_changes_nothing() {
 
     let dir = tempfile::tempdir().expect("tempdir");
     let (orgs, requests) = traffic();
-    let (store, ids) = open(dir.path(), &orgs).await;
-    let config = config();
-    let pipeline = Pipeline::connect(&config)
-        .await
-        .unwrap_or_else(|error| panic!("{error}"));
-    let ingest = notify::SignInIntake::publishing(
-        store.clone(),
-        detect::DetectConfig::default(),
-        notify::NotifyConfig::default(),
-        Arc::new(Publisher::new(pipeline.clone())),
-    );
-    let survivor = Workers::start(
-        pipeline.clone(),
-        worker_intake(&store),
-        detect::DetectConfig::default(),
-        "survivor".into(),
-    );
-    let doomed = Workers::start(
-        pipeline.clone(),
-        worker_intake(&store),
-        detect::DetectConfig::default(),
-        "doomed".into(),
-    );
+    let (store, ids) = common::open(dir.path(), &orgs).await;
+    let run = Deployment::start(store.clone(), ids, &config()).await;
+    let pipeline = run.pipeline.clone();
+    let survivor = run.worker(&store, "survivor");
+    let doomed = run.worker(&store, "doomed");
     let half = requests.len() / 2;
     let mut requests = requests;
     let rest = requests.split_off(half);
-    publish_all(&ingest, &ids, requests).await;
+    run.publish(requests).await;
     // Let the doomed worker take partitions and start on them, then kill it as a crash
     // would: no release, no acknowledgement, its open transactions rolled back.
     tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -315,7 +218,7 @@ async fn a_worker_that_dies_mid_stream_changes_nothing() {
         "the doomed worker holds partitions when it dies: {before:?}"
     );
     doomed.abort();
-    publish_all(&ingest, &ids, rest).await;
+    run.publish(rest).await;
     let found = settle(&pipeline, &store).await;
     assert_same(&found, &expected);
     assert_eq!(notifications(&store).await, expected_notifications);
@@ -401,39 +304,25 @@ async fn a_nats_crash_loses_nothing() {
     let mut nats = OwnNats::start(nats_dir.path(), None);
     let dir = tempfile::tempdir().expect("tempdir");
     let (orgs, mut requests) = traffic();
-    let (store, ids) = open(dir.path(), &orgs).await;
+    let (store, ids) = common::open(dir.path(), &orgs).await;
     let config = PipelineConfig {
         nats_url: format!("nats://127.0.0.1:{}", nats.port),
         ..config()
     };
-    let pipeline = Pipeline::connect(&config)
-        .await
-        .unwrap_or_else(|error| panic!("{error}"));
-    let ingest = notify::SignInIntake::publishing(
-        store.clone(),
-        detect::DetectConfig::default(),
-        notify::NotifyConfig::default(),
-        Arc::new(Publisher::new(pipeline.clone())),
-    );
+    let run = Deployment::start(store.clone(), ids, &config).await;
+    let pipeline = run.pipeline.clone();
     let workers: Vec<Workers> = (0..2)
-        .map(|n| {
-            Workers::start(
-                pipeline.clone(),
-                worker_intake(&store),
-                detect::DetectConfig::default(),
-                format!("worker-{n}"),
-            )
-        })
+        .map(|n| run.worker(&store, &format!("worker-{n}")))
         .collect();
     let rest = requests.split_off(requests.len() / 2);
-    publish_all(&ingest, &ids, requests).await;
+    run.publish(requests).await;
     // The server dies with the first half published and partly done.
     nats.crash_and_restart();
     // The clients reconnect by themselves; publishing resumes once they have.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     for (org, sign_ins) in rest {
         loop {
-            match ingest.accept(ids[org], sign_ins.clone()).await {
+            match run.ingest.accept(run.ids[org], sign_ins.clone()).await {
                 Ok(_) => break,
                 Err(store::StoreError::Unavailable(reason)) => {
                     assert!(tokio::time::Instant::now() < deadline, "{reason}");
@@ -455,19 +344,13 @@ async fn a_nats_crash_loses_nothing() {
 async fn a_full_stream_refuses_instead_of_dropping() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (orgs, requests) = traffic();
-    let (store, ids) = open(dir.path(), &orgs).await;
+    let (store, ids) = common::open(dir.path(), &orgs).await;
     // No workers: nothing drains the stream, which holds at most 1,000 events.
     let config = PipelineConfig {
         max_stream_messages: 1000,
         ..config()
     };
-    let pipeline = Pipeline::connect(&config).await.expect("nats");
-    let ingest = notify::SignInIntake::publishing(
-        store.clone(),
-        detect::DetectConfig::default(),
-        notify::NotifyConfig::default(),
-        Arc::new(Publisher::new(pipeline.clone())),
-    );
+    let run = Deployment::start(store, ids, &config).await;
     // The demo's day three times over, a second apart each time, so that no event
     // repeats another (the stream would drop a repeat by its id).
     let rounds = (0..3i64).flat_map(|round| {
@@ -489,7 +372,7 @@ async fn a_full_stream_refuses_instead_of_dropping() {
     let mut accepted = 0u64;
     let mut refused = None;
     for (org, sign_ins) in rounds {
-        match ingest.accept(ids[org], sign_ins).await {
+        match run.ingest.accept(run.ids[org], sign_ins).await {
             Ok(report) => accepted += report.accepted,
             Err(error) => {
                 refused = Some(error);
@@ -505,6 +388,6 @@ async fn a_full_stream_refuses_instead_of_dropping() {
     assert!(refused.to_string().contains("retry later"), "{refused}");
     // What was answered as accepted is all in the stream: nothing dropped silently.
     assert!(accepted <= 1000, "{accepted}");
-    assert_eq!(pipeline.backlog().await.expect("backlog"), accepted);
-    pipeline.delete().await.expect("delete stream");
+    assert_eq!(run.pipeline.backlog().await.expect("backlog"), accepted);
+    run.pipeline.delete().await.expect("delete stream");
 }

@@ -229,6 +229,7 @@ async fn push_signins(
     let mut sign_ins = Vec::new();
     let reject = |report: &mut IntakeReport, line: u64, reason: String| {
         report.rejected += 1;
+        metrics::counter!("tocsin_parse_errors_total", "source" => "http").increment(1);
         if report.errors.len() < state.http.max_reported_errors {
             report.errors.push(LineError { line, reason });
         }

@@ -50,6 +50,8 @@ pub struct Delivery {
     /// too.
     pub secret_generation: u32,
     pub secret_rotated_at: Option<Timestamp>,
+    /// When the notification was queued: delivery latency is measured from it.
+    pub queued_at: Option<Timestamp>,
 }
 
 /// How one delivery attempt ended.
@@ -184,7 +186,7 @@ impl Store {
     pub async fn due_deliveries(&self, now: Timestamp, limit: u32) -> Result<Vec<Delivery>> {
         let rows = sqlx::query(
             "SELECT o.id, o.delivery_id, o.org_id, o.incident_id, o.channel, o.target, o.event, o.payload, \
-             o.attempts, g.webhook_url, g.webhook_secret_generation, g.webhook_rotated_at \
+             o.attempts, o.created_at, g.webhook_url, g.webhook_secret_generation, g.webhook_rotated_at \
              FROM outbox o JOIN organisations g ON g.id = o.org_id \
              WHERE o.state = 'pending' AND o.next_attempt_us <= $1 \
              ORDER BY o.next_attempt_us, o.id LIMIT $2",
@@ -213,6 +215,10 @@ impl Store {
                     secret_rotated_at: rotated_at
                         .map(|at| at.parse::<Timestamp>().map_err(corrupt))
                         .transpose()?,
+                    queued_at: row
+                        .try_get::<String, _>("created_at")
+                        .ok()
+                        .and_then(|at| at.parse().ok()),
                 })
             })
             .collect()

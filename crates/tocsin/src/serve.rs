@@ -49,6 +49,8 @@ pub struct Service {
     pulls: Option<connect::pull::Pulls>,
     /// Deletes events past the `[store]` horizon (role all).
     retention: Option<tokio::task::JoinHandle<()>>,
+    /// Tells the notify role over NATS what this process queued (role ingest).
+    wake_relay: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Service {
@@ -115,6 +117,17 @@ impl Service {
         if let Some(mailer) = &mailer {
             tracing::info!(?mailer, "E-mail notifications on.");
         }
+        // In role ingest, what this process queues itself (phishing, state changes,
+        // connector failures) wakes the notify role.
+        let wake_relay = publish_to.clone().map(|pipeline| {
+            let wake = intake.outbox_wake();
+            tokio::spawn(async move {
+                loop {
+                    wake.notified().await;
+                    pipeline.wake_notifier().await;
+                }
+            })
+        });
         let (policy, outbox, retention) = if delivers {
             let (policy, outbox) = start_delivery(&config, &store, mailer, intake.outbox_wake());
             (
@@ -236,6 +249,7 @@ impl Service {
             tail,
             pulls,
             retention,
+            wake_relay,
         })
     }
 
@@ -258,8 +272,8 @@ impl Service {
         for task in [self.outbox, self.policy].into_iter().flatten() {
             task.abort();
         }
-        if let Some(retention) = self.retention {
-            retention.abort();
+        for task in [self.retention, self.wake_relay].into_iter().flatten() {
+            task.abort();
         }
         self.recheck.abort();
         for task in &self.intel_tasks {
@@ -447,8 +461,18 @@ async fn run_notify(config: Config) -> anyhow::Result<()> {
     let mailer = notify::email::Mailer::new(&config.notify.email)
         .context("the [notify.email] section is invalid")?
         .map(Arc::new);
-    // Intake in other processes cannot wake this one: the outbox worker polls.
+    // The detector workers say on NATS when they queued notifications; the outbox
+    // worker also polls, for the wake-ups a restart misses.
     let wake = Arc::new(tokio::sync::Notify::new());
+    let pipeline = connect_pipeline(&config).await?;
+    let wakes = tokio::spawn({
+        let wake = Arc::clone(&wake);
+        async move {
+            if let Err(error) = pipeline.forward_wakes(wake).await {
+                tracing::warn!(%error, "No wake-ups from the detector workers; delivery polls.");
+            }
+        }
+    });
     let (mut policy, mut outbox) = start_delivery(&config, &store, mailer, wake);
     let retention = tokio::spawn(retention_forever(store.clone(), config.store.clone()));
     let (address, http) = serve_metrics(
@@ -468,6 +492,7 @@ async fn run_notify(config: Config) -> anyhow::Result<()> {
     for task in [policy, outbox] {
         task.abort();
     }
+    wakes.abort();
     retention.abort();
     http.abort();
     store.close().await;

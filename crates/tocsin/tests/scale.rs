@@ -8,12 +8,10 @@ mod support;
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::Stdio;
 use std::time::Duration;
 
 use support::{Api, BIN, Receiver, Server};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 
 /// What must not depend on the topology about an incident.
 type Shape = (
@@ -58,33 +56,8 @@ fn write_config(dir: &Path, store_url: Option<&str>) -> std::path::PathBuf {
     path
 }
 
-/// `tocsin serve --role <role>`, its first line read (the address it announces).
 async fn spawn(config: &Path, role: &str) -> (Child, String) {
-    let mut child = Command::new(BIN)
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--role",
-            role,
-            "--config",
-        ])
-        .arg(config)
-        .env("TOCSIN_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn tocsin serve");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let first = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
-        .await
-        .expect("announces itself within a minute")
-        .expect("read stdout")
-        .expect("a line");
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    (child, first)
+    support::spawn_serve(config, &["--role", role]).await
 }
 
 fn operator_key(config: &Path) -> String {

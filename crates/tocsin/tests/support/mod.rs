@@ -33,28 +33,11 @@ pub struct Server {
 
 impl Server {
     pub async fn start(config: &Path) -> Server {
-        let mut child = Command::new(BIN)
-            .args(["serve", "--listen", "127.0.0.1:0", "--config"])
-            .arg(config)
-            .env("TOCSIN_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("spawn tocsin serve");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut lines = BufReader::new(stdout).lines();
-        let first = tokio::time::timeout(std::time::Duration::from_secs(60), lines.next_line())
-            .await
-            .expect("server announces its address within a minute")
-            .expect("read stdout")
-            .expect("a line");
+        let (child, first) = spawn_serve(config, &[]).await;
         let base = first
             .strip_prefix("tocsin listening on ")
             .expect("announcement")
             .to_owned();
-        // Keep draining stdout so the child never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         Server { child, base }
     }
 
@@ -63,6 +46,31 @@ impl Server {
         self.child.start_kill().expect("kill");
         let _ = self.child.wait().await;
     }
+}
+
+/// `tocsin serve --listen 127.0.0.1:0 --config CONFIG ARGS…` in a child process, and the
+/// first line it prints (where it listens); the rest of its output is drained.
+pub async fn spawn_serve(config: &Path, args: &[&str]) -> (Child, String) {
+    let mut child = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(config)
+        .args(args)
+        .env("TOCSIN_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn tocsin serve");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let first = tokio::time::timeout(std::time::Duration::from_secs(60), lines.next_line())
+        .await
+        .expect("the service announces itself within a minute")
+        .expect("read stdout")
+        .expect("a line");
+    // Keep draining stdout so the child never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (child, first)
 }
 
 pub fn operator_key(config_dir: &Path) -> String {
