@@ -11,7 +11,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use support::{Api, BIN, Receiver, Server};
-use tokio::process::Child;
+use tokio::io::AsyncBufReadExt;
+use tokio::process::{Child, Command};
 
 /// What must not depend on the topology about an incident.
 type Shape = (
@@ -330,4 +331,37 @@ async fn three_workers_and_a_sigkill_give_what_one_process_gives() {
     .await
     .expect("nats");
     pipeline.delete().await.expect("delete the test's stream");
+}
+
+#[tokio::test]
+async fn logs_are_json_lines_when_asked() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut child = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .env("TOCSIN_LOG", "info")
+        .env("TOCSIN_LOG_FORMAT", "json")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut lines = tokio::io::BufReader::new(stderr).lines();
+    let mut seen = 0;
+    while seen < 3 {
+        let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+            .await
+            .expect("logs within 30 s")
+            .expect("read")
+            .expect("a line");
+        let entry: serde_json::Value =
+            serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert_eq!(entry["level"], "INFO", "{line}");
+        assert!(entry["fields"]["message"].is_string(), "{line}");
+        assert!(entry["timestamp"].is_string(), "{line}");
+        seen += 1;
+    }
+    let _ = child.start_kill();
+    let _ = child.wait().await;
 }
