@@ -354,6 +354,7 @@ impl SignInIntake {
         let mut tx = self.store.begin_intake().await?;
         let mut report = Accepted::default();
         let mut batch = Batch::new(self.intel.current());
+        let mut forwards: Vec<ForwardTo> = Vec::new();
         for (org, sign_in) in items {
             if let std::collections::hash_map::Entry::Vacant(slot) = batch.organisations.entry(org)
             {
@@ -377,14 +378,22 @@ impl SignInIntake {
             let detections = detectors.observe(&observation);
             report.detections += detections.len() as u64;
             report.detections += u64::from(!matches.is_empty());
-            for to in forward(&observation) {
-                tx.queue_forward(&to.subject, &to.message_id, &to.payload)
-                    .await?;
-            }
+            forwards.extend(forward(&observation));
             batch
                 .absorb(&mut tx, &self.config, &observation, detections, matches)
                 .await?;
         }
+        let rows: Vec<(&str, &str, &str)> = forwards
+            .iter()
+            .map(|f| {
+                (
+                    f.subject.as_str(),
+                    f.message_id.as_str(),
+                    f.payload.as_str(),
+                )
+            })
+            .collect();
+        tx.queue_forwards(&rows).await?;
         self.commit_partition(tx, batch, report, progress).await
     }
 

@@ -189,20 +189,20 @@ async fn coordinate(context: Arc<Context>, stage: Stage, mut stopped: watch::Rec
                 .release_partition(stage.name(), partition, &context.owner)
                 .await;
         }
-        // Renew what is held; a lease that could not be renewed is someone else's now.
-        let mut lost = Vec::new();
-        for &partition in held.keys() {
-            match store
-                .claim_partition(stage.name(), partition, &context.owner, now, now + lease_us)
-                .await
-            {
-                Ok(Some(_)) => {}
-                Ok(None) => lost.push(partition),
-                Err(error) => {
-                    tracing::warn!(%error, partition, stage = stage.name(), "Lease renewal failed.");
-                }
+        // Renew what is held, in one statement; a lease that could not be renewed was
+        // taken by another worker after it expired (this one's commits were refused from
+        // then on: each checks the lease).
+        let mine: Vec<u32> = held.keys().copied().collect();
+        let lost: Vec<u32> = match store
+            .renew_partitions(stage.name(), &mine, &context.owner, now + lease_us)
+            .await
+        {
+            Ok(renewed) => mine.into_iter().filter(|p| !renewed.contains(p)).collect(),
+            Err(error) => {
+                tracing::warn!(%error, stage = stage.name(), "Lease renewal failed.");
+                Vec::new()
             }
-        }
+        };
         for partition in lost {
             if let Some((stop, task)) = held.remove(&partition) {
                 let _ = stop.send(true);

@@ -54,8 +54,14 @@ fn uuid_like() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The demo's day (TOCSIN_TEST_DEMOS of them, one by default, each three more
+/// organisations attacked from the same addresses).
 fn traffic() -> (Vec<NewOrganisation>, Vec<(usize, Vec<SignIn>)>) {
-    common::traffic(1, 50)
+    let demos = std::env::var("TOCSIN_TEST_DEMOS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1);
+    common::traffic(demos, 50, common::Arrival::AsTheyHappen)
 }
 
 async fn shapes(store: &Store) -> BTreeSet<IncidentShape> {
@@ -147,9 +153,22 @@ async fn settle(pipeline: &Pipeline, store: &Store) -> BTreeSet<IncidentShape> {
 fn assert_same(found: &BTreeSet<IncidentShape>, expected: &BTreeSet<IncidentShape>) {
     let missing: Vec<_> = expected.difference(found).collect();
     let extra: Vec<_> = found.difference(expected).collect();
+    let brief = |shapes: &[&IncidentShape]| -> Vec<String> {
+        shapes
+            .iter()
+            .map(|(org, kind, key, severity, accounts, compromised, evidence)| {
+                format!(
+                    "{org} {kind} {key} {severity} accounts={} compromised={compromised:?} evidence={evidence}",
+                    accounts.len()
+                )
+            })
+            .collect()
+    };
     assert!(
         missing.is_empty() && extra.is_empty(),
-        "missing {missing:#?}\nextra {extra:#?}"
+        "missing {:#?}\nextra {:#?}",
+        brief(&missing),
+        brief(&extra)
     );
 }
 
@@ -387,7 +406,12 @@ async fn a_full_stream_refuses_instead_of_dropping() {
     );
     assert!(refused.to_string().contains("retry later"), "{refused}");
     // What was answered as accepted is all in the stream: nothing dropped silently.
-    assert!(accepted <= 1000, "{accepted}");
-    assert_eq!(run.pipeline.backlog().await.expect("backlog"), accepted);
+    // The stream holds every sign-in answered as accepted, and perhaps the first few of
+    // the refused request (a retry republishes them; the stream drops the repeats).
+    let held = run.pipeline.backlog().await.expect("backlog");
+    assert!(
+        accepted <= held && held <= 1000,
+        "{accepted} accepted, {held} held"
+    );
     run.pipeline.delete().await.expect("delete stream");
 }

@@ -101,6 +101,43 @@ impl Store {
         .transpose()
     }
 
+    /// Renews the leases `owner` holds on `partitions` of `stage` until `until_us`, in one
+    /// statement; returns the partitions still held (a lease that expired and was taken
+    /// by another worker is not among them).
+    pub async fn renew_partitions(
+        &self,
+        stage: &str,
+        partitions: &[u32],
+        owner: &str,
+        until_us: i64,
+    ) -> Result<Vec<u32>> {
+        if partitions.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut tx = self.begin_write().await?;
+        // Only numbered placeholders are spliced in; the values are bound.
+        let sql = format!(
+            "UPDATE pipeline_partitions SET lease_until_us = $1 \
+             WHERE stage = $2 AND owner = $3 AND part IN ({}) RETURNING part",
+            crate::placeholders(4, partitions.len())
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(until_us)
+            .bind(stage)
+            .bind(owner);
+        for partition in partitions {
+            query = query.bind(i64::from(*partition));
+        }
+        let rows = query.fetch_all(&mut *tx).await?;
+        tx.commit().await?;
+        rows.iter()
+            .map(|row| {
+                let part: i64 = row.try_get("part")?;
+                u32::try_from(part).map_err(crate::corrupt)
+            })
+            .collect()
+    }
+
     /// Gives `partition` up (a worker with more than its share, or stopping), so that
     /// another worker can take it at once instead of waiting for the lease to expire.
     pub async fn release_partition(&self, stage: &str, partition: u32, owner: &str) -> Result<()> {
@@ -221,21 +258,24 @@ impl Intake {
         Ok(())
     }
 
-    /// Queues an observation for the next stage, in this transaction.
-    pub async fn queue_forward(
-        &mut self,
-        subject: &str,
-        message_id: &str,
-        payload: &str,
-    ) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO pipeline_forward (subject, message_id, payload) VALUES ($1, $2, $3)",
-        )
-        .bind(subject)
-        .bind(message_id)
-        .bind(payload)
-        .execute(&mut *self.connection())
-        .await?;
+    /// Queues observations for the next stages, in this transaction: `(subject, message
+    /// id, payload)` each, written a few hundred rows per statement.
+    pub async fn queue_forwards(&mut self, forwards: &[(&str, &str, &str)]) -> Result<()> {
+        for chunk in forwards.chunks(300) {
+            let values = (0..chunk.len())
+                .map(|i| format!("(${}, ${}, ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3))
+                .collect::<Vec<_>>()
+                .join(", ");
+            // Only numbered placeholders are spliced in; the values are bound.
+            let sql = format!(
+                "INSERT INTO pipeline_forward (subject, message_id, payload) VALUES {values}"
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (subject, message_id, payload) in chunk {
+                query = query.bind(*subject).bind(*message_id).bind(*payload);
+            }
+            query.execute(&mut *self.connection()).await?;
+        }
         Ok(())
     }
 }

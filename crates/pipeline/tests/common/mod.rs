@@ -9,12 +9,25 @@ use model::{OrgId, SignIn, Timestamp};
 use store::{NewOrganisation, Store};
 use tocsin_pipeline::{Pipeline, PipelineConfig, Publisher, Workers};
 
+/// How the sign-ins are cut into requests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Arrival {
+    /// In time order across organisations, as shippers that push as events happen:
+    /// a request is a run of one organisation's consecutive sign-ins.
+    AsTheyHappen,
+    /// An hour at a time, each organisation its own sign-ins of that hour: as shippers
+    /// that push in hourly batches (larger requests, events out of time order across
+    /// organisations within the hour).
+    Hourly,
+}
+
 /// `demos` demo days (three organisations each, a day of sign-ins with a spray across
 /// them, a brute force ending in a compromise, ordinary traffic) as requests of at most
-/// `per_request` sign-ins of one organisation, in time order across organisations.
+/// `per_request` sign-ins of one organisation.
 pub fn traffic(
     demos: u64,
     per_request: usize,
+    arrival: Arrival,
 ) -> (Vec<NewOrganisation>, Vec<(usize, Vec<SignIn>)>) {
     let start: Timestamp = "2026-11-02T00:00:00Z".parse().expect("time");
     let mut orgs = Vec::new();
@@ -40,11 +53,35 @@ pub fn traffic(
     }
     all.sort_by_key(|(_, s)| s.time);
     let mut requests: Vec<(usize, Vec<SignIn>)> = Vec::new();
-    for (org, sign_in) in all {
-        match requests.last_mut() {
-            Some((last, batch)) if *last == org && batch.len() < per_request => batch.push(sign_in),
-            _ => requests.push((org, vec![sign_in])),
+    if arrival == Arrival::AsTheyHappen {
+        for (org, sign_in) in all {
+            match requests.last_mut() {
+                Some((last, batch)) if *last == org && batch.len() < per_request => {
+                    batch.push(sign_in)
+                }
+                _ => requests.push((org, vec![sign_in])),
+            }
         }
+        return (orgs, requests);
+    }
+    let hour = |s: &SignIn| s.time.as_second().div_euclid(3600);
+    let mut i = 0;
+    while i < all.len() {
+        let this_hour = hour(&all[i].1);
+        let end = all[i..]
+            .iter()
+            .position(|(_, s)| hour(s) != this_hour)
+            .map_or(all.len(), |n| i + n);
+        let mut by_org: std::collections::BTreeMap<usize, Vec<SignIn>> = Default::default();
+        for (org, sign_in) in &all[i..end] {
+            by_org.entry(*org).or_default().push(sign_in.clone());
+        }
+        for (org, sign_ins) in by_org {
+            for chunk in sign_ins.chunks(per_request) {
+                requests.push((org, chunk.to_vec()));
+            }
+        }
+        i = end;
     }
     (orgs, requests)
 }
