@@ -1,8 +1,9 @@
-//! Persistence for tocsin: the embedded SQLite store.
+//! Persistence for tocsin: the embedded SQLite store, or PostgreSQL when a URL names it.
 //!
-//! This crate owns the schema and its migrations, every SQL statement, the data
-//! directory's files (the database and the master key) and the notification outbox
-//! table. It holds no policy: what an incident is, when to notify and how to deliver are
+//! This crate owns the schema and its migrations (one history per engine), every SQL
+//! statement, the data directory's files (the SQLite database and the master key), the
+//! notification outbox table, the scaled-out pipeline's leases (`pipeline.rs`) and event
+//! retention (`retention.rs`). It holds no policy: what an incident is, when to notify and how to deliver are
 //! decided in `notify`; this crate only makes those decisions durable.
 //!
 //! Tenancy is by construction: every query over organisation data takes the [`OrgId`]
@@ -13,8 +14,10 @@
 //! intakes to open that organisation's incidents), the connectors the service runs
 //! (`all_connectors`: settings and status, never a credential), the operator's console
 //! (`organisation_health`, `shared_campaigns`: one row per organisation or campaign,
-//! counts and times) and the cross-organisation counts (`campaign_reach`,
-//! `false_positives`: counts, never rows). The threat intelligence
+//! counts and times), the detector replay and the pipeline's forward outbox
+//! (`observations_since`, `pending_forwards`: each observation with its organisation,
+//! for the detectors that key their state by it) and the cross-organisation counts
+//! (`campaign_reach`, `false_positives`: counts, never rows). The threat intelligence
 //! (`intel.rs`) is the operator's and belongs to no organisation.
 
 mod activity;

@@ -115,21 +115,20 @@ async fn dashboard_queries_on_a_large_store() {
             "INSERT INTO signins (org_id, time_us, account, source_ip, outcome, failure_kind, \
                protocol, app, result_code, reason, record_id, country, format, origin, \
                received_at, asn, user_agent) \
-             SELECT o.first + (g % $1), $2 - (g * $3 / $4), \
+             SELECT o.first + (g % $1), $2 - g * $3, \
                'user' || ((g * 7919) % 5000) || '@org' || (g % $1) || '.example', \
                '10.' || (g % 256) || '.' || ((g / 256) % 256) || '.' || ((g / 65536) % 256), \
                CASE WHEN g % 10 < 3 THEN 'failure' ELSE 'success' END, \
                CASE WHEN g % 10 < 3 THEN t.failure_kind END, \
                t.protocol, t.app, t.result_code, t.reason, NULL, t.country, t.format, \
                t.origin, t.received_at, t.asn, t.user_agent \
-             FROM generate_series($5::bigint, $6::bigint) AS g, \
+             FROM generate_series($4::bigint, $5::bigint) AS g, \
                (SELECT * FROM signins ORDER BY id LIMIT 1) AS t, \
                (SELECT min(id) AS first FROM organisations) AS o",
         )
         .bind(ORGS)
         .bind(now_us)
-        .bind(span_us)
-        .bind(wanted)
+        .bind(span_us / wanted)
         .bind(have)
         .bind(upto - 1)
         .execute(&mut raw)
