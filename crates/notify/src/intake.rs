@@ -277,21 +277,15 @@ impl SignInIntake {
         let mut batch = Batch::new(self.intel.current());
         batch.organisations.insert(org, own);
         for sign_in in sign_ins {
-            let Some(id) = tx.insert_signin(org, &sign_in).await? else {
-                report.duplicates += 1;
-                continue;
-            };
-            report.accepted += 1;
-            let matches = batch
-                .intel
-                .matches(&Observed::sign_in(&sign_in), sign_in.time);
-            let observation = Observation { id, org, sign_in };
-            let detections = detectors.observe(&observation);
-            report.detections += detections.iter().filter(|d| d.org == org).count() as u64;
-            report.detections += u64::from(!matches.is_empty());
-            batch
-                .absorb(&mut tx, &self.config, &observation, detections, matches)
-                .await?;
+            self.take_sign_in(
+                &mut tx,
+                &mut batch,
+                &mut detectors,
+                (org, sign_in),
+                Some(org),
+                &mut report,
+            )
+            .await?;
         }
         let (opened, escalated, queued) = batch.commit(&mut tx, &self.config, Some(org)).await?;
         report.incidents_opened = opened;
@@ -366,22 +360,19 @@ impl SignInIntake {
                     None => continue,
                 }
             }
-            let Some(id) = tx.insert_signin(org, &sign_in).await? else {
-                report.duplicates += 1;
-                continue;
-            };
-            report.accepted += 1;
-            let matches = batch
-                .intel
-                .matches(&Observed::sign_in(&sign_in), sign_in.time);
-            let observation = Observation { id, org, sign_in };
-            let detections = detectors.observe(&observation);
-            report.detections += detections.len() as u64;
-            report.detections += u64::from(!matches.is_empty());
-            forwards.extend(forward(&observation));
-            batch
-                .absorb(&mut tx, &self.config, &observation, detections, matches)
+            let taken = self
+                .take_sign_in(
+                    &mut tx,
+                    &mut batch,
+                    detectors,
+                    (org, sign_in),
+                    None,
+                    &mut report,
+                )
                 .await?;
+            if let Some(observation) = taken {
+                forwards.extend(forward(&observation));
+            }
         }
         let rows: Vec<(&str, &str, &str)> = forwards
             .iter()
@@ -428,6 +419,40 @@ impl SignInIntake {
                 .await?;
         }
         self.commit_partition(tx, batch, report, progress).await
+    }
+
+    /// Stores one sign-in, runs it through `detectors` and the indicators, and folds what
+    /// they find into `batch`, counting in `report` (detections of `counted` only, when
+    /// given: a campaign's detections for other organisations are theirs). Returns the
+    /// observation, or `None` for a record delivered before.
+    async fn take_sign_in(
+        &self,
+        tx: &mut Intake,
+        batch: &mut Batch,
+        detectors: &mut Detectors,
+        (org, sign_in): (OrgId, SignIn),
+        counted: Option<OrgId>,
+        report: &mut Accepted,
+    ) -> Result<Option<Observation>, StoreError> {
+        let Some(id) = tx.insert_signin(org, &sign_in).await? else {
+            report.duplicates += 1;
+            return Ok(None);
+        };
+        report.accepted += 1;
+        let matches = batch
+            .intel
+            .matches(&Observed::sign_in(&sign_in), sign_in.time);
+        let observation = Observation { id, org, sign_in };
+        let detections = detectors.observe(&observation);
+        report.detections += detections
+            .iter()
+            .filter(|d| counted.is_none_or(|org| d.org == org))
+            .count() as u64;
+        report.detections += u64::from(!matches.is_empty());
+        batch
+            .absorb(tx, &self.config, &observation, detections, matches)
+            .await?;
+        Ok(Some(observation))
     }
 
     /// Writes a partition batch's incidents and notifications, moves the partition's
