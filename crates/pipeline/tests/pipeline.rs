@@ -150,6 +150,33 @@ async fn settle(pipeline: &Pipeline, store: &Store) -> BTreeSet<IncidentShape> {
     }
 }
 
+/// The shapes with the evidence count of cross-organisation campaigns left out: after a
+/// crash the campaign stage hears the organisation partitions in another order, and how
+/// many of a campaign's sign-ins are linked to it depends on when it is judged
+/// (docs/deploy.md, known limits). Which incidents exist, their severity, accounts and
+/// compromises must not change.
+fn campaign_evidence_aside(shapes: &BTreeSet<IncidentShape>) -> BTreeSet<IncidentShape> {
+    shapes
+        .iter()
+        .cloned()
+        .map(|mut shape| {
+            if shape.1 == "cross_org_campaign" {
+                shape.6 = 0;
+            }
+            shape
+        })
+        .collect()
+}
+
+/// Every published sign-in is stored exactly once.
+async fn assert_all_stored_once(store: &Store, published: usize) {
+    let stored = store
+        .observations_since(Timestamp::MIN, None, 1_000_000)
+        .await
+        .expect("stored");
+    assert_eq!(stored.len(), published);
+}
+
 fn assert_same(found: &BTreeSet<IncidentShape>, expected: &BTreeSet<IncidentShape>) {
     let missing: Vec<_> = expected.difference(found).collect();
     let extra: Vec<_> = found.difference(expected).collect();
@@ -214,6 +241,7 @@ async fn a_worker_that_dies_mid_stream_changes_nothing() {
 
     let dir = tempfile::tempdir().expect("tempdir");
     let (orgs, requests) = traffic();
+    let total: usize = requests.iter().map(|(_, r)| r.len()).sum();
     let (store, ids) = common::open(dir.path(), &orgs).await;
     let run = Deployment::start(store.clone(), ids, &config()).await;
     let pipeline = run.pipeline.clone();
@@ -239,7 +267,11 @@ async fn a_worker_that_dies_mid_stream_changes_nothing() {
     doomed.abort();
     run.publish(rest).await;
     let found = settle(&pipeline, &store).await;
-    assert_same(&found, &expected);
+    assert_same(
+        &campaign_evidence_aside(&found),
+        &campaign_evidence_aside(&expected),
+    );
+    assert_all_stored_once(&store, total).await;
     assert_eq!(notifications(&store).await, expected_notifications);
     let owners = store
         .partition_owners("organisation", jiff::Timestamp::now().as_microsecond())
@@ -323,6 +355,7 @@ async fn a_nats_crash_loses_nothing() {
     let mut nats = OwnNats::start(nats_dir.path(), None);
     let dir = tempfile::tempdir().expect("tempdir");
     let (orgs, mut requests) = traffic();
+    let total: usize = requests.iter().map(|(_, r)| r.len()).sum();
     let (store, ids) = common::open(dir.path(), &orgs).await;
     let config = PipelineConfig {
         nats_url: format!("nats://127.0.0.1:{}", nats.port),
@@ -352,7 +385,11 @@ async fn a_nats_crash_loses_nothing() {
         }
     }
     let found = settle(&pipeline, &store).await;
-    assert_same(&found, &expected);
+    assert_same(
+        &campaign_evidence_aside(&found),
+        &campaign_evidence_aside(&expected),
+    );
+    assert_all_stored_once(&store, total).await;
     assert_eq!(notifications(&store).await, expected_notifications);
     for worker in workers {
         worker.stop().await;
