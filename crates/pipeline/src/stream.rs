@@ -161,20 +161,6 @@ impl Pipeline {
         Ok(total)
     }
 
-    /// Waits until everything published is done by the workers, or `timeout`.
-    pub async fn drained(&self, timeout: Duration) -> Result<bool> {
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            if self.backlog().await? == 0 {
-                return Ok(true);
-            }
-            if tokio::time::Instant::now() >= deadline {
-                return Ok(false);
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
     /// The core-NATS subject on which workers say they queued notifications, so that the
     /// notify role delivers at once instead of at its next poll. Outside the stream's
     /// subjects: a wake-up is worth nothing once missed, and the poll catches it.

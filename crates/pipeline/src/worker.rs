@@ -92,7 +92,6 @@ impl Context {
 pub struct Workers {
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
-    owner: String,
 }
 
 impl Workers {
@@ -109,7 +108,7 @@ impl Workers {
             pipeline,
             intake,
             detect,
-            owner: owner.clone(),
+            owner,
             forward_wake: Notify::new(),
         });
         let mut tasks: Vec<JoinHandle<()>> = Stage::ALL
@@ -117,11 +116,7 @@ impl Workers {
             .map(|&stage| tokio::spawn(coordinate(Arc::clone(&context), stage, stopped.clone())))
             .collect();
         tasks.push(tokio::spawn(forward_forever(Arc::clone(&context), stopped)));
-        Workers { stop, tasks, owner }
-    }
-
-    pub fn owner(&self) -> &str {
-        &self.owner
+        Workers { stop, tasks }
     }
 
     /// Stops every task at once, as a crash would: no batch finishes, no lease is given
