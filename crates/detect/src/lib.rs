@@ -386,6 +386,7 @@ mod tests {
                 file: "t".into(),
                 line: 1,
             },
+            authentication: None,
         }
     }
 

@@ -55,6 +55,7 @@ fn sign_in(ip: Option<&str>) -> SignIn {
             file: "auth.log".into(),
             line: 1,
         },
+        authentication: None,
     }
 }
 

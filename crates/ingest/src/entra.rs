@@ -3,19 +3,25 @@
 //!
 //! This module owns the mapping from Graph fields to [`SignIn`]: which error codes mean a
 //! wrong password, which mean the password was right, and which client names are legacy
-//! protocols. It reads only the fields it maps and ignores the rest, so new Graph fields
-//! and `null`s in unused fields never break intake. The other Entra shapes (Azure Monitor
-//! and Log Analytics exports) live in [`crate::entra_la`] and share [`failure_kind`] and
-//! [`protocol`] with this module.
+//! protocols, and how strongly a sign-in was authenticated (`authenticationRequirement`,
+//! `authenticationDetails` and the deprecated `mfaDetail` of the beta resource; the v1.0
+//! resource has none of them, so its sign-ins carry no `authentication`). It reads only
+//! the fields it maps and ignores the rest, so new Graph fields and `null`s in unused
+//! fields never break intake; an authentication field of an unexpected shape is ignored
+//! rather than failing the record. The other Entra shapes (Azure Monitor and Log
+//! Analytics exports) live in [`crate::entra_la`] and share [`failure_kind`],
+//! [`protocol`] and [`authentication`] with this module.
 
 use std::borrow::Cow;
 use std::net::IpAddr;
 
-use model::{FailureKind, Format, Origin, Outcome, Protocol, SignIn};
+use model::{Authentication, FailureKind, Format, Origin, Outcome, Protocol, SignIn};
 use serde::Deserialize;
+use serde_json::Value;
 use serde_json::value::RawValue;
 
 use crate::RecordError;
+use crate::json::Obj;
 
 /// The fields of a Graph `signIn` that tocsin maps. Everything is optional so that the error for a missing field can name it.
 #[derive(Deserialize)]
@@ -37,6 +43,13 @@ struct GraphSignIn<'a> {
     status: Option<Status<'a>>,
     #[serde(borrow)]
     location: Option<Location<'a>>,
+    // Kept raw and read leniently: an unexpected shape here must not fail the record.
+    #[serde(borrow)]
+    authentication_requirement: Option<&'a RawValue>,
+    #[serde(borrow)]
+    authentication_details: Option<&'a RawValue>,
+    #[serde(borrow)]
+    mfa_detail: Option<&'a RawValue>,
     /// A Graph list response (`{"@odata.context": …, "value": [ … ]}`) on one line.
     #[serde(borrow)]
     value: Option<&'a RawValue>,
@@ -160,6 +173,17 @@ impl GraphSignIn<'_> {
             .filter(|r| !r.trim().is_empty())
             // Graph fills successes with the placeholder "Other.".
             .filter(|r| outcome == Outcome::Failure || r != "Other.");
+        let raw = |value: Option<&RawValue>| {
+            value.and_then(|v| serde_json::from_str::<Value>(v.get()).ok())
+        };
+        let requirement = raw(self.authentication_requirement);
+        let authentication = authentication(
+            outcome,
+            failure_kind,
+            requirement.as_ref().and_then(Value::as_str),
+            raw(self.authentication_details).as_ref(),
+            raw(self.mfa_detail).as_ref(),
+        );
         Ok(SignIn {
             time,
             account: upn.to_lowercase(),
@@ -175,6 +199,7 @@ impl GraphSignIn<'_> {
             // The v1.0 signIn resource has neither.
             asn: None,
             user_agent: None,
+            authentication,
             format: Format::EntraGraph,
             origin: origin.clone(),
         })
@@ -262,6 +287,179 @@ pub fn protocol(client_app_used: Option<&str>) -> Protocol {
         .iter()
         .find(|(known, _)| known.eq_ignore_ascii_case(name))
         .map_or(Protocol::Unknown, |(_, protocol)| *protocol)
+}
+
+/// How strongly an Entra sign-in was authenticated, from `authenticationRequirement`,
+/// the succeeded steps of `authenticationDetails` and the deprecated `mfaDetail`. Shared
+/// by every Entra shape so that they cannot disagree; `details` and `mfa_detail` may be
+/// JSON or, as Log Analytics exports them, JSON text.
+///
+/// The reading is the strongest of what the record says:
+///
+/// | the record says | reading |
+/// |---|---|
+/// | `authenticationRequirement: singleFactorAuthentication` | single factor |
+/// | `authenticationRequirement: multiFactorAuthentication` | multi-factor (also when satisfied by a claim in the token: the original method is unknown) |
+/// | a succeeded step `Password` | single factor |
+/// | a succeeded step `Mobile app notification`, `OATH verification code`, `Text message`, `SMS`, `Voice`, `Phone call …`, `Authenticator App`, `Software OATH token`, `Hardware OATH token`, `Passwordless phone sign-in` | multi-factor |
+/// | a succeeded step `FIDO2 security key`, `FIDO2`, `FIDO`, `Passkey (…)`, `Windows Hello for Business`, `X.509 Certificate` | phishing-resistant |
+/// | a succeeded step whose result is `MFA requirement satisfied by claim …` | multi-factor |
+/// | a succeeded step whose result is `First factor requirement satisfied by claim …` | single factor |
+/// | `mfaDetail.authMethod` (the second factor used) | multi-factor; phishing-resistant when it names such a method |
+/// | any other method or requirement (`Temporary Access Pass`, `Other`, …) | nothing |
+///
+/// Only a success gets a reading from all of these. A failure gets one only when the
+/// password was accepted ([`FailureKind::password_was_valid`], and not a failed second
+/// factor) and a succeeded step shows a completed second factor: a Conditional Access
+/// block after MFA, say. The requirement says what was needed, not what was done, so it
+/// counts for successes only.
+pub fn authentication(
+    outcome: Outcome,
+    failure_kind: Option<FailureKind>,
+    requirement: Option<&str>,
+    details: Option<&Value>,
+    mfa_detail: Option<&Value>,
+) -> Option<Authentication> {
+    let details = details.and_then(json_text);
+    let steps = match &details {
+        Some(Value::Array(steps)) => steps.as_slice(),
+        _ => &[],
+    };
+    let from_steps = steps
+        .iter()
+        .filter_map(Value::as_object)
+        .map(Obj)
+        .filter(|step| step_succeeded(step.get("succeeded")))
+        .filter_map(|step| {
+            let by_method = step.str("authenticationMethod").and_then(method_strength);
+            let by_result = step
+                .str("authenticationStepResultDetail")
+                .and_then(claim_strength);
+            by_method.max(by_result)
+        })
+        .max();
+    match outcome {
+        Outcome::Success => {
+            let by_requirement = requirement.and_then(|r| {
+                if r.eq_ignore_ascii_case("multiFactorAuthentication") {
+                    Some(Authentication::MultiFactor)
+                } else if r.eq_ignore_ascii_case("singleFactorAuthentication") {
+                    Some(Authentication::SingleFactor)
+                } else {
+                    None
+                }
+            });
+            let by_mfa_detail = mfa_detail.and_then(json_text).and_then(|detail| {
+                let method = detail.as_object().map(Obj)?.string("authMethod")?;
+                // mfaDetail names the second factor of the sign-in; what it does not
+                // recognise is still a second factor.
+                Some(match method_strength(&method) {
+                    Some(Authentication::PhishingResistant) => Authentication::PhishingResistant,
+                    _ => Authentication::MultiFactor,
+                })
+            });
+            [by_requirement, from_steps, by_mfa_detail]
+                .into_iter()
+                .flatten()
+                .max()
+        }
+        Outcome::Failure
+            if failure_kind
+                .is_some_and(|k| k.password_was_valid() && k != FailureKind::MfaFailed) =>
+        {
+            from_steps.filter(|a| a.is_multi_factor())
+        }
+        _ => None,
+    }
+}
+
+/// `succeeded` is a boolean in the schema; some exports write it as text.
+fn step_succeeded(value: Option<&Value>) -> bool {
+    match value {
+        Some(Value::Bool(b)) => *b,
+        Some(Value::String(s)) => {
+            s.trim().eq_ignore_ascii_case("true") || s.trim().eq_ignore_ascii_case("succeeded")
+        }
+        _ => false,
+    }
+}
+
+/// The strength of one `authenticationMethod` (see [`authentication`]).
+fn method_strength(method: &str) -> Option<Authentication> {
+    const TABLE: &[(&str, Authentication)] = &[
+        ("Password", Authentication::SingleFactor),
+        ("Mobile app notification", Authentication::MultiFactor),
+        ("OATH verification code", Authentication::MultiFactor),
+        ("Text message", Authentication::MultiFactor),
+        ("SMS", Authentication::MultiFactor),
+        ("Voice", Authentication::MultiFactor),
+        ("Authenticator App", Authentication::MultiFactor),
+        ("Software OATH token", Authentication::MultiFactor),
+        ("Hardware OATH token", Authentication::MultiFactor),
+        ("Passwordless phone sign-in", Authentication::MultiFactor),
+        // Older mfaDetail names for the same methods.
+        ("PhoneAppNotification", Authentication::MultiFactor),
+        ("PhoneAppOTP", Authentication::MultiFactor),
+        ("OneWaySMS", Authentication::MultiFactor),
+        ("TwoWayVoiceMobile", Authentication::MultiFactor),
+        ("TwoWayVoiceOffice", Authentication::MultiFactor),
+        ("TwoWayVoiceAlternateMobile", Authentication::MultiFactor),
+        ("FIDO2 security key", Authentication::PhishingResistant),
+        ("FIDO2", Authentication::PhishingResistant),
+        ("FIDO", Authentication::PhishingResistant),
+        ("Passkey", Authentication::PhishingResistant),
+        (
+            "Windows Hello for Business",
+            Authentication::PhishingResistant,
+        ),
+        ("X.509 Certificate", Authentication::PhishingResistant),
+    ];
+    let method = method.trim();
+    if let Some((_, strength)) = TABLE.iter().find(|(m, _)| m.eq_ignore_ascii_case(method)) {
+        return Some(*strength);
+    }
+    // "Phone call approval (Authentication phone)", "… (Office phone)", …; and every
+    // passkey flavour ("Passkey (device-bound)", "Passkey (Microsoft Authenticator)").
+    let starts = |prefix: &str| {
+        method
+            .get(..prefix.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(prefix))
+    };
+    if starts("Phone call") {
+        Some(Authentication::MultiFactor)
+    } else if starts("Passkey (") {
+        Some(Authentication::PhishingResistant)
+    } else {
+        None
+    }
+}
+
+/// A step satisfied by a claim in the token names no method, only which requirement the
+/// earlier sign-in satisfied.
+fn claim_strength(result: &str) -> Option<Authentication> {
+    let result = result.trim().to_ascii_lowercase();
+    if result.starts_with("mfa requirement satisfied") {
+        Some(Authentication::MultiFactor)
+    } else if result.starts_with("first factor requirement satisfied") {
+        Some(Authentication::SingleFactor)
+    } else {
+        None
+    }
+}
+
+/// A value that Log Analytics may hold as JSON text (`"[{\"authenticationMethod\": …}]"`).
+fn json_text(value: &Value) -> Option<Value> {
+    match value {
+        Value::String(text) => {
+            let text = text.trim_start();
+            if text.starts_with('[') || text.starts_with('{') {
+                serde_json::from_str(text).ok()
+            } else {
+                None
+            }
+        }
+        other => Some(other.clone()),
+    }
 }
 
 #[cfg(test)]

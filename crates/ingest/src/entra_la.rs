@@ -24,6 +24,9 @@
 //! - The record id is the sign-in `id` only: `originalRequestId` is shared by the steps
 //!   of one sign-in and `correlationId` by a whole session, so de-duplicating on them
 //!   would drop real attempts.
+//! - `authentication` comes from `authenticationRequirement`, `authenticationDetails`
+//!   (JSON text in Log Analytics rows, an array in diagnostic records) and `mfaDetail`,
+//!   read by [`entra::authentication`], whose table says what each value means.
 
 use jiff::Timestamp;
 use model::{FailureKind, Format, Origin, Outcome, SignIn};
@@ -112,6 +115,13 @@ pub(crate) fn parse(record: Obj<'_>, origin: &Origin) -> Result<Parsed, RecordEr
     };
     // Entra fills successes with the placeholder "Other."; a success has no reason.
     let reason = failure_reason.filter(|_| outcome == Outcome::Failure);
+    let authentication = entra::authentication(
+        outcome,
+        failure_kind,
+        sign_in.str("authenticationRequirement"),
+        sign_in.get("authenticationDetails"),
+        sign_in.get("mfaDetail"),
+    );
     let country = location_country(sign_in.get("location"))
         .or_else(|| location_country(sign_in.get("LocationDetails")));
     Ok(Parsed::SignIns(vec![SignIn {
@@ -128,6 +138,7 @@ pub(crate) fn parse(record: Obj<'_>, origin: &Origin) -> Result<Parsed, RecordEr
         country: json::country(country.as_deref()),
         asn: json::asn(sign_in.get("autonomousSystemNumber")),
         user_agent: sign_in.string("userAgent"),
+        authentication,
         format: Format::EntraLogAnalytics,
         origin: origin.clone(),
     }]))

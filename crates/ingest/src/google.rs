@@ -24,8 +24,12 @@
 //! outcome; they are reported under their own names so that the service can act on them
 //! (a government-backed attack warning is worth a notification by itself). When one
 //! activity holds both a sign-in and a signal, the sign-in is what is returned.
+//!
+//! A `login_success` carries `authentication`, from the challenges it lists (the table is
+//! on the private `authentication` function); failures never do, because none of
+//! Google's failure types means a second factor was completed.
 
-use model::{FailureKind, Format, Origin, Outcome, Protocol, SignIn};
+use model::{Authentication, FailureKind, Format, Origin, Outcome, Protocol, SignIn};
 use serde_json::{Map, Value};
 
 use crate::json::{self, Obj};
@@ -106,9 +110,61 @@ pub(crate) fn parse(record: Obj<'_>, origin: &Origin) -> Result<Parsed, RecordEr
         country: json::country(network.and_then(|n| n.str("regionCode"))),
         asn,
         user_agent: None,
+        authentication: authentication(event, outcome),
         format: Format::GoogleWorkspace,
         origin: origin.clone(),
     }]))
+}
+
+/// How strongly a `login_success` was authenticated: the strongest of the challenges in
+/// its `login_challenge_method`, of `is_second_factor` and of a `passkey` `login_type`.
+///
+/// | the event says | reading |
+/// |---|---|
+/// | `password` | single factor |
+/// | `google_authenticator`, `google_prompt`, `idv_any_phone`, `idv_preregistered_phone`, `backup_code`, `offline_otp`, `security_key_otp`, `internal_two_factor` | multi-factor |
+/// | `security_key`, `passkey`, `login_type: passkey` | phishing-resistant |
+/// | `is_second_factor: true` | multi-factor |
+/// | `none`, the `knowledge_*` and `login_location` identity checks, anything else | nothing |
+///
+/// So a password with an unknown extra challenge reads as single factor (the weaker
+/// reading the record supports), and a sign-in Google did not authenticate itself (SAML,
+/// `none`) reads as nothing.
+fn authentication(event: &Event<'_>, outcome: Outcome) -> Option<Authentication> {
+    if outcome != Outcome::Success {
+        return None;
+    }
+    let by_method = challenge_methods(event)
+        .iter()
+        .filter_map(|m| match m.trim().to_ascii_lowercase().as_str() {
+            "password" => Some(Authentication::SingleFactor),
+            "google_authenticator"
+            | "google_prompt"
+            | "idv_any_phone"
+            | "idv_preregistered_phone"
+            | "backup_code"
+            | "offline_otp"
+            | "security_key_otp"
+            | "internal_two_factor" => Some(Authentication::MultiFactor),
+            "security_key" | "passkey" => Some(Authentication::PhishingResistant),
+            _ => None,
+        })
+        .max();
+    let second_factor = match Obj(&event.parameters).get("is_second_factor") {
+        Some(Value::Bool(true)) => Some(Authentication::MultiFactor),
+        Some(Value::String(s)) if s.trim().eq_ignore_ascii_case("true") => {
+            Some(Authentication::MultiFactor)
+        }
+        _ => None,
+    };
+    let passkey_login = event
+        .param("login_type")
+        .filter(|t| t.eq_ignore_ascii_case("passkey"))
+        .map(|_| Authentication::PhishingResistant);
+    [by_method, second_factor, passkey_login]
+        .into_iter()
+        .flatten()
+        .max()
 }
 
 type Classified<'e, 'a> = (&'e Event<'a>, Outcome, Option<FailureKind>, Option<String>);

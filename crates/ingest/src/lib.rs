@@ -9,6 +9,10 @@
 //! [`roundcube`]), Windows Security events as JSON or `.evtx` ([`windows`]), and a
 //! [`SourceReader`] that turns a file or stream into records.
 //!
+//! Only the identity providers record how strongly a sign-in was authenticated, so only
+//! [`entra`], [`entra_la`], [`okta`] and [`google`] fill [`SignIn::authentication`], each
+//! with a table of what its source's values mean; every other parser leaves it `None`.
+//!
 //! [`parse_line`] reads one line on its own. [`LineParser`] reads the lines of one stream
 //! in order and keeps a small, bounded memory of recent sshd connections
 //! ([`SessionTracker`]), because some sshd lines mean a failure only after certain earlier

@@ -19,6 +19,10 @@
 //!   legacy (password-only) client, a `RequestType` of `OAuth2:Token` a modern client,
 //!   the interactive request types (`Login:…`, `OAuth2:Authorize`, `SAS:…`, `Kmsi:…`,
 //!   `Saml2:…`, `WsFederation:…`) a browser.
+//! - `authentication` is always `None`. The only candidate, the `UserAuthenticationMethod`
+//!   extended property (`"1"`, `"16"`, `"65"`, …), is an undocumented number, and no
+//!   other field says which factors were used; the Entra sign-in log of the same sign-in
+//!   ([`crate::entra`], [`crate::entra_la`]) does.
 
 use model::{FailureKind, Format, Origin, Outcome, Protocol, SignIn};
 use serde_json::Value;
@@ -76,6 +80,8 @@ pub(crate) fn parse(record: Obj<'_>, origin: &Origin) -> Result<Parsed, RecordEr
         country: None,
         asn: None,
         user_agent,
+        // See the module docs: nothing here says which factors were used.
+        authentication: None,
         format: Format::O365Audit,
         origin: origin.clone(),
     }]))

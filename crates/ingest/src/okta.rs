@@ -25,8 +25,16 @@
 //! `published` is RFC 3339 from the API; exports that drop the `T` and the zone
 //! (`2022-03-22 14:21:53.225`) are read as UTC. The country is Okta's country name as
 //! written (`United States`); the record id is `uuid`.
+//!
+//! `authentication` is set only on successful `user.authentication.auth_via_mfa` and
+//! `user.authentication.verify` events, from the factor they name (the table is on the
+//! private `authentication` function).
+//! Okta logs each step of a sign-in as its own event, so an event that names a password
+//! (or nothing) says nothing about whether a second factor followed: it, and every other
+//! event type (`user.session.start` included), carries no `authentication`.
 
-use model::{FailureKind, Format, Origin, Outcome, Protocol, SignIn};
+use model::{Authentication, FailureKind, Format, Origin, Outcome, Protocol, SignIn};
+use serde_json::Value;
 
 use crate::json::{self, Obj};
 use crate::{Parsed, RecordError};
@@ -117,9 +125,95 @@ pub(crate) fn parse(record: Obj<'_>, origin: &Origin) -> Result<Parsed, RecordEr
         country: json::country(country),
         asn,
         user_agent,
+        authentication: authentication(event_type, outcome, record),
         format: Format::Okta,
         origin: origin.clone(),
     }]))
+}
+
+/// How strongly a successful factor verification authenticated the user.
+///
+/// Okta's own verdict comes first: an `AuthenticatorEnrollment` target whose
+/// `detailEntry.methodUsedVerifiedProperties` lists `PHISHING_RESISTANT` is
+/// phishing-resistant, whatever the factor. Otherwise `debugContext.debugData.factor`
+/// decides, and without it `authenticationContext.credentialType`:
+///
+/// | factor or credential type | reading |
+/// |---|---|
+/// | `FIDO_WEBAUTHN`, `FIDO_U2F` | phishing-resistant |
+/// | `SIGNED_NONCE` (Okta FastPass) | phishing-resistant when Okta verified the property (above), else multi-factor |
+/// | `OKTA_VERIFY_PUSH`, `OKTA_PUSH`, `OKTA_OTP`, `GOOGLE_OTP`, `OKTA_SMS`, `OKTA_CALL`, `OKTA_EMAIL`, `RSA_TOKEN`, `SYMANTEC_VIP`, `YUBIKEY_TOKEN`, `DUO`, `HOTP` | multi-factor |
+/// | credential type `OTP`, `SMS`, `EMAIL` | multi-factor |
+/// | credential type `CERTIFICATE` | phishing-resistant |
+/// | `OKTA_PASSWORD`, `PASSWORD_AS_FACTOR`, `OKTA_QUESTION`, `SECURITY_QUESTION`, credential type `PASSWORD`, anything else | nothing |
+///
+/// A password or security-question step is one step of a sign-in whose other steps are
+/// other events, so it cannot say the sign-in was single-factor. An unknown factor name
+/// gets nothing rather than "multi-factor": `auth_via_mfa` events also carry password
+/// steps (`PASSWORD_AS_FACTOR`), so the event type alone proves no second factor.
+fn authentication(event_type: &str, outcome: Outcome, record: Obj<'_>) -> Option<Authentication> {
+    if outcome != Outcome::Success
+        || !matches!(
+            event_type,
+            "user.authentication.auth_via_mfa" | "user.authentication.verify"
+        )
+    {
+        return None;
+    }
+    if verified_phishing_resistant(record) {
+        return Some(Authentication::PhishingResistant);
+    }
+    let factor = record
+        .obj("debugContext")
+        .and_then(|d| d.obj("debugData"))
+        .and_then(|d| d.str("factor"));
+    if let Some(factor) = factor {
+        return match factor.to_ascii_uppercase().as_str() {
+            "FIDO_WEBAUTHN" | "FIDO_U2F" => Some(Authentication::PhishingResistant),
+            "SIGNED_NONCE" | "OKTA_VERIFY_PUSH" | "OKTA_PUSH" | "OKTA_OTP" | "GOOGLE_OTP"
+            | "OKTA_SMS" | "OKTA_CALL" | "OKTA_EMAIL" | "RSA_TOKEN" | "SYMANTEC_VIP"
+            | "YUBIKEY_TOKEN" | "DUO" | "HOTP" => Some(Authentication::MultiFactor),
+            _ => None,
+        };
+    }
+    let credential_type = record
+        .obj("authenticationContext")
+        .and_then(|a| a.str("credentialType"))?;
+    match credential_type.to_ascii_uppercase().as_str() {
+        "OTP" | "SMS" | "EMAIL" => Some(Authentication::MultiFactor),
+        "CERTIFICATE" => Some(Authentication::PhishingResistant),
+        _ => None,
+    }
+}
+
+/// Whether Okta says the method used was phishing-resistant. The property list is text in
+/// the API (`"[DEVICE_BOUND, PHISHING_RESISTANT]"`); some pipelines turn it into an array.
+fn verified_phishing_resistant(record: Obj<'_>) -> bool {
+    let Some(Value::Array(targets)) = record.get("target") else {
+        return false;
+    };
+    targets
+        .iter()
+        .filter_map(Value::as_object)
+        .map(Obj)
+        .filter(|t| {
+            t.str("type")
+                .is_some_and(|ty| ty.eq_ignore_ascii_case("AuthenticatorEnrollment"))
+        })
+        .filter_map(|t| t.obj("detailEntry"))
+        .filter_map(|d| d.get("methodUsedVerifiedProperties"))
+        .any(|properties| {
+            let listed = |text: &str| {
+                text.trim_matches(|c| c == '[' || c == ']')
+                    .split(',')
+                    .any(|p| p.trim().eq_ignore_ascii_case("PHISHING_RESISTANT"))
+            };
+            match properties {
+                Value::String(text) => listed(text),
+                Value::Array(items) => items.iter().filter_map(Value::as_str).any(listed),
+                _ => false,
+            }
+        })
 }
 
 fn other(event_type: &str) -> Parsed {

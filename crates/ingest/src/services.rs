@@ -75,6 +75,7 @@ impl ServiceEvent {
             user_agent: None,
             format: self.format,
             origin: origin.clone(),
+            authentication: None,
         }
     }
 }

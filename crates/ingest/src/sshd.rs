@@ -455,6 +455,7 @@ impl Attempt {
             user_agent: None,
             format: Format::Sshd,
             origin: origin.clone(),
+            authentication: None,
         };
         vec![sign_in; self.count.max(1) as usize]
     }

@@ -1,7 +1,7 @@
 //! Compact one-line renderings of parse results, so that table-driven tests can state
 //! the expected outcome as a readable string.
 
-use model::SignIn;
+use model::{Authentication, SignIn};
 
 use crate::{Parsed, RecordError};
 
@@ -35,6 +35,7 @@ pub(crate) fn render_sign_in(s: &SignIn) -> String {
         ("country", s.country.clone()),
         ("asn", s.asn.map(|n| n.to_string())),
         ("ua", s.user_agent.clone()),
+        ("auth", s.authentication.map(|a| a.as_str().to_owned())),
     ];
     for (name, value) in optional {
         if let Some(value) = value {
@@ -83,5 +84,31 @@ pub(crate) fn parse_rendered(input: &str) -> String {
 pub(crate) fn check_all(cases: &[(&str, &str)]) {
     for (input, expected) in cases {
         assert_eq!(parse_rendered(input), *expected, "input: {input}");
+    }
+}
+
+/// Parses `input` like [`parse_rendered`] and returns the `authentication` of the one
+/// sign-in it must give; anything else (an error, another event, several sign-ins) fails
+/// the test, so that a case cannot pass by not being a sign-in at all.
+pub(crate) fn authentication_of(input: &str) -> Option<Authentication> {
+    let line = match serde_json::from_str::<serde_json::Value>(input) {
+        Ok(value) => value.to_string(),
+        Err(_) => input.to_owned(),
+    };
+    let origin = model::Origin::FileLine {
+        file: "t.json".into(),
+        line: 1,
+    };
+    let result = crate::parse_line(&line, origin, &crate::ParseOptions::for_year(2026));
+    match result {
+        Ok(Parsed::SignIns(sign_ins)) if sign_ins.len() == 1 => sign_ins[0].authentication,
+        other => panic!("expected one sign-in, got {}", render(&other)),
+    }
+}
+
+/// Checks a table of (case name, input, expected authentication).
+pub(crate) fn check_authentication<S: AsRef<str>>(cases: &[(&str, S, Option<Authentication>)]) {
+    for (name, input, expected) in cases {
+        assert_eq!(authentication_of(input.as_ref()), *expected, "case: {name}");
     }
 }

@@ -280,6 +280,7 @@ impl<'a> Event<'a> {
             user_agent: None,
             format: Format::WindowsSecurity,
             origin: origin.clone(),
+            authentication: None,
         }]))
     }
 

@@ -75,6 +75,7 @@ fn render_sign_in(s: &SignIn) -> String {
         ("code", s.result_code.clone()),
         ("country", s.country.clone()),
         ("asn", s.asn.map(|n| n.to_string())),
+        ("auth", s.authentication.map(|a| a.as_str().to_owned())),
     ];
     for (name, value) in optional {
         if let Some(value) = value {
@@ -243,7 +244,12 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     (
         "Azure.Audit.jsonl",
         "Sign-In with legacy auth",
-        "entra_log_analytics 2023-07-21T05:03:52.1605624Z eve@lexcorp.com success ip=12.12.12.12 code=0 country=US asn=1234",
+        "entra_log_analytics 2023-07-21T05:03:52.1605624Z eve@lexcorp.com success ip=12.12.12.12 code=0 country=US asn=1234 auth=single_factor",
+    ),
+    (
+        "Azure.Audit.jsonl",
+        "ROPC Login Without MFA",
+        "entra_log_analytics 2025-01-15T09:30:25.1234567Z gandalf@lotr.com success ip=2.2.2.2 code=0 auth=single_factor",
     ),
     (
         "Azure.Audit.jsonl",

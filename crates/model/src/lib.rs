@@ -21,7 +21,8 @@ pub use mail::{
 };
 pub use org::{OrgId, Sector, UnknownSector};
 pub use signin::{
-    EventId, FailureKind, Format, Network, Observation, Origin, Outcome, Printed, Protocol, SignIn,
+    Authentication, EventId, FailureKind, Format, Network, Observation, Origin, Outcome, Printed,
+    Protocol, SignIn,
 };
 
 /// A point in time, always UTC. Re-exported so that crates above agree on one type.

@@ -46,6 +46,11 @@ pub struct SignIn {
     /// across targets, which ties campaigns together.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_agent: Option<String>,
+    /// How strongly a successful sign-in was authenticated, when the source says
+    /// (Entra `authenticationRequirement`/`authenticationDetails`, Okta's factor, Google's
+    /// `login_challenge_method`). `None` for sources that do not record it (sshd, IMAP).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authentication: Option<Authentication>,
     pub format: Format,
     pub origin: Origin,
 }
@@ -256,6 +261,45 @@ impl Protocol {
                 | Protocol::ExchangeLegacy
                 | Protocol::OtherClient
         )
+    }
+}
+
+/// The strength of the authentication a sign-in completed, from the weakest: what the
+/// governance metrics count as MFA coverage (CIS Controls 6.3/6.5, CISA CPG 2.H).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Authentication {
+    /// A password (or another single factor) alone.
+    SingleFactor,
+    /// A second factor that a phishing site can relay: push, one-time code, SMS, call.
+    MultiFactor,
+    /// A factor bound to the site it signs in to, which a phishing proxy cannot relay:
+    /// FIDO2/WebAuthn security keys and passkeys, Windows Hello for Business, certificates.
+    PhishingResistant,
+}
+
+impl Authentication {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Authentication::SingleFactor => "single_factor",
+            Authentication::MultiFactor => "multi_factor",
+            Authentication::PhishingResistant => "phishing_resistant",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Authentication> {
+        [
+            Authentication::SingleFactor,
+            Authentication::MultiFactor,
+            Authentication::PhishingResistant,
+        ]
+        .into_iter()
+        .find(|a| a.as_str() == s)
+    }
+
+    /// Whether a second factor was completed (phishing-resistant ones included).
+    pub fn is_multi_factor(self) -> bool {
+        self >= Authentication::MultiFactor
     }
 }
 

@@ -163,6 +163,7 @@ mod tests {
                 request: "test".into(),
                 line: 1,
             },
+            authentication: None,
         }
     }
 

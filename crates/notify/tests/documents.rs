@@ -86,6 +86,7 @@ fn evidence(account: &str, at: &str, outcome: Outcome) -> StoredSignIn {
                 request: "req-1".into(),
                 line: 1,
             },
+            authentication: None,
         },
         source_network: None,
     }

@@ -76,6 +76,7 @@ fn sign_in(at: Timestamp, account: String, ip: &str, outcome: Outcome) -> SignIn
             request: "test".into(),
             line: 1,
         },
+        authentication: None,
     }
 }
 

@@ -169,6 +169,7 @@ impl Spec<'_> {
                     user_agent: self.user_agent.map(str::to_owned),
                     format: Format::EntraGraph,
                     origin,
+                    authentication: None,
                 }
             }
             // Every other format is generated in sshd's shape until it has its own.
@@ -205,6 +206,7 @@ impl Spec<'_> {
                     user_agent: None,
                     format: Format::Sshd,
                     origin,
+                    authentication: None,
                 }
             }
         }

@@ -312,6 +312,7 @@ mod tests {
                 file: "scenario".into(),
                 record: 0,
             },
+            authentication: None,
         }
     }
 

@@ -21,6 +21,7 @@ const SQLITE: &[&str] = &[
     include_str!("../migrations/sqlite/0011_connectors.sql"),
     include_str!("../migrations/sqlite/0012_pull_connectors.sql"),
     include_str!("../migrations/sqlite/0013_pipeline.sql"),
+    include_str!("../migrations/sqlite/0014_scorecard.sql"),
 ];
 
 /// Every PostgreSQL migration, in order. PostgreSQL support began with the schema of
@@ -28,6 +29,7 @@ const SQLITE: &[&str] = &[
 const POSTGRES: &[&str] = &[
     include_str!("../migrations/postgres/0001_schema.sql"),
     include_str!("../migrations/postgres/0002_pipeline.sql"),
+    include_str!("../migrations/postgres/0003_scorecard.sql"),
 ];
 
 /// The schema version this tocsin writes to SQLite: the number of its migrations.

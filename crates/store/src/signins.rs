@@ -139,7 +139,7 @@ impl Intake {
         let id: Option<i64> = sqlx::query_scalar(
             "INSERT INTO signins (org_id, time_us, account, source_ip, outcome, failure_kind, \
              protocol, app, result_code, reason, record_id, country, asn, user_agent, format, \
-             origin, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
+             origin, received_at, authentication) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
              ON CONFLICT DO NOTHING RETURNING id",
         )
         .bind(org.0)
@@ -159,6 +159,7 @@ impl Intake {
         .bind(sign_in.format.as_str())
         .bind(origin)
         .bind(&self.received_at)
+        .bind(sign_in.authentication.map(|a| a.as_str()))
         .fetch_optional(&mut *self.tx)
         .await?;
         Ok(id.map(EventId))
@@ -298,6 +299,7 @@ pub(crate) fn signin_from_row(row: &sqlx::any::AnyRow) -> Result<StoredSignIn> {
         user_agent: opt("user_agent")?,
         format: parse_name(text("format")?)?,
         origin: serde_json::from_str(&text("origin")?).map_err(corrupt)?,
+        authentication: opt("authentication")?.map(parse_name).transpose()?,
     };
     Ok(StoredSignIn {
         id: EventId(row.try_get("id")?),

@@ -95,6 +95,7 @@ async fn dashboard_queries_on_a_large_store() {
                     request: "bench".into(),
                     line: 1,
                 },
+                authentication: None,
             },
         )
         .await

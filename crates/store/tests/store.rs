@@ -42,6 +42,7 @@ fn sign_in(record: &str) -> SignIn {
             request: "r".into(),
             line: 1,
         },
+        authentication: None,
     }
 }
 

@@ -270,3 +270,390 @@ fn parsed_is_sign_ins_for_a_record() {
     );
     assert!(matches!(parsed, Ok(Parsed::SignIns(v)) if v.len() == 1));
 }
+
+/// A successful beta `signIn` (the shape of Graph's "Get signIn" example) with
+/// `authenticationRequirement` and `authenticationDetails` spliced in.
+fn beta(requirement: &str, steps: &str) -> String {
+    format!(
+        r#"{{"id":"66ea54eb-6301-4ee5-be62-ff5a759b0100","createdDateTime":"2026-03-01T10:00:00Z",
+        "userPrincipalName":"testaccount1@contoso.com","appDisplayName":"Graph explorer",
+        "ipAddress":"131.107.159.37","clientAppUsed":"Browser","isInteractive":true,
+        "authenticationRequirement":{requirement},"mfaDetail":null,
+        "status":{{"errorCode":0,"failureReason":null,"additionalDetails":null}},
+        "authenticationDetails":[{steps}]}}"#
+    )
+}
+
+/// A beta `signIn` that failed with `code`.
+fn beta_failure(code: i64, requirement: &str, steps: &str) -> String {
+    beta(requirement, steps).replace(
+        r#""errorCode":0,"failureReason":null"#,
+        &format!(r#""errorCode":{code},"failureReason":"Failed.""#),
+    )
+}
+
+/// One `authenticationDetail`, as the sign-in log writes it.
+fn step(method: &str, detail: &str, succeeded: bool, result: &str) -> String {
+    format!(
+        r#"{{"authenticationStepDateTime":"2026-03-01T10:00:00Z","authenticationMethod":"{method}","authenticationMethodDetail":{detail},"succeeded":{succeeded},"authenticationStepResultDetail":"{result}","authenticationStepRequirement":"Primary authentication"}}"#
+    )
+}
+
+fn password(succeeded: bool) -> String {
+    step(
+        "Password",
+        r#""Password in the cloud""#,
+        succeeded,
+        if succeeded {
+            "Correct password"
+        } else {
+            "Invalid username or password or Invalid on-premise username or password."
+        },
+    )
+}
+
+const SFA: &str = r#""singleFactorAuthentication""#;
+const MFA: &str = r#""multiFactorAuthentication""#;
+
+#[test]
+fn graph_get_beta_example_is_phishing_resistant() {
+    // FIDO2 as the primary method, MFA satisfied by the claim it put in the token.
+    let text = include_str!("../../testdata/entra/get-signin-beta.json");
+    let origin = Origin::FileRecord {
+        file: "get-signin-beta.json".into(),
+        record: 1,
+    };
+    let sign_in = parse_record(text, &origin).expect("fixture parses");
+    assert_eq!(
+        sign_in.authentication,
+        Some(model::Authentication::PhishingResistant)
+    );
+}
+
+#[test]
+fn fixtures_without_authentication_fields_still_parse_to_none() {
+    // The v1.0 resource has no authentication fields: nothing to say.
+    for text in [
+        include_str!("../../testdata/entra/get-signin.json"),
+        include_str!("../../testdata/entra/list-signins.json"),
+    ] {
+        let sign_ins = parse_json(
+            &text.replace('\n', " "),
+            &Origin::FileLine {
+                file: "t".into(),
+                line: 1,
+            },
+        )
+        .expect("fixture parses");
+        assert!(!sign_ins.is_empty());
+        for sign_in in sign_ins {
+            assert_eq!(sign_in.authentication, None, "{}", sign_in.account);
+        }
+    }
+}
+
+#[test]
+fn authentication_from_requirement_and_details() {
+    use model::Authentication::{MultiFactor, PhishingResistant, SingleFactor};
+    let push = step(
+        "Mobile app notification",
+        r#""+X XXXXXXXX27""#,
+        true,
+        "MFA successfully completed",
+    );
+    let cases: Vec<(&str, String, Option<model::Authentication>)> = vec![
+        (
+            "password alone",
+            beta(SFA, &password(true)),
+            Some(SingleFactor),
+        ),
+        (
+            "password and push",
+            beta(MFA, &format!("{},{push}", password(true))),
+            Some(MultiFactor),
+        ),
+        (
+            "password and text message",
+            beta(
+                MFA,
+                &format!(
+                    "{},{}",
+                    password(true),
+                    step(
+                        "Text message",
+                        r#""+X XXXXXXXX27""#,
+                        true,
+                        "MFA successfully completed"
+                    )
+                ),
+            ),
+            Some(MultiFactor),
+        ),
+        (
+            "password and OATH code",
+            beta(
+                MFA,
+                &format!(
+                    "{},{}",
+                    password(true),
+                    step(
+                        "OATH verification code",
+                        "null",
+                        true,
+                        "MFA successfully completed"
+                    )
+                ),
+            ),
+            Some(MultiFactor),
+        ),
+        (
+            "password and phone call",
+            beta(
+                MFA,
+                &format!(
+                    "{},{}",
+                    password(true),
+                    step(
+                        "Phone call approval (Authentication phone)",
+                        r#""+X XXXXXXXX27""#,
+                        true,
+                        "MFA successfully completed"
+                    )
+                ),
+            ),
+            Some(MultiFactor),
+        ),
+        // Without the requirement the steps alone must carry the reading.
+        (
+            "push alone says multi-factor",
+            beta("null", &push),
+            Some(MultiFactor),
+        ),
+        (
+            "FIDO2 security key",
+            beta(
+                MFA,
+                &step(
+                    "FIDO2 security key",
+                    r#""YubiKey 5""#,
+                    true,
+                    "methodSucceeded",
+                ),
+            ),
+            Some(PhishingResistant),
+        ),
+        (
+            "passkey in Microsoft Authenticator",
+            beta(
+                MFA,
+                &step(
+                    "Passkey (Microsoft Authenticator)",
+                    "null",
+                    true,
+                    "methodSucceeded",
+                ),
+            ),
+            Some(PhishingResistant),
+        ),
+        (
+            "device-bound passkey",
+            beta(
+                MFA,
+                &step("Passkey (device-bound)", "null", true, "methodSucceeded"),
+            ),
+            Some(PhishingResistant),
+        ),
+        (
+            "Windows Hello for Business under a single-factor requirement",
+            beta(
+                SFA,
+                &step(
+                    "Windows Hello for Business",
+                    "null",
+                    true,
+                    "methodSucceeded",
+                ),
+            ),
+            Some(PhishingResistant),
+        ),
+        (
+            "certificate-based authentication",
+            beta(
+                MFA,
+                &step("X.509 Certificate", "null", true, "methodSucceeded"),
+            ),
+            Some(PhishingResistant),
+        ),
+        (
+            "MFA satisfied by a claim in the token",
+            beta(
+                MFA,
+                &step(
+                    "Previously satisfied",
+                    "null",
+                    true,
+                    "MFA requirement satisfied by claim in the token",
+                ),
+            ),
+            Some(MultiFactor),
+        ),
+        (
+            "the claim alone, no requirement",
+            beta(
+                "null",
+                &step(
+                    "Previously satisfied",
+                    "null",
+                    true,
+                    "MFA requirement satisfied by claim in the token",
+                ),
+            ),
+            Some(MultiFactor),
+        ),
+        (
+            "first factor satisfied by a claim",
+            beta(
+                "null",
+                &step(
+                    "Previously satisfied",
+                    "null",
+                    true,
+                    "First factor requirement satisfied by claim in the token",
+                ),
+            ),
+            Some(SingleFactor),
+        ),
+        // A failed step counts for nothing: a denied security key, then a push.
+        (
+            "failed FIDO2 then push",
+            beta(
+                MFA,
+                &format!(
+                    "{},{push}",
+                    step("FIDO2 security key", "null", false, "Authentication failed")
+                ),
+            ),
+            Some(MultiFactor),
+        ),
+        // An unknown method falls back to what the requirement says.
+        (
+            "temporary access pass",
+            beta(
+                SFA,
+                &step("Temporary Access Pass", "null", true, "methodSucceeded"),
+            ),
+            Some(SingleFactor),
+        ),
+        (
+            "unknown requirement, no steps",
+            beta(r#""somethingNew""#, ""),
+            None,
+        ),
+        ("nothing recorded", beta("null", ""), None),
+        // Unexpected shapes are ignored, not errors.
+        (
+            "requirement of the wrong type",
+            beta("5", &password(true)),
+            Some(SingleFactor),
+        ),
+        (
+            "details not a list",
+            beta(SFA, "").replace(
+                r#""authenticationDetails":[]"#,
+                r#""authenticationDetails":"n/a""#,
+            ),
+            Some(SingleFactor),
+        ),
+        (
+            "mfaDetail names the second factor",
+            beta("null", "").replace(
+                r#""mfaDetail":null"#,
+                r#""mfaDetail":{"authMethod":"PhoneAppNotification","authDetail":null}"#,
+            ),
+            Some(MultiFactor),
+        ),
+        // Failures: only a completed second factor after an accepted password counts.
+        (
+            "wrong password",
+            beta_failure(50126, SFA, &password(false)),
+            None,
+        ),
+        (
+            "second factor asked for, not given",
+            beta_failure(50074, MFA, &password(true)),
+            None,
+        ),
+        (
+            "push denied",
+            beta_failure(
+                500121,
+                MFA,
+                &format!(
+                    "{},{}",
+                    password(true),
+                    step(
+                        "Mobile app notification",
+                        "null",
+                        false,
+                        "MFA denied; user declined the authentication"
+                    )
+                ),
+            )
+            .replace(
+                r#""mfaDetail":null"#,
+                r#""mfaDetail":{"authMethod":"PhoneAppNotification"}"#,
+            ),
+            None,
+        ),
+        // The error code says the second factor failed; a succeeded step does not undo it.
+        (
+            "second factor failed despite a succeeded step",
+            beta_failure(500121, MFA, &format!("{},{push}", password(true))),
+            None,
+        ),
+        (
+            "blocked by Conditional Access after MFA",
+            beta_failure(53003, MFA, &format!("{},{push}", password(true))),
+            Some(MultiFactor),
+        ),
+        (
+            "blocked by Conditional Access after a password only",
+            beta_failure(53003, MFA, &password(true)),
+            None,
+        ),
+    ];
+    crate::test_support::check_authentication(&cases);
+}
+
+#[test]
+fn graph_pages_carry_authentication_per_record() {
+    let page = format!(
+        r#"{{"@odata.context":"x","value":[{},{}]}}"#,
+        beta(SFA, &password(true)),
+        beta(
+            MFA,
+            &step(
+                "Windows Hello for Business",
+                "null",
+                true,
+                "methodSucceeded"
+            )
+        )
+    );
+    let sign_ins = parse_json(
+        &page.replace('\n', " "),
+        &Origin::FileLine {
+            file: "t".into(),
+            line: 1,
+        },
+    )
+    .expect("page parses");
+    let got: Vec<_> = sign_ins.iter().map(|s| s.authentication).collect();
+    assert_eq!(
+        got,
+        [
+            Some(model::Authentication::SingleFactor),
+            Some(model::Authentication::PhishingResistant)
+        ]
+    );
+}

@@ -60,3 +60,21 @@ fn logon_errors_map_to_failure_kinds() {
         assert_eq!(logon_error_kind(Some(name)).as_str(), expected, "{name}");
     }
 }
+
+#[test]
+fn authentication_is_never_claimed() {
+    use crate::test_support::check_authentication;
+    check_authentication(&[
+        (
+            "fixture",
+            include_str!("../../testdata/o365/userloginfailed.json").to_owned(),
+            None,
+        ),
+        // UserAuthenticationMethod is an undocumented number: not a reading.
+        (
+            "successful sign-in with UserAuthenticationMethod",
+            r#"{"CreationTime":"2024-05-06T09:01:02","Id":"77bf08c6-5bb9-41d1-a394-03f181d7250a","Operation":"UserLoggedIn","RecordType":15,"ResultStatus":"Succeeded","UserId":"a@x.org","ClientIP":"203.0.113.9","Workload":"AzureActiveDirectory","ExtendedProperties":[{"Name":"UserAgent","Value":"Mozilla/5.0"},{"Name":"UserAuthenticationMethod","Value":"65"},{"Name":"RequestType","Value":"WsFederation:wsfederation"},{"Name":"ResultStatusDetail","Value":"Success"}]}"#.to_owned(),
+            None,
+        ),
+    ]);
+}
