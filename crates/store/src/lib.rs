@@ -36,6 +36,7 @@ mod personal;
 mod pipeline;
 mod recipients;
 mod retention;
+mod scorecard;
 mod signins;
 mod users;
 

@@ -1,0 +1,375 @@
+//! The weekly tally behind the governance metrics (docs/metrics.md): one organisation's
+//! sign-ins, incidents, mail, response and coverage over a week, counted in the store,
+//! and the mail-domain posture last read from DNS. Finished weeks are kept once counted,
+//! so that a sector's comparison reads a row per organisation instead of recounting.
+
+use std::collections::HashSet;
+
+use jiff::{Timestamp, ToSpan};
+use scorecard::{DomainPosture, MAX_LOOKALIKES, Week, WeekCounts};
+use sqlx::Row;
+
+use crate::{OrgId, Result, Store, corrupt};
+
+/// How long after a week ends its tally is taken as final: late events (a connector
+/// catching up, an acknowledgement the next morning) still count until then.
+const SETTLE_HOURS: i64 = 48;
+
+/// The protocols counted as legacy, as the store names them (`Protocol::is_legacy`).
+const LEGACY: &str =
+    "('exchange_active_sync', 'imap', 'pop3', 'smtp', 'exchange_legacy', 'other_client')";
+
+/// The incident kinds that are password attacks.
+const PASSWORD_ATTACKS: &str = "('brute_force', 'password_spray', 'distributed_spray')";
+
+/// Reason codes that name a sender domain imitating a protected one.
+const SENDER_LOOKALIKES: [&str; 3] = [
+    "lookalike_sender",
+    "suffix_swap_sender",
+    "brand_in_sender_domain",
+];
+
+impl Store {
+    /// The tally of `org`'s `week`. A week that ended more than two days before `now` is
+    /// counted once and kept; later calls read it back.
+    pub async fn week_counts(&self, org: OrgId, week: Week, now: Timestamp) -> Result<WeekCounts> {
+        let settled = week
+            .end()
+            .checked_add(SETTLE_HOURS.hours())
+            .unwrap_or(week.end())
+            <= now;
+        if settled {
+            let kept: Option<String> = sqlx::query_scalar(
+                "SELECT counts FROM scorecard_weeks WHERE org_id = $1 AND week_start_us = $2",
+            )
+            .bind(org.0)
+            .bind(week.start().as_microsecond())
+            .fetch_optional(&self.pool)
+            .await?;
+            if let Some(kept) = kept {
+                return serde_json::from_str(&kept).map_err(corrupt);
+            }
+        }
+        let counts = self.count_week(org, week).await?;
+        if settled {
+            let mut tx = self.begin_write().await?;
+            sqlx::query(
+                "INSERT INTO scorecard_weeks (org_id, week_start_us, counts, computed_at_us) \
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (org_id, week_start_us) DO NOTHING",
+            )
+            .bind(org.0)
+            .bind(week.start().as_microsecond())
+            .bind(serde_json::to_string(&counts).map_err(corrupt)?)
+            .bind(now.as_microsecond())
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+        }
+        Ok(counts)
+    }
+
+    async fn count_week(&self, org: OrgId, week: Week) -> Result<WeekCounts> {
+        let start = week.start().as_microsecond();
+        let end = week.end().as_microsecond();
+        let mut c = WeekCounts::default();
+        let own_domains = self.verified_domains(org).await?;
+
+        // Sign-ins.
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT count(*) FILTER (WHERE outcome <> 'pre_auth') AS sign_ins, \
+             count(*) FILTER (WHERE outcome = 'success') AS successes, \
+             count(*) FILTER (WHERE outcome = 'success' AND authentication IS NOT NULL) AS strength, \
+             count(*) FILTER (WHERE outcome = 'success' AND authentication IN ('multi_factor', 'phishing_resistant')) AS mfa, \
+             count(*) FILTER (WHERE outcome = 'success' AND authentication = 'phishing_resistant') AS resistant, \
+             count(*) FILTER (WHERE outcome = 'success' AND protocol IN {LEGACY}) AS legacy_successes, \
+             count(*) FILTER (WHERE outcome <> 'pre_auth' AND protocol IN {LEGACY}) AS legacy_attempts, \
+             count(*) FILTER (WHERE failure_kind = 'locked') AS lockouts, \
+             count(DISTINCT CASE WHEN failure_kind = 'locked' THEN account END) AS locked_accounts \
+             FROM signins WHERE org_id = $1 AND time_us >= $2 AND time_us < $3"
+        )))
+        .bind(org.0)
+        .bind(start)
+        .bind(end)
+        .fetch_one(&self.pool)
+        .await?;
+        c.sign_ins = count(&row, "sign_ins")?;
+        c.successes = count(&row, "successes")?;
+        c.successes_with_strength = count(&row, "strength")?;
+        c.successes_multi_factor = count(&row, "mfa")?;
+        c.successes_phishing_resistant = count(&row, "resistant")?;
+        c.legacy_successes = count(&row, "legacy_successes")?;
+        c.legacy_attempts = count(&row, "legacy_attempts")?;
+        c.lockouts = count(&row, "lockouts")?;
+        c.locked_accounts = count(&row, "locked_accounts")?;
+
+        let row = sqlx::query(
+            "SELECT count(*) AS active, count(*) FILTER (WHERE single = 0) AS covered FROM ( \
+             SELECT account, sum(CASE WHEN authentication = 'single_factor' THEN 1 ELSE 0 END) AS single \
+             FROM signins WHERE org_id = $1 AND time_us >= $2 AND time_us < $3 \
+             AND outcome = 'success' AND authentication IS NOT NULL GROUP BY account) AS a",
+        )
+        .bind(org.0)
+        .bind(start)
+        .bind(end)
+        .fetch_one(&self.pool)
+        .await?;
+        c.active_accounts = count(&row, "active")?;
+        c.active_accounts_multi_factor = count(&row, "covered")?;
+
+        c.sign_in_sources = sqlx::query_scalar(
+            "SELECT DISTINCT format FROM signins WHERE org_id = $1 AND time_us >= $2 \
+             AND time_us < $3 ORDER BY format",
+        )
+        .bind(org.0)
+        .bind(start)
+        .bind(end)
+        .fetch_all(&self.pool)
+        .await?;
+
+        let staff_since = week.end().checked_sub(672.hours()).unwrap_or(week.start());
+        let staff: i64 = sqlx::query_scalar(
+            "SELECT count(DISTINCT account) FROM signins WHERE org_id = $1 AND time_us >= $2 \
+             AND time_us < $3 AND outcome = 'success'",
+        )
+        .bind(org.0)
+        .bind(staff_since.as_microsecond())
+        .bind(end)
+        .fetch_one(&self.pool)
+        .await?;
+        c.staff = non_negative(staff);
+
+        // Password attacks first seen this week.
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT accounts, compromised FROM incidents WHERE org_id = $1 \
+             AND kind IN {PASSWORD_ATTACKS} AND first_seen_us >= $2 AND first_seen_us < $3"
+        )))
+        .bind(org.0)
+        .bind(start)
+        .bind(end)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut targeted: HashSet<String> = HashSet::new();
+        for row in &rows {
+            let accounts: Vec<String> =
+                serde_json::from_str(&row.try_get::<String, _>("accounts")?).map_err(corrupt)?;
+            let compromised: Vec<serde_json::Value> =
+                serde_json::from_str(&row.try_get::<String, _>("compromised")?).map_err(corrupt)?;
+            c.attacks += 1;
+            if !compromised.is_empty() {
+                c.attacks_succeeded += 1;
+            }
+            targeted.extend(accounts);
+        }
+        c.targeted_accounts = targeted.len() as u64;
+
+        // Mail.
+        let row = sqlx::query(
+            "SELECT count(*) AS messages, count(*) FILTER (WHERE verdict = 'phishing') AS phishing \
+             FROM mails WHERE org_id = $1 AND time_us >= $2 AND time_us < $3",
+        )
+        .bind(org.0)
+        .bind(start)
+        .bind(end)
+        .fetch_one(&self.pool)
+        .await?;
+        c.messages = count(&row, "messages")?;
+        c.phishing_messages = count(&row, "phishing")?;
+        let recipients: Vec<String> = sqlx::query_scalar(self.dialect.pick(
+            "SELECT DISTINCT r.value FROM mails m, json_each(m.recipients) r \
+             WHERE m.org_id = $1 AND m.time_us >= $2 AND m.time_us < $3",
+            "SELECT DISTINCT r FROM mails m, jsonb_array_elements_text(m.recipients::jsonb) r \
+             WHERE m.org_id = $1 AND m.time_us >= $2 AND m.time_us < $3",
+        ))
+        .bind(org.0)
+        .bind(start)
+        .bind(end)
+        .fetch_all(&self.pool)
+        .await?;
+        c.mailboxes = recipients
+            .iter()
+            .filter(|r| {
+                own_domains.is_empty()
+                    || r.rsplit_once('@')
+                        .is_some_and(|(_, d)| own_domains.iter().any(|o| o == d))
+            })
+            .count() as u64;
+        let rows = sqlx::query(
+            "SELECT from_domain, reasons FROM mails WHERE org_id = $1 AND time_us >= $2 \
+             AND time_us < $3 AND (reasons LIKE '%imitates%' OR reasons LIKE '%dmarc_fail%')",
+        )
+        .bind(org.0)
+        .bind(start)
+        .bind(end)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut lookalikes: Vec<String> = Vec::new();
+        for row in &rows {
+            let from_domain: String = row.try_get("from_domain")?;
+            let reasons: Vec<serde_json::Value> =
+                serde_json::from_str(&row.try_get::<String, _>("reasons")?).map_err(corrupt)?;
+            let code = |r: &serde_json::Value| r["code"].as_str().unwrap_or("").to_owned();
+            let imitates_own = reasons.iter().any(|r| {
+                SENDER_LOOKALIKES.contains(&code(r).as_str())
+                    && r["evidence"].as_str().is_some_and(|e| {
+                        own_domains
+                            .iter()
+                            .any(|d| e.contains(&format!(" imitates {d} ")))
+                    })
+            });
+            if imitates_own
+                && !lookalikes.contains(&from_domain)
+                && lookalikes.len() < MAX_LOOKALIKES
+            {
+                lookalikes.push(from_domain.clone());
+            }
+            if own_domains.contains(&from_domain) && reasons.iter().any(|r| code(r) == "dmarc_fail")
+            {
+                c.own_domain_spoofs += 1;
+            }
+        }
+        lookalikes.sort();
+        c.lookalike_domains = lookalikes;
+
+        // Response: incidents whose first notification was queued this week.
+        let rows = sqlx::query(
+            "SELECT incident_id, \
+             min(CASE WHEN kind = 'notification' AND detail LIKE '%\"delivery_id\"%' THEN at_us END) AS notified, \
+             min(CASE WHEN kind = 'state' AND (detail LIKE '%\"to\":\"acknowledged\"%' \
+                 OR detail LIKE '%\"to\":\"resolved\"%' OR detail LIKE '%\"to\":\"false_positive\"%') THEN at_us END) AS acknowledged, \
+             min(CASE WHEN kind = 'state' AND (detail LIKE '%\"to\":\"resolved\"%' \
+                 OR detail LIKE '%\"to\":\"false_positive\"%') THEN at_us END) AS resolved \
+             FROM incident_events WHERE org_id = $1 AND incident_id IN ( \
+               SELECT incident_id FROM incident_events WHERE org_id = $1 AND kind = 'notification' \
+               AND at_us >= $2 AND at_us < $3) \
+             GROUP BY incident_id",
+        )
+        .bind(org.0)
+        .bind(start)
+        .bind(end)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut acknowledge = Vec::new();
+        let mut resolve = Vec::new();
+        for row in &rows {
+            let Some(notified) = row.try_get::<Option<i64>, _>("notified")? else {
+                continue;
+            };
+            if notified < start || notified >= end {
+                continue;
+            }
+            c.notified_incidents += 1;
+            match row.try_get::<Option<i64>, _>("acknowledged")? {
+                Some(at) => acknowledge.push((at - notified).max(0) / 1_000_000),
+                None => c.unacknowledged += 1,
+            }
+            if let Some(at) = row.try_get::<Option<i64>, _>("resolved")? {
+                resolve.push((at - notified).max(0) / 1_000_000);
+            }
+        }
+        c.acknowledge_seconds = median(&mut acknowledge);
+        c.resolve_seconds = median(&mut resolve);
+
+        // Coverage.
+        let row = sqlx::query(
+            "SELECT count(*) AS connectors, \
+             count(*) FILTER (WHERE state IN ('failed', 'backing_off')) AS failing \
+             FROM connectors WHERE org_id = $1",
+        )
+        .bind(org.0)
+        .fetch_one(&self.pool)
+        .await?;
+        c.connectors = count(&row, "connectors")?;
+        c.connectors_failing = count(&row, "failing")?;
+        let confirmed: Vec<String> =
+            sqlx::query_scalar("SELECT confirmed_at FROM personal_accounts WHERE org_id = $1")
+                .bind(org.0)
+                .fetch_all(&self.pool)
+                .await?;
+        c.staff_opted_in = confirmed
+            .iter()
+            .filter_map(|t| t.parse::<Timestamp>().ok())
+            .filter(|t| *t < week.end())
+            .count() as u64;
+
+        let postures = self.domain_postures(org).await?;
+        c.domains = postures
+            .into_iter()
+            .filter(|(p, _)| own_domains.contains(&p.domain))
+            .map(|(p, _)| p)
+            .collect();
+        Ok(c)
+    }
+
+    /// Keeps what DNS said of one of `org`'s domains.
+    pub async fn record_posture(
+        &self,
+        org: OrgId,
+        posture: &DomainPosture,
+        at: Timestamp,
+    ) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO domain_posture (org_id, domain, checked_at_us, posture) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (org_id, domain) DO UPDATE SET checked_at_us = excluded.checked_at_us, \
+             posture = excluded.posture",
+        )
+        .bind(org.0)
+        .bind(&posture.domain)
+        .bind(at.as_microsecond())
+        .bind(serde_json::to_string(posture).map_err(corrupt)?)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The posture last read for each of `org`'s domains, with when it was read.
+    pub async fn domain_postures(&self, org: OrgId) -> Result<Vec<(DomainPosture, Timestamp)>> {
+        let rows = sqlx::query(
+            "SELECT posture, checked_at_us FROM domain_posture WHERE org_id = $1 ORDER BY domain",
+        )
+        .bind(org.0)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let posture =
+                    serde_json::from_str(&row.try_get::<String, _>("posture")?).map_err(corrupt)?;
+                let at =
+                    Timestamp::from_microsecond(row.try_get("checked_at_us")?).map_err(corrupt)?;
+                Ok((posture, at))
+            })
+            .collect()
+    }
+
+    async fn verified_domains(&self, org: OrgId) -> Result<Vec<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT domain FROM org_domains WHERE org_id = $1 AND verified_at IS NOT NULL ORDER BY domain",
+        )
+        .bind(org.0)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+}
+
+fn count(row: &sqlx::any::AnyRow, name: &str) -> Result<u64> {
+    Ok(non_negative(row.try_get::<i64, _>(name)?))
+}
+
+fn non_negative(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+fn median(values: &mut [i64]) -> Option<u64> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_unstable();
+    let mid = values.len() / 2;
+    let m = if values.len() % 2 == 1 {
+        values[mid]
+    } else {
+        (values[mid - 1] + values[mid]) / 2
+    };
+    Some(non_negative(m))
+}
