@@ -8,7 +8,7 @@ use std::net::IpAddr;
 
 use fastrand::Rng;
 use jiff::Timestamp;
-use model::{FailureKind, Format, Origin, Outcome, Protocol, SignIn};
+use model::{Authentication, FailureKind, Format, Origin, Outcome, Protocol, SignIn};
 
 /// The Entra `status.errorCode` and `status.failureReason` for a failure kind, or for a
 /// success when `kind` is `None`.
@@ -124,6 +124,22 @@ pub(crate) fn uuid(rng: &mut Rng) -> String {
     crate::render::uuid_from_bits(rng.u128(..))
 }
 
+/// How a successful Entra sign-in of `account` over `protocol` was authenticated in the
+/// generated world: legacy protocols cannot do MFA; otherwise most staff use push or a
+/// code, some a security key or passkey, and some still a password alone. Drawn from the
+/// account's name, not the random stream, so that every account keeps its habit and the
+/// other generated fields do not move.
+pub(crate) fn strength(account: &str, protocol: Protocol) -> Authentication {
+    if protocol.is_legacy() {
+        return Authentication::SingleFactor;
+    }
+    match crate::render::fnv1a(&[account.as_bytes()]) % 20 {
+        0..=2 => Authentication::SingleFactor,
+        3..=5 => Authentication::PhishingResistant,
+        _ => Authentication::MultiFactor,
+    }
+}
+
 /// What a generator wants one sign-in to be; [`Spec::build`] fills in the format's details.
 pub(crate) struct Spec<'a> {
     pub time: Timestamp,
@@ -169,7 +185,8 @@ impl Spec<'_> {
                     user_agent: self.user_agent.map(str::to_owned),
                     format: Format::EntraGraph,
                     origin,
-                    authentication: None,
+                    authentication: (outcome == Outcome::Success)
+                        .then(|| strength(self.account, self.protocol)),
                 }
             }
             // Every other format is generated in sshd's shape until it has its own.

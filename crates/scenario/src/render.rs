@@ -6,7 +6,7 @@
 //! a stable hash of it, never drawn from a clock or a global random source.
 
 use jiff::tz::TimeZone;
-use model::{FailureKind, Outcome, Protocol, SignIn};
+use model::{Authentication, FailureKind, Outcome, Protocol, SignIn};
 use serde_json::{Value, json};
 
 use crate::event::{SshMethod, entra_app, entra_status, sshd_message};
@@ -248,7 +248,46 @@ pub fn render_graph(s: &SignIn) -> String {
         "location": location(s),
         "appliedConditionalAccessPolicies": [],
     });
+    let mut record = record;
+    if let Some(strength) = s.authentication {
+        let (requirement, details) = authentication_details(strength, s.time);
+        record["authenticationRequirement"] = requirement.into();
+        record["authenticationDetails"] = details;
+    }
     record.to_string()
+}
+
+/// Graph's `authenticationRequirement` and `authenticationDetails` for a sign-in of this
+/// strength, shaped like the signIn resource's documented example: the password step,
+/// then the second factor.
+fn authentication_details(strength: Authentication, at: jiff::Timestamp) -> (&'static str, Value) {
+    let step = |method: &str, detail: &str| {
+        json!({
+            "authenticationStepDateTime": at.to_string(),
+            "authenticationMethod": method,
+            "authenticationMethodDetail": null,
+            "succeeded": true,
+            "authenticationStepResultDetail": detail,
+            "authenticationStepRequirement": "Primary authentication",
+        })
+    };
+    match strength {
+        Authentication::SingleFactor => (
+            "singleFactorAuthentication",
+            json!([step("Password", "Correct password")]),
+        ),
+        Authentication::MultiFactor => (
+            "multiFactorAuthentication",
+            json!([
+                step("Password", "Correct password"),
+                step("Mobile app notification", "MFA successfully completed"),
+            ]),
+        ),
+        Authentication::PhishingResistant => (
+            "multiFactorAuthentication",
+            json!([step("FIDO2 security key", "MFA successfully completed")]),
+        ),
+    }
 }
 
 /// Renders a sign-in as an RFC 3164 syslog line the way OpenSSH's `sshd` writes it, for

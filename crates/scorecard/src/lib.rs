@@ -17,6 +17,6 @@ mod week;
 pub use counts::{MAX_LOOKALIKES, WeekCounts};
 pub use metric::{Better, Metric, Unit};
 pub use posture::{Dkim, Dmarc, DmarcPolicy, DomainPosture, Spf, SpfAll};
-pub use score::{Action, Grade, MetricValue, Scorecard};
+pub use score::{ACTIONS, Action, Grade, MIN_MEASURED_WEIGHT, MetricValue, Scorecard};
 pub use sector::{Distribution, MIN_CONTRIBUTORS, Peer, SectorView, compare};
 pub use week::Week;

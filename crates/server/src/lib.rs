@@ -18,6 +18,7 @@ mod lifecycle;
 mod people;
 mod personal;
 mod routes;
+pub mod scorecard;
 mod throttle;
 
 use std::sync::Arc;

@@ -38,6 +38,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .merge(crate::lifecycle::routes())
         .merge(crate::intel::routes())
         .merge(crate::connectors::routes())
+        .merge(crate::scorecard::routes())
         .merge(crate::dashboard::routes())
         // Layers apply to the routes above them: every route is merged before this line.
         .layer(axum::middleware::from_fn(crate::auth::csrf_form_field))

@@ -37,6 +37,9 @@ pub struct Service {
     /// Delivery runs here in role all; role ingest leaves it to the notify role.
     outbox: Option<Worker>,
     recheck: tokio::task::JoinHandle<()>,
+    /// Reads the organisations' SPF, DKIM and DMARC records for the scorecard; in the
+    /// process that delivers, so that a scaled deployment asks DNS once.
+    posture: Option<tokio::task::JoinHandle<()>>,
     /// Sends held notifications (batched updates, digests, quiet hours) when due.
     policy: Option<Worker>,
     /// Pulls threat-intelligence feeds and hunts through stored events for what they bring.
@@ -145,6 +148,12 @@ impl Service {
             intake.store().clone(),
             config.enrolment.clone(),
         ));
+        let posture = delivers.then(|| {
+            tokio::spawn(server::scorecard::refresh_postures_forever(
+                intake.store().clone(),
+                config.enrolment.clone(),
+            ))
+        });
         let enricher = Arc::new(enricher);
         // Telemetry that arrives by itself: syslog from the organisations' hosts, and log
         // files on this machine.
@@ -243,6 +252,7 @@ impl Service {
             http,
             outbox,
             recheck,
+            posture,
             policy,
             intel_tasks,
             syslog,
@@ -276,6 +286,9 @@ impl Service {
             task.abort();
         }
         self.recheck.abort();
+        if let Some(posture) = &self.posture {
+            posture.abort();
+        }
         for task in &self.intel_tasks {
             task.abort();
         }
