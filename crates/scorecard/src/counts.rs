@@ -31,8 +31,9 @@ pub struct WeekCounts {
     /// Sign-in attempts over a legacy protocol, any outcome: what attackers still find
     /// open.
     pub legacy_attempts: u64,
-    /// Failed sign-ins because the account was locked (Entra 50053 Smart Lockout, Okta
-    /// `user.account.lock`, Windows 4625 0xC0000234).
+    /// Failed sign-ins because the account was locked: whatever the parsers read as
+    /// `FailureKind::Locked` (Entra 50053 Smart Lockout, Okta `user.account.lock`, O365
+    /// `IdsLocked`, Windows 4625 0xC0000234, Kerberos 0x12; docs/metrics.md lists them).
     pub lockouts: u64,
     /// Distinct accounts locked at least once.
     pub locked_accounts: u64,
@@ -48,8 +49,9 @@ pub struct WeekCounts {
     pub messages: u64,
     /// Messages judged phishing.
     pub phishing_messages: u64,
-    /// Distinct recipient addresses at the organisation's enrolled domains in the week's
-    /// mail: the mailboxes mail reached.
+    /// Distinct recipient addresses at the organisation's verified domains (exact match)
+    /// in the week's mail: the mailboxes mail reached. Every recipient counts when the
+    /// organisation has no verified domain.
     pub mailboxes: u64,
     /// Sender domains of the week's mail that imitate one of the organisation's own
     /// domains (lookalike reasons), at most [`MAX_LOOKALIKES`].
@@ -57,9 +59,9 @@ pub struct WeekCounts {
     /// Messages whose From is at one of the organisation's own domains and that failed
     /// DMARC at a trusted receiving host: spoofs of the organisation itself.
     pub own_domain_spoofs: u64,
-    /// Incidents of which a first notification was delivered this week.
+    /// Incidents whose first notification was queued (not held back) this week.
     pub notified_incidents: u64,
-    /// Median seconds from an incident's first delivered notification to its
+    /// Median seconds from an incident's first queued notification to its
     /// acknowledgement (or resolution, when it was never acknowledged), over this week's
     /// notified incidents that were acknowledged.
     pub acknowledge_seconds: Option<u64>,
@@ -71,7 +73,8 @@ pub struct WeekCounts {
     /// Sign-in formats that delivered at least one record this week (`entra_graph`,
     /// `sshd`, …).
     pub sign_in_sources: Vec<String>,
-    /// Connectors configured (pull connectors, syslog, file tails).
+    /// Pull connectors configured (Graph, Okta, Google). Syslog and file tails are the
+    /// operator's, not the organisation's, and are not counted.
     pub connectors: u64,
     /// Of those, connectors in error when counted.
     pub connectors_failing: u64,
@@ -80,6 +83,6 @@ pub struct WeekCounts {
     pub staff: u64,
     /// Staff personal addresses confirmed for watching (opted in) at the week's end.
     pub staff_opted_in: u64,
-    /// The mail-domain posture of each enrolled domain, as last read from DNS.
+    /// The mail-domain posture of each verified domain, as last read from DNS.
     pub domains: Vec<DomainPosture>,
 }

@@ -163,7 +163,8 @@ impl Metric {
 
     /// Weight in the 0–100 score. Metrics of what attackers do (pressure, exposure) weigh
     /// nothing: an organisation cannot govern how often it is attacked, only how it is
-    /// defended. The weights add up to 100.
+    /// defended. MFA per sign-in weighs nothing either: MFA per account already scores
+    /// it, and busy accounts would otherwise count many times. The weights add up to 100.
     pub fn weight(self) -> u32 {
         match self {
             Metric::MfaAccounts => 20,

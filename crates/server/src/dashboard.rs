@@ -14,6 +14,7 @@
 //! CSRF token.
 
 mod chart;
+mod governance;
 
 use askama::Template;
 use axum::Router;
@@ -50,6 +51,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/dashboard", get(overview))
         .route("/dashboard/logout", post(logout))
         .route("/dashboard/settings", get(settings_page))
+        .route("/dashboard/scorecard", get(governance::scorecard_page))
+        .route("/dashboard/report", get(governance::report_page))
         .route("/dashboard/settings/test", post(send_test))
         .route("/dashboard/settings/personal", post(invite_personal))
         .route("/dashboard/settings/keys", post(create_key))

@@ -353,15 +353,21 @@ pub async fn read_posture(lookup: &TxtLookup, domain: &str) -> DomainPosture {
         selectors.spawn(async move { (*selector, lookup.texts(&name).await) });
     }
     let mut dkim = Vec::new();
+    let mut dkim_failures = Vec::new();
     while let Some(joined) = selectors.join_next().await {
-        if let Ok((selector, Ok(texts))) = joined
-            && let Some(key) = posture::dkim(selector, &texts)
-        {
-            dkim.push(key);
+        match joined {
+            Ok((selector, Ok(texts))) => dkim.extend(posture::dkim(selector, &texts)),
+            Ok((_, Err(error))) => dkim_failures.push(error.to_string()),
+            Err(error) => dkim_failures.push(error.to_string()),
         }
     }
     dkim.sort_by(|a, b| a.selector.cmp(&b.selector));
     let mut errors = Vec::new();
+    // One selector failing says nothing; all of them failing means DNS did not answer,
+    // and "no DKIM key" would be a guess.
+    if dkim.is_empty() && dkim_failures.len() == COMMON_DKIM_SELECTORS.len() {
+        errors.extend(dkim_failures.into_iter().take(1));
+    }
     let spf = spf.map_err(|e| errors.push(e.to_string())).ok();
     let dmarc = dmarc.map_err(|e| errors.push(e.to_string())).ok();
     DomainPosture {
@@ -394,8 +400,23 @@ pub async fn refresh_postures(
     Ok(read)
 }
 
-/// Refreshes postures at start and then as often as domains are re-checked.
-pub async fn refresh_postures_forever(store: Store, config: crate::EnrolmentConfig) {
+/// Counts the newest settled week of every organisation, so that it is kept while its
+/// events are still within retention, whether or not anyone looks at it.
+pub async fn settle_weeks(store: &Store, now: Timestamp) -> Result<usize, store::StoreError> {
+    let settled = Week::containing(now - jiff::SignedDuration::from_hours(48)).previous();
+    let mut counted = 0;
+    for org in store.organisations().await? {
+        store.week_counts(org.id, settled, now).await?;
+        counted += 1;
+    }
+    Ok(counted)
+}
+
+/// At start and then as often as domains are re-checked (daily by default): reads the
+/// mail-domain posture of every verified domain, then keeps the newest settled week of
+/// every organisation. Runs in the process that delivers notifications (`all` or
+/// `notify`), so that a scaled deployment asks DNS once.
+pub async fn keep_scorecards_forever(store: Store, config: crate::EnrolmentConfig) {
     let lookup = config.txt_lookup();
     let mut interval = tokio::time::interval(config.recheck_every.unsigned_abs());
     loop {
@@ -403,6 +424,10 @@ pub async fn refresh_postures_forever(store: Store, config: crate::EnrolmentConf
         match refresh_postures(&store, &lookup).await {
             Ok(read) => tracing::info!(domains = read, "Mail-domain posture read from DNS."),
             Err(error) => tracing::error!(%error, "Reading mail-domain posture failed."),
+        }
+        match settle_weeks(&store, Timestamp::now()).await {
+            Ok(organisations) => tracing::info!(organisations, "Settled scorecard weeks kept."),
+            Err(error) => tracing::error!(%error, "Keeping settled scorecard weeks failed."),
         }
     }
 }

@@ -902,3 +902,120 @@ async fn the_enrolment_queue_is_decided_from_the_console_and_the_new_key_is_show
     assert_eq!(tried.status, StatusCode::SEE_OTHER);
     assert_eq!(tried.headers["location"], "/dashboard");
 }
+
+/// Graph sign-ins of three staff in W48 2026: one with MFA, one with a security key, one
+/// with a password alone.
+fn staff_week() -> Vec<u8> {
+    use model::Authentication::{MultiFactor, PhishingResistant, SingleFactor};
+    [
+        ("a@clinic.example", MultiFactor),
+        ("b@clinic.example", PhishingResistant),
+        ("c@clinic.example", SingleFactor),
+    ]
+    .iter()
+    .enumerate()
+    .map(|(n, (account, strength))| {
+        scenario::render_graph(&model::SignIn {
+            time: format!("2026-11-24T09:0{n}:00Z").parse().expect("time"),
+            account: (*account).into(),
+            source_ip: Some("192.0.2.10".parse().expect("ip")),
+            outcome: model::Outcome::Success,
+            failure_kind: None,
+            protocol: model::Protocol::Browser,
+            app: None,
+            result_code: None,
+            reason: None,
+            record_id: Some(format!("w48-{n}")),
+            country: None,
+            asn: None,
+            user_agent: None,
+            authentication: Some(*strength),
+            format: model::Format::EntraGraph,
+            origin: model::Origin::RequestLine {
+                request: "t".into(),
+                line: n as u64,
+            },
+        }) + "\n"
+    })
+    .collect::<String>()
+    .into_bytes()
+}
+
+#[tokio::test]
+async fn the_scorecard_page_and_the_monthly_report_show_the_week_and_hold_back_a_small_sector() {
+    let f = fixture().await;
+    push(&f, "/api/v1/signins", "application/json", staff_week()).await;
+    let page = get(&f, "/dashboard/scorecard?week=2026-W48", None).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "pages need a session");
+    let (cookie, _) = sign_in(&f, "admin@clinic.example").await;
+
+    let page = get(&f, "/dashboard/scorecard?week=2026-W48", Some(&cookie)).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    assert!(page.text.contains("Security scorecard, week 2026-W48"));
+    assert!(
+        page.text
+            .contains("<a href=\"/dashboard/scorecard\">Scorecard</a>")
+    );
+    // (20·66.7 + 10·50 + 15·100 + 10·50 + 5·0) / 60 = 63.9, grade D.
+    assert!(
+        page.text.contains("class=\"points\">63.9<"),
+        "{}",
+        page.text
+    );
+    assert!(page.text.contains("aria-label=\"grade D\""));
+    assert!(
+        page.text
+            .contains("<td>Accounts always using MFA</td><td class=\"num\">66.7 %</td>")
+    );
+    assert!(
+        page.text
+            .contains("<td>MFA that is phishing-resistant</td><td class=\"num\">50.0 %</td>")
+    );
+    assert!(
+        page.text
+            .contains("1 of 3 accounts signed in with a password alone")
+    );
+    assert!(page.text.contains("<svg class=\"chart trend\""));
+    assert!(page.text.contains("<title>2026-W48: 63.9 (D)</title>"));
+    assert!(
+        page.text
+            .contains("2 organisation(s) of your sector are enrolled, and no figure has five yet")
+    );
+    assert!(
+        !page.text.contains("chart peers"),
+        "no sector figures below five"
+    );
+
+    let report = get(&f, "/dashboard/report?month=2026-11", Some(&cookie)).await;
+    assert_eq!(report.status, StatusCode::OK, "{}", report.text);
+    assert!(
+        report
+            .text
+            .contains("Security report: Clinic, November 2026")
+    );
+    let weeks: Vec<&str> = report
+        .text
+        .split("<th scope=\"col\" class=\"num\">")
+        .skip(1)
+        .filter_map(|rest| rest.split('<').next())
+        .collect();
+    assert_eq!(weeks, ["2026-W45", "2026-W46", "2026-W47", "2026-W48"]);
+    assert!(report.text.contains("<td class=\"num\">63.9 (D)</td>"));
+    assert!(report.text.contains("66.7 %"));
+    assert!(
+        report.headers["content-security-policy"]
+            .to_str()
+            .expect("csp")
+            .contains("default-src 'none'")
+    );
+    let bad = get(&f, "/dashboard/report?month=November", Some(&cookie)).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+
+    // The other organisation's people see their own (empty) week.
+    let (other, _) = sign_in(&f, "admin@other.example").await;
+    let page = get(&f, "/dashboard/scorecard?week=2026-W48", Some(&other)).await;
+    assert!(
+        page.text
+            .contains("<td>Accounts always using MFA</td><td class=\"num\">not measured</td>")
+    );
+}

@@ -500,3 +500,43 @@ async fn a_sector_is_compared_only_from_five_organisations() {
     );
     assert_eq!(fr["distributions"], json!([]));
 }
+
+#[tokio::test]
+async fn the_daily_task_keeps_the_newest_settled_week_as_it_was_counted() {
+    use Authentication::{MultiFactor, SingleFactor};
+    let f = fixture().await;
+    let (_, key) = f.enrol("Alpha", "hospital", "FR", "alpha.example").await;
+    f.push(&key, &[("u1@alpha.example", MultiFactor)]).await;
+    // Wednesday after W48: W48 has settled (48 h after its end), W49 has not.
+    let wednesday: jiff::Timestamp = "2026-12-02T00:00:00Z".parse().expect("time");
+    let store = f.state.intake.store();
+    assert_eq!(
+        tocsin_server::scorecard::settle_weeks(store, wednesday)
+            .await
+            .expect("settle"),
+        1
+    );
+    // A sign-in of W48 arriving later does not change the kept week.
+    f.push(&key, &[("u9@alpha.example", SingleFactor)]).await;
+    let (_, card, _) = f
+        .send("GET", "/api/v1/org/scorecard?week=2026-W48", &key, vec![])
+        .await;
+    assert_eq!(
+        metric(&card, "mfa_accounts"),
+        100.0,
+        "kept as counted on Wednesday"
+    );
+    let week = Week::parse("2026-W48").expect("week");
+    let recount = store
+        .week_counts(
+            model::OrgId(card["organisation"]["id"].as_i64().expect("id")),
+            week,
+            wednesday - jiff::SignedDuration::from_hours(1),
+        )
+        .await
+        .expect("recount");
+    assert_eq!(
+        recount.active_accounts, 2,
+        "before settling, the week is counted afresh"
+    );
+}

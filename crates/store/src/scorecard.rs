@@ -195,7 +195,8 @@ impl Store {
             .count() as u64;
         let rows = sqlx::query(
             "SELECT from_domain, reasons FROM mails WHERE org_id = $1 AND time_us >= $2 \
-             AND time_us < $3 AND (reasons LIKE '%imitates%' OR reasons LIKE '%dmarc_fail%')",
+             AND time_us < $3 AND (reasons LIKE '%imitates%' OR reasons LIKE '%dmarc_fail%') \
+             ORDER BY time_us, id",
         )
         .bind(org.0)
         .bind(start)
@@ -208,19 +209,35 @@ impl Store {
             let reasons: Vec<serde_json::Value> =
                 serde_json::from_str(&row.try_get::<String, _>("reasons")?).map_err(corrupt)?;
             let code = |r: &serde_json::Value| r["code"].as_str().unwrap_or("").to_owned();
-            let imitates_own = reasons.iter().any(|r| {
-                SENDER_LOOKALIKES.contains(&code(r).as_str())
-                    && r["evidence"].as_str().is_some_and(|e| {
-                        own_domains
-                            .iter()
-                            .any(|d| e.contains(&format!(" imitates {d} ")))
-                    })
-            });
-            if imitates_own
-                && !lookalikes.contains(&from_domain)
-                && lookalikes.len() < MAX_LOOKALIKES
-            {
-                lookalikes.push(from_domain.clone());
+            // The lookalike host is the one the evidence names, which may be in Sender,
+            // Reply-To or Return-Path rather than From:
+            // "Reply-To: a@host: host (shown as …) imitates own.example (Owner): …".
+            for reason in &reasons {
+                if !SENDER_LOOKALIKES.contains(&code(reason).as_str()) {
+                    continue;
+                }
+                let Some(evidence) = reason["evidence"].as_str() else {
+                    continue;
+                };
+                let Some((before, after)) = evidence.split_once(" imitates ") else {
+                    continue;
+                };
+                let imitated = after.split_whitespace().next().unwrap_or("");
+                if !own_domains.iter().any(|d| d == imitated) {
+                    continue;
+                }
+                let host = before
+                    .rsplit(": ")
+                    .next()
+                    .and_then(|h| h.split_whitespace().next())
+                    .unwrap_or("")
+                    .to_owned();
+                if !host.is_empty()
+                    && !lookalikes.contains(&host)
+                    && lookalikes.len() < MAX_LOOKALIKES
+                {
+                    lookalikes.push(host);
+                }
             }
             if own_domains.contains(&from_domain) && reasons.iter().any(|r| code(r) == "dmarc_fail")
             {

@@ -396,6 +396,17 @@ async fn write_telemetry(store: &Store, org: OrgId) {
                 "From: covid19@who-int.org: who-int.org imitates who.int (WHO): various",
             )],
         ),
+        // The lookalike is in Reply-To: the host the evidence names counts, not From's.
+        mail(
+            5,
+            "hr@partner.example",
+            model::Verdict::Suspicious,
+            &["ana@alpha.example"],
+            &[(
+                "lookalike_sender",
+                "Reply-To: hr@alpha-exarnple.com: alpha-exarnple.com imitates alpha.example (Alpha): rn for m",
+            )],
+        ),
     ];
     for m in &mails {
         tx.insert_mail(org, m).await.expect("mail");
@@ -463,8 +474,11 @@ async fn a_week_is_counted_exactly_and_only_for_its_organisation() {
         (c.attacks, c.attacks_succeeded, c.targeted_accounts),
         (2, 1, 3)
     );
-    assert_eq!((c.messages, c.phishing_messages, c.mailboxes), (4, 2, 4));
-    assert_eq!(c.lookalike_domains, ["alpha-example.com"]);
+    assert_eq!((c.messages, c.phishing_messages, c.mailboxes), (5, 2, 4));
+    assert_eq!(
+        c.lookalike_domains,
+        ["alpha-example.com", "alpha-exarnple.com"]
+    );
     assert_eq!(c.own_domain_spoofs, 1);
     assert_eq!((c.notified_incidents, c.unacknowledged), (3, 1));
     assert_eq!(

@@ -37,9 +37,9 @@ pub struct Service {
     /// Delivery runs here in role all; role ingest leaves it to the notify role.
     outbox: Option<Worker>,
     recheck: tokio::task::JoinHandle<()>,
-    /// Reads the organisations' SPF, DKIM and DMARC records for the scorecard; in the
-    /// process that delivers, so that a scaled deployment asks DNS once.
-    posture: Option<tokio::task::JoinHandle<()>>,
+    /// Reads the organisations' SPF, DKIM and DMARC records and keeps settled scorecard
+    /// weeks; in the process that delivers, so that a scaled deployment does it once.
+    scorecards: Option<tokio::task::JoinHandle<()>>,
     /// Sends held notifications (batched updates, digests, quiet hours) when due.
     policy: Option<Worker>,
     /// Pulls threat-intelligence feeds and hunts through stored events for what they bring.
@@ -148,8 +148,8 @@ impl Service {
             intake.store().clone(),
             config.enrolment.clone(),
         ));
-        let posture = delivers.then(|| {
-            tokio::spawn(server::scorecard::refresh_postures_forever(
+        let scorecards = delivers.then(|| {
+            tokio::spawn(server::scorecard::keep_scorecards_forever(
                 intake.store().clone(),
                 config.enrolment.clone(),
             ))
@@ -252,7 +252,7 @@ impl Service {
             http,
             outbox,
             recheck,
-            posture,
+            scorecards,
             policy,
             intel_tasks,
             syslog,
@@ -286,8 +286,8 @@ impl Service {
             task.abort();
         }
         self.recheck.abort();
-        if let Some(posture) = &self.posture {
-            posture.abort();
+        if let Some(scorecards) = &self.scorecards {
+            scorecards.abort();
         }
         for task in &self.intel_tasks {
             task.abort();
@@ -488,6 +488,10 @@ async fn run_notify(config: Config) -> anyhow::Result<()> {
     });
     let (mut policy, mut outbox) = start_delivery(&config, &store, mailer, wake);
     let retention = tokio::spawn(retention_forever(store.clone(), config.store.clone()));
+    let scorecards = tokio::spawn(server::scorecard::keep_scorecards_forever(
+        store.clone(),
+        config.enrolment.clone(),
+    ));
     let (address, http) = serve_metrics(
         &config,
         Scrape {
@@ -507,6 +511,7 @@ async fn run_notify(config: Config) -> anyhow::Result<()> {
     }
     wakes.abort();
     retention.abort();
+    scorecards.abort();
     http.abort();
     store.close().await;
     outcome

@@ -412,3 +412,120 @@ async fn an_admin_signs_in_sees_the_attack_opens_and_acknowledges_it_in_chromium
     assert!(!body.contains("203.0.113.77") && !body.contains("clinic.example"));
     client.close().await.expect("close");
 }
+
+/// Successful Graph sign-ins in W48 2026 of `staff` accounts at `domain`, the first
+/// `with_mfa` of them with a second factor and the rest with a password alone.
+fn week_of_sign_ins(domain: &str, staff: usize, with_mfa: usize) -> String {
+    (0..staff)
+        .map(|n| {
+            let strength = if n < with_mfa {
+                model::Authentication::MultiFactor
+            } else {
+                model::Authentication::SingleFactor
+            };
+            scenario::render_graph(&model::SignIn {
+                time: format!("2026-11-25T08:{:02}:00Z", n % 60)
+                    .parse()
+                    .expect("time"),
+                account: format!("staff{n}@{domain}"),
+                source_ip: Some("192.0.2.44".parse().expect("ip")),
+                outcome: model::Outcome::Success,
+                failure_kind: None,
+                protocol: model::Protocol::Browser,
+                app: None,
+                result_code: None,
+                reason: None,
+                record_id: Some(format!("{domain}-{n}")),
+                country: None,
+                asn: None,
+                user_agent: None,
+                authentication: Some(strength),
+                format: model::Format::EntraGraph,
+                origin: model::Origin::RequestLine {
+                    request: "t".into(),
+                    line: n as u64,
+                },
+            }) + "\n"
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_scorecard_and_the_monthly_report_render_in_chromium() {
+    let Some(driver) = driver().await else {
+        return;
+    };
+    let harness = Harness::start(0).await;
+    let base = harness.server.base.clone();
+    // Five hospitals: enough for the sector comparison to be drawn.
+    let mut first = None;
+    for (n, name) in ["Clinic", "Alder", "Birch", "Cedar", "Dogwood"]
+        .iter()
+        .enumerate()
+    {
+        let (org, key, _) = harness.enrol(name, &name.to_lowercase()).await;
+        let domain = format!("{}.example", name.to_lowercase());
+        let (status, report) = harness
+            .api
+            .post_text(
+                "/api/v1/signins",
+                &key,
+                week_of_sign_ins(&domain, 10, 2 * n + 1),
+            )
+            .await;
+        assert_eq!(status, 200, "{report}");
+        first.get_or_insert(org);
+    }
+    make_admin(&harness, first.expect("Clinic"), "admin@clinic.example").await;
+
+    let client = browser(&driver).await;
+    sign_in(&client, &base, "admin@clinic.example").await;
+    client
+        .goto(&format!("{base}/dashboard/scorecard?week=2026-W48"))
+        .await
+        .expect("scorecard");
+    let grade = client
+        .find(Locator::Css(".score .grade"))
+        .await
+        .expect("grade")
+        .text()
+        .await
+        .expect("text");
+    // One of ten accounts with MFA: a poor grade, and MFA the first action.
+    assert_eq!(grade, "F");
+    let first_action = client
+        .find(Locator::Css("#actions-heading + ol li"))
+        .await
+        .expect("an action")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        first_action.starts_with("Require multi-factor authentication for every account: 9 of 10"),
+        "{first_action}"
+    );
+    client
+        .find(Locator::Css("svg.chart.peers circle.own"))
+        .await
+        .expect("the sector chart with this organisation's dot");
+    screenshot(&client, "scorecard").await;
+
+    client
+        .goto(&format!("{base}/dashboard/report?month=2026-11"))
+        .await
+        .expect("report");
+    let title = client
+        .find(Locator::Css("h1"))
+        .await
+        .expect("title")
+        .text()
+        .await
+        .expect("text");
+    assert_eq!(title, "Security report: Clinic, November 2026");
+    client
+        .find(Locator::Css("svg.chart.trend"))
+        .await
+        .expect("the trend chart");
+    screenshot(&client, "monthly-report").await;
+    client.close().await.expect("close");
+}
