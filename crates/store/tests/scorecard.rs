@@ -490,6 +490,41 @@ async fn a_week_is_counted_exactly_and_only_for_its_organisation() {
     assert_eq!(c.domains, std::slice::from_ref(&own));
     assert_eq!(c.staff_opted_in, 0);
 
+    // Every metric of that tally, and the score (docs/metrics.md has the formulas).
+    let card = scorecard::Scorecard::of(week, &c);
+    let expected: [(&str, Option<f64>, Option<f64>); 15] = [
+        ("mfa_sign_ins", Some(66.7), None),             // 4 of 6
+        ("mfa_accounts", Some(50.0), Some(50.0)),       // a1, a3 of a1, a2, a3, a5
+        ("phishing_resistant", Some(50.0), Some(50.0)), // 2 of 4
+        ("legacy_protocols", Some(28.6), Some(0.0)),    // 2 of 7; 100 − 5·28.6 < 0
+        ("attack_success", Some(50.0), Some(50.0)),     // 1 of 2
+        ("targeted_accounts", Some(3.0), None),
+        ("lockouts", Some(3.0), None),
+        ("phishing_per_1000_mailboxes", Some(500.0), None), // 2 · 1000 / 4
+        ("lookalike_domains", Some(2.0), None),
+        ("mail_authentication", Some(62.5), Some(62.5)), // ½·75 + ¼·100 + ¼·0
+        ("own_domain_spoofs", Some(1.0), None),
+        ("time_to_acknowledge", Some(3.0), Some(65.4)), // 100·(1 − ln 3 / ln 24)
+        ("time_to_resolve", Some(24.0), Some(100.0)),
+        ("telemetry_coverage", Some(100.0), Some(100.0)),
+        ("staff_opt_in", Some(0.0), Some(0.0)),
+    ];
+    let got: Vec<(&str, Option<f64>, Option<f64>)> = card
+        .metrics
+        .iter()
+        .map(|m| (m.metric.id(), m.value, m.points))
+        .collect();
+    assert_eq!(got, expected);
+    // (20·50 + 10·50 + 15·0 + 10·50 + 15·62.5 + 10·65.4 + 5·100 + 10·100 + 5·0) / 100
+    assert_eq!(card.measured_weight, 100);
+    assert_eq!(card.score, Some(50.9));
+    assert_eq!(card.grade, Some(scorecard::Grade::E));
+    let actions: Vec<&str> = card.actions.iter().map(|a| a.metric.id()).collect();
+    assert_eq!(
+        actions,
+        ["legacy_protocols", "mfa_accounts", "mail_authentication"]
+    );
+
     let empty = store
         .week_counts(bravo.id, week, during)
         .await

@@ -258,6 +258,19 @@ pub async fn run(listen: SocketAddr, once: bool, seed: u64) -> anyhow::Result<()
             })
             .await?;
         println!("  Dashboard: {base}/login as {email}, password {password}");
+        // The demo's day is recent: its week is the current one, not the last finished
+        // one the scorecard shows by default.
+        let week = scorecard::Week::containing(start + jiff::SignedDuration::from_hours(12));
+        let card = scorecard::Scorecard::of(week, &store.week_counts(*org, week, now).await?);
+        let grade = card.grade.map_or("no grade yet", |g| g.as_str());
+        match card.score {
+            Some(score) => println!("  Scorecard {week}: {score:.1}/100, grade {grade}"),
+            None => println!("  Scorecard {week}: too little telemetry for a score"),
+        }
+        if let Some(action) = card.actions.first() {
+            println!("    first action (+{:.1}): {}", action.gain, action.text);
+        }
+        println!("    {base}/dashboard/scorecard?week={week}");
     }
     if !once {
         println!("\nServing until interrupted (Ctrl-C).");
