@@ -228,7 +228,7 @@ pub(crate) fn score_trend(points: &[ScorePoint]) -> String {
             let _ = write!(path, "{verb}{:.1},{:.1} ", x(i), y(score));
         }
         // Every other week, counted back from the last, so that the newest is always named.
-        if (points.len() - 1 - i) % 2 == 0 {
+        if (points.len() - 1 - i).is_multiple_of(2) {
             let _ = write!(
                 svg,
                 "<text class=\"tick\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
