@@ -68,6 +68,12 @@ pub struct WeekCounts {
     /// Median seconds from first notification to resolution, over this week's notified
     /// incidents that were resolved.
     pub resolve_seconds: Option<u64>,
+    /// Messages whose From is at one of the organisation's own domains and that a trusted
+    /// receiving host judged by DMARC (pass or fail): the organisation's own mail as
+    /// others see it.
+    pub own_domain_messages: u64,
+    /// Of those, messages with an aligned DMARC pass.
+    pub own_domain_dmarc_pass: u64,
     /// Notified incidents still unacknowledged when the week was counted.
     pub unacknowledged: u64,
     /// Sign-in formats that delivered at least one record this week (`entra_graph`,

@@ -21,6 +21,7 @@ pub enum Metric {
     LookalikeDomains,
     MailAuthentication,
     OwnDomainSpoofs,
+    OwnDomainDmarcPass,
     TimeToAcknowledge,
     TimeToResolve,
     TelemetryCoverage,
@@ -46,7 +47,7 @@ pub enum Better {
 }
 
 impl Metric {
-    pub const ALL: [Metric; 15] = [
+    pub const ALL: [Metric; 16] = [
         Metric::MfaSignIns,
         Metric::MfaAccounts,
         Metric::PhishingResistant,
@@ -58,6 +59,7 @@ impl Metric {
         Metric::LookalikeDomains,
         Metric::MailAuthentication,
         Metric::OwnDomainSpoofs,
+        Metric::OwnDomainDmarcPass,
         Metric::TimeToAcknowledge,
         Metric::TimeToResolve,
         Metric::TelemetryCoverage,
@@ -77,6 +79,7 @@ impl Metric {
             Metric::LookalikeDomains => "lookalike_domains",
             Metric::MailAuthentication => "mail_authentication",
             Metric::OwnDomainSpoofs => "own_domain_spoofs",
+            Metric::OwnDomainDmarcPass => "own_domain_dmarc_pass",
             Metric::TimeToAcknowledge => "time_to_acknowledge",
             Metric::TimeToResolve => "time_to_resolve",
             Metric::TelemetryCoverage => "telemetry_coverage",
@@ -101,6 +104,7 @@ impl Metric {
             Metric::LookalikeDomains => "Lookalike domains seen in mail",
             Metric::MailAuthentication => "Mail-domain authentication (SPF, DKIM, DMARC)",
             Metric::OwnDomainSpoofs => "Mail spoofing your own domains",
+            Metric::OwnDomainDmarcPass => "Your own mail passing DMARC",
             Metric::TimeToAcknowledge => "Time to acknowledge",
             Metric::TimeToResolve => "Time to resolve",
             Metric::TelemetryCoverage => "Telemetry flowing",
@@ -121,7 +125,7 @@ impl Metric {
             Metric::PhishingPerThousand | Metric::LookalikeDomains => {
                 "CIS Controls v8 9; MITRE ATT&CK T1566"
             }
-            Metric::MailAuthentication | Metric::OwnDomainSpoofs => {
+            Metric::MailAuthentication | Metric::OwnDomainSpoofs | Metric::OwnDomainDmarcPass => {
                 "CISA CPG 2.M; BOD 18-01; RFC 7208, 6376, 7489"
             }
             Metric::TimeToAcknowledge | Metric::TimeToResolve => "CIS Controls v8 17; CISA CPG 5.A",
@@ -137,6 +141,7 @@ impl Metric {
             | Metric::PhishingResistant
             | Metric::LegacyProtocols
             | Metric::AttackSuccess
+            | Metric::OwnDomainDmarcPass
             | Metric::TelemetryCoverage
             | Metric::StaffOptIn => Unit::Percent,
             Metric::TargetedAccounts
@@ -155,6 +160,7 @@ impl Metric {
             | Metric::MfaAccounts
             | Metric::PhishingResistant
             | Metric::MailAuthentication
+            | Metric::OwnDomainDmarcPass
             | Metric::TelemetryCoverage
             | Metric::StaffOptIn => Better::Higher,
             _ => Better::Lower,
@@ -181,7 +187,8 @@ impl Metric {
             | Metric::Lockouts
             | Metric::PhishingPerThousand
             | Metric::LookalikeDomains
-            | Metric::OwnDomainSpoofs => 0,
+            | Metric::OwnDomainSpoofs
+            | Metric::OwnDomainDmarcPass => 0,
         }
     }
 
@@ -209,6 +216,7 @@ impl Metric {
             Metric::OwnDomainSpoofs => {
                 (!c.domains.is_empty()).then_some(c.own_domain_spoofs as f64)
             }
+            Metric::OwnDomainDmarcPass => percent(c.own_domain_dmarc_pass, c.own_domain_messages),
             Metric::TimeToAcknowledge => c.acknowledge_seconds.map(|s| s as f64 / 3600.0),
             Metric::TimeToResolve => c.resolve_seconds.map(|s| s as f64 / 3600.0),
             Metric::TelemetryCoverage => {

@@ -540,3 +540,74 @@ async fn the_daily_task_keeps_the_newest_settled_week_as_it_was_counted() {
         "before settling, the week is counted afresh"
     );
 }
+
+/// What a scorecard costs in a large sector: `TOCSIN_BENCH_ORGS` hospitals (100) with
+/// `TOCSIN_BENCH_SIGNINS` sign-ins each (2,000) in one week. Prints the time of the
+/// scorecard request while the week is still counted afresh for every peer, and once the
+/// daily task has kept it. Not a pass/fail timing: run it with `--ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement; run with --ignored --nocapture"]
+async fn a_large_sector_costs() {
+    use std::time::Instant;
+    let orgs: usize = std::env::var("TOCSIN_BENCH_ORGS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100);
+    let per_org: usize = std::env::var("TOCSIN_BENCH_SIGNINS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2000);
+    let f = fixture().await;
+    let store = f.state.intake.store().clone();
+    let mut first_key = None;
+    let started = Instant::now();
+    for o in 0..orgs {
+        let (org, key) = f
+            .enrol(
+                &format!("Hospital {o}"),
+                "hospital",
+                "FR",
+                &format!("h{o}.example"),
+            )
+            .await;
+        first_key.get_or_insert(key);
+        let mut tx = store.begin_intake().await.expect("begin");
+        for n in 0..per_org {
+            let strength = match n % 10 {
+                0 => Authentication::SingleFactor,
+                1 => Authentication::PhishingResistant,
+                _ => Authentication::MultiFactor,
+            };
+            let mut s = success(n, &format!("u{}@h{o}.example", n % 200), strength);
+            s.time = jiff::Timestamp::from_second(1_795_392_000 + (n as i64 * 211) % 600_000)
+                .expect("time");
+            s.record_id = Some(format!("h{o}-{n}"));
+            tx.insert_signin(model::OrgId(org), &s)
+                .await
+                .expect("insert");
+        }
+        tx.commit().await.expect("commit");
+    }
+    println!(
+        "loaded {orgs} organisations × {per_org} sign-ins in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    let key = first_key.expect("an organisation");
+    let week = Week::containing(jiff::Timestamp::from_second(1_795_392_000).expect("time"));
+    let path = format!("/api/v1/org/scorecard?week={week}");
+    let started = Instant::now();
+    let (status, card, _) = f.send("GET", &path, &key, vec![]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(card["sector"]["organisations"], orgs);
+    println!(
+        "scorecard with {orgs} peers, week counted afresh: {:.0} ms",
+        started.elapsed().as_secs_f64() * 1000.0
+    );
+    let started = Instant::now();
+    let (_, again, _) = f.send("GET", &path, &key, vec![]).await;
+    println!(
+        "the same week, kept (second request): {:.0} ms",
+        started.elapsed().as_secs_f64() * 1000.0
+    );
+    assert_eq!(again["score"], card["score"]);
+}

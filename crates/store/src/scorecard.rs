@@ -195,7 +195,8 @@ impl Store {
             .count() as u64;
         let rows = sqlx::query(
             "SELECT from_domain, reasons FROM mails WHERE org_id = $1 AND time_us >= $2 \
-             AND time_us < $3 AND (reasons LIKE '%imitates%' OR reasons LIKE '%dmarc_fail%') \
+             AND time_us < $3 AND (reasons LIKE '%imitates%' OR reasons LIKE '%dmarc_fail%' \
+             OR reasons LIKE '%dmarc_pass%') \
              ORDER BY time_us, id",
         )
         .bind(org.0)
@@ -239,9 +240,16 @@ impl Store {
                     lookalikes.push(host);
                 }
             }
-            if own_domains.contains(&from_domain) && reasons.iter().any(|r| code(r) == "dmarc_fail")
-            {
-                c.own_domain_spoofs += 1;
+            // The analyser gives dmarc_pass and dmarc_fail only for a trusted receiving
+            // host's verdict, so these are the organisation's own mail as others judge it.
+            if own_domains.contains(&from_domain) {
+                if reasons.iter().any(|r| code(r) == "dmarc_fail") {
+                    c.own_domain_spoofs += 1;
+                    c.own_domain_messages += 1;
+                } else if reasons.iter().any(|r| code(r) == "dmarc_pass") {
+                    c.own_domain_dmarc_pass += 1;
+                    c.own_domain_messages += 1;
+                }
             }
         }
         lookalikes.sort();

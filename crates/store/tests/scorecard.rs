@@ -396,6 +396,14 @@ async fn write_telemetry(store: &Store, org: OrgId) {
                 "From: covid19@who-int.org: who-int.org imitates who.int (WHO): various",
             )],
         ),
+        // The organisation's own mail, passing DMARC at a trusted receiving host.
+        mail(
+            6,
+            "payroll@alpha.example",
+            model::Verdict::Clean,
+            &["dan@alpha.example"],
+            &[("dmarc_pass", "dmarc=pass header.from=alpha.example")],
+        ),
         // The lookalike is in Reply-To: the host the evidence names counts, not From's.
         mail(
             5,
@@ -474,12 +482,13 @@ async fn a_week_is_counted_exactly_and_only_for_its_organisation() {
         (c.attacks, c.attacks_succeeded, c.targeted_accounts),
         (2, 1, 3)
     );
-    assert_eq!((c.messages, c.phishing_messages, c.mailboxes), (5, 2, 4));
+    assert_eq!((c.messages, c.phishing_messages, c.mailboxes), (6, 2, 4));
     assert_eq!(
         c.lookalike_domains,
         ["alpha-example.com", "alpha-exarnple.com"]
     );
     assert_eq!(c.own_domain_spoofs, 1);
+    assert_eq!((c.own_domain_messages, c.own_domain_dmarc_pass), (2, 1));
     assert_eq!((c.notified_incidents, c.unacknowledged), (3, 1));
     assert_eq!(
         c.acknowledge_seconds,
@@ -492,7 +501,7 @@ async fn a_week_is_counted_exactly_and_only_for_its_organisation() {
 
     // Every metric of that tally, and the score (docs/metrics.md has the formulas).
     let card = scorecard::Scorecard::of(week, &c);
-    let expected: [(&str, Option<f64>, Option<f64>); 15] = [
+    let expected: [(&str, Option<f64>, Option<f64>); 16] = [
         ("mfa_sign_ins", Some(66.7), None),             // 4 of 6
         ("mfa_accounts", Some(50.0), Some(50.0)),       // a1, a3 of a1, a2, a3, a5
         ("phishing_resistant", Some(50.0), Some(50.0)), // 2 of 4
@@ -504,6 +513,7 @@ async fn a_week_is_counted_exactly_and_only_for_its_organisation() {
         ("lookalike_domains", Some(2.0), None),
         ("mail_authentication", Some(62.5), Some(62.5)), // ½·75 + ¼·100 + ¼·0
         ("own_domain_spoofs", Some(1.0), None),
+        ("own_domain_dmarc_pass", Some(50.0), None), // 1 of 2
         ("time_to_acknowledge", Some(3.0), Some(65.4)), // 100·(1 − ln 3 / ln 24)
         ("time_to_resolve", Some(24.0), Some(100.0)),
         ("telemetry_coverage", Some(100.0), Some(100.0)),
