@@ -218,13 +218,14 @@ pub fn dkim(selector: &str, texts: &[String]) -> Option<Dkim> {
 }
 
 fn has_version(text: &str, version: &str) -> bool {
-    let text = text.trim_start();
+    // Bytes, not `str` slices: a record may put a multi-byte character where the version
+    // ends, and slicing there would panic.
+    let text = text.trim_start().as_bytes();
     text.len() >= version.len()
-        && text[..version.len()].eq_ignore_ascii_case(version)
-        && text[version.len()..]
-            .chars()
-            .next()
-            .is_none_or(|c| c == ' ' || c == ';')
+        && text[..version.len()].eq_ignore_ascii_case(version.as_bytes())
+        && text
+            .get(version.len())
+            .is_none_or(|&c| c == b' ' || c == b';')
 }
 
 impl DomainPosture {
@@ -290,6 +291,9 @@ mod tests {
             assert_eq!(found.map(|s| s.all), Some(all), "{record}");
         }
         assert_eq!(spf(&texts(&["v=spf10 -all", "hello"])), None);
+        // A multi-byte character where the version ends is not a version, nor a panic.
+        assert_eq!(spf(&texts(&["v=spf\u{e9} -all", "v=sp\u{e9}"])), None);
+        assert_eq!(dmarc(&texts(&["v=DMARC\u{e9}; p=reject"])), None);
         let two = spf(&texts(&["v=spf1 -all", "v=spf1 ~all"])).expect("spf");
         assert_eq!(two.all, SpfAll::Invalid);
     }
