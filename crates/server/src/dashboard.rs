@@ -58,6 +58,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/dashboard/settings/keys", post(create_key))
         .route("/dashboard/settings/keys/{prefix}/revoke", post(revoke_key))
         .route("/console", get(console))
+        .route("/console/scorecards", get(governance::sectors_page))
         .route("/console/deliveries/{id}/retry", post(retry_delivery))
         .route(
             "/console/applications/{id}/{decision}",

@@ -160,7 +160,7 @@ pub(crate) async fn report(
     })
 }
 
-async fn peer_cards(
+pub(crate) async fn peer_cards(
     store: &Store,
     peers: &[&Organisation],
     week: Week,

@@ -1018,4 +1018,36 @@ async fn the_scorecard_page_and_the_monthly_report_show_the_week_and_hold_back_a
         page.text
             .contains("<td>Accounts always using MFA</td><td class=\"num\">not measured</td>")
     );
+
+    // The operator's sector view: two clinics, so no figure and no name.
+    let (ops, _) = operator(&f).await;
+    let sectors = get(
+        &f,
+        "/console/scorecards?week=2026-W48&sector=clinic",
+        Some(&ops),
+    )
+    .await;
+    assert_eq!(sectors.status, StatusCode::OK, "{}", sectors.text);
+    assert!(
+        sectors.text.contains(
+            "<td>clinic</td><td class=\"num\">2</td><td class=\"num\">fewer than five scored</td>"
+        ),
+        "{}",
+        sectors.text
+    );
+    assert!(
+        sectors
+            .text
+            .contains("Not shown: 2 organisation(s) enrolled")
+    );
+    assert!(
+        !sectors.text.contains("Clinic<") && !sectors.text.contains("Other<"),
+        "no organisation named"
+    );
+    let refused = get(&f, "/console/scorecards", Some(&cookie)).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::SEE_OTHER,
+        "an organisation's admin is sent home"
+    );
 }

@@ -13,9 +13,9 @@ use jiff::tz::TimeZone;
 use serde::Deserialize;
 
 use super::chart::{self, PeerBar, ScorePoint};
-use super::{Frame, person, render};
+use super::{Frame, operator, person, render};
 use crate::auth::Caller;
-use crate::scorecard::{Report, chosen_week, report};
+use crate::scorecard::{Report, chosen_week, peer_cards, report};
 use crate::{ApiError, AppState};
 use scorecard::{Distribution, Metric, Scorecard, SectorView, Unit, Week};
 
@@ -394,4 +394,94 @@ fn posture_rows(r: &Report) -> Vec<PostureRow> {
             }
         })
         .collect()
+}
+
+#[derive(Deserialize, Default)]
+pub(super) struct SectorQuery {
+    week: Option<String>,
+    sector: Option<String>,
+}
+
+struct SectorRow {
+    sector: String,
+    label: String,
+    organisations: usize,
+    median: String,
+    selected: bool,
+}
+
+#[derive(Template)]
+#[template(path = "dashboard/sectors.html")]
+struct SectorsPage {
+    frame: Frame,
+    week: String,
+    rows: Vec<SectorRow>,
+    chosen: Option<String>,
+    chart: Option<String>,
+    organisations: usize,
+}
+
+/// The operator's (or a funder's) view of every sector: how many organisations each has,
+/// its median score when five contribute one, and one sector's figures as bars. No
+/// organisation is named and no figure comes from fewer than five.
+pub(super) async fn sectors_page(
+    State(state): State<AppState>,
+    caller: Result<Caller, ApiError>,
+    Query(query): Query<SectorQuery>,
+) -> Result<Response, ApiError> {
+    let session = match operator(caller) {
+        Ok(session) => session,
+        Err(response) => return Ok(*response),
+    };
+    let now = Timestamp::now();
+    let week = chosen_week(query.week.as_deref(), now)?;
+    let chosen: Option<model::Sector> = match query.sector.as_deref() {
+        None | Some("") => None,
+        Some(text) => Some(
+            text.parse()
+                .map_err(|e: model::UnknownSector| ApiError::bad_request(e.to_string()))?,
+        ),
+    };
+    let everyone = state.store().organisations().await?;
+    let mut rows = Vec::new();
+    let mut chart = None;
+    let mut organisations = 0;
+    for sector in model::Sector::ALL {
+        let members: Vec<&store::Organisation> =
+            everyone.iter().filter(|o| o.sector == sector).collect();
+        if members.is_empty() {
+            continue;
+        }
+        let cards = peer_cards(state.store(), &members, week, now).await?;
+        let view = scorecard::compare(sector.to_string(), None, &cards);
+        let median = view
+            .distributions
+            .iter()
+            .find(|d| d.metric == "score")
+            .map_or_else(
+                || "fewer than five scored".to_owned(),
+                |d| format!("{:.1}", d.median),
+            );
+        let selected = chosen == Some(sector);
+        if selected {
+            chart = peer_chart(&view);
+            organisations = members.len();
+        }
+        rows.push(SectorRow {
+            sector: sector.as_str().to_owned(),
+            label: sector.as_str().replace('_', " "),
+            organisations: members.len(),
+            median,
+            selected,
+        });
+    }
+    let page = SectorsPage {
+        frame: Frame::console(&session),
+        week: week.label(),
+        rows,
+        chosen: chosen.map(|s| s.as_str().replace('_', " ")),
+        chart,
+        organisations,
+    };
+    render(&page, StatusCode::OK)
 }
