@@ -321,7 +321,7 @@ pub fn authentication(
     mfa_detail: Option<&Value>,
 ) -> Option<Authentication> {
     let details = details.and_then(json_text);
-    let steps = match &details {
+    let steps = match details.as_deref() {
         Some(Value::Array(steps)) => steps.as_slice(),
         _ => &[],
     };
@@ -447,18 +447,19 @@ fn claim_strength(result: &str) -> Option<Authentication> {
     }
 }
 
-/// A value that Log Analytics may hold as JSON text (`"[{\"authenticationMethod\": …}]"`).
-fn json_text(value: &Value) -> Option<Value> {
+/// A value that Log Analytics may hold as JSON text (`"[{\"authenticationMethod\": …}]"`);
+/// any other value is read where it is.
+fn json_text(value: &Value) -> Option<Cow<'_, Value>> {
     match value {
         Value::String(text) => {
             let text = text.trim_start();
             if text.starts_with('[') || text.starts_with('{') {
-                serde_json::from_str(text).ok()
+                serde_json::from_str(text).ok().map(Cow::Owned)
             } else {
                 None
             }
         }
-        other => Some(other.clone()),
+        other => Some(Cow::Borrowed(other)),
     }
 }
 

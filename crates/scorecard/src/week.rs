@@ -27,12 +27,6 @@ impl Week {
         Week { start }
     }
 
-    /// The week that starts at `start`, if `start` is a Monday 00:00 UTC.
-    pub fn starting(start: Timestamp) -> Option<Week> {
-        let week = Week::containing(start);
-        (week.start == start).then_some(week)
-    }
-
     pub fn start(self) -> Timestamp {
         self.start
     }
@@ -114,7 +108,6 @@ mod tests {
             Week::containing(ts("2027-01-01T12:00:00Z")).label(),
             "2026-W53"
         );
-        assert_eq!(Week::starting(ts("2026-11-24T00:00:00Z")), None);
         let trail = week.trailing(12);
         assert_eq!(trail.len(), 12);
         assert_eq!(trail[11], week);

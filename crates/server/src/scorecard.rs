@@ -100,14 +100,14 @@ pub(crate) async fn report(
     week: Week,
     now: Timestamp,
 ) -> Result<Report, ApiError> {
-    let counts = store.week_counts(org.id, week, now).await?;
+    let counts = store.week_counts(org, week, now).await?;
     let card = Scorecard::of(week, &counts);
     let mut trend = Vec::with_capacity(TREND_WEEKS);
     for past in week.trailing(TREND_WEEKS) {
         let card = if past == week {
             card.clone()
         } else {
-            Scorecard::of(past, &store.week_counts(org.id, past, now).await?)
+            Scorecard::of(past, &store.week_counts(org, past, now).await?)
         };
         trend.push(TrendPoint {
             week: past,
@@ -170,7 +170,7 @@ pub(crate) async fn peer_cards(
     for peer in peers {
         cards.push(Scorecard::of(
             week,
-            &store.week_counts(peer.id, week, now).await?,
+            &store.week_counts(peer, week, now).await?,
         ));
     }
     Ok(cards)
@@ -262,12 +262,10 @@ async fn own_export(
     }
     let now = Timestamp::now();
     let last = Week::containing(now).previous();
+    let org = organisation(state.store(), reader.org).await?;
     let mut rows = Vec::with_capacity(weeks);
     for week in last.trailing(weeks) {
-        let card = Scorecard::of(
-            week,
-            &state.store().week_counts(reader.org, week, now).await?,
-        );
+        let card = Scorecard::of(week, &state.store().week_counts(&org, week, now).await?);
         rows.push(ExportRow {
             week,
             score: card.score,
@@ -406,7 +404,7 @@ pub async fn settle_weeks(store: &Store, now: Timestamp) -> Result<usize, store:
     let settled = Week::containing(now - jiff::SignedDuration::from_hours(48)).previous();
     let mut counted = 0;
     for org in store.organisations().await? {
-        store.week_counts(org.id, settled, now).await?;
+        store.week_counts(&org, settled, now).await?;
         counted += 1;
     }
     Ok(counted)

@@ -527,9 +527,16 @@ async fn the_daily_task_keeps_the_newest_settled_week_as_it_was_counted() {
         "kept as counted on Wednesday"
     );
     let week = Week::parse("2026-W48").expect("week");
+    let alpha = store
+        .organisation(model::OrgId(
+            card["organisation"]["id"].as_i64().expect("id"),
+        ))
+        .await
+        .expect("read")
+        .expect("Alpha");
     let recount = store
         .week_counts(
-            model::OrgId(card["organisation"]["id"].as_i64().expect("id")),
+            &alpha,
             week,
             wednesday - jiff::SignedDuration::from_hours(1),
         )

@@ -16,6 +16,33 @@ pub struct Ranked {
 const HOUR_US: i64 = 3_600_000_000;
 
 impl Store {
+    /// How many incidents of each kind `org` had first seen from `since` (inclusive) to
+    /// `until` (exclusive), most first: what a monthly report lists.
+    pub async fn incidents_by_kind(
+        &self,
+        org: OrgId,
+        since: Timestamp,
+        until: Timestamp,
+    ) -> Result<Vec<(model::DetectionKind, i64)>> {
+        let rows = sqlx::query(
+            "SELECT kind, count(*) AS n FROM incidents WHERE org_id = $1 \
+             AND first_seen_us >= $2 AND first_seen_us < $3 GROUP BY kind ORDER BY n DESC, kind",
+        )
+        .bind(org.0)
+        .bind(since.as_microsecond())
+        .bind(until.as_microsecond())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let kind: String = row.try_get("kind")?;
+                let kind = serde_json::from_value(serde_json::Value::String(kind))
+                    .map_err(crate::corrupt)?;
+                Ok((kind, row.try_get("n")?))
+            })
+            .collect()
+    }
+
     /// Failed sign-ins of `org` per hour from `since` (inclusive) to `until` (exclusive):
     /// `(start of the hour, count)`, hours without a failure left out.
     pub async fn failures_by_hour(

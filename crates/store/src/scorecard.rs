@@ -9,7 +9,7 @@ use jiff::{Timestamp, ToSpan};
 use scorecard::{DomainPosture, MAX_LOOKALIKES, Week, WeekCounts};
 use sqlx::Row;
 
-use crate::{OrgId, Result, Store, corrupt};
+use crate::{OrgId, Organisation, Result, Store, corrupt};
 
 /// How long after a week ends its tally is taken as final: late events (a connector
 /// catching up, an acknowledgement the next morning) still count until then.
@@ -22,6 +22,10 @@ const LEGACY: &str =
 /// The incident kinds that are password attacks.
 const PASSWORD_ATTACKS: &str = "('brute_force', 'password_spray', 'distributed_spray')";
 
+/// Messages with a lookalike reason read per week, at most: the first ones in time hold
+/// the first lookalike hosts, and a flood of them must not be read whole.
+const LOOKALIKE_SCAN: i64 = 5_000;
+
 /// Reason codes that name a sender domain imitating a protected one.
 const SENDER_LOOKALIKES: [&str; 3] = [
     "lookalike_sender",
@@ -30,9 +34,15 @@ const SENDER_LOOKALIKES: [&str; 3] = [
 ];
 
 impl Store {
-    /// The tally of `org`'s `week`. A week that ended more than two days before `now` is
-    /// counted once and kept; later calls read it back.
-    pub async fn week_counts(&self, org: OrgId, week: Week, now: Timestamp) -> Result<WeekCounts> {
+    /// The tally of `organisation`'s `week`. A week that ended more than two days before
+    /// `now` is counted once and kept; later calls read it back.
+    pub async fn week_counts(
+        &self,
+        organisation: &Organisation,
+        week: Week,
+        now: Timestamp,
+    ) -> Result<WeekCounts> {
+        let org = organisation.id;
         let settled = week
             .end()
             .checked_add(SETTLE_HOURS.hours())
@@ -50,7 +60,7 @@ impl Store {
                 return serde_json::from_str(&kept).map_err(corrupt);
             }
         }
-        let counts = self.count_week(org, week).await?;
+        let counts = self.count_week(organisation, week).await?;
         if settled {
             let mut tx = self.begin_write().await?;
             sqlx::query(
@@ -68,11 +78,13 @@ impl Store {
         Ok(counts)
     }
 
-    async fn count_week(&self, org: OrgId, week: Week) -> Result<WeekCounts> {
+    async fn count_week(&self, organisation: &Organisation, week: Week) -> Result<WeekCounts> {
+        let org = organisation.id;
         let start = week.start().as_microsecond();
         let end = week.end().as_microsecond();
         let mut c = WeekCounts::default();
-        let own_domains = self.verified_domains(org).await?;
+        // Verified domains only: the ones that are the organisation's.
+        let own_domains = &organisation.domains;
 
         // Sign-ins.
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -174,39 +186,60 @@ impl Store {
         .await?;
         c.messages = count(&row, "messages")?;
         c.phishing_messages = count(&row, "phishing")?;
-        let recipients: Vec<String> = sqlx::query_scalar(self.dialect.pick(
-            "SELECT DISTINCT r.value FROM mails m, json_each(m.recipients) r \
-             WHERE m.org_id = $1 AND m.time_us >= $2 AND m.time_us < $3",
-            "SELECT DISTINCT r FROM mails m, jsonb_array_elements_text(m.recipients::jsonb) r \
-             WHERE m.org_id = $1 AND m.time_us >= $2 AND m.time_us < $3",
-        ))
-        .bind(org.0)
-        .bind(start)
-        .bind(end)
-        .fetch_all(&self.pool)
-        .await?;
-        c.mailboxes = recipients
-            .iter()
-            .filter(|r| {
-                own_domains.is_empty()
-                    || r.rsplit_once('@')
-                        .is_some_and(|(_, d)| own_domains.iter().any(|o| o == d))
-            })
-            .count() as u64;
+        // Counted in the database: recipient lists are the sender's to make long.
+        let recipients_at = |pattern: String| async move {
+            let n: i64 = sqlx::query_scalar(self.dialect.pick(
+                "SELECT count(DISTINCT r.value) FROM mails m, json_each(m.recipients) r \
+                 WHERE m.org_id = $1 AND m.time_us >= $2 AND m.time_us < $3 AND r.value LIKE $4",
+                "SELECT count(DISTINCT r) FROM mails m, jsonb_array_elements_text(m.recipients::jsonb) r \
+                 WHERE m.org_id = $1 AND m.time_us >= $2 AND m.time_us < $3 AND r LIKE $4",
+            ))
+            .bind(org.0)
+            .bind(start)
+            .bind(end)
+            .bind(pattern)
+            .fetch_one(&self.pool)
+            .await?;
+            Ok::<u64, crate::StoreError>(non_negative(n))
+        };
+        if own_domains.is_empty() {
+            c.mailboxes = recipients_at("%".to_owned()).await?;
+        }
+        for domain in own_domains {
+            // A recipient has one domain, so the domains' counts add up. Domains are
+            // normalised host names: no LIKE wildcard in them but `_`, which matches itself.
+            c.mailboxes += recipients_at(format!("%@{domain}")).await?;
+            // The analyser gives dmarc_pass and dmarc_fail only for a trusted receiving
+            // host's verdict: the organisation's own mail as others judge it.
+            let row = sqlx::query(
+                "SELECT count(*) FILTER (WHERE reasons LIKE '%\"code\":\"dmarc_fail\"%') AS failed, \
+                 count(*) FILTER (WHERE reasons LIKE '%\"code\":\"dmarc_pass\"%' \
+                 AND reasons NOT LIKE '%\"code\":\"dmarc_fail\"%') AS passed \
+                 FROM mails WHERE org_id = $1 AND from_domain = $2 AND time_us >= $3 AND time_us < $4",
+            )
+            .bind(org.0)
+            .bind(domain)
+            .bind(start)
+            .bind(end)
+            .fetch_one(&self.pool)
+            .await?;
+            let (failed, passed) = (count(&row, "failed")?, count(&row, "passed")?);
+            c.own_domain_spoofs += failed;
+            c.own_domain_dmarc_pass += passed;
+            c.own_domain_messages += failed + passed;
+        }
         let rows = sqlx::query(
-            "SELECT from_domain, reasons FROM mails WHERE org_id = $1 AND time_us >= $2 \
-             AND time_us < $3 AND (reasons LIKE '%imitates%' OR reasons LIKE '%dmarc_fail%' \
-             OR reasons LIKE '%dmarc_pass%') \
-             ORDER BY time_us, id",
+            "SELECT reasons FROM mails WHERE org_id = $1 AND time_us >= $2 \
+             AND time_us < $3 AND reasons LIKE '%imitates%' ORDER BY time_us, id LIMIT $4",
         )
         .bind(org.0)
         .bind(start)
         .bind(end)
+        .bind(LOOKALIKE_SCAN)
         .fetch_all(&self.pool)
         .await?;
         let mut lookalikes: Vec<String> = Vec::new();
         for row in &rows {
-            let from_domain: String = row.try_get("from_domain")?;
             let reasons: Vec<serde_json::Value> =
                 serde_json::from_str(&row.try_get::<String, _>("reasons")?).map_err(corrupt)?;
             let code = |r: &serde_json::Value| r["code"].as_str().unwrap_or("").to_owned();
@@ -238,17 +271,6 @@ impl Store {
                     && lookalikes.len() < MAX_LOOKALIKES
                 {
                     lookalikes.push(host);
-                }
-            }
-            // The analyser gives dmarc_pass and dmarc_fail only for a trusted receiving
-            // host's verdict, so these are the organisation's own mail as others judge it.
-            if own_domains.contains(&from_domain) {
-                if reasons.iter().any(|r| code(r) == "dmarc_fail") {
-                    c.own_domain_spoofs += 1;
-                    c.own_domain_messages += 1;
-                } else if reasons.iter().any(|r| code(r) == "dmarc_pass") {
-                    c.own_domain_dmarc_pass += 1;
-                    c.own_domain_messages += 1;
                 }
             }
         }
@@ -365,15 +387,6 @@ impl Store {
                 Ok((posture, at))
             })
             .collect()
-    }
-
-    async fn verified_domains(&self, org: OrgId) -> Result<Vec<String>> {
-        Ok(sqlx::query_scalar(
-            "SELECT domain FROM org_domains WHERE org_id = $1 AND verified_at IS NOT NULL ORDER BY domain",
-        )
-        .bind(org.0)
-        .fetch_all(&self.pool)
-        .await?)
     }
 }
 

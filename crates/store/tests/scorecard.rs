@@ -459,7 +459,7 @@ async fn a_week_is_counted_exactly_and_only_for_its_organisation() {
     let week = Week::parse("2026-W48").expect("week");
     let during = t("2026-11-30T01:00:00Z");
     let c = store
-        .week_counts(alpha.id, week, during)
+        .week_counts(&alpha, week, during)
         .await
         .expect("counts");
     assert_eq!(
@@ -499,6 +499,19 @@ async fn a_week_is_counted_exactly_and_only_for_its_organisation() {
     assert_eq!(c.domains, std::slice::from_ref(&own));
     assert_eq!(c.staff_opted_in, 0);
 
+    // What the monthly report lists: the week's incidents by kind (i4 began the week before).
+    assert_eq!(
+        store
+            .incidents_by_kind(alpha.id, week.start(), week.end())
+            .await
+            .expect("by kind"),
+        [
+            (DetectionKind::BruteForce, 1),
+            (DetectionKind::PasswordSpray, 1),
+            (DetectionKind::Phishing, 1)
+        ]
+    );
+
     // Every metric of that tally, and the score (docs/metrics.md has the formulas).
     let card = scorecard::Scorecard::of(week, &c);
     let expected: [(&str, Option<f64>, Option<f64>); 16] = [
@@ -536,7 +549,7 @@ async fn a_week_is_counted_exactly_and_only_for_its_organisation() {
     );
 
     let empty = store
-        .week_counts(bravo.id, week, during)
+        .week_counts(&bravo, week, during)
         .await
         .expect("bravo");
     assert_eq!(
@@ -549,7 +562,7 @@ async fn a_week_is_counted_exactly_and_only_for_its_organisation() {
     let settled = t("2026-12-06T00:00:00Z");
     assert_eq!(
         store
-            .week_counts(alpha.id, week, settled)
+            .week_counts(&alpha, week, settled)
             .await
             .expect("kept"),
         c
@@ -570,7 +583,7 @@ async fn a_week_is_counted_exactly_and_only_for_its_organisation() {
     tx.commit().await.expect("commit");
     assert_eq!(
         store
-            .week_counts(alpha.id, week, settled)
+            .week_counts(&alpha, week, settled)
             .await
             .expect("kept")
             .successes,
@@ -578,7 +591,7 @@ async fn a_week_is_counted_exactly_and_only_for_its_organisation() {
     );
     assert_eq!(
         store
-            .week_counts(alpha.id, week, during)
+            .week_counts(&alpha, week, during)
             .await
             .expect("recount")
             .successes,
@@ -608,12 +621,12 @@ async fn staff_opted_in_counts_confirmations_before_the_week_ends() {
     let now = Timestamp::now();
     let this_week = Week::containing(now);
     let c = store
-        .week_counts(alpha.id, this_week, now)
+        .week_counts(&alpha, this_week, now)
         .await
         .expect("counts");
     assert_eq!(c.staff_opted_in, 1);
     let before = store
-        .week_counts(alpha.id, this_week.previous(), now)
+        .week_counts(&alpha, this_week.previous(), now)
         .await
         .expect("counts");
     assert_eq!(before.staff_opted_in, 0, "confirmed after that week ended");

@@ -261,7 +261,12 @@ pub async fn run(listen: SocketAddr, once: bool, seed: u64) -> anyhow::Result<()
         // The demo's day is recent: its week is the current one, not the last finished
         // one the scorecard shows by default.
         let week = scorecard::Week::containing(start + jiff::SignedDuration::from_hours(12));
-        let card = scorecard::Scorecard::of(week, &store.week_counts(*org, week, now).await?);
+        let organisation = store
+            .organisation(*org)
+            .await?
+            .context("a demo organisation vanished")?;
+        let card =
+            scorecard::Scorecard::of(week, &store.week_counts(&organisation, week, now).await?);
         let grade = card.grade.map_or("no grade yet", |g| g.as_str());
         match card.score {
             Some(score) => println!("  Scorecard {week}: {score:.1}/100, grade {grade}"),

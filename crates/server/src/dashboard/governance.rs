@@ -146,7 +146,7 @@ struct ReportPage {
     sector_organisations: usize,
     sector_chart: Option<String>,
     postures: Vec<PostureRow>,
-    incidents: Vec<(String, usize)>,
+    incidents: Vec<(String, i64)>,
 }
 
 pub(super) async fn report_page(
@@ -194,11 +194,18 @@ pub(super) async fn report_page(
     };
     let r = report(state.store(), &person.organisation, last, now).await?;
     let mut cards = Vec::with_capacity(weeks.len());
-    for week in &weeks {
-        cards.push(Scorecard::of(
-            *week,
-            &state.store().week_counts(person.org(), *week, now).await?,
-        ));
+    for &week in &weeks {
+        cards.push(if week == last {
+            r.card.clone()
+        } else {
+            Scorecard::of(
+                week,
+                &state
+                    .store()
+                    .week_counts(&person.organisation, week, now)
+                    .await?,
+            )
+        });
     }
     let rows = Metric::ALL
         .into_iter()
@@ -219,18 +226,13 @@ pub(super) async fn report_page(
             .map_err(ApiError::internal)?
             .timestamp(),
     );
-    let mut incidents: Vec<(String, usize)> = Vec::new();
-    for incident in state.store().incidents(person.org(), 5000).await? {
-        if incident.first_seen < month_start || incident.first_seen >= month_end {
-            continue;
-        }
-        let kind = incident.kind.title().to_owned();
-        match incidents.iter_mut().find(|(k, _)| *k == kind) {
-            Some((_, n)) => *n += 1,
-            None => incidents.push((kind, 1)),
-        }
-    }
-    incidents.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let incidents: Vec<(String, i64)> = state
+        .store()
+        .incidents_by_kind(person.org(), month_start, month_end)
+        .await?
+        .into_iter()
+        .map(|(kind, n)| (kind.title().to_owned(), n))
+        .collect();
     let page = ReportPage {
         frame: person.frame(0),
         organisation: person.organisation.name.clone(),
