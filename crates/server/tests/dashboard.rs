@@ -986,6 +986,15 @@ async fn the_scorecard_page_and_the_monthly_report_show_the_week_and_hold_back_a
         "no sector figures below five"
     );
 
+    assert!(page.text.contains("/dashboard/report?month=2026-11\""));
+    // 2026-W49 starts on 30 November but its Thursday is in December, as is its report.
+    let w49 = get(&f, "/dashboard/scorecard?week=2026-W49", Some(&cookie)).await;
+    assert!(
+        w49.text.contains("/dashboard/report?month=2026-12\""),
+        "{}",
+        w49.text
+    );
+
     let report = get(&f, "/dashboard/report?month=2026-11", Some(&cookie)).await;
     assert_eq!(report.status, StatusCode::OK, "{}", report.text);
     assert!(

@@ -267,8 +267,11 @@ pub(super) async fn report_page(
     render(&page, StatusCode::OK)
 }
 
+/// The month a week belongs to: its Thursday's, as the monthly report counts weeks.
 fn month_of(week: Week) -> Date {
-    week.start().to_zoned(TimeZone::UTC).date()
+    (week.start() + jiff::SignedDuration::from_hours(72))
+        .to_zoned(TimeZone::UTC)
+        .date()
 }
 
 fn actions(card: &Scorecard) -> Vec<ActionRow> {
