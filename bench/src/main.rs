@@ -3,13 +3,16 @@
 //! crate. The peer runner (`bench/run`) calls it; the same count and seed give the same
 //! bytes.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::time::Instant;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
 mod gen_logs;
 mod gen_mail;
+mod limits;
 
 #[derive(Parser)]
 #[command(version, about)]
@@ -27,6 +30,24 @@ enum Command {
         dataset: Dataset,
         #[command(flatten)]
         args: GenArgs,
+    },
+    /// Read a file and cut it into lines, parsing nothing (a physical limit). Prints
+    /// `{"records": N}`.
+    Split { file: PathBuf },
+    /// Run every line of a file through a JSON tokenizer that builds nothing (the floor of
+    /// a JSON-lines parser). Prints `{"records": N, "invalid": M}`.
+    Tokenize { file: PathBuf },
+    /// Check every host name of a file (one per line) against protected domains with
+    /// tocsin's lookalike index, as mail analysis does for an organisation's own domains.
+    /// Prints `{"candidates": N, "flagged": M, "check_seconds": S, "by_kind": {..}}`.
+    Lookalike {
+        /// The protected domains, comma-separated.
+        #[arg(long, value_delimiter = ',', required = true)]
+        protected: Vec<String>,
+        /// Also write every flagged host and why to standard error.
+        #[arg(long)]
+        list: bool,
+        file: PathBuf,
     },
 }
 
@@ -66,6 +87,20 @@ fn main() -> ExitCode {
             Dataset::Mbox => gen_mail::write(&args),
             logs => gen_logs::write(logs, &args),
         },
+        Command::Split { file } => {
+            limits::split(&file).map(|n| println!("{}", serde_json::json!({ "records": n })))
+        }
+        Command::Tokenize { file } => limits::tokenize(&file).map(|(records, invalid)| {
+            println!(
+                "{}",
+                serde_json::json!({ "records": records, "invalid": invalid })
+            );
+        }),
+        Command::Lookalike {
+            protected,
+            list,
+            file,
+        } => lookalike(&protected, list, &file),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -74,4 +109,34 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Tocsin's lookalike check over a candidate list, timed without the file read.
+fn lookalike(protected: &[String], list: bool, file: &std::path::Path) -> anyhow::Result<()> {
+    use mail::lookalike::{LookalikeIndex, ProtectedDomain};
+    let hosts = limits::read_hosts(file)?;
+    let index = LookalikeIndex::new(protected.iter().map(|domain| ProtectedDomain {
+        domain: domain.trim().to_ascii_lowercase(),
+        owner: domain.trim().to_ascii_lowercase(),
+    }));
+    let started = Instant::now();
+    let found: Vec<_> = hosts.iter().filter_map(|h| index.check(h)).collect();
+    let check_seconds = started.elapsed().as_secs_f64();
+    let mut by_kind: BTreeMap<&str, u64> = BTreeMap::new();
+    for lookalike in &found {
+        *by_kind.entry(lookalike.kind.as_str()).or_default() += 1;
+        if list {
+            eprintln!("{lookalike}");
+        }
+    }
+    println!(
+        "{}",
+        serde_json::json!({
+            "candidates": hosts.len(),
+            "flagged": found.len(),
+            "check_seconds": check_seconds,
+            "by_kind": by_kind,
+        })
+    );
+    Ok(())
 }
