@@ -213,6 +213,9 @@ fn cross(config: &BruteForceConfig, state: &mut AccountState, obs: &Observation)
 }
 
 /// A further failure during an episode: a detection with only this failure as evidence.
+/// It carries reasons only when it makes the attack worse: correlation keeps an
+/// extension's reasons only then, and formatting them for every sign-in of a flood was a
+/// large share of its cost.
 fn extend(ep: &mut Episode, obs: &Observation) -> Detection {
     let s = &obs.sign_in;
     ep.failures += 1;
@@ -223,19 +226,22 @@ fn extend(ep: &mut Episode, obs: &Observation) -> Detection {
     {
         ep.sources.insert(ip);
     }
-    let mut reasons = vec![format!(
-        "Failed sign-in number {} against {} in an ongoing brute force.",
-        ep.failures, s.account
-    )];
+    let mut reasons = Vec::new();
     if ep.severity < Severity::High {
-        if s.failure_kind == Some(FailureKind::Locked) {
-            ep.severity = Severity::High;
-            reasons.push(format!("{} was locked out by the attempts.", s.account));
+        let worse = if s.failure_kind == Some(FailureKind::Locked) {
+            Some(format!("{} was locked out by the attempts.", s.account))
         } else if ep.failures > ESCALATE_AFTER_FAILURES {
+            Some(format!("More than {ESCALATE_AFTER_FAILURES} failed sign-ins."))
+        } else {
+            None
+        };
+        if let Some(worse) = worse {
             ep.severity = Severity::High;
             reasons.push(format!(
-                "More than {ESCALATE_AFTER_FAILURES} failed sign-ins."
+                "Failed sign-in number {} against {} in an ongoing brute force.",
+                ep.failures, s.account
             ));
+            reasons.push(worse);
         }
     }
     one_sign_in(

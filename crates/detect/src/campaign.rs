@@ -16,7 +16,7 @@ mod user_agent;
 
 pub(crate) use user_agent::UserAgent;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Debug;
 use std::hash::Hash;
 use std::net::IpAddr;
@@ -27,7 +27,7 @@ use model::{Detection, DetectionKind, EventId, Network, Observation, OrgId, Seve
 use crate::config::{CampaignConfig, MAX_RETAINED_EVENTS};
 use crate::one_sign_in;
 use crate::window::{AccountTally, Keyed, LastSeen, TimeWindow, minus, plus};
-use crate::{Class, KeyStats, classify};
+use crate::{Class, HashMap, KeyStats, classify};
 
 /// What ties failures at several organisations into one campaign.
 pub(crate) trait Clue: Clone + Ord + Hash + Debug {
@@ -45,9 +45,6 @@ pub(crate) trait Clue: Clone + Ord + Hash + Debug {
     /// it did elsewhere in counts only.
     fn opening(&self, seen: &Seen) -> String;
 
-    /// Why one further failure `obs` from `ip` is the campaign going on; it is failure
-    /// `number` the organisation has been shown, and `others` organisations were told.
-    fn further(&self, obs: &Observation, ip: IpAddr, number: u64, others: usize) -> String;
 }
 
 /// What one organisation's opening detection says, in counts.
@@ -96,15 +93,6 @@ impl Clue for Network {
             span = seen.span,
             others = seen.others,
             orgs = organisations(seen.others),
-        )
-    }
-
-    fn further(&self, obs: &Observation, ip: IpAddr, number: u64, others: usize) -> String {
-        format!(
-            "Failed sign-in number {number} from {ip} against {}, in a campaign from \
-             {self} that also targets {others} other {} protected by this service.",
-            obs.sign_in.account,
-            organisations(others),
         )
     }
 }
@@ -174,7 +162,7 @@ impl ClueState {
             slices: BTreeMap::new(),
             valid: TimeWindow::new(MAX_RETAINED_EVENTS),
             failures: 0,
-            networks: HashMap::new(),
+            networks: HashMap::default(),
             sprayed: 0,
             campaign: None,
             scheduled: None,
@@ -310,15 +298,14 @@ impl<K: Clue> CampaignDetector<K> {
             // A stale client sharing the clue is not the campaign going on.
             if sprayed {
                 *shown += 1;
-                let number = *shown;
                 campaign.last = campaign.last.max(s.time);
-                let others = campaign.told.len() - 1;
+                // Extends the incident: it was told why when it opened.
                 out.push(one_sign_in(
                     obs,
                     DetectionKind::CrossOrgCampaign,
                     clue.campaign_key(),
                     Severity::High,
-                    vec![clue.further(obs, ip, number, others)],
+                    Vec::new(),
                 ));
             }
             return;

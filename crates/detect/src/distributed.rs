@@ -12,7 +12,7 @@
 //! organisations. It must not rescan an organisation's addresses per event: every count
 //! is updated by the change one event (or one expiry) makes.
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeSet, VecDeque};
 use std::net::IpAddr;
 
 use jiff::{SignedDuration, Timestamp};
@@ -21,7 +21,7 @@ use model::{Detection, DetectionKind, EventId, Observation, OrgId, Severity};
 use crate::config::{DistributedSprayConfig, MAX_RETAINED_EVENTS};
 use crate::one_sign_in;
 use crate::window::{minus, plus};
-use crate::{Class, KeyStats, classify, distributed_spray_key};
+use crate::{Class, HashMap, KeyStats, classify, distributed_spray_key};
 
 /// Addresses a detection lists at most; the reasons give the full count.
 const MAX_LISTED_SOURCES: usize = 1_000;
@@ -188,7 +188,7 @@ impl DistributedSprayDetector {
     pub(crate) fn new(config: DistributedSprayConfig) -> Self {
         DistributedSprayDetector {
             config,
-            orgs: HashMap::new(),
+            orgs: HashMap::default(),
             evicted: 0,
             dropped_evidence: 0,
         }
@@ -262,7 +262,7 @@ impl DistributedSprayDetector {
         let counts = org.sources.get(&ip).is_some_and(|src| src.counts(max));
         if let Some(ep) = &mut org.episode {
             if counts && class == Class::CredentialFailure {
-                out.push(extend(ep, obs, ip));
+                out.push(extend(ep, obs));
             }
             return;
         }
@@ -341,8 +341,9 @@ fn cross(
 }
 
 /// A further failure from a counting suspect during an episode: a detection with only
-/// this failure as evidence.
-fn extend(ep: &mut Episode, obs: &Observation, ip: IpAddr) -> Detection {
+/// this failure as evidence, and no reason (the incident was told why when it opened, and
+/// an episode does not get worse).
+fn extend(ep: &mut Episode, obs: &Observation) -> Detection {
     let s = &obs.sign_in;
     ep.failures += 1;
     ep.first = ep.first.min(s.time);
@@ -352,11 +353,7 @@ fn extend(ep: &mut Episode, obs: &Observation, ip: IpAddr) -> Detection {
         DetectionKind::DistributedSpray,
         distributed_spray_key(obs.org),
         Severity::High,
-        vec![format!(
-            "Failed sign-in number {} in an ongoing distributed password spray, against {} \
-             from {ip}.",
-            ep.failures, s.account
-        )],
+        Vec::new(),
     )
 }
 

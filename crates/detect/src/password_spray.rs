@@ -42,6 +42,8 @@ struct Attempt {
 #[derive(Debug)]
 struct Episode {
     kind: DetectionKind,
+    /// The campaign key, kept rather than formatted again for every further sign-in.
+    key: String,
     first: Timestamp,
     last: Timestamp,
     failures: u64,
@@ -313,6 +315,7 @@ fn cross(
     };
     let mut episode = Episode {
         kind,
+        key: password_spray_key(network),
         first,
         last,
         failures,
@@ -323,7 +326,7 @@ fn cross(
     out.push(Detection {
         kind,
         org: obs.org,
-        campaign_key: password_spray_key(network),
+        campaign_key: episode.key.clone(),
         severity,
         first_seen: first,
         last_seen: last,
@@ -339,9 +342,7 @@ fn cross(
              from {network}).",
             success.ip, success.account
         );
-        out.push(compromised(
-            &episode, obs.org, network, success, *time, reason,
-        ));
+        out.push(compromised(&episode, obs.org, success, *time, reason));
     }
     episode
         .sources
@@ -377,21 +378,25 @@ fn extend(
     if ep.sources.len() < MAX_EPISODE_SOURCES {
         ep.sources.insert(ip);
     }
-    let mut reasons = vec![format!(
-        "Failed sign-in number {} from {network} ({ip}) in an ongoing {}, against {}.",
-        ep.failures,
-        ep.kind.as_str().replace('_', " "),
-        s.account
-    )];
+    // Reasons only when the attack gets worse: correlation keeps an extension's reasons
+    // only then, and formatting them for every sign-in of a flood was a large share of
+    // its cost.
+    let mut reasons = Vec::new();
     let high_at = HIGH_SEVERITY_FACTOR * u64::from(config.min_accounts);
     if ep.severity < Severity::High && ep.accounts.len() as u64 >= high_at {
         ep.severity = Severity::High;
+        reasons.push(format!(
+            "Failed sign-in number {} from {network} ({ip}) in an ongoing {}, against {}.",
+            ep.failures,
+            ep.kind.as_str().replace('_', " "),
+            s.account
+        ));
         reasons.push(format!("At least {high_at} accounts were sprayed."));
     }
     one_sign_in(
         obs,
         ep.kind,
-        password_spray_key(network),
+        ep.key.clone(),
         ep.severity,
         reasons,
     )
@@ -420,13 +425,12 @@ fn compromise(obs: &Observation, network: Network, ip: IpAddr, ep: &Episode) -> 
         ip,
         unknown: false,
     };
-    compromised(ep, obs.org, network, &attempt, s.time, reason)
+    compromised(ep, obs.org, &attempt, s.time, reason)
 }
 
 fn compromised(
     ep: &Episode,
     org: OrgId,
-    network: Network,
     success: &Attempt,
     time: Timestamp,
     reason: String,
@@ -434,7 +438,7 @@ fn compromised(
     Detection {
         kind: ep.kind,
         org,
-        campaign_key: password_spray_key(network),
+        campaign_key: ep.key.clone(),
         severity: Severity::Critical,
         first_seen: time,
         last_seen: time,

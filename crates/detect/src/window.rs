@@ -6,10 +6,12 @@
 //! window retains. It knows nothing about what a key or an event means and must not
 //! decide what is an attack.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::hash::Hash;
 
 use jiff::{SignedDuration, Timestamp};
+
+use crate::HashMap;
 
 /// `t - d`, saturating at the earliest timestamp instead of failing.
 pub(crate) fn minus(t: Timestamp, d: SignedDuration) -> Timestamp {
@@ -108,7 +110,7 @@ pub(crate) struct Keyed<K, V> {
 impl<K: Hash + Eq + Clone, V: LastSeen> Keyed<K, V> {
     pub(crate) fn new(max_keys: usize, idle_after: SignedDuration) -> Self {
         Keyed {
-            map: HashMap::new(),
+            map: HashMap::default(),
             max_keys: max_keys.max(1),
             idle_after,
             watermark: None,

@@ -185,7 +185,8 @@ pub struct Detection {
     /// The sign-ins this detection rests on that no earlier detection of the same attack
     /// carried.
     pub evidence: Vec<EventId>,
-    /// Why the detector fired, one sentence each, for people.
+    /// Why the detector fired, one sentence each, for people. A further sign-in of an
+    /// attack already reported carries none unless it makes the attack worse.
     pub reasons: Vec<String>,
 }
 

@@ -47,34 +47,48 @@ pub fn absorb(
     detection: &Detection,
     new_id: impl FnOnce() -> String,
 ) -> (Incident, Change) {
-    let Some(mut incident) = existing else {
-        let mut incident = Incident {
-            id: new_id(),
-            org: detection.org,
-            kind: detection.kind,
-            technique: detection.kind.technique(),
-            severity: detection.severity,
-            state: IncidentState::New,
-            campaign_key: detection.campaign_key.clone(),
-            accounts: capped(detection.accounts.iter().cloned()),
-            sources: capped(detection.sources.iter().map(|ip| ip.to_string())),
-            compromised_accounts: capped(detection.compromised.iter().cloned()),
-            first_seen: detection.first_seen,
-            last_seen: detection.last_seen,
-            evidence_count: detection.evidence.len() as u64,
-            summary: String::new(),
-            reasons: detection
-                .reasons
-                .iter()
-                .take(Incident::MAX_REASONS)
-                .cloned()
-                .collect(),
-            indicators: Vec::new(),
-            attribution: None,
-        };
-        incident.summary = summary(&incident);
-        return (incident, Change::Opened);
+    match existing {
+        Some(mut incident) => {
+            let change = extend(&mut incident, detection);
+            (incident, change)
+        }
+        None => (open(detection, new_id()), Change::Opened),
+    }
+}
+
+/// A new incident with id `id` from its first detection.
+pub fn open(detection: &Detection, id: String) -> Incident {
+    let mut incident = Incident {
+        id,
+        org: detection.org,
+        kind: detection.kind,
+        technique: detection.kind.technique(),
+        severity: detection.severity,
+        state: IncidentState::New,
+        campaign_key: detection.campaign_key.clone(),
+        accounts: capped(detection.accounts.iter().cloned()),
+        sources: capped(detection.sources.iter().map(|ip| ip.to_string())),
+        compromised_accounts: capped(detection.compromised.iter().cloned()),
+        first_seen: detection.first_seen,
+        last_seen: detection.last_seen,
+        evidence_count: detection.evidence.len() as u64,
+        summary: String::new(),
+        reasons: detection
+            .reasons
+            .iter()
+            .take(Incident::MAX_REASONS)
+            .cloned()
+            .collect(),
+        indicators: Vec::new(),
+        attribution: None,
     };
+    incident.summary = summary(&incident);
+    incident
+}
+
+/// Folds a further detection of the same attack into its incident, in place: an attack
+/// that goes on brings one detection per sign-in, so this allocates only for what is new.
+pub fn extend(incident: &mut Incident, detection: &Detection) -> Change {
     debug_assert_eq!(
         incident.org, detection.org,
         "correlation never crosses organisations"
@@ -82,14 +96,14 @@ pub fn absorb(
     let before = incident.severity;
     let compromised_before = incident.compromised_accounts.len();
     incident.severity = incident.severity.max(detection.severity);
-    merge(&mut incident.accounts, detection.accounts.iter().cloned());
     merge(
-        &mut incident.sources,
-        detection.sources.iter().map(|ip| ip.to_string()),
+        &mut incident.accounts,
+        detection.accounts.iter().map(String::as_str),
     );
+    merge_sources(&mut incident.sources, &detection.sources);
     merge(
         &mut incident.compromised_accounts,
-        detection.compromised.iter().cloned(),
+        detection.compromised.iter().map(String::as_str),
     );
     incident.first_seen = incident.first_seen.min(detection.first_seen);
     incident.last_seen = incident.last_seen.max(detection.last_seen);
@@ -103,7 +117,7 @@ pub fn absorb(
     // An extension's reason only counts one more sign-in; the reasons worth keeping say
     // why the incident was opened and why it got worse.
     if change != Change::Extended {
-        incident.summary = summary(&incident);
+        incident.summary = summary(incident);
         for reason in &detection.reasons {
             if incident.reasons.len() < Incident::MAX_REASONS && !incident.reasons.contains(reason)
             {
@@ -111,22 +125,35 @@ pub fn absorb(
             }
         }
     }
-    (incident, change)
+    change
 }
 
 /// Adds items to a sorted list without repeats, until the list is full. An attack that
-/// goes on adds one detection per sign-in, so this must not rebuild the list each time.
-fn merge(list: &mut Vec<String>, items: impl Iterator<Item = String>) {
+/// goes on adds one detection per sign-in, so this must not rebuild the list each time,
+/// and copies an item only when it is new.
+fn merge<'a>(list: &mut Vec<String>, items: impl Iterator<Item = &'a str>) {
     for item in items {
         // Full lists take nothing more; most sign-ins of a flood end here, cheaply.
         if list.len() >= Incident::MAX_LISTED {
             return;
         }
-        if let Err(at) = list.binary_search(&item)
-            && list.len() < Incident::MAX_LISTED
-        {
-            list.insert(at, item);
+        if let Err(at) = list.binary_search_by(|listed| listed.as_str().cmp(item)) {
+            list.insert(at, item.to_owned());
         }
+    }
+}
+
+/// [`merge`] for addresses, written into one reused buffer rather than a string each.
+fn merge_sources(list: &mut Vec<String>, sources: &[std::net::IpAddr]) {
+    use std::fmt::Write;
+    let mut text = String::with_capacity(40);
+    for ip in sources {
+        if list.len() >= Incident::MAX_LISTED {
+            return;
+        }
+        text.clear();
+        let _ = write!(text, "{ip}");
+        merge(list, std::iter::once(text.as_str()));
     }
 }
 

@@ -16,7 +16,7 @@ use ingest::{ParseOptions, Parsed, SourceReader};
 use intel::Observed;
 use intel::live::Loaded;
 use model::{DetectionKind, EventId, Incident, Observation, OrgId};
-use notify::correlate::absorb;
+use notify::correlate;
 use notify::indicators;
 
 use crate::config::Config;
@@ -359,22 +359,29 @@ pub async fn scan(mut args: ScanArgs) -> anyhow::Result<ExitCode> {
             let detections = detectors.observe(&observation);
             let known_detection = known.as_ref().map(|(d, _)| d.clone());
             for detection in detections.into_iter().chain(known_detection) {
-                let key = detection.campaign_key.clone();
-                let existing = incidents.remove(&key);
-                if existing.is_none() {
-                    order.push(key.clone());
-                }
-                // Offline, incidents are numbered in the order they open, so that two
-                // scans of the same input print the same ids.
-                let number = order.len();
-                let (mut incident, _) =
-                    absorb(existing, &detection, || format!("scan-{number:04}"));
+                // Most detections extend an incident already open: that path is in place
+                // and copies nothing it does not add.
+                let incident = match incidents.get_mut(&detection.campaign_key) {
+                    Some(incident) => {
+                        correlate::extend(incident, &detection);
+                        incident
+                    }
+                    None => {
+                        let key = detection.campaign_key.clone();
+                        order.push(key.clone());
+                        // Offline, incidents are numbered in the order they open, so
+                        // that two scans of the same input print the same ids.
+                        let id = format!("scan-{:04}", order.len());
+                        incidents
+                            .entry(key)
+                            .or_insert(correlate::open(&detection, id))
+                    }
+                };
                 if detection.kind == DetectionKind::KnownIndicator
                     && let Some((_, matches)) = &known
                 {
-                    indicators::attach(&mut incident, matches);
+                    indicators::attach(incident, matches);
                 }
-                incidents.insert(key, incident);
             }
         }
     });

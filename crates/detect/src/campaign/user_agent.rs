@@ -7,9 +7,7 @@
 //! matter (almost none of its sign-ins succeed, its accounts show the spray signature,
 //! its failures come from several networks) is decided in `config.rs` and the detector.
 
-use std::net::IpAddr;
-
-use model::{Observation, SignIn};
+use model::SignIn;
 use sha2::{Digest, Sha256};
 
 use super::{Clue, Seen, organisations, plural};
@@ -107,17 +105,6 @@ impl Clue for UserAgent {
             f = seen.failures,
             a = plural(seen.sources, "address", "addresses"),
             span = seen.span,
-        )
-    }
-
-    fn further(&self, obs: &Observation, ip: IpAddr, number: u64, others: usize) -> String {
-        format!(
-            "Failed sign-in number {number} from {ip} against {} with the client software \
-             {}, in a campaign that also targets {others} other {} protected by this \
-             service.",
-            obs.sign_in.account,
-            self.quoted(),
-            organisations(others),
         )
     }
 }

@@ -82,11 +82,20 @@ fn more_than_a_hundred_failures_escalate_to_high_on_the_hundred_and_first() {
     assert_eq!(out[90].severity, Severity::Medium);
     assert_eq!(out[91].evidence, [model::EventId(100)]);
     assert_eq!(out[91].severity, Severity::High);
-    assert_eq!(out[91].reasons.len(), 2);
+    assert_eq!(
+        out[91].reasons,
+        [
+            "Failed sign-in number 101 against aoife.byrne@stbrigids-hospital.example in an \
+             ongoing brute force.",
+            "More than 100 failed sign-ins."
+        ]
+    );
+    // Further sign-ins only extend the incident: no reason to format for each.
+    assert!(out[..91].iter().skip(1).all(|d| d.reasons.is_empty()));
     assert!(
         out[92..]
             .iter()
-            .all(|d| d.severity == Severity::High && d.reasons.len() == 1)
+            .all(|d| d.severity == Severity::High && d.reasons.is_empty())
     );
 }
 

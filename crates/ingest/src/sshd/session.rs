@@ -29,7 +29,9 @@
 //! connection holds a few addresses and at most [`MAX_HELD_PAM_FAILURES`] held failures,
 //! whose messages are cut to [`MAX_HELD_TEXT`] bytes.
 
-use std::collections::HashMap;
+/// Keyed by what the log's writer controls; seeded at random per process and bounded (see
+/// above), so foldhash rather than the slower SipHash.
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::quality::RandomState>;
 use std::net::IpAddr;
 
 use model::{FailureKind, Outcome};
@@ -97,7 +99,7 @@ impl SessionTracker {
     /// A tracker of at most `max_connections` connections (at least one).
     pub fn with_capacity(max_connections: usize) -> SessionTracker {
         SessionTracker {
-            connections: HashMap::new(),
+            connections: HashMap::default(),
             capacity: max_connections.max(1),
             clock: 0,
         }
