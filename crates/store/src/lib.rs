@@ -248,6 +248,19 @@ impl Store {
             _turn: Some(turn),
         })
     }
+
+    /// A write transaction if no other writer of this process has the turn now, else
+    /// `None`: for writes that may as well wait for a later request (a key's last use)
+    /// and must not make this one queue behind the intake.
+    pub(crate) async fn try_begin_write(&self) -> Result<Option<Write>> {
+        let Ok(turn) = Arc::clone(&self.turn).try_lock_owned() else {
+            return Ok(None);
+        };
+        Ok(Some(Write {
+            tx: begin_write(&self.pool, self.dialect).await?,
+            _turn: Some(turn),
+        }))
+    }
 }
 
 /// A write transaction holding this process's turn; it derefs to the connection, so
