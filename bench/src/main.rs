@@ -12,6 +12,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 mod gen_logs;
 mod gen_mail;
+mod intake;
 mod limits;
 
 #[derive(Parser)]
@@ -49,6 +50,12 @@ enum Command {
         list: bool,
         file: PathBuf,
     },
+    /// Measure a running `tocsin serve` through its HTTP intake, whole processes on
+    /// loopback: accepted sign-ins per second while organisations push their logs, and
+    /// the time from the push that crosses a brute-force threshold to the webhook's
+    /// arrival. Prints `{"events", "seconds", "events_per_second", "attacks", "notified",
+    /// "notify_p50_ms", …, "peak_rss_kib", "cpu_seconds"}`.
+    Intake(intake::IntakeArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -101,6 +108,7 @@ fn main() -> ExitCode {
             list,
             file,
         } => lookalike(&protected, list, &file),
+        Command::Intake(args) => intake::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
