@@ -12,6 +12,8 @@
 
 mod attack;
 mod benign;
+mod bulk_auth;
+mod bulk_mail;
 mod demo;
 mod distributed;
 mod event;
@@ -21,6 +23,13 @@ mod render;
 
 pub use attack::{BruteForce, PasswordSpray, brute_force, password_spray};
 pub use benign::{Benign, benign};
+pub use bulk_auth::{
+    AUTH_LOG_YEAR, AuthDataset, AuthLog, AuthTally, AuthTruth, TruthAttack, TypoBurst,
+    auth_log_start, write_auth_log,
+};
+pub use bulk_mail::{
+    BULK_ORGANISATION, BULK_OWN_DOMAINS, BulkMail, BulkMessage, MailKind, MboxWriter, bulk_mail,
+};
 pub use demo::{Demo, DemoOrg, ExpectedDetection, SPRAY_SOURCE, demo};
 pub use distributed::{
     CrossOrgCampaign, DistributedSpray, RotatingCampaign, cross_org_campaign, distributed_spray,
@@ -32,6 +41,9 @@ pub use mail::{
 };
 pub use names::{staff_accounts, staff_names};
 pub use render::{render_graph, render_sshd};
+pub use render::{
+    render_dovecot, render_okta, render_okta_event, render_postfix, render_signin_logs,
+};
 
 /// The file name generated sign-ins name in their [`model::Origin`].
 pub const ORIGIN_FILE: &str = "scenario";
