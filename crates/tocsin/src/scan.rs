@@ -91,9 +91,34 @@ fn enricher(config: &Config) -> anyhow::Result<enrich::Enricher> {
     Ok(enricher)
 }
 
+/// Records handed from the reading thread to the detecting one at a time, and batches
+/// that may wait between them: enough to keep both cores busy, bounded so that a fast
+/// reader cannot fill memory ahead of slow detectors.
+const BATCH: usize = 1024;
+const QUEUED_BATCHES: usize = 8;
+
 /// Every record of every input, in order, with a progress bar over the bytes read.
-/// A file that cannot be opened is reported and skipped.
+/// A file that cannot be opened is reported and skipped. Reading and parsing run on a
+/// thread of their own, so that on two cores parsing overlaps what `each` does.
 fn for_each_record(input: &InputArgs, mut each: impl FnMut(ingest::Record)) -> Tally {
+    let (batches, received) = std::sync::mpsc::sync_channel(QUEUED_BATCHES);
+    std::thread::scope(|scope| {
+        let reader = scope.spawn(|| read_records(input, batches));
+        for batch in received {
+            batch.into_iter().for_each(&mut each);
+        }
+        match reader.join() {
+            Ok(tally) => tally,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    })
+}
+
+/// Reads and parses every input, sending records in batches; counts what they held.
+fn read_records(
+    input: &InputArgs,
+    batches: std::sync::mpsc::SyncSender<Vec<ingest::Record>>,
+) -> Tally {
     let year = input.year.unwrap_or_else(|| {
         jiff::Timestamp::now()
             .to_zoned(jiff::tz::TimeZone::UTC)
@@ -117,10 +142,11 @@ fn for_each_record(input: &InputArgs, mut each: impl FnMut(ingest::Record)) -> T
     }
     let mut tally = Tally::default();
     let mut done_before = 0;
+    let mut batch = Vec::with_capacity(BATCH);
     for path in &input.files {
         let name = path.display().to_string();
-        let reader: Box<dyn Read> = if name == "-" {
-            Box::new(io::stdin().lock())
+        let reader: Box<dyn Read + Send> = if name == "-" {
+            Box::new(io::stdin())
         } else {
             match File::open(path) {
                 Ok(file) => Box::new(file),
@@ -144,7 +170,14 @@ fn for_each_record(input: &InputArgs, mut each: impl FnMut(ingest::Record)) -> T
                     }
                 }
             }
-            each(record);
+            batch.push(record);
+            if batch.len() == BATCH {
+                let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                // The receiver only goes away when the process is ending.
+                if batches.send(full).is_err() {
+                    return tally;
+                }
+            }
             count += 1;
             if count.is_multiple_of(4096) {
                 progress.set_position(done_before + records.bytes_read());
@@ -152,6 +185,9 @@ fn for_each_record(input: &InputArgs, mut each: impl FnMut(ingest::Record)) -> T
         }
         done_before += records.bytes_read();
         progress.set_position(done_before);
+    }
+    if !batch.is_empty() {
+        let _ = batches.send(batch);
     }
     progress.finish_and_clear();
     tally
