@@ -91,8 +91,8 @@ mod tests {
 
     impl TempFile {
         fn new(name: &str, content: &[u8]) -> Self {
-            let path = std::env::temp_dir()
-                .join(format!("tocsin-bench-{}-{name}", std::process::id()));
+            let path =
+                std::env::temp_dir().join(format!("tocsin-bench-{}-{name}", std::process::id()));
             std::fs::write(&path, content).expect("temporary file is writable");
             TempFile(path)
         }
@@ -114,13 +114,19 @@ mod tests {
 
     #[test]
     fn tokenize_counts_records_and_what_is_not_json() {
-        let f = TempFile::new("json", b"{\"a\":1}\n[1,2]\nnot json\n{\"b\":{\"c\":[true]}}\n");
+        let f = TempFile::new(
+            "json",
+            b"{\"a\":1}\n[1,2]\nnot json\n{\"b\":{\"c\":[true]}}\n",
+        );
         assert_eq!(tokenize(&f.0).expect("readable"), (3, 1));
     }
 
     #[test]
     fn hosts_skip_blanks_and_comments() {
-        let f = TempFile::new("hosts", b"# dnstwist\nclinic.example\n\n  c1inic.example \n");
+        let f = TempFile::new(
+            "hosts",
+            b"# dnstwist\nclinic.example\n\n  c1inic.example \n",
+        );
         assert_eq!(
             read_hosts(&f.0).expect("readable"),
             ["clinic.example", "c1inic.example"]

@@ -231,7 +231,9 @@ fn extend(ep: &mut Episode, obs: &Observation) -> Detection {
         let worse = if s.failure_kind == Some(FailureKind::Locked) {
             Some(format!("{} was locked out by the attempts.", s.account))
         } else if ep.failures > ESCALATE_AFTER_FAILURES {
-            Some(format!("More than {ESCALATE_AFTER_FAILURES} failed sign-ins."))
+            Some(format!(
+                "More than {ESCALATE_AFTER_FAILURES} failed sign-ins."
+            ))
         } else {
             None
         };

@@ -44,7 +44,6 @@ pub(crate) trait Clue: Clone + Ord + Hash + Debug {
     /// Why the campaign was reported to one organisation: what it did there, and what
     /// it did elsewhere in counts only.
     fn opening(&self, seen: &Seen) -> String;
-
 }
 
 /// What one organisation's opening detection says, in counts.

@@ -393,13 +393,7 @@ fn extend(
         ));
         reasons.push(format!("At least {high_at} accounts were sprayed."));
     }
-    one_sign_in(
-        obs,
-        ep.kind,
-        ep.key.clone(),
-        ep.severity,
-        reasons,
-    )
+    one_sign_in(obs, ep.kind, ep.key.clone(), ep.severity, reasons)
 }
 
 /// A valid password from a spraying network.

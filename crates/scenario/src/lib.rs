@@ -40,10 +40,10 @@ pub use mail::{
     readdressed,
 };
 pub use names::{staff_accounts, staff_names};
-pub use render::{render_graph, render_sshd};
 pub use render::{
     render_dovecot, render_okta, render_okta_event, render_postfix, render_signin_logs,
 };
+pub use render::{render_graph, render_sshd};
 
 /// The file name generated sign-ins name in their [`model::Origin`].
 pub const ORIGIN_FILE: &str = "scenario";
