@@ -76,7 +76,7 @@ const DAY: i64 = 86_400;
 
 /// Browsers people sign in with; user `i` uses `BROWSERS[i % 4]` at work and home and the
 /// next one on a new device. The same strings at every organisation, as in real logs.
-const BROWSERS: [&str; 4] = [
+pub(crate) const BROWSERS: [&str; 4] = [
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) \
      Chrome/131.0.0.0 Safari/537.36",
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) \

@@ -12,10 +12,12 @@ use fastrand::Rng;
 use model::Protocol;
 
 use super::AuthDataset;
+// Browsers staff sign in with (the cloud formats log them): the demo's.
 use super::world::{
     AttackPlan, BurstPlan, DIURNAL_MAX, Door, HOUR, Kind, LOCKOUT_AFTER, MINUTE, WARM_UP, World,
     campaign_address, diurnal,
 };
+use crate::benign::BROWSERS;
 
 /// Who a connection belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -63,17 +65,6 @@ pub(super) struct Conn {
     pub country: &'static str,
     pub asn: u32,
 }
-
-/// Browsers staff sign in with (the cloud formats log them).
-const BROWSERS: [&str; 4] = [
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) \
-     Chrome/131.0.0.0 Safari/537.36",
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) \
-     Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0",
-    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like \
-     Gecko) Version/18.1 Safari/605.1.15",
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0",
-];
 
 /// Office and mail clients staff use.
 const CLIENTS: [&str; 3] = [
