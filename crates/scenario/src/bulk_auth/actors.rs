@@ -12,11 +12,11 @@ use fastrand::Rng;
 use model::Protocol;
 
 use super::AuthDataset;
-// Browsers staff sign in with (the cloud formats log them): the demo's.
 use super::world::{
     AttackPlan, BurstPlan, DIURNAL_MAX, Door, HOUR, Kind, LOCKOUT_AFTER, MINUTE, WARM_UP, World,
     campaign_address, diurnal,
 };
+// Browsers staff sign in with (the cloud formats log them): the demo's.
 use crate::benign::BROWSERS;
 
 /// Who a connection belongs to.
