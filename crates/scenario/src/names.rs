@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use fastrand::Rng;
 
-const FIRST: &[&str] = &[
+pub(crate) const FIRST: &[&str] = &[
     "aoife", "sean", "niamh", "ciaran", "siobhan", "declan", "maeve", "eoin", "grainne", "padraig",
     "lena", "jonas", "mia", "lukas", "hannah", "felix", "katrin", "matthias", "sabine", "tobias",
     "amani", "baraka", "wanjiru", "otieno", "akinyi", "kamau", "njeri", "mwangi", "zawadi", "juma",

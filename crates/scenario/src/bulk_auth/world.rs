@@ -28,6 +28,7 @@ use fastrand::Rng;
 use model::Protocol;
 
 use super::AuthDataset;
+use crate::names::FIRST;
 use crate::render::fnv1a;
 
 /// Milliseconds in an hour and a minute.
@@ -128,15 +129,6 @@ const MAIL_GUESSES: &[&str] = &[
     "printer",
     "board",
     "director",
-];
-
-/// First names attackers try on their own, as if they were user names.
-const FIRST_NAMES: &[&str] = &[
-    "aoife", "sean", "niamh", "ciaran", "siobhan", "declan", "maeve", "eoin", "grainne", "padraig",
-    "lena", "jonas", "mia", "lukas", "hannah", "felix", "katrin", "matthias", "sabine", "tobias",
-    "amani", "baraka", "wanjiru", "otieno", "akinyi", "kamau", "njeri", "mwangi", "zawadi", "juma",
-    "sofia", "mateo", "ines", "omar", "leila", "yusuf", "priya", "arjun", "mei", "hiro", "anna",
-    "peter", "maria", "david", "sarah", "james", "laura", "daniel", "emma", "samuel",
 ];
 
 /// Which service a connection knocks on.
@@ -271,7 +263,8 @@ impl World {
         });
         let existing = names.len() as u32;
         let guesses = if cloud { MAIL_GUESSES } else { UNIX_GUESSES };
-        for guess in guesses.iter().chain(FIRST_NAMES) {
+        // First names on their own, as if they were user names: the staff's own first names.
+        for guess in guesses.iter().chain(FIRST) {
             names.push(match domain {
                 Some(domain) => format!("{guess}@{domain}"),
                 None => (*guess).to_owned(),
